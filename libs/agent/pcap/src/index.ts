@@ -1,0 +1,2 @@
+export * from './parse-error';
+export * from './proxy-protocol';

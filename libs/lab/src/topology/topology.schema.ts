@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/*
+ * The lab topology file (DESIGN.md, "The lab"). Objects are strict: a misspelt key is an error rather than a
+ * silently ignored setting, because a lab that quietly differs from what its author wrote would make every
+ * test built on it lie.
+ */
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-")')
+  .max(40);
+
+const port = z.number().int().min(1).max(65535);
+
+export const labNodeSchema = z.strictObject({ name: dnsLabel });
+
+export const labPodSchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  node: dnsLabel,
+  labels: z.record(z.string(), z.string()).default({}),
+});
+
+export const labServicePortSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9-]*$/).optional(),
+  protocol: z.literal('TCP', { message: 'only TCP is supported in the lab (its echo servers speak HTTP)' }).default('TCP'),
+  port,
+  targetPort: port,
+  nodePort: z.number().int().min(30000).max(32767).optional(),
+});
+
+export const loadBalancerModeSchema = z.enum(['forward', 'proxy', 'proxy-protocol']);
+
+export const labServiceSchema = z.strictObject({
+  name: dnsLabel,
+  namespace: dnsLabel.default('default'),
+  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP'),
+  selector: z.record(z.string(), z.string()),
+  ports: z.array(labServicePortSchema).min(1),
+  externalTrafficPolicy: z.enum(['Cluster', 'Local']).default('Cluster'),
+  healthCheckNodePort: z.number().int().min(30000).max(32767).optional(),
+  externalIPs: z.array(z.ipv4()).optional(),
+  loadBalancer: z.strictObject({ mode: loadBalancerModeSchema.default('forward') }).optional(),
+  annotations: z.record(z.string(), z.string()).default({}),
+});
+
+export const labClientSchema = z.strictObject({
+  name: dnsLabel,
+  address: z.ipv4().refine((a) => a.startsWith('198.51.100.') && !a.endsWith('.1') && !a.endsWith('.0') && !a.endsWith('.255'), {
+    message: 'clients live in 198.51.100.0/24 (not .0, .1 or .255: .1 is the edge router)',
+  }),
+});
+
+export const topologySchema = z.strictObject({
+  name: dnsLabel.max(24, 'keep lab names to 24 characters: namespaces are named <lab>-<role>-<name>'),
+  nodes: z.array(labNodeSchema).min(1).max(200),
+  pods: z.array(labPodSchema).default([]),
+  services: z.array(labServiceSchema).default([]),
+  clients: z.array(labClientSchema).default([]),
+});
+
+export type Topology = z.infer<typeof topologySchema>;
+export type LabNode = z.infer<typeof labNodeSchema>;
+export type LabPod = z.infer<typeof labPodSchema>;
+export type LabService = z.infer<typeof labServiceSchema>;
+export type LabServicePort = z.infer<typeof labServicePortSchema>;
+export type LabClient = z.infer<typeof labClientSchema>;
+export type LoadBalancerMode = z.infer<typeof loadBalancerModeSchema>;
