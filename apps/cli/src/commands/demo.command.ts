@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { labDown, labTraffic, labTruth, labUp, listLabs, PodTruth, readState, TrafficVia, serviceKey, LabState } from '@natlens/lab';
+import { loadTopologyFile } from './lab.command';
+import { table } from '../output';
+import { logger } from '../logger';
+
+const DEFAULT_TOPOLOGY = join(__dirname, '..', '..', '..', '..', 'examples', 'seeds.yaml');
+
+/** Every way into each Service the demo exercises: its LB, each node's nodePort, or the ClusterIP from a pod. */
+export function demoEntries(state: LabState): { service: string; via: TrafficVia; client?: string }[] {
+  const entries: { service: string; via: TrafficVia; client?: string }[] = [];
+  const { lab } = state;
+  lab.services.forEach((svc, i) => {
+    const client = lab.clients.length > 0 ? lab.clients[i % lab.clients.length]?.name : undefined;
+    if (svc.loadBalancerIP && client) entries.push({ service: serviceKey(svc), via: { kind: 'lb' }, client });
+    else if (svc.type === 'NodePort' && client) for (const n of lab.nodes) entries.push({ service: serviceKey(svc), via: { kind: 'node', node: n.name }, client });
+    else {
+      const from = lab.pods.find((p) => !svc.endpoints.includes(p)) ?? lab.pods[0];
+      if (from) entries.push({ service: serviceKey(svc), via: { kind: 'pod', namespace: from.namespace, name: from.name } });
+    }
+  });
+  return entries;
+}
+
+export function renderTruth(truth: PodTruth[]): string {
+  return table([
+    ['POD', 'NODE', 'CLIENT ADDRESS SEEN BY THE POD', 'CONNECTIONS'],
+    ...truth.flatMap((p) => {
+      const seen = Object.entries(p.seen).sort((a, b) => b[1] - a[1]);
+      return seen.length === 0 ? [[`${p.namespace}/${p.pod}`, p.node, '(none yet)', 0]] : seen.map(([addr, n]) => [`${p.namespace}/${p.pod}`, p.node, addr, n]);
+    }),
+  ]);
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new InvalidArgumentError('expected a number of seconds > 0');
+  return n;
+}
+
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description('lab + steady traffic + live per-pod ground truth; Ctrl-C removes everything')
+    .option('--topology <file>', 'topology YAML', DEFAULT_TOPOLOGY)
+    .option('--connections-per-tick <n>', 'connections per entry point each second', (v) => Number(v), 4)
+    .option('--duration <seconds>', 'stop by itself after this long (default: until Ctrl-C)', seconds)
+    .action(async (opts: { topology: string; connectionsPerTick: number; duration?: number }) => {
+      const log = logger();
+      const topology = loadTopologyFile(opts.topology);
+      if (listLabs().includes(topology.name)) {
+        log.warn({ lab: topology.name }, 'removing a lab left over from an earlier demo');
+        await labDown(topology.name);
+      }
+      let stopping = false;
+      const stop = async (why: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ lab: topology.name, why }, 'stopping: removing the lab');
+        await labDown(topology.name).catch((err: Error) => log.error({ err: err.message }, 'lab down failed; run `natlens lab down` by hand'));
+        process.stdout.write(`demo stopped; lab ${topology.name} removed\n`);
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+
+      log.info({ topology: opts.topology }, 'building the lab (namespaces, kube-proxy rules, echo pods, load balancer)');
+      await labUp(topology, { log });
+      const state = readState(topology.name);
+      const entries = demoEntries(state);
+      process.stdout.write(`lab ${topology.name} is up; traffic through ${entries.length} entry points. Ctrl-C to stop.\n`);
+      if (opts.duration) setTimeout(() => void stop('duration reached'), opts.duration * 1000);
+
+      while (!stopping) {
+        const started = Date.now();
+        await Promise.all(
+          entries.map((e) =>
+            labTraffic(topology.name, { ...e, connections: opts.connectionsPerTick, concurrency: opts.connectionsPerTick, timeoutMs: 700 }).catch(
+              (err: Error) => log.warn({ err: err.message, service: e.service }, 'traffic round failed'),
+            ),
+          ),
+        );
+        if (stopping) break;
+        const view = `\n${new Date().toISOString()}  what each pod saw as the client address (ground truth)\n${renderTruth(labTruth(topology.name))}\n`;
+        process.stdout.write(process.stdout.isTTY ? `\x1b[2J\x1b[H${view}` : view);
+        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - started))));
+      }
+    });
+}

@@ -1,0 +1,12 @@
+export * from './topology/topology.schema';
+export * from './topology/load-topology';
+export * from './topology/addressing';
+export * from './inventory/build-inventory';
+export * from './kube-proxy/chain-names';
+export * from './kube-proxy/render-rules';
+export * from './truth/ground-truth';
+export * from './runtime/lab-state';
+export { saveRules } from './runtime/network-builder';
+export * from './lab';
+export type { TrafficResult } from './daemons/traffic-client';
+export type { LoadBalancerStatus } from './daemons/load-balancer';
