@@ -1,1 +1,7 @@
-module.exports = { ...require('../../jest.preset.js'), displayName: 'lab', rootDir: __dirname };
+module.exports = {
+  ...require('../../jest.preset.js'),
+  displayName: 'lab',
+  rootDir: __dirname,
+  // scenario suites build real namespaces and make hundreds of connections
+  testTimeout: 120_000,
+};

@@ -159,11 +159,17 @@ async function startDaemons(lab: ResolvedLab, state: LabState, options: LabUpOpt
     state.processes.push({ role: 'health', netns, pid: launchDaemon(netns, 'health', config, logFile(id)), subject: node.name });
   }
 
+  // The load balancer's first health check must find every node's server listening, or it would start with a
+  // wrong set of nodes and move flows (resetting them) once the stragglers answer.
+  writeState(state);
+  await waitForFiles(ready, READY_TIMEOUT_MS, `lab ${lab.name}`);
+
   const balanced = lab.services.filter((s) => s.loadBalancerIP);
   if (balanced.length > 0) {
     const config: LoadBalancerConfig = {
       intervalMs: options.healthCheckIntervalMs ?? 1000,
-      timeoutMs: 500,
+      timeoutMs: 1000,
+      unhealthyThreshold: 2,
       nodes: lab.nodes.map((n) => ({ name: n.name, address: n.address })),
       services: balanced.map((s) => ({
         key: serviceKey(s),

@@ -17,6 +17,8 @@ import type { Logger } from 'pino';
 export interface LoadBalancerConfig {
   intervalMs: number;
   timeoutMs: number;
+  /** Consecutive failed checks before a node is taken out (cloud LBs default to 2-3): one slow answer is no outage. */
+  unhealthyThreshold: number;
   nodes: { name: string; address: string }[];
   services: LoadBalancedService[];
   statusFile: string;
@@ -62,6 +64,7 @@ export function forwardRouteArgs(ip: string, nextHops: string[]): string[] {
 
 export async function startLoadBalancer(config: LoadBalancerConfig, log: Logger): Promise<void> {
   const healthy = new Map<string, string[]>();
+  const failures = new Map<string, number>();
   const roundRobin = new Map<string, number>();
   const nodeAddress = new Map(config.nodes.map((n) => [n.name, n.address]));
 
@@ -71,8 +74,16 @@ export async function startLoadBalancer(config: LoadBalancerConfig, log: Logger)
       const results = await Promise.all(
         config.nodes.map((n) => probe(n.address, svc.healthCheck.port, svc.healthCheck.path, config.timeoutMs)),
       );
-      const up = config.nodes.filter((_, i) => results[i]).map((n) => n.name);
       const before = healthy.get(svc.key);
+      const up = config.nodes
+        .filter((node, i) => {
+          const key = `${svc.key} ${node.name}`;
+          const failed = results[i] ? 0 : (failures.get(key) ?? 0) + 1;
+          failures.set(key, failed);
+          const wasUp = before ? before.includes(node.name) : false;
+          return failed === 0 || (wasUp && failed < config.unhealthyThreshold);
+        })
+        .map((n) => n.name);
       if (!before || before.join() !== up.join()) {
         log.info({ service: svc.key, healthyNodes: up }, 'healthy nodes changed');
         if (svc.mode === 'forward') {

@@ -92,6 +92,9 @@ export async function buildNetwork(lab: ResolvedLab, ns: LabNamespaces): Promise
     const nodeSide = `vp${k}`;
     await vethBetween(nodeNs, nodeSide, podNs, 'eth0');
     await ipn(nodeNs, 'link', 'set', nodeSide, 'master', POD_BRIDGE, 'up');
+    // kubelet's --hairpin-mode=hairpin-veth: a pod reaching itself through its Service is DNAT'd back to the very
+    // port it came in on, which a bridge refuses unless the port is in hairpin mode.
+    await ipn(nodeNs, 'link', 'set', nodeSide, 'type', 'bridge_slave', 'hairpin', 'on');
     await ipn(podNs, 'addr', 'add', `${pod.address}/24`, 'dev', 'eth0');
     await ipn(podNs, 'link', 'set', 'eth0', 'up');
     await ipn(podNs, 'route', 'add', 'default', 'via', node.podGateway);

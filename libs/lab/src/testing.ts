@@ -1,0 +1,121 @@
+/*
+ * Test fixtures for suites that run against the real kernel: a lab per suite with a unique name, removed after the
+ * suite even when it fails; binomial share tolerances; golden iptables-save files.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { labDown, labTraffic, labTruth, labUp, LabSummary, TrafficOptions } from './lab';
+import { readState } from './runtime/lab-state';
+import { saveRules } from './runtime/network-builder';
+import { repoRoot } from './runtime/repo-root';
+import { parseTopology } from './topology/load-topology';
+import { PodTruth } from './truth/ground-truth';
+import type { IptablesFlavour } from './runtime/lab-state';
+
+export const EXAMPLES_DIR = join(repoRoot(), 'examples');
+
+export function exampleTopology(file: string, name?: string) {
+  const topology = parseTopology(readFileSync(join(EXAMPLES_DIR, file), 'utf8'), file);
+  return name ? { ...topology, name } : topology;
+}
+
+/** `t<5 random chars>-<base>`: unique per run, so parallel runs and leftovers from a crashed one never collide. */
+export function uniqueLabName(base: string): string {
+  return `t${randomBytes(3).toString('hex').slice(0, 5)}-${base}`.slice(0, 24).replace(/-+$/, '');
+}
+
+export interface LabHandle {
+  name: string;
+  summary: LabSummary;
+  traffic(options: Omit<TrafficOptions, 'via'> & { via: TrafficOptions['via'] }): ReturnType<typeof labTraffic>;
+  /** Ground truth of the requests made since `since` (ms). */
+  truth(since: number): PodTruth[];
+}
+
+/** Builds the example's lab before the suite and removes it after, whatever happened in between. */
+export function useLab(exampleFile: string, options: { iptables?: IptablesFlavour; healthCheckIntervalMs?: number } = {}): LabHandle {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error('lab tests build network namespaces: run them as root (the README test command does)');
+  }
+  const topology = exampleTopology(exampleFile);
+  const name = uniqueLabName(topology.name);
+  const handle = {
+    name,
+    summary: undefined as unknown as LabSummary,
+    traffic: (opts: TrafficOptions) => labTraffic(name, opts),
+    truth: (since: number) => labTruth(name, since),
+  };
+  beforeAll(async () => {
+    handle.summary = await labUp({ ...topology, name }, options);
+  }, 60_000);
+  afterAll(async () => {
+    await labDown(name);
+  }, 60_000);
+  return handle;
+}
+
+/**
+ * Allowed distance of an observed share from p after n independent trials: 5 standard deviations of the binomial
+ * share, sqrt(p(1-p)/n). A correct lab fails it with probability below 1e-6 per check; for n = 1200 it is ±0.054
+ * around 1/6 and ±0.072 around 1/2, which still tells 16.7% from 25% or 50% apart.
+ */
+export function shareTolerance(p: number, n: number, sigmas = 5): number {
+  return sigmas * Math.sqrt((p * (1 - p)) / n);
+}
+
+export function expectShare(count: number, n: number, p: number): void {
+  const share = count / n;
+  const tolerance = shareTolerance(p, n);
+  if (Math.abs(share - p) > tolerance) {
+    throw new Error(`share ${share.toFixed(3)} (${count}/${n}) is further than ${tolerance.toFixed(3)} from the expected ${p.toFixed(3)}`);
+  }
+}
+
+export function connectionsPerPod(truth: PodTruth[]): Record<string, number> {
+  return Object.fromEntries(truth.map((p) => [p.pod, Object.values(p.seen).reduce((a, b) => a + b, 0)]));
+}
+
+export function seenAddresses(truth: PodTruth[]): Set<string> {
+  return new Set(truth.flatMap((p) => Object.keys(p.seen)));
+}
+
+/**
+ * iptables-save output without what changes from run to run: header comments, counters, and the order of the tables
+ * (iptables-nft prints filter first, iptables-legacy nat first).
+ */
+export function normalizeIptablesSave(text: string): string {
+  const tables: string[] = [];
+  let current: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    current.push(line.replace(/\[\d+:\d+\]$/, '[0:0]'));
+    if (line === 'COMMIT') {
+      tables.push(current.join('\n'));
+      current = [];
+    }
+  }
+  return `${tables.sort().join('\n')}\n`;
+}
+
+/**
+ * Compares every node's live `iptables-save` with examples/golden/<example>/<node>.iptables-save.
+ * UPDATE_GOLDEN=1 rewrites the files (review the diff before committing it).
+ */
+export async function expectGoldenRules(labName: string, example: string): Promise<void> {
+  const state = readState(labName);
+  const dir = join(EXAMPLES_DIR, 'golden', example);
+  for (const node of state.lab.nodes) {
+    const actual = normalizeIptablesSave(await saveRules(state.netns.nodes[node.name] as string, state.iptables));
+    const file = join(dir, `${node.name}.iptables-save`);
+    if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) {
+      if (process.env['CI'] && process.env['UPDATE_GOLDEN'] !== '1') throw new Error(`golden file ${file} is missing; run the tests once with UPDATE_GOLDEN=1 and commit it`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, actual);
+    }
+    expect(actual).toBe(readFileSync(file, 'utf8'));
+  }
+}
+
+export { readState };
+export { runIn } from './runtime/exec';
