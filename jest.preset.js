@@ -26,4 +26,5 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper,
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
+  reporters: ['default', path.join(__dirname, 'tools', 'jest', 'count-reporter.js')],
 };

@@ -43,11 +43,12 @@ export function demoCommand(): Command {
   return new Command('demo')
     .description('lab + steady traffic + live per-pod ground truth; Ctrl-C removes everything')
     .option('--topology <file>', 'topology YAML', DEFAULT_TOPOLOGY)
+    .option('--name <name>', 'lab name (default: the topology name)')
     .option('--connections-per-tick <n>', 'connections per entry point each second', (v) => Number(v), 4)
     .option('--duration <seconds>', 'stop by itself after this long (default: until Ctrl-C)', seconds)
-    .action(async (opts: { topology: string; connectionsPerTick: number; duration?: number }) => {
+    .action(async (opts: { topology: string; name?: string; connectionsPerTick: number; duration?: number }) => {
       const log = logger();
-      const topology = loadTopologyFile(opts.topology);
+      const topology = loadTopologyFile(opts.topology, opts.name);
       if (listLabs().includes(topology.name)) {
         log.warn({ lab: topology.name }, 'removing a lab left over from an earlier demo');
         await labDown(topology.name);

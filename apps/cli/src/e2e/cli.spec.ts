@@ -1,0 +1,92 @@
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+/*
+ * The `natlens` command as a user runs it: the real binary, a real lab in the kernel, the JSON contracts of
+ * DESIGN.md ("Command line"). Lab names are unique per run; every lab is removed even when an assertion fails.
+ */
+const ROOT = join(__dirname, '..', '..', '..', '..');
+const BIN = join(ROOT, 'bin', 'natlens');
+const exec = promisify(execFile);
+const unique = (base: string) => `t${Math.random().toString(36).slice(2, 7)}-${base}`;
+
+async function natlens(...args: string[]): Promise<unknown> {
+  const { stdout } = await exec(process.execPath, [BIN, ...args], { cwd: ROOT, maxBuffer: 16 << 20 });
+  return JSON.parse(stdout);
+}
+
+async function namespaces(prefix: string): Promise<string[]> {
+  const { stdout } = await exec('ip', ['netns', 'list']);
+  return stdout.split('\n').filter((l) => l.startsWith(`${prefix}-`));
+}
+
+describe('natlens lab --json', () => {
+  const name = unique('cli');
+  afterAll(async () => {
+    await exec(process.execPath, [BIN, 'lab', 'down', name], { cwd: ROOT }).catch(() => undefined);
+  }, 60_000);
+
+  it('up, traffic, truth and down keep their JSON shapes', async () => {
+    const up = (await natlens('lab', 'up', join(ROOT, 'examples', 'nodeport-cluster.yaml'), '--name', name, '--json')) as Record<string, unknown>;
+    expect(up).toMatchObject({
+      name,
+      nodes: [
+        { name: 'node1', netns: `${name}-node-node1`, addresses: ['198.18.0.11', '198.19.1.1'] },
+        { name: 'node2', netns: `${name}-node-node2`, addresses: ['198.18.0.12', '198.19.2.1'] },
+        { name: 'node3', netns: `${name}-node-node3`, addresses: ['198.18.0.13', '198.19.3.1'] },
+      ],
+      pods: [
+        { namespace: 'default', name: 'web-1', node: 'node1', netns: `${name}-pod-default-web-1`, ip: '198.19.1.11' },
+        { namespace: 'default', name: 'web-2', node: 'node2', netns: `${name}-pod-default-web-2`, ip: '198.19.2.11' },
+      ],
+    });
+    expect(existsSync(up['inventory'] as string)).toBe(true);
+    expect(existsSync(up['truth'] as string)).toBe(true);
+
+    const traffic = await natlens('lab', 'traffic', name, '--service', 'default/web', '--via', 'node2', '--client', 'alice', '--connections', '40', '--json');
+    expect(traffic).toMatchObject({ made: 40, succeeded: 40, failed: 0 });
+
+    const truth = (await natlens('lab', 'truth', name, '--json')) as { pod: string; seen: Record<string, number> }[];
+    expect(truth.map((p) => p.pod)).toEqual(['web-1', 'web-2']);
+    expect(truth.reduce((sum, p) => sum + (p.seen['198.18.0.12'] ?? 0) + (p.seen['198.19.2.1'] ?? 0), 0)).toBe(40);
+
+    expect(await natlens('lab', 'down', name, '--json')).toMatchObject({ removed: expect.arrayContaining([`${name}-edge`]) });
+    expect(await namespaces(name)).toEqual([]);
+  });
+
+  it('says what is wrong with a bad request instead of crashing', async () => {
+    await expect(exec(process.execPath, [BIN, 'lab', 'traffic', 'no-such-lab', '--service', 'a/b', '--via', 'lb'], { cwd: ROOT })).rejects.toMatchObject({
+      stderr: expect.stringContaining('no lab named "no-such-lab"'),
+    });
+  });
+});
+
+describe('natlens demo', () => {
+  const name = unique('demo');
+  let demo: ChildProcess | undefined;
+  afterAll(async () => {
+    demo?.kill('SIGKILL');
+    await exec(process.execPath, [BIN, 'lab', 'down', name], { cwd: ROOT }).catch(() => undefined);
+  }, 60_000);
+
+  it('builds the seed lab, prints live per-pod counts of client addresses, and cleans up on Ctrl-C', async () => {
+    demo = spawn(process.execPath, [BIN, 'demo', '--name', name], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    demo.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    demo.stderr?.on('data', () => undefined);
+    const deadline = Date.now() + 60_000;
+    // wait until web-3 (LB, Local policy) has answered alice's connections with her own address
+    while (!/default\/web-3\s+node2\s+198\.51\.100\.79\s+[1-9]/.test(output)) {
+      if (Date.now() > deadline) throw new Error(`no live counts after 60 s; output so far:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(output).toMatch(/default\/api-\d\s+node\d\s+198\.(18\.0\.1\d|19\.\d\.1)\s+[1-9]/);
+    const exited = new Promise<number | null>((resolve) => demo?.on('exit', (code) => resolve(code)));
+    demo.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(output).toContain(`lab ${name} removed`);
+    expect(await namespaces(name)).toEqual([]);
+  });
+});

@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseTopology, TopologyError } from './load-topology';
+import { EXAMPLES_DIR } from '../testing';
+
+const minimal = `
+name: t
+nodes: [{name: node1}]
+`;
+
+describe('parseTopology', () => {
+  it.each(readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.yaml')))('accepts examples/%s', (file) => {
+    expect(() => parseTopology(readFileSync(join(EXAMPLES_DIR, file), 'utf8'), file)).not.toThrow();
+  });
+
+  it('fills in defaults', () => {
+    const topology = parseTopology(`${minimal}pods: [{name: a, node: node1}]\nservices: [{name: s, selector: {app: a}, ports: [{port: 80, targetPort: 8080}]}]`);
+    expect(topology.pods[0]).toEqual({ name: 'a', namespace: 'default', node: 'node1', labels: {} });
+    expect(topology.services[0]).toMatchObject({ namespace: 'default', type: 'ClusterIP', externalTrafficPolicy: 'Cluster', annotations: {} });
+  });
+
+  it.each([
+    ['not YAML', 'name: [', /not valid YAML/],
+    ['an unknown key', `${minimal}colour: blue`, /Unrecognized key.*colour/],
+    ['an unknown key deep inside', `${minimal}pods: [{name: a, node: node1, nodee: x}]`, /pods\.0: Unrecognized key/],
+    ['a name that is no DNS label', `name: My_Lab\nnodes: [{name: node1}]`, /name: must be a lowercase DNS label/],
+    ['no nodes', 'name: t\nnodes: []', /nodes: Too small/],
+    ['a pod on a missing node', `${minimal}pods: [{name: a, node: node9}]`, /pods\.0: node "node9" is not in nodes/],
+    ['a duplicate pod', `${minimal}pods: [{name: a, node: node1}, {name: a, node: node1}]`, /duplicate pod "default\/a"/],
+    ['a client outside 198.51.100.0/24', `${minimal}clients: [{name: c, address: 10.0.0.1}]`, /clients live in 198\.51\.100\.0\/24/],
+    ['UDP ports', `${minimal}services: [{name: s, selector: {a: b}, ports: [{port: 53, targetPort: 53, protocol: UDP}]}]`, /only TCP/],
+    ['a nodePort out of range', `${minimal}services: [{name: s, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 80}]}]`, /nodePort: Too small/],
+    ['Local policy on ClusterIP', `${minimal}services: [{name: s, selector: {a: b}, externalTrafficPolicy: Local, ports: [{port: 80, targetPort: 80}]}]`, /externalTrafficPolicy applies only/],
+    [
+      'a health-check port on a Cluster-policy service',
+      `${minimal}services: [{name: s, type: LoadBalancer, selector: {a: b}, healthCheckNodePort: 32000, ports: [{port: 80, targetPort: 80}]}]`,
+      /healthCheckNodePort is only for/,
+    ],
+    [
+      'one node port used twice',
+      `${minimal}services: [{name: s, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 30001}]}, {name: t, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 30001}]}]`,
+      /node port 30001 is already used by default\/s/,
+    ],
+  ])('rejects %s with a message that says what is wrong', (_name, text, message) => {
+    expect(() => parseTopology(text, 'x.yaml')).toThrow(TopologyError);
+    expect(() => parseTopology(text, 'x.yaml')).toThrow(message);
+  });
+
+  it('lists every problem, not only the first', () => {
+    try {
+      parseTopology(`${minimal}pods: [{name: a, node: x}, {name: b, node: y}]`);
+      throw new Error('expected a TopologyError');
+    } catch (err) {
+      expect((err as TopologyError).problems).toHaveLength(2);
+    }
+  });
+});

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what natlens needs on a Debian/Ubuntu host, and nothing twice: the system packages the lab and the
+# tests use, then the npm dependencies from the committed lockfile. Sourced by demo.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "natlens builds network namespaces and reads conntrack: run this as root (sudo $0)." >&2
+  exit 1
+fi
+
+# iproute2: namespaces, veth, bridges, routes; iptables: kube-proxy's rules (nft and legacy);
+# conntrack/tcpdump: what the agent is compared with; curl: health-check probes in tests.
+APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "natlens needs Node.js 20 or later (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.natlens-lock-hash ] || [ "$(cat node_modules/.natlens-lock-hash)" != "$lock_hash" ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.natlens-lock-hash
+fi
+
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false NEXT_TELEMETRY_DISABLED=1
