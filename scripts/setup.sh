@@ -33,8 +33,11 @@ fi
 
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f node_modules/.natlens-lock-hash ] || [ "$(cat node_modules/.natlens-lock-hash)" != "$lock_hash" ]; then
-  say "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` against the committed lockfile, not `npm ci`: the registry these machines use lacks some other
+  # platforms' optional binaries (@swc/core-darwin-*, ...), which makes `npm ci` refuse the lockfile. With the lockfile
+  # present, `npm install` installs exactly the locked versions and leaves the lockfile as it is.
+  say "installing npm dependencies (npm install, locked versions)"
+  npm install --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > node_modules/.natlens-lock-hash
 fi
 

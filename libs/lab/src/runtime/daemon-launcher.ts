@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, tsEntryArgs } from './repo-root';
+import { repoRoot, tsEntryArgs, tsEntryEnv } from './repo-root';
 import { run } from './exec';
 
 const DAEMON_MAIN = join(__dirname, '..', 'daemons', 'main.ts');
@@ -13,6 +13,7 @@ export function launchDaemon(netns: string, role: DaemonRole, config: object, lo
   const log = openSync(logFile, 'a');
   const child = spawn('ip', ['netns', 'exec', netns, process.execPath, ...tsEntryArgs(DAEMON_MAIN), role, JSON.stringify(config)], {
     cwd: repoRoot(),
+    env: tsEntryEnv(),
     detached: true,
     stdio: ['ignore', log, log],
   });
@@ -25,6 +26,7 @@ export function launchDaemon(netns: string, role: DaemonRole, config: object, lo
 export async function runOnce<T>(netns: string, role: 'traffic', config: object, timeoutMs: number): Promise<T> {
   const out = await run(['ip', 'netns', 'exec', netns, process.execPath, ...tsEntryArgs(DAEMON_MAIN), role, JSON.stringify(config)], {
     timeoutMs,
+    env: tsEntryEnv(),
   });
   return JSON.parse(out) as T;
 }

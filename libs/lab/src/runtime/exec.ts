@@ -14,6 +14,7 @@ export class CommandError extends Error {
 export interface RunOptions {
   input?: string;
   timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs a program (never through a shell) and returns its stdout; a non-zero exit throws with stderr attached. */
@@ -24,7 +25,7 @@ export function run(command: string[], options: RunOptions = {}): Promise<string
     const child = execFile(
       program,
       args,
-      { timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      { timeout: options.timeoutMs ?? 60_000, env: options.env, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (err) {
           const code = typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : null;

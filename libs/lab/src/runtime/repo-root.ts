@@ -16,3 +16,8 @@ export function repoRoot(from = __dirname): string {
 export function tsEntryArgs(entry: string): string[] {
   return ['-r', require.resolve('@swc-node/register'), entry];
 }
+
+/** The environment for such a process: SWC must read the workspace tsconfig (its `paths`) whatever runs us. */
+export function tsEntryEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, SWC_NODE_PROJECT: join(repoRoot(), 'tsconfig.base.json') };
+}
