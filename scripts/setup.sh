@@ -12,8 +12,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # iproute2: namespaces, veth, bridges, routes; iptables: kube-proxy's rules (nft and legacy);
-# conntrack/tcpdump: what the agent is compared with; curl: health-check probes in tests.
-APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates)
+# conntrack/tcpdump: what the agent is compared with; curl: health-check probes in tests;
+# libmnl-dev, g++, make, python3: the agent's netlink addon, built by node-gyp during npm install.
+APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

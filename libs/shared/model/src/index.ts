@@ -1,1 +1,2 @@
 export * from './kubernetes';
+export * from './flow-record';

@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+
+/*
+ * The typed face of our native netlink socket (native/src/netlink_socket.cc, libmnl): datagrams in and out, ENOBUFS
+ * reported as an event rather than a crash. Everything protocol-specific happens in TypeScript above it.
+ */
+
+/** NETLINK_NETFILTER (include/uapi/linux/netlink.h). */
+export const NETLINK_NETFILTER = 12;
+
+/** ctnetlink multicast groups as a bind() mask (include/uapi/linux/netfilter/nfnetlink.h: NFNLGRP_CONNTRACK_* 1..3). */
+export const CONNTRACK_GROUP_NEW = 1 << 0;
+export const CONNTRACK_GROUP_UPDATE = 1 << 1;
+export const CONNTRACK_GROUP_DESTROY = 1 << 2;
+
+export const ENOBUFS = 105;
+
+export interface NetlinkSocketStats {
+  enobufs: number;
+  receivedDatagrams: number;
+  receivedBytes: number;
+  /** What the kernel granted (it doubles the request for bookkeeping). */
+  receiveBufferBytes: number;
+  /** false when SO_RCVBUFFORCE was refused (no CAP_NET_ADMIN) and the buffer is capped by net.core.rmem_max. */
+  receiveBufferForced: boolean;
+}
+
+interface NativeSocket {
+  send(buf: Buffer): void;
+  start(onDatagrams: (datagrams: Buffer[]) => void, onError: (errno: number, message: string) => void): void;
+  stop(): void;
+  close(): void;
+  stats(): NetlinkSocketStats;
+  portId(): number;
+}
+
+interface NativeModule {
+  NetlinkSocket: new (protocol: number, groups: number, receiveBufferBytes: number) => NativeSocket;
+}
+
+const ADDON_PATH = join(__dirname, '..', '..', 'native', 'build', 'Release', 'natlens_netlink.node');
+let addon: NativeModule | undefined;
+
+export class NetlinkUnavailableError extends Error {
+  constructor(cause: Error) {
+    super(
+      `the netlink addon is not built (${cause.message.split('\n')[0]}); run \`npm install\` (it builds ${ADDON_PATH} with node-gyp; needs libmnl-dev, g++, make)`,
+    );
+    this.name = 'NetlinkUnavailableError';
+  }
+}
+
+function loadAddon(): NativeModule {
+  if (!addon) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      addon = require(ADDON_PATH) as NativeModule;
+    } catch (err) {
+      throw new NetlinkUnavailableError(err as Error);
+    }
+  }
+  return addon;
+}
+
+export interface NetlinkSocketHandlers {
+  onDatagrams(datagrams: Buffer[]): void;
+  /** ENOBUFS (messages were lost) or another receive error; the socket stays open. */
+  onError(errno: number, message: string): void;
+}
+
+export class NetlinkSocket {
+  private readonly native: NativeSocket;
+  private closed = false;
+
+  constructor(protocol: number, groups: number, receiveBufferBytes: number) {
+    const { NetlinkSocket: Native } = loadAddon();
+    this.native = new Native(protocol, groups, receiveBufferBytes);
+  }
+
+  start(handlers: NetlinkSocketHandlers): void {
+    this.native.start(
+      (datagrams) => handlers.onDatagrams(datagrams),
+      (errno, message) => handlers.onError(errno, message),
+    );
+  }
+
+  send(message: Buffer): void {
+    this.native.send(message);
+  }
+
+  stats(): NetlinkSocketStats {
+    return this.native.stats();
+  }
+
+  portId(): number {
+    return this.native.portId();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close();
+  }
+}

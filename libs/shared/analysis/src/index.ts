@@ -1,0 +1,3 @@
+export * from './translation';
+export * from './verdict';
+export * from './types';

@@ -1,0 +1,2 @@
+export type { Verdict } from '@natlens/shared-model';
+export type ClientKind = 'external' | 'pod' | 'node';

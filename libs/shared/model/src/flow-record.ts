@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/*
+ * The records that cross process boundaries (agent → hub, hub → dashboard), as DESIGN.md "The core record" defines
+ * them. A conntrack entry's ORIGINAL tuple is the connection as the client sent it; `translated` is its REPLY tuple
+ * inverted: the connection as the backend receives it.
+ */
+
+export const protocolSchema = z.enum(['tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'other']);
+export type Protocol = z.infer<typeof protocolSchema>;
+
+const port = z.number().int().min(0).max(65535);
+
+export const tupleSchema = z.strictObject({
+  src: z.union([z.ipv4(), z.ipv6()]),
+  sport: port,
+  dst: z.union([z.ipv4(), z.ipv6()]),
+  dport: port,
+  proto: protocolSchema,
+});
+export type Tuple = z.infer<typeof tupleSchema>;
+
+export const verdictSchema = z.enum([
+  'preserved',
+  'snat-expected',
+  'snat-unexpected',
+  'hairpin-snat',
+  'not-service',
+  'dropped-no-local-endpoint',
+  'proxied',
+]);
+export type Verdict = z.infer<typeof verdictSchema>;
+
+export const serviceEntrySchema = z.enum(['clusterIP', 'nodePort', 'loadBalancer', 'externalIP']);
+export type ServiceEntry = z.infer<typeof serviceEntrySchema>;
+
+export const flowServiceSchema = z.strictObject({
+  namespace: z.string().min(1),
+  name: z.string().min(1),
+  port: port,
+  portName: z.string().optional(),
+  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
+  externalTrafficPolicy: z.enum(['Cluster', 'Local']),
+  entry: serviceEntrySchema,
+  expectClientIP: z.boolean().optional(),
+});
+export type FlowService = z.infer<typeof flowServiceSchema>;
+
+export const flowEndpointSchema = z.strictObject({
+  namespace: z.string().min(1),
+  pod: z.string().min(1),
+  node: z.string().optional(),
+  ip: z.union([z.ipv4(), z.ipv6()]),
+  port: port,
+});
+export type FlowEndpoint = z.infer<typeof flowEndpointSchema>;
+
+export const clientKindSchema = z.enum(['external', 'pod', 'node']);
+export const flowClientSchema = z.strictObject({
+  ip: z.union([z.ipv4(), z.ipv6()]),
+  kind: clientKindSchema,
+  /** The pod or node the address belongs to, when it is one of the cluster's. */
+  name: z.string().optional(),
+});
+export type FlowClient = z.infer<typeof flowClientSchema>;
+
+const counter = z.strictObject({ packets: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() });
+
+export const flowSourceSchema = z.enum(['conntrack', 'ebpf', 'pcap']);
+export type FlowSource = z.infer<typeof flowSourceSchema>;
+
+/**
+ * `entry`: the leg that carries the translation the client experienced (counted in evidence).
+ * `forwarded`: the second, un-NATed leg on the endpoint's node of a connection that entered another node; its
+ * original tuple is the entry leg's translated tuple. Evidence skips it so each connection counts once.
+ */
+export const flowLegSchema = z.enum(['entry', 'forwarded']);
+export type FlowLeg = z.infer<typeof flowLegSchema>;
+
+export const flowRecordSchema = z.strictObject({
+  node: z.string().min(1),
+  source: flowSourceSchema,
+  /** Stable across updates of one connection on one node; (node, flowId) is the record's identity. */
+  flowId: z.string().min(1).max(128),
+  firstSeen: z.number().int().nonnegative(),
+  lastSeen: z.number().int().nonnegative(),
+  original: tupleSchema,
+  translated: tupleSchema,
+  snat: z.boolean(),
+  dnat: z.boolean(),
+  portRemap: z.boolean(),
+  counters: z.strictObject({ original: counter.optional(), reply: counter.optional() }).optional(),
+  state: z.string().max(32).optional(),
+  ended: z.boolean().optional(),
+  leg: flowLegSchema,
+  service: flowServiceSchema.optional(),
+  endpoint: flowEndpointSchema.optional(),
+  client: flowClientSchema,
+  verdict: verdictSchema,
+  realClient: z.strictObject({ ip: z.union([z.ipv4(), z.ipv6()]), port: port.optional() }).optional(),
+  /** The node where the entry leg of a forwarded connection was NATed, when known. */
+  entryNode: z.string().optional(),
+});
+export type FlowRecord = z.infer<typeof flowRecordSchema>;
+
+export const flowBatchSchema = z.strictObject({
+  node: z.string().min(1),
+  sentAt: z.number().int().nonnegative(),
+  records: z.array(flowRecordSchema).max(10_000),
+});
+export type FlowBatch = z.infer<typeof flowBatchSchema>;
