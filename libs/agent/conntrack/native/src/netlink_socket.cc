@@ -126,8 +126,9 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     Napi::Env env = on_datagrams_.Env();
     Napi::HandleScope scope(env);
     if (status < 0) {
-      CallError(env, -status, uv_strerror(status));
-      return;
+      // libuv turns POLLERR into UV_EBADF and stops the handle. On a netlink socket POLLERR means the kernel set
+      // sk_err (ENOBUFS after an overrun), which the recv() below reads and clears: restart polling and drain.
+      if (polling_ && nl_ != nullptr) uv_poll_start(poll_, UV_READABLE, &NetlinkSocket::OnReadable);
     }
     std::vector<Napi::Value> datagrams;
     int lost_errno = 0;

@@ -1,17 +1,15 @@
 import { join } from 'node:path';
+import { NFNLGRP_CONNTRACK_DESTROY, NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE } from '../netlink/netlink-constants';
 
 /*
  * The typed face of our native netlink socket (native/src/netlink_socket.cc, libmnl): datagrams in and out, ENOBUFS
  * reported as an event rather than a crash. Everything protocol-specific happens in TypeScript above it.
  */
 
-/** NETLINK_NETFILTER (include/uapi/linux/netlink.h). */
-export const NETLINK_NETFILTER = 12;
-
-/** ctnetlink multicast groups as a bind() mask (include/uapi/linux/netfilter/nfnetlink.h: NFNLGRP_CONNTRACK_* 1..3). */
-export const CONNTRACK_GROUP_NEW = 1 << 0;
-export const CONNTRACK_GROUP_UPDATE = 1 << 1;
-export const CONNTRACK_GROUP_DESTROY = 1 << 2;
+/** ctnetlink multicast groups as a bind() mask: group N is bit N-1 (netlink(7), nl_groups). */
+export const CONNTRACK_GROUP_NEW = 1 << (NFNLGRP_CONNTRACK_NEW - 1);
+export const CONNTRACK_GROUP_UPDATE = 1 << (NFNLGRP_CONNTRACK_UPDATE - 1);
+export const CONNTRACK_GROUP_DESTROY = 1 << (NFNLGRP_CONNTRACK_DESTROY - 1);
 
 export const ENOBUFS = 105;
 
@@ -53,7 +51,6 @@ export class NetlinkUnavailableError extends Error {
 function loadAddon(): NativeModule {
   if (!addon) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       addon = require(ADDON_PATH) as NativeModule;
     } catch (err) {
       throw new NetlinkUnavailableError(err as Error);

@@ -1,0 +1,3 @@
+export * from './netlink';
+export * from './socket/netlink-socket';
+export * from './socket/conntrack-reader';

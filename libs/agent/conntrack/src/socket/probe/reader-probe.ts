@@ -1,0 +1,95 @@
+/*
+ * Runs inside a throwaway network namespace for conntrack-reader.spec.ts (a reader sees only its own namespace's
+ * table): makes real TCP connections over lo and reports, as one JSON line, what the reader saw.
+ *   reader-probe.ts <connections> <receiveBufferBytes> <live|stalled>
+ * live: the connections are made by this process while its event loop runs.
+ * stalled: a python child makes them while spawnSync blocks this process's event loop, so the reader cannot drain
+ * its socket; with a small receive buffer the kernel must drop events (ENOBUFS). The reader has to survive that,
+ * report it, and find every connection again with a dump.
+ */
+import { spawnSync } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { ConntrackReader } from '../conntrack-reader';
+import type { ConntrackEntry } from '../../netlink/conntrack-entry';
+
+const [connectionsArg = '50', bufferArg = String(1 << 20), mode = 'live'] = process.argv.slice(2);
+const connections = Number(connectionsArg);
+const PORT = 18080;
+const ADDRESS = '198.18.201.1';
+
+// Server and client in one python process: prints the client ports it used, one per line.
+const PYTHON_WORKLOAD = `
+import socket, sys, threading
+n = int(sys.argv[1])
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("${ADDRESS}", ${PORT})); srv.listen(1024)
+def serve():
+    while True:
+        c, _ = srv.accept(); c.sendall(b"ok"); c.close()
+threading.Thread(target=serve, daemon=True).start()
+for _ in range(n):
+    c = socket.create_connection(("${ADDRESS}", ${PORT})); print(c.getsockname()[1]); c.recv(2); c.close()
+`;
+
+async function liveConnections(ourPorts: Set<number>): Promise<void> {
+  const server = createServer((socket) => socket.end('ok'));
+  await new Promise<void>((resolve) => server.listen(PORT, ADDRESS, resolve));
+  await Promise.all(
+    Array.from(
+      { length: connections },
+      () =>
+        new Promise<void>((resolve) => {
+          const c = connect(PORT, ADDRESS);
+          c.on('connect', () => ourPorts.add(c.localPort ?? -1));
+          c.on('data', () => c.end());
+          c.on('close', () => resolve());
+          c.on('error', () => resolve());
+        }),
+    ),
+  );
+  server.close();
+}
+
+function stalledConnections(ourPorts: Set<number>): void {
+  const result = spawnSync('python3', ['-c', PYTHON_WORKLOAD, String(connections)], { encoding: 'utf8', timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`python workload failed: ${result.stderr}`);
+  for (const line of result.stdout.split('\n')) if (line) ourPorts.add(Number(line));
+}
+
+async function main() {
+  const reader = new ConntrackReader({ receiveBufferBytes: Number(bufferArg) });
+  const ourPorts = new Set<number>();
+  const newEvents: ConntrackEntry[] = [];
+  const dumpedEntries: ConntrackEntry[] = [];
+  const losses: string[] = [];
+  let parseErrors = 0;
+  reader.start({
+    onEntries: (entries, via) => {
+      for (const e of entries) {
+        if (e.original.dport !== PORT) continue;
+        if (via === 'events' && e.event === 'new') newEvents.push(e);
+        if (via === 'dump') dumpedEntries.push(e);
+      }
+    },
+    onLoss: (reason) => losses.push(reason),
+    onParseErrors: (errors) => (parseErrors += errors.length),
+  });
+
+  if (mode === 'stalled') stalledConnections(ourPorts);
+  else await liveConnections(ourPorts);
+  // let the event loop deliver what the socket holds (and the ENOBUFS error) before dumping
+  await new Promise((r) => setTimeout(r, 300));
+  await reader.dump();
+  const ours = (e: ConntrackEntry) => ourPorts.has(e.original.sport ?? -1);
+  const newIds = new Set(newEvents.filter(ours).map((e) => e.id));
+  const dumped = new Map(dumpedEntries.filter(ours).map((e) => [e.id, e]));
+  const stats = reader.stats();
+  reader.close();
+  const result = { connections: ourPorts.size, newEvents: newIds.size, dumped: dumped.size, losses, parseErrors, enobufs: stats.events?.enobufs ?? 0, sample: [...dumped.values()][0] };
+  process.stdout.write(`${JSON.stringify(result, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});

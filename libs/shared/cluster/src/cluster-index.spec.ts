@@ -1,0 +1,227 @@
+import { readFileSync } from 'node:fs';
+import type { KubeObject } from '@natlens/shared-model';
+import { ClusterIndex } from './cluster-index';
+import type { LookupProtocol } from './cluster-types';
+import { parseInventory } from './inventory-parse';
+import { DUAL_STACK_INVENTORY, indexFromInventoryFile, LAB_SEEDS_INVENTORY } from './testing/inventory-fixtures';
+
+// The seeds lab (examples/seeds.yaml): default/web is LoadBalancer + Local with pods web-1, web-2 on node1 and
+// web-3 on node2; default/api is NodePort + Cluster with api-1 on node1 and api-2 on node3.
+const lab = indexFromInventoryFile(LAB_SEEDS_INVENTORY);
+const dualStack = indexFromInventoryFile(DUAL_STACK_INVENTORY);
+
+const webPort = { port: 80, protocol: 'TCP', name: 'http', targetPort: 8080, nodePort: 30080 };
+const web = {
+  namespace: 'default',
+  name: 'web',
+  type: 'LoadBalancer',
+  externalTrafficPolicy: 'Local',
+  healthCheckNodePort: 32122,
+  expectClientIP: true,
+  port: webPort,
+};
+const apiPort = { port: 80, protocol: 'TCP', name: 'http', targetPort: 9090, nodePort: 30090 };
+const api = { namespace: 'default', name: 'api', type: 'NodePort', externalTrafficPolicy: 'Cluster', expectClientIP: false, port: apiPort };
+const echoHttp = { port: 80, protocol: 'TCP', name: 'http', targetPort: 'http', nodePort: 31000 };
+const echoDns = { port: 53, protocol: 'UDP', name: 'dns', targetPort: 5353, nodePort: 31053 };
+const echo = { namespace: 'shop', name: 'echo', type: 'NodePort', externalTrafficPolicy: 'Cluster', expectClientIP: false };
+
+describe('ClusterIndex.serviceFrontend', () => {
+  it.each<[string, ClusterIndex, string, number, LookupProtocol, object]>([
+    ['web ClusterIP', lab, '198.18.255.10', 80, 'tcp', { ...web, entry: 'clusterIP' }],
+    ['web ClusterIP, Service spelling of the protocol', lab, '198.18.255.10', 80, 'TCP', { ...web, entry: 'clusterIP' }],
+    ['web NodePort on node1', lab, '198.18.0.11', 30080, 'tcp', { ...web, entry: 'nodePort' }],
+    ['web NodePort on node3 (no local endpoint: still the Service)', lab, '198.18.0.13', 30080, 'tcp', { ...web, entry: 'nodePort' }],
+    ['web load-balancer IP', lab, '203.0.113.10', 80, 'tcp', { ...web, entry: 'loadBalancer' }],
+    ['api ClusterIP', lab, '198.18.255.11', 80, 'tcp', { ...api, entry: 'clusterIP' }],
+    ['api NodePort on node2', lab, '198.18.0.12', 30090, 'tcp', { ...api, entry: 'nodePort' }],
+    ['api NodePort on node1 bridge gateway', lab, '198.19.1.1', 30090, 'tcp', { ...api, entry: 'nodePort' }],
+    ['api ClusterIP written IPv4-mapped', lab, '::ffff:198.18.255.11', 80, 'tcp', { ...api, entry: 'clusterIP' }],
+    ['echo IPv4 ClusterIP', dualStack, '10.96.20.1', 80, 'tcp', { ...echo, port: echoHttp, entry: 'clusterIP' }],
+    ['echo IPv6 ClusterIP', dualStack, 'fd00:10:96::2001', 80, 'tcp', { ...echo, port: echoHttp, entry: 'clusterIP' }],
+    ['echo IPv6 ClusterIP, long form', dualStack, 'FD00:10:96:0:0:0:0:2001', 80, 'tcp', { ...echo, port: echoHttp, entry: 'clusterIP' }],
+    ['echo UDP port', dualStack, '10.96.20.1', 53, 'udp', { ...echo, port: echoDns, entry: 'clusterIP' }],
+    ['echo external IP', dualStack, '192.0.2.50', 80, 'tcp', { ...echo, port: echoHttp, entry: 'externalIP' }],
+    ['echo NodePort on an ExternalIP node address', dualStack, '192.0.2.3', 31000, 'tcp', { ...echo, port: echoHttp, entry: 'nodePort' }],
+    ['echo NodePort on an IPv6 node address', dualStack, 'fc00:f853:ccd:e793::4', 31053, 'udp', { ...echo, port: echoDns, entry: 'nodePort' }],
+    ['echo NodePort on the IPv6 pod-CIDR gateway', dualStack, 'fd00:10:244:1::1', 31000, 'tcp', { ...echo, port: echoHttp, entry: 'nodePort' }],
+  ])('%s', (_case, sut, ip, port, protocol, expected) => {
+    expect(sut.serviceFrontend(ip, port, protocol)).toEqual(expected);
+  });
+
+  it.each<[string, ClusterIndex, string, number, LookupProtocol]>([
+    ['a port the Service does not expose', lab, '198.18.255.10', 81, 'tcp'],
+    ['the right port over the wrong protocol', lab, '198.18.255.10', 80, 'udp'],
+    ['a protocol no Service carries', lab, '198.18.255.10', 80, 'icmp'],
+    ['a NodePort on the load-balancer IP (not a node address)', lab, '203.0.113.10', 30080, 'tcp'],
+    ['a NodePort on a client address', lab, '198.51.100.79', 30080, 'tcp'],
+    ['a NodePort on a pod address', lab, '198.19.1.11', 30080, 'tcp'],
+    ['a pod address and its target port', lab, '198.19.1.11', 8080, 'tcp'],
+    ['text that is no address', lab, 'node1', 30080, 'tcp'],
+    ['a headless Service (clusterIP None)', dualStack, 'None', 80, 'tcp'],
+    ['the NodePort of a NodePort Service over the wrong protocol', dualStack, '172.18.0.3', 31000, 'udp'],
+    ['a NodePort on a calico-style pod holding the .1 address', dualStack, '10.244.2.1', 31000, 'tcp'],
+  ])('is undefined for %s', (_case, sut, ip, port, protocol) => {
+    expect(sut.serviceFrontend(ip, port, protocol)).toBeUndefined();
+  });
+});
+
+describe('ClusterIndex.endpoint', () => {
+  it.each<[string, ClusterIndex, string, number, LookupProtocol, object]>([
+    [
+      'web-1',
+      lab,
+      '198.19.1.11',
+      8080,
+      'tcp',
+      { service: { namespace: 'default', name: 'web' }, servicePort: webPort, ip: '198.19.1.11', port: 8080, protocol: 'TCP', pod: { namespace: 'default', name: 'web-1' }, node: 'node1', ready: true },
+    ],
+    [
+      'api-2',
+      lab,
+      '198.19.3.11',
+      9090,
+      'tcp',
+      { service: { namespace: 'default', name: 'api' }, servicePort: apiPort, ip: '198.19.3.11', port: 9090, protocol: 'TCP', pod: { namespace: 'default', name: 'api-2' }, node: 'node3', ready: true },
+    ],
+    [
+      'echo-0 over IPv6',
+      dualStack,
+      'fd00:10:244:1::5',
+      8080,
+      'tcp',
+      { service: { namespace: 'shop', name: 'echo' }, servicePort: echoHttp, ip: 'fd00:10:244:1::5', port: 8080, protocol: 'TCP', pod: { namespace: 'shop', name: 'echo-0' }, node: 'ds-worker', ready: true },
+    ],
+    [
+      'echo-1 DNS, not ready, node taken from its pod (the slice has no nodeName)',
+      dualStack,
+      'fd00:10:244:2::7',
+      5353,
+      'udp',
+      { service: { namespace: 'shop', name: 'echo' }, servicePort: echoDns, ip: 'fd00:10:244:2::7', port: 5353, protocol: 'UDP', pod: { namespace: 'shop', name: 'echo-1' }, node: 'ds-worker2', ready: false },
+    ],
+  ])('%s', (_case, sut, ip, port, protocol, expected) => {
+    expect(sut.endpoint(ip, port, protocol)).toEqual(expected);
+    expect(sut.endpoint(ip, port, protocol, (expected as { service: { namespace: string; name: string } }).service)).toEqual(expected);
+  });
+
+  it.each<[string, string, number, LookupProtocol]>([
+    ['another Service pod port', '198.19.1.11', 9090, 'tcp'],
+    ['the Service port on the pod address', '198.19.1.11', 80, 'tcp'],
+    ['a ClusterIP', '198.18.255.10', 8080, 'tcp'],
+  ])('is undefined for %s', (_case, ip, port, protocol) => {
+    expect(lab.endpoint(ip, port, protocol)).toBeUndefined();
+  });
+
+  it('picks the endpoint of the Service asked for when two Services select the same pod port', () => {
+    const objects = kubeObjects(LAB_SEEDS_INVENTORY);
+    const webAlias = structuredClone(objects.find((o) => o.kind === 'EndpointSlice' && o.metadata.name === 'web-lab'));
+    if (webAlias?.kind !== 'EndpointSlice') throw new Error('fixture lost web-lab');
+    webAlias.metadata = { name: 'web-alias-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web-alias' } };
+    const sut = ClusterIndex.fromObjects([...objects, webAlias]);
+    expect(sut.endpoints('198.19.1.11', 8080, 'tcp').map((e) => e.service.name)).toEqual(['web-alias', 'web']);
+    expect(sut.endpoint('198.19.1.11', 8080, 'tcp', { namespace: 'default', name: 'web' })?.servicePort).toEqual(webPort);
+    // web-alias has no Service object: the endpoint is still known, its Service port is not.
+    expect(sut.endpoint('198.19.1.11', 8080, 'tcp')?.servicePort).toBeUndefined();
+  });
+});
+
+describe('ClusterIndex addresses', () => {
+  it.each<[string, ClusterIndex, string, object | undefined]>([
+    ['web-3', lab, '198.19.2.11', { namespace: 'default', name: 'web-3', node: 'node2' }],
+    ['api-1', lab, '198.19.1.13', { namespace: 'default', name: 'api-1', node: 'node1' }],
+    ['echo-1 by its IPv6 address', dualStack, 'fd00:10:244:2::7', { namespace: 'shop', name: 'echo-1', node: 'ds-worker2' }],
+    ['a pod holding its node-CIDR .1 address', dualStack, '10.244.2.1', { namespace: 'shop', name: 'calico-style', node: 'ds-worker2' }],
+    ['a bridge gateway', lab, '198.19.1.1', undefined],
+    ['a node address', lab, '198.18.0.11', undefined],
+    ['a host-network pod (its address is the node)', dualStack, '172.18.0.3', undefined],
+    ['a finished pod (its address is released)', dualStack, '10.244.2.9', undefined],
+  ])('pod(%s)', (_case, sut, ip, expected) => {
+    expect(sut.pod(ip)).toEqual(expected);
+  });
+
+  it.each<[string, ClusterIndex, string, string | undefined]>([
+    ['InternalIP', lab, '198.18.0.12', 'node2'],
+    ['bridge gateway of the pod CIDR', lab, '198.19.3.1', 'node3'],
+    ['ExternalIP', dualStack, '192.0.2.3', 'ds-worker'],
+    ['IPv6 InternalIP, long form', dualStack, 'fc00:f853:ccd:e793:0:0:0:3', 'ds-worker'],
+    ['IPv6 pod-CIDR gateway', dualStack, 'fd00:10:244:2::1', 'ds-worker2'],
+    ['IPv4 .1 held by a pod', dualStack, '10.244.2.1', undefined],
+    ['a pod', lab, '198.19.1.11', undefined],
+    ['a client', lab, '198.51.100.79', undefined],
+    ['a hostname', dualStack, 'ds-worker', undefined],
+  ])('node(%s)', (_case, sut, ip, expected) => {
+    expect(sut.node(ip)).toBe(expected);
+  });
+
+  it.each<[string, ClusterIndex, string, object]>([
+    ['a node address', lab, '198.18.0.12', { kind: 'node', node: 'node2' }],
+    ['a bridge gateway (hairpin / local masquerade source)', lab, '198.19.1.1', { kind: 'node', node: 'node1' }],
+    ['a pod', lab, '198.19.1.12', { kind: 'pod', pod: { namespace: 'default', name: 'web-2', node: 'node1' }, node: 'node1' }],
+    ['an unknown address inside a pod CIDR', lab, '198.19.3.200', { kind: 'pod', node: 'node3' }],
+    ['a client', lab, '198.51.100.79', { kind: 'external' }],
+    ['the load balancer', lab, '203.0.113.10', { kind: 'external' }],
+    ['a ClusterIP', lab, '198.18.255.10', { kind: 'external' }],
+    ['garbage', lab, 'not-an-ip', { kind: 'external' }],
+    ['a host-network pod', dualStack, 'fc00:f853:ccd:e793::3', { kind: 'node', node: 'ds-worker' }],
+    ['an IPv6 pod', dualStack, 'fd00:10:244:1::5', { kind: 'pod', pod: { namespace: 'shop', name: 'echo-0', node: 'ds-worker' }, node: 'ds-worker' }],
+    ['a finished pod address', dualStack, '10.244.2.9', { kind: 'pod', node: 'ds-worker2' }],
+  ])('classifyClient(%s)', (_case, sut, ip, expected) => {
+    expect(sut.classifyClient(ip)).toEqual(expected);
+  });
+
+  it.each<[string, ClusterIndex, string, string | undefined]>([
+    ['a node address', lab, '198.18.0.13', 'node3'],
+    ['a pod', lab, '198.19.1.13', 'node1'],
+    ['an unknown address in a pod CIDR', lab, '198.19.2.99', 'node2'],
+    ['an IPv6 pod-CIDR address', dualStack, 'fd00:10:244:2::abcd', 'ds-worker2'],
+    ['a client', lab, '198.51.100.80', undefined],
+    ['garbage', lab, '', undefined],
+  ])('nodeOf(%s)', (_case, sut, ip, expected) => {
+    expect(sut.nodeOf(ip)).toBe(expected);
+  });
+});
+
+describe('ClusterIndex Services', () => {
+  it.each<[string, ClusterIndex, { namespace: string; name: string }, Record<string, number>]>([
+    ['web: two pods on node1, one on node2, none on node3', lab, { namespace: 'default', name: 'web' }, { node1: 2, node2: 1 }],
+    ['api', lab, { namespace: 'default', name: 'api' }, { node1: 1, node3: 1 }],
+    ['echo: a dual-stack pod counts once, a not-ready one not at all', dualStack, { namespace: 'shop', name: 'echo' }, { 'ds-worker': 1 }],
+    ['an unknown Service', lab, { namespace: 'default', name: 'nope' }, {}],
+  ])('readyEndpointsByNode: %s', (_case, sut, service, expected) => {
+    expect(Object.fromEntries(sut.readyEndpointsByNode(service))).toEqual(expected);
+  });
+
+  it('counts local endpoints per node, 0 where there is none', () => {
+    const web = { namespace: 'default', name: 'web' };
+    expect(['node1', 'node2', 'node3'].map((node) => lab.localEndpoints(web, node))).toEqual([2, 1, 0]);
+  });
+
+  it('describes Services, ExternalName and headless ones included', () => {
+    expect(lab.services().map((s) => `${s.namespace}/${s.name}`)).toEqual(['default/api', 'default/web']);
+    expect(dualStack.service({ namespace: 'shop', name: 'upstream' })).toMatchObject({ type: 'ExternalName', ports: [{ port: 443, protocol: 'TCP' }] });
+    expect(dualStack.service({ namespace: 'shop', name: 'echo-headless' })).toMatchObject({ type: 'ClusterIP', externalTrafficPolicy: 'Cluster' });
+    expect(lab.nodeNames()).toEqual(['node1', 'node2', 'node3']);
+  });
+
+  it('resolves two Services claiming one address:port the same way whatever the input order', () => {
+    const objects = kubeObjects(LAB_SEEDS_INVENTORY);
+    const rival = structuredClone(objects.find((o) => o.kind === 'Service' && o.metadata.name === 'api'));
+    if (rival?.kind !== 'Service') throw new Error('fixture lost api');
+    rival.metadata = { name: 'aaa-rival', namespace: 'default' };
+    const forwards = ClusterIndex.fromObjects([...objects, rival]);
+    const backwards = ClusterIndex.fromObjects([rival, ...objects].reverse());
+    expect(forwards.serviceFrontend('198.18.255.11', 80, 'tcp')?.name).toBe('aaa-rival');
+    expect(backwards.serviceFrontend('198.18.255.11', 80, 'tcp')?.name).toBe('aaa-rival');
+  });
+
+  it('answers nothing when empty', () => {
+    const sut = ClusterIndex.empty();
+    expect([sut.serviceFrontend('198.18.255.10', 80, 'tcp'), sut.pod('198.19.1.11'), sut.node('198.18.0.11')]).toEqual([undefined, undefined, undefined]);
+    expect(sut.classifyClient('198.19.1.11')).toEqual({ kind: 'external' });
+  });
+});
+
+function kubeObjects(path: string): KubeObject[] {
+  return [...parseInventory(readFileSync(path, 'utf8'), path).objects];
+}

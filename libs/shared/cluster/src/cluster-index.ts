@@ -1,0 +1,168 @@
+import type { KubeEndpointSlice, KubeNode, KubeObject, KubePod, KubeService } from '@natlens/shared-model';
+import {
+  type ClientIdentity,
+  type LookupProtocol,
+  objectKey,
+  type PodRef,
+  type ServiceEndpoint,
+  type ServiceFrontend,
+  type ServiceInfo,
+  type ServicePortInfo,
+  type ServiceRef,
+} from './cluster-types';
+import { type EndpointCatalog, indexEndpoints } from './endpoint-catalog';
+import { addressKey, ipKey, parseIp } from './ip-address';
+import { lookupSocketKey, serviceProtocol } from './lookup-keys';
+import { indexNodeAddresses, type NodeAddressBook } from './node-addresses';
+import { indexPodAddresses } from './pod-addresses';
+import { indexServices, type ServiceCatalog } from './service-catalog';
+
+/** The objects an index is built from, by kind. */
+export interface ClusterObjects {
+  readonly nodes: readonly KubeNode[];
+  readonly pods: readonly KubePod[];
+  readonly services: readonly KubeService[];
+  readonly endpointSlices: readonly KubeEndpointSlice[];
+}
+
+const NO_OBJECTS: ClusterObjects = { nodes: [], pods: [], services: [], endpointSlices: [] };
+
+/** Splits a mixed list (a `kubectl get … -o json` List) by kind. */
+export function groupByKind(objects: Iterable<KubeObject>): ClusterObjects {
+  const grouped = { nodes: [] as KubeNode[], pods: [] as KubePod[], services: [] as KubeService[], endpointSlices: [] as KubeEndpointSlice[] };
+  for (const object of objects) {
+    if (object.kind === 'Node') grouped.nodes.push(object);
+    else if (object.kind === 'Pod') grouped.pods.push(object);
+    else if (object.kind === 'Service') grouped.services.push(object);
+    else grouped.endpointSlices.push(object);
+  }
+  return grouped;
+}
+
+/**
+ * An immutable snapshot of the cluster's addressing: which Service, pod or node an address (and port) is. Built
+ * once per change of the inputs; every exact-address lookup is a hash-map probe, pod-CIDR membership one probe per
+ * CIDR size. IPv4 and IPv6 alike; addresses may be written in any valid form.
+ */
+export class ClusterIndex {
+  private constructor(
+    readonly objects: ClusterObjects,
+    private readonly podByAddress: ReadonlyMap<string, PodRef>,
+    private readonly nodeAddresses: NodeAddressBook,
+    private readonly serviceCatalog: ServiceCatalog,
+    private readonly endpointCatalog: EndpointCatalog,
+  ) {}
+
+  static empty(): ClusterIndex {
+    return ClusterIndex.build(NO_OBJECTS);
+  }
+
+  static fromObjects(objects: Iterable<KubeObject>): ClusterIndex {
+    return ClusterIndex.build(groupByKind(objects));
+  }
+
+  static build(objects: ClusterObjects): ClusterIndex {
+    const podByAddress = indexPodAddresses(objects.pods);
+    const nodeAddresses = indexNodeAddresses(objects.nodes, podByAddress);
+    const serviceCatalog = indexServices(objects.services);
+    const endpointCatalog = indexEndpoints(objects.endpointSlices, serviceCatalog.services, podByAddress);
+    return new ClusterIndex(objects, podByAddress, nodeAddresses, serviceCatalog, endpointCatalog);
+  }
+
+  /**
+   * The Service port a destination reaches: a ClusterIP, external IP or load-balancer IP with the Service port, or
+   * any node address with a NodePort. Undefined when the destination is no Service.
+   */
+  serviceFrontend(ip: string, port: number, protocol: LookupProtocol): ServiceFrontend | undefined {
+    const key = lookupSocketKey(ip, port, protocol);
+    if (key === undefined) return undefined;
+    const byAddress = this.serviceCatalog.addressFrontends.get(key);
+    if (byAddress !== undefined) return byAddress;
+    if (this.node(ip) === undefined) return undefined;
+    return this.serviceCatalog.nodePortFrontends.get(`${port}|${serviceProtocol(protocol) ?? ''}`);
+  }
+
+  /**
+   * The Service endpoint at a backend address:port. When several Services select the same pod port, pass the
+   * Service the connection was addressed to (from `serviceFrontend`); otherwise the first in namespace/name order.
+   */
+  endpoint(ip: string, port: number, protocol: LookupProtocol, service?: ServiceRef): ServiceEndpoint | undefined {
+    const candidates = this.endpoints(ip, port, protocol);
+    if (service === undefined) return candidates[0];
+    return candidates.find((candidate) => candidate.service.namespace === service.namespace && candidate.service.name === service.name);
+  }
+
+  /** Every Service endpoint at a backend address:port. */
+  endpoints(ip: string, port: number, protocol: LookupProtocol): readonly ServiceEndpoint[] {
+    const key = lookupSocketKey(ip, port, protocol);
+    return (key === undefined ? undefined : this.endpointCatalog.endpointsBySocket.get(key)) ?? [];
+  }
+
+  /** The pod that holds an address (host-network pods excluded: their address is their node's). */
+  pod(ip: string): PodRef | undefined {
+    const key = ipKey(ip);
+    return key === undefined ? undefined : this.podByAddress.get(key);
+  }
+
+  /** The node an address belongs to: its InternalIP/ExternalIP, or its pod-CIDR gateway (see `indexNodeAddresses`). */
+  node(ip: string): string | undefined {
+    const key = ipKey(ip);
+    return key === undefined ? undefined : this.nodeAddresses.nodeByAddress.get(key);
+  }
+
+  /**
+   * The node that owns an address: the node itself for a node address, the pod's node for a pod address, or the
+   * node whose pod CIDR contains it. Finds the entry node of a forwarded leg from its SNAT source.
+   */
+  nodeOf(ip: string): string | undefined {
+    const address = parseIp(ip);
+    if (address === undefined) return undefined;
+    const key = addressKey(address);
+    return this.nodeAddresses.nodeByAddress.get(key) ?? this.podByAddress.get(key)?.node ?? this.nodeAddresses.podNetworks.lookup(address);
+  }
+
+  /**
+   * What a client address is: a node (including its pod-CIDR gateway, the source of hairpin and local masquerade),
+   * a pod (a known pod address, or any address inside a node's pod CIDR), or external to the cluster.
+   */
+  classifyClient(ip: string): ClientIdentity {
+    const address = parseIp(ip);
+    if (address === undefined) return { kind: 'external' };
+    const key = addressKey(address);
+    const node = this.nodeAddresses.nodeByAddress.get(key);
+    if (node !== undefined) return { kind: 'node', node };
+    const pod = this.podByAddress.get(key);
+    if (pod !== undefined) return pod.node === undefined ? { kind: 'pod', pod } : { kind: 'pod', pod, node: pod.node };
+    const podNetworkNode = this.nodeAddresses.podNetworks.lookup(address);
+    return podNetworkNode === undefined ? { kind: 'external' } : { kind: 'pod', node: podNetworkNode };
+  }
+
+  /** A Service by name, with its ports. */
+  service(ref: ServiceRef): (ServiceInfo & { readonly ports: readonly ServicePortInfo[] }) | undefined {
+    const description = this.serviceCatalog.services.get(objectKey(ref));
+    return description === undefined ? undefined : { ...description.info, ports: description.ports };
+  }
+
+  /** Every Service, in namespace/name order. */
+  services(): ServiceInfo[] {
+    return [...this.serviceCatalog.services.values()].map((description) => description.info);
+  }
+
+  /**
+   * Ready endpoints (distinct pods) of a Service per node: what kube-proxy's Local policy and its health check
+   * count. Nodes without one are absent.
+   */
+  readyEndpointsByNode(service: ServiceRef): ReadonlyMap<string, number> {
+    return this.endpointCatalog.readyEndpointsByNode.get(objectKey(service)) ?? new Map();
+  }
+
+  /** Ready endpoints of a Service on one node (0 when none). */
+  localEndpoints(service: ServiceRef, node: string): number {
+    return this.readyEndpointsByNode(service).get(node) ?? 0;
+  }
+
+  /** Node names, sorted. */
+  nodeNames(): string[] {
+    return this.objects.nodes.map((node) => node.metadata.name).sort();
+  }
+}
