@@ -1,12 +1,14 @@
 import { Command } from 'commander';
 import { labCommand } from './commands/lab.command';
 import { demoCommand } from './commands/demo.command';
+import { agentCommand } from './commands/agent.command';
 
 const program = new Command('natlens')
   .description('what NAT did to the connections of your Kubernetes Services')
   .showHelpAfterError()
   .addCommand(labCommand())
-  .addCommand(demoCommand());
+  .addCommand(demoCommand())
+  .addCommand(agentCommand());
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`natlens: ${err.message}\n`);

@@ -1,0 +1,62 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConntrackReader } from '@natlens/agent-conntrack';
+import { ClusterMetadataSource, InventoryFileSource, KubeApiWatcher } from '@natlens/shared-cluster';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { FlowsController } from './api/flows.controller';
+import { FlowsGateway } from './api/flows.gateway';
+import { HealthController } from './api/health.controller';
+import { MetricsController } from './api/metrics.controller';
+import type { AgentConfig } from './config/agent-config';
+import { DiskSpool } from './export/disk-spool';
+import { HubExporter } from './export/hub-exporter';
+import { KernelSettingsRepository } from './kernel/kernel-settings.repository';
+import { AgentMetrics } from './metrics/agent-metrics';
+import { PipelineService } from './pipeline/pipeline.service';
+import { RecentFlows } from './pipeline/recent-flows';
+import { ConntrackSource } from './sources/conntrack.source';
+import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from './tokens';
+
+/** Where the cluster's metadata comes from: an inventory file, a kubeconfig, or the pod's service account. */
+function clusterSource(config: AgentConfig, log: Logger): ClusterMetadataSource {
+  if (config.inventory) return new InventoryFileSource({ file: config.inventory, logger: log });
+  if (config.kubeconfig) return new KubeApiWatcher({ kubeConfig: { kind: 'file', path: config.kubeconfig }, logger: log });
+  return new KubeApiWatcher({ kubeConfig: { kind: 'in-cluster' }, logger: log });
+}
+
+@Module({})
+export class AgentModule {
+  static forRoot(config: AgentConfig, log: Logger): DynamicModule {
+    const metrics = new AgentMetrics();
+    return {
+      module: AgentModule,
+      controllers: [HealthController, MetricsController, FlowsController],
+      providers: [
+        { provide: AGENT_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: log },
+        { provide: AgentMetrics, useValue: metrics },
+        { provide: RecentFlows, useValue: new RecentFlows(config.recentRecords) },
+        KernelSettingsRepository,
+        { provide: CLUSTER_SOURCE, useFactory: () => clusterSource(config, log) },
+        {
+          provide: CONNECTION_SOURCES,
+          useFactory: () => [new ConntrackSource(() => new ConntrackReader({ receiveBufferBytes: config.receiveBufferBytes }), metrics, log, config.resyncIntervalMs)],
+        },
+        {
+          provide: HUB_EXPORTER,
+          useFactory: () =>
+            config.hub
+              ? new HubExporter(
+                  { url: config.hub, token: config.hubToken },
+                  new DiskSpool(config.spoolDir ?? join('/var/lib/natlens/spool', config.node), config.spoolMaxBytes),
+                  metrics,
+                  log,
+                )
+              : null,
+        },
+        PipelineService,
+        FlowsGateway,
+      ],
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { Inject, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { OnGatewayConnection, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import type { FlowRecord } from '@natlens/shared-model';
+import type { Namespace, Socket } from 'socket.io';
+import { PipelineService } from '../pipeline/pipeline.service';
+
+export interface AgentServerToClientEvents {
+  'flow.v1': (record: FlowRecord) => void;
+}
+
+/** Pending messages per client above which it is considered too slow and disconnected, so memory stays bounded. */
+const MAX_BUFFERED_PER_CLIENT = 1000;
+
+/**
+ * socket.io stream of the agent's records: namespace /flows, event flow.v1; a client that passes
+ * `?service=ns/name` joins that Service's room and gets only its records.
+ */
+@WebSocketGateway({ namespace: '/flows', cors: { origin: false } })
+export class FlowsGateway implements OnGatewayConnection, OnModuleInit, OnModuleDestroy {
+  @WebSocketServer() server!: Namespace<Record<string, never>, AgentServerToClientEvents>;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(@Inject(PipelineService) private readonly pipeline: PipelineService) {}
+
+  handleConnection(client: Socket): void {
+    const service = client.handshake.query['service'];
+    void client.join(typeof service === 'string' && service ? `service:${service}` : 'all');
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.pipeline.onRecords((records) => this.broadcast(records));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  private broadcast(records: FlowRecord[]): void {
+    if (!this.server) return;
+    for (const socket of this.server.sockets.values()) {
+      const buffered = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
+      if (buffered > MAX_BUFFERED_PER_CLIENT) socket.disconnect(true);
+    }
+    for (const record of records) {
+      this.server.to('all').emit('flow.v1', record);
+      if (record.service) this.server.to(`service:${record.service.namespace}/${record.service.name}`).emit('flow.v1', record);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/*
+ * The agent's whole configuration, validated once at boot: the process refuses to start and lists every bad
+ * setting. Only this module reads process.env.
+ */
+const hubUrl = z
+  .string()
+  .refine((v) => /^(https?:\/\/[^\s]+|unix:\/.+)$/.test(v), 'expected http(s)://host:port or unix:/path/to/hub.sock');
+
+export const agentConfigSchema = z.strictObject({
+  node: z.string().min(1, 'the node name is empty: pass --node or set NATLENS_NODE'),
+  inventory: z.string().optional(),
+  kubeconfig: z.string().optional(),
+  inCluster: z.boolean().default(false),
+  hub: hubUrl.optional(),
+  hubToken: z.string().optional(),
+  sources: z.array(z.enum(['conntrack'])).min(1).default(['conntrack']),
+  enableAccounting: z.boolean().default(false),
+  apiPort: z.number().int().min(0).max(65535).default(9465),
+  apiHost: z.string().default('0.0.0.0'),
+  apiSocket: z.string().optional(),
+  flushIntervalMs: z.number().int().min(50).max(600_000).default(5000),
+  batchSize: z.number().int().min(1).max(10_000).default(1000),
+  resyncIntervalMs: z.number().int().min(1000).default(60_000),
+  receiveBufferBytes: z.number().int().min(65_536).default(32 << 20),
+  queueCapacity: z.number().int().min(16).default(65_536),
+  spoolDir: z.string().optional(),
+  spoolMaxBytes: z.number().int().min(1024).default(256 << 20),
+  recentRecords: z.number().int().min(0).default(10_000),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`the agent cannot start; fix these settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface AgentFlags {
+  node?: string;
+  inventory?: string;
+  kubeconfig?: string;
+  inCluster?: boolean;
+  hub?: string;
+  hubTokenFile?: string;
+  source?: string;
+  enableAccounting?: boolean;
+  port?: number;
+  host?: string;
+  apiSocket?: string;
+  flushIntervalMs?: number;
+  spoolDir?: string;
+  spoolMaxBytes?: number;
+  logLevel?: string;
+}
+
+/** Flags win over environment variables; the token comes from NATLENS_HUB_TOKEN or a file, never a flag (ps shows flags). */
+export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env, readFile: (path: string) => string): AgentConfig {
+  const problems: string[] = [];
+  let hubToken = env['NATLENS_HUB_TOKEN'];
+  const tokenFile = flags.hubTokenFile ?? env['NATLENS_HUB_TOKEN_FILE'];
+  if (tokenFile) {
+    try {
+      hubToken = readFile(tokenFile).trim();
+    } catch (err) {
+      problems.push(`hub token file ${tokenFile}: ${(err as Error).message}`);
+    }
+  }
+  const raw = {
+    node: flags.node ?? env['NATLENS_NODE'] ?? hostname(),
+    inventory: flags.inventory ?? env['NATLENS_INVENTORY'],
+    kubeconfig: flags.kubeconfig ?? env['KUBECONFIG'],
+    inCluster: flags.inCluster ?? env['KUBERNETES_SERVICE_HOST'] !== undefined,
+    hub: flags.hub ?? env['NATLENS_HUB'],
+    hubToken,
+    sources: (flags.source ?? env['NATLENS_SOURCES'] ?? 'conntrack').split(',').map((s) => s.trim()).filter(Boolean),
+    enableAccounting: flags.enableAccounting ?? false,
+    apiPort: flags.port ?? numberFrom(env['NATLENS_AGENT_PORT']),
+    apiHost: flags.host,
+    apiSocket: flags.apiSocket,
+    flushIntervalMs: flags.flushIntervalMs ?? numberFrom(env['NATLENS_FLUSH_INTERVAL_MS']),
+    spoolDir: flags.spoolDir ?? env['NATLENS_SPOOL_DIR'],
+    spoolMaxBytes: flags.spoolMaxBytes,
+    logLevel: flags.logLevel ?? env['NATLENS_LOG_LEVEL'],
+  };
+  const result = agentConfigSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(`${issue.path.join('.') || 'config'}: ${issue.message}`);
+  }
+  if (result.success && !result.data.inventory && !result.data.kubeconfig && !result.data.inCluster) {
+    problems.push('no cluster metadata: pass --inventory FILE, --kubeconfig FILE, or run in a pod (in-cluster config)');
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}
+
+function numberFrom(text: string | undefined): number | undefined {
+  return text === undefined || text === '' ? undefined : Number(text);
+}

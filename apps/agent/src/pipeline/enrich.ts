@@ -1,0 +1,109 @@
+import type { ClusterIndex } from '@natlens/shared-cluster';
+import type { FlowRecord, FlowService, FlowEndpoint, FlowClient } from '@natlens/shared-model';
+import { classifyVerdict, isHairpin, translate } from '@natlens/shared-analysis';
+import type { ObservedConnection } from './observed-connection';
+
+/*
+ * The enrich stage: one observed connection + the cluster's metadata → a flow record with its meaning. Pure.
+ *
+ * Which leg is this? A connection that enters node A for an endpoint on node B is seen twice: on A with the DNAT
+ * (and, under Cluster policy, the SNAT) — the entry leg — and on B as a plain connection from A's address (or the
+ * calling pod's) to the endpoint, whose original tuple is A's translated tuple. B's record is marked `forwarded`
+ * so evidence counts the connection once. From B alone a direct pod-to-pod connection to an endpoint port looks the
+ * same; it is marked forwarded too (the hub can tell them apart by joining the tuples).
+ */
+export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, node: string): FlowRecord {
+  const t = translate(conn.original, conn.reply);
+  const proto = conn.original.proto;
+  const client = clientOf(conn.original.src, index);
+  let service: FlowService | undefined;
+  let endpoint: FlowEndpoint | undefined;
+  let leg: FlowRecord['leg'] = 'entry';
+  let entryNode: string | undefined;
+
+  const frontend = index.serviceFrontend(conn.original.dst, conn.original.dport, proto);
+  if (frontend) {
+    service = {
+      namespace: frontend.namespace,
+      name: frontend.name,
+      port: frontend.port.port,
+      ...(frontend.port.name ? { portName: frontend.port.name } : {}),
+      type: frontend.type,
+      externalTrafficPolicy: frontend.externalTrafficPolicy,
+      entry: frontend.entry,
+      expectClientIP: frontend.expectClientIP,
+    };
+    endpoint = endpointOf(index, t.translated.dst, t.translated.dport, proto, frontend);
+    entryNode = node;
+  } else if (!t.dnat) {
+    const ep = index.endpoint(conn.original.dst, conn.original.dport, proto);
+    const sourceNode = index.nodeOf(conn.original.src);
+    if (ep && sourceNode && sourceNode !== node) {
+      const info = index.service(ep.service);
+      if (info) {
+        leg = 'forwarded';
+        entryNode = sourceNode;
+        service = {
+          namespace: info.namespace,
+          name: info.name,
+          port: ep.servicePort?.port ?? ep.port,
+          ...(ep.servicePort?.name ? { portName: ep.servicePort.name } : {}),
+          type: info.type,
+          externalTrafficPolicy: info.externalTrafficPolicy,
+          // the entry node knows how the connection came in; from here a node source means a node port or LB
+          entry: client.kind === 'pod' ? 'clusterIP' : 'nodePort',
+          expectClientIP: info.expectClientIP,
+        };
+        endpoint = endpointOf(index, conn.original.dst, conn.original.dport, proto, ep.service);
+      }
+    }
+  }
+
+  const verdict = classifyVerdict({
+    service: service ? { externalTrafficPolicy: service.externalTrafficPolicy, expectClientIP: service.expectClientIP } : undefined,
+    client,
+    snat: t.snat,
+    hairpin: isHairpin(t),
+  });
+
+  return {
+    node,
+    source: conn.source,
+    flowId: flowIdOf(conn),
+    firstSeen: conn.startedAt ?? conn.observedAt,
+    lastSeen: conn.endedAt ?? conn.observedAt,
+    original: t.original,
+    translated: t.translated,
+    snat: t.snat,
+    dnat: t.dnat,
+    portRemap: t.portRemap,
+    ...(conn.counters ? { counters: conn.counters } : {}),
+    ...(conn.state ? { state: conn.state } : {}),
+    ...(conn.kind === 'destroy' ? { ended: true } : {}),
+    leg,
+    ...(service ? { service } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    client,
+    verdict,
+    ...(entryNode ? { entryNode } : {}),
+  };
+}
+
+function clientOf(ip: string, index: ClusterIndex): FlowClient {
+  const identity = index.classifyClient(ip);
+  if (identity.kind === 'node') return { ip, kind: 'node', name: identity.node };
+  if (identity.kind === 'pod') return { ip, kind: 'pod', ...(identity.pod ? { name: `${identity.pod.namespace}/${identity.pod.name}` } : {}) };
+  return { ip, kind: 'external' };
+}
+
+function endpointOf(index: ClusterIndex, ip: string, port: number, proto: FlowRecord['original']['proto'], service: { namespace: string; name: string }): FlowEndpoint | undefined {
+  const ep = index.endpoint(ip, port, proto, { namespace: service.namespace, name: service.name });
+  if (!ep?.pod) return undefined;
+  return { namespace: ep.pod.namespace, pod: ep.pod.name, ...(ep.node ? { node: ep.node } : {}), ip, port };
+}
+
+/** Stable for the connection's life on this node: the source's id plus the original tuple (ids are reused later). */
+export function flowIdOf(conn: Pick<ObservedConnection, 'source' | 'id' | 'original'>): string {
+  const o = conn.original;
+  return `${conn.source}:${conn.id}:${o.proto}:${o.src}:${o.sport}>${o.dst}:${o.dport}`;
+}

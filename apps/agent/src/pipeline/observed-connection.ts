@@ -1,0 +1,24 @@
+import type { Tuple } from '@natlens/shared-model';
+
+/*
+ * What every source (conntrack today; eBPF and pcap later) hands to the enrich stage: one observation of one
+ * connection's two tuples, source-neutral. Decoding is the source's job, meaning is the enrich stage's.
+ */
+export interface ObservedConnection {
+  source: 'conntrack' | 'ebpf' | 'pcap';
+  /** new: first sight; update: a later state; destroy: the connection ended; dump: seen in a full table read. */
+  kind: 'new' | 'update' | 'destroy' | 'dump';
+  /** Source-specific identity, stable for the life of the connection (conntrack: CTA_ID). */
+  id: string;
+  original: Tuple;
+  /** The tuple the reply carries, as conntrack records it (CTA_TUPLE_REPLY). */
+  reply: Tuple;
+  /** ms since the epoch */
+  observedAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  state?: string;
+  counters?: { original?: { packets: number; bytes: number }; reply?: { packets: number; bytes: number } };
+  zone?: number;
+  mark?: number;
+}

@@ -1,0 +1,155 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { ClusterMetadataSource } from '@natlens/shared-cluster';
+import type { FlowRecord } from '@natlens/shared-model';
+import type { Logger } from 'pino';
+import type { AgentConfig } from '../config/agent-config';
+import type { HubExporter } from '../export/hub-exporter';
+import { ensureAccounting, KernelSettingsRepository } from '../kernel/kernel-settings.repository';
+import { AgentMetrics } from '../metrics/agent-metrics';
+import type { ConnectionSource } from '../sources/connection-source';
+import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from '../tokens';
+import { FlowAggregator } from './aggregate.stage';
+import { BoundedQueue, consume } from './bounded-queue';
+import { enrichConnection } from './enrich';
+import type { ObservedConnection } from './observed-connection';
+import { RecentFlows } from './recent-flows';
+
+/** Connections remembered at once; beyond it new ones are dropped and counted (a flood must not exhaust memory). */
+const MAX_ACTIVE_FLOWS = 1_000_000;
+/** A connection's end is exported this soon rather than at the next interval. */
+const END_FLUSH_DELAY_MS = 250;
+const ENRICH_BATCH = 2048;
+
+/*
+ * The agent's one wiring place (docs/architecture.md draws it):
+ *
+ *   sources (collect+decode) ──[observed: bounded]──► enrich ──► aggregate ──(flush: interval | end)──► export
+ *                                                                               ├─► recent records (GET /api/flows)
+ *                                                                               ├─► socket.io /flows
+ *                                                                               └─► hub exporter (spool → HTTP)
+ */
+@Injectable()
+export class PipelineService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly observed: BoundedQueue<ObservedConnection>;
+  private readonly aggregator = new FlowAggregator();
+  private readonly listeners = new Set<(records: FlowRecord[]) => void>();
+  private consumer: { stop(): void } | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private endFlush: NodeJS.Timeout | undefined;
+  private accounting: ReturnType<typeof ensureAccounting> | undefined;
+  private startedAt = Date.now();
+
+  constructor(
+    @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+    @Inject(AgentMetrics) private readonly metrics: AgentMetrics,
+    @Inject(RecentFlows) private readonly recent: RecentFlows,
+    @Inject(KernelSettingsRepository) private readonly kernel: KernelSettingsRepository,
+    @Inject(CLUSTER_SOURCE) private readonly cluster: ClusterMetadataSource,
+    @Inject(CONNECTION_SOURCES) private readonly sources: ConnectionSource[],
+    @Inject(HUB_EXPORTER) private readonly exporter: HubExporter | null,
+  ) {
+    this.observed = new BoundedQueue('observed', config.queueCapacity);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.startedAt = Date.now();
+    this.accounting = ensureAccounting(this.kernel, this.config.enableAccounting);
+    this.metrics.kernelSetting.set({ setting: 'nf_conntrack_acct' }, this.accounting.counters ? 1 : 0);
+    this.metrics.kernelSetting.set({ setting: 'nf_conntrack_timestamp' }, this.accounting.timestamps ? 1 : 0);
+    this.metrics.kernelSetting.set({ setting: 'nf_conntrack_events' }, this.accounting.eventsForAll ? 1 : 0);
+    for (const problem of this.accounting.problems) this.log.warn(problem);
+    if (!this.accounting.counters || !this.accounting.timestamps) {
+      this.log.warn(
+        { counters: this.accounting.counters, timestamps: this.accounting.timestamps },
+        'conntrack accounting is off: records will lack byte/packet counters or start times; run with --enable-accounting to turn on nf_conntrack_acct and nf_conntrack_timestamp',
+      );
+    }
+    await this.cluster.start();
+    this.consumer = consume(this.observed, ENRICH_BATCH, (batch) => this.enrich(batch), (err, lost) => {
+      this.metrics.dropped.inc({ stage: 'enrich', reason: 'error' }, lost);
+      this.log.error({ err: err.message, lost }, 'enrich failed for a batch; it was dropped');
+    });
+    this.exporter?.start();
+    const sink = {
+      observe: (batch: ObservedConnection[]) => {
+        for (const observation of batch) {
+          if (!this.observed.push(observation)) this.metrics.dropped.inc({ stage: 'collect', reason: 'queue-full' });
+        }
+        this.metrics.queueDepth.set({ queue: 'observed' }, this.observed.depth);
+      },
+      tableSynced: (live: Set<string>, startedAt: number) => {
+        setImmediate(() => this.aggregator.reconcile(live, startedAt) > 0 && this.scheduleEndFlush());
+      },
+    };
+    for (const source of this.sources) await source.start(sink);
+    this.flushTimer = setInterval(() => this.flush(), this.config.flushIntervalMs);
+    this.log.info({ sources: this.sources.map((s) => s.name), accounting: this.accounting }, 'pipeline running');
+  }
+
+  private enrich(batch: ObservedConnection[]): void {
+    const index = this.cluster.current();
+    for (const observation of batch) {
+      const record = enrichConnection(observation, index, this.config.node);
+      this.metrics.records.inc({ verdict: record.verdict });
+      if (this.aggregator.size >= MAX_ACTIVE_FLOWS && !record.ended) {
+        this.metrics.dropped.inc({ stage: 'aggregate', reason: 'too-many-flows' });
+        continue;
+      }
+      if (this.aggregator.upsert(record)) this.scheduleEndFlush();
+    }
+    this.metrics.activeFlows.set(this.aggregator.size);
+    this.metrics.queueDepth.set({ queue: 'observed' }, this.observed.depth);
+  }
+
+  private scheduleEndFlush(): void {
+    if (this.endFlush) return;
+    this.endFlush = setTimeout(() => {
+      this.endFlush = undefined;
+      this.flush();
+    }, END_FLUSH_DELAY_MS);
+  }
+
+  /** Exports what changed since the last flush. */
+  flush(): FlowRecord[] {
+    const records = this.aggregator.flush();
+    this.metrics.activeFlows.set(this.aggregator.size);
+    if (records.length === 0) return records;
+    this.recent.add(records);
+    for (const listener of this.listeners) listener(records);
+    if (this.exporter) {
+      for (let i = 0; i < records.length; i += this.config.batchSize) {
+        this.exporter.enqueue({ node: this.config.node, sentAt: Date.now(), records: records.slice(i, i + this.config.batchSize) });
+      }
+    }
+    return records;
+  }
+
+  onRecords(listener: (records: FlowRecord[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  status() {
+    return {
+      node: this.config.node,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      sources: Object.fromEntries(this.sources.map((s) => [s.name, s.status()])),
+      cluster: this.cluster.status(),
+      accounting: this.accounting,
+      activeFlows: this.aggregator.size,
+      queues: { observed: { depth: this.observed.depth, dropped: this.observed.dropped } },
+      hub: this.exporter ? { url: this.config.hub, pending: this.exporter.pending, lastSuccessAt: this.exporter.lastSuccessAt, lastError: this.exporter.lastError } : null,
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const source of this.sources) source.stop();
+    clearInterval(this.flushTimer);
+    clearTimeout(this.endFlush);
+    this.consumer?.stop();
+    this.flush();
+    this.exporter?.stop();
+    await this.cluster.stop();
+  }
+}

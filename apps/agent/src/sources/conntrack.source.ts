@@ -1,0 +1,118 @@
+import type { ConntrackReaderHandlers, DumpResult, NetlinkSocketStats } from '@natlens/agent-conntrack';
+import type { ConntrackEntry } from '@natlens/agent-conntrack';
+import type { Logger } from 'pino';
+import type { AgentMetrics } from '../metrics/agent-metrics';
+import { flowIdOf } from '../pipeline/enrich';
+import type { ObservedConnection } from '../pipeline/observed-connection';
+import type { ConnectionSink, ConnectionSource } from './connection-source';
+import { observationOf } from './conntrack-observation';
+
+/** The part of ConntrackReader the source uses (a plain object stands in for it in unit tests). */
+export interface ConntrackReaderPort {
+  start(handlers: ConntrackReaderHandlers): void;
+  dump(): Promise<DumpResult>;
+  stats(): { events?: NetlinkSocketStats; dump?: NetlinkSocketStats };
+  close(): void;
+}
+
+/** A lost event is answered with a full dump; losses in a burst share one. */
+const RESYNC_DEBOUNCE_MS = 200;
+
+/*
+ * The conntrack source: subscribe first, then dump, so no connection falls between the two; after the kernel
+ * reports lost events (ENOBUFS), and every resync interval, dump again and let the pipeline end the flows the table
+ * no longer holds (nf_conntrack_events=2 never reports the end of a connection older than our subscription).
+ */
+export class ConntrackSource implements ConnectionSource {
+  readonly name = 'conntrack' as const;
+  private reader: ConntrackReaderPort | undefined;
+  private sink: ConnectionSink | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private periodic: NodeJS.Timeout | undefined;
+  private dumpIds: Set<string> | undefined;
+  private lastDump: { reason: string; entries: number; ms: number; at: number } | undefined;
+  private losses = 0;
+
+  constructor(
+    private readonly createReader: () => ConntrackReaderPort,
+    private readonly metrics: AgentMetrics,
+    private readonly log: Logger,
+    private readonly resyncIntervalMs: number,
+  ) {}
+
+  async start(sink: ConnectionSink): Promise<void> {
+    this.sink = sink;
+    this.reader = this.createReader();
+    this.reader.start({
+      onEntries: (entries, via) => this.onEntries(entries, via),
+      onLoss: (reason) => {
+        this.losses++;
+        this.metrics.netlinkEnobufs.inc();
+        if (this.losses === 1 || this.losses % 100 === 0) {
+          this.log.warn({ reason, losses: this.losses }, 'the kernel dropped conntrack events (receive buffer full); resynchronising with a dump');
+        }
+        this.scheduleResync('loss');
+      },
+      onParseErrors: (errors, via) => {
+        this.metrics.dropped.inc({ stage: 'decode', reason: 'malformed-netlink' }, errors.length);
+        this.log.warn({ via, count: errors.length, first: errors[0]?.message }, 'undecodable ctnetlink messages skipped');
+      },
+    });
+    await this.resync('start');
+    this.periodic = setInterval(() => void this.resync('interval'), this.resyncIntervalMs);
+    this.periodic.unref();
+  }
+
+  private onEntries(entries: ConntrackEntry[], via: 'events' | 'dump'): void {
+    const now = Date.now();
+    const batch: ObservedConnection[] = [];
+    for (const entry of entries) {
+      this.metrics.conntrackEvents.inc({ kind: entry.event });
+      const observation = observationOf(entry, now);
+      if (!observation) {
+        this.metrics.dropped.inc({ stage: 'decode', reason: 'no-conntrack-id' });
+        continue;
+      }
+      if (via === 'dump') this.dumpIds?.add(flowIdOf(observation));
+      batch.push(observation);
+    }
+    this.metrics.netlinkDatagrams.inc({ purpose: via });
+    if (batch.length > 0) this.sink?.observe(batch);
+  }
+
+  private scheduleResync(reason: string): void {
+    if (this.resyncTimer) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
+      void this.resync(reason);
+    }, RESYNC_DEBOUNCE_MS);
+  }
+
+  private async resync(reason: string): Promise<void> {
+    if (!this.reader) return;
+    this.metrics.resyncs.inc({ reason });
+    const startedAt = Date.now();
+    this.dumpIds = new Set();
+    try {
+      const result = await this.reader.dump();
+      const ids = this.dumpIds;
+      this.dumpIds = undefined;
+      this.lastDump = { reason, entries: result.entries, ms: result.finishedAt - result.startedAt, at: result.finishedAt };
+      this.sink?.tableSynced(ids, startedAt);
+    } catch (err) {
+      this.dumpIds = undefined;
+      this.log.error({ err: (err as Error).message, reason }, 'conntrack dump failed; will retry at the next resync');
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.resyncTimer);
+    clearInterval(this.periodic);
+    this.reader?.close();
+    this.reader = undefined;
+  }
+
+  status(): Record<string, unknown> {
+    return { losses: this.losses, lastDump: this.lastDump, sockets: this.reader?.stats() };
+  }
+}

@@ -1,0 +1,6 @@
+/** Injection tokens for what is not a class of ours. */
+export const AGENT_CONFIG = Symbol('AGENT_CONFIG');
+export const LOGGER = Symbol('LOGGER');
+export const CLUSTER_SOURCE = Symbol('CLUSTER_SOURCE');
+export const CONNECTION_SOURCES = Symbol('CONNECTION_SOURCES');
+export const HUB_EXPORTER = Symbol('HUB_EXPORTER');

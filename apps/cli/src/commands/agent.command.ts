@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+
+const int = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+};
+
+export function agentCommand(): Command {
+  return new Command('agent')
+    .description('run the node agent in the current network namespace: conntrack → translation records → hub')
+    .option('--node <name>', 'this node\'s name as the cluster knows it (default: NATLENS_NODE or the hostname)')
+    .option('--inventory <file>', 'cluster metadata from a Kubernetes List file (kubectl get nodes,pods,services,endpointslices -A -o json)')
+    .option('--kubeconfig <file>', 'cluster metadata from the API server through this kubeconfig (default in a pod: its service account)')
+    .option('--hub <url>', 'where to send records: http(s)://host:port or unix:/path/to/hub.sock')
+    .option('--hub-token-file <file>', 'bearer token for the hub (or NATLENS_HUB_TOKEN)')
+    .option('--source <list>', 'record sources, comma-separated', 'conntrack')
+    .option('--enable-accounting', 'turn on nf_conntrack_acct, nf_conntrack_timestamp and nf_conntrack_events=1 in this namespace')
+    .option('--port <n>', 'local API port (/healthz, /metrics, /api/flows, socket.io /flows)', int)
+    .option('--host <address>', 'local API address')
+    .option('--api-socket <path>', 'serve the local API on a Unix socket instead of a port')
+    .option('--flush-interval-ms <ms>', 'export changed records this often', int)
+    .option('--spool-dir <dir>', 'where batches wait while the hub is away (default /var/lib/natlens/spool/<node>)')
+    .option('--spool-max-bytes <n>', 'spool size limit; beyond it records are dropped and counted', int)
+    .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .action(async (flags: Record<string, unknown>) => {
+      // The agent is an app of its own (apps/agent); the CLI only starts it. Loaded by path at run time so the
+      // commands that do not need NestJS do not pay for loading it.
+      const agent = (await import(join(__dirname, '..', '..', '..', 'agent', 'src', 'main'))) as typeof import('../../../agent/src/main');
+      await agent.runAgentCommand({ ...flags, hubTokenFile: flags['hubTokenFile'] as string | undefined });
+    });
+}
