@@ -15,6 +15,7 @@ import { AgentMetrics } from './metrics/agent-metrics';
 import { PipelineService } from './pipeline/pipeline.service';
 import { RecentFlows } from './pipeline/recent-flows';
 import { ConntrackSource } from './sources/conntrack.source';
+import type { ConnectionSource } from './sources/connection-source';
 import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from './tokens';
 
 /** Where the cluster's metadata comes from: an inventory file, a kubeconfig, or the pod's service account. */
@@ -26,7 +27,8 @@ function clusterSource(config: AgentConfig, log: Logger): ClusterMetadataSource 
 
 @Module({})
 export class AgentModule {
-  static forRoot(config: AgentConfig, log: Logger): DynamicModule {
+  /** `sources` replaces the kernel sources (tests of the API drive the pipeline with scripted observations). */
+  static forRoot(config: AgentConfig, log: Logger, overrides: { sources?: ConnectionSource[] } = {}): DynamicModule {
     const metrics = new AgentMetrics();
     return {
       module: AgentModule,
@@ -40,7 +42,7 @@ export class AgentModule {
         { provide: CLUSTER_SOURCE, useFactory: () => clusterSource(config, log) },
         {
           provide: CONNECTION_SOURCES,
-          useFactory: () => [new ConntrackSource(() => new ConntrackReader({ receiveBufferBytes: config.receiveBufferBytes }), metrics, log, config.resyncIntervalMs)],
+          useFactory: () => overrides.sources ?? [new ConntrackSource(() => new ConntrackReader({ receiveBufferBytes: config.receiveBufferBytes }), metrics, log, config.resyncIntervalMs)],
         },
         {
           provide: HUB_EXPORTER,

@@ -7,6 +7,7 @@ import { AgentModule } from './agent.module';
 import { AgentConfig, AgentFlags, loadAgentConfig } from './config/agent-config';
 import { PipelineService } from './pipeline/pipeline.service';
 import { AllExceptionsFilter } from './api/all-exceptions.filter';
+import type { ConnectionSource } from './sources/connection-source';
 
 export { loadAgentConfig, ConfigError } from './config/agent-config';
 export type { AgentConfig, AgentFlags } from './config/agent-config';
@@ -19,8 +20,8 @@ export interface RunningAgent {
 }
 
 /** Boots the node agent: validated config in, running pipeline and local API out. */
-export async function startAgent(config: AgentConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningAgent> {
-  const app = await NestFactory.create(AgentModule.forRoot(config, log), { logger: false, abortOnError: false });
+export async function startAgent(config: AgentConfig, log: Logger = pino({ level: config.logLevel }), overrides: { sources?: ConnectionSource[] } = {}): Promise<RunningAgent> {
+  const app = await NestFactory.create(AgentModule.forRoot(config, log, overrides), { logger: false, abortOnError: false });
   app.useGlobalFilters(new AllExceptionsFilter());
   app.enableShutdownHooks();
   if (config.apiSocket) await app.listen(config.apiSocket);

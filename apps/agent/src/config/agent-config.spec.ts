@@ -1,0 +1,35 @@
+import { ConfigError, loadAgentConfig } from './agent-config';
+
+const noFile = (path: string): string => {
+  throw new Error(`ENOENT: no such file ${path}`);
+};
+
+describe('loadAgentConfig', () => {
+  it('takes flags over environment, and the token from a file', () => {
+    const sut = loadAgentConfig(
+      { node: 'node1', inventory: '/lab/inventory.json', hub: 'unix:/run/hub.sock', hubTokenFile: '/etc/natlens/token', flushIntervalMs: 500 },
+      { NATLENS_NODE: 'other', NATLENS_HUB_TOKEN: 'from-env' },
+      () => 'from-file\n',
+    );
+    expect(sut).toMatchObject({ node: 'node1', hub: 'unix:/run/hub.sock', hubToken: 'from-file', flushIntervalMs: 500, sources: ['conntrack'] });
+  });
+
+  it('refuses to start and lists every bad setting', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadAgentConfig({ node: 'n', hub: 'ftp://hub', source: 'conntrack,carrier-pigeon', flushIntervalMs: 1, hubTokenFile: '/missing' }, {}, noFile);
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = error?.problems.join('\n') ?? '';
+    expect(text).toMatch(/hub token file \/missing: ENOENT/);
+    expect(text).toMatch(/hub: expected http\(s\):\/\/host:port or unix:\/path/);
+    expect(text).toMatch(/sources\.1/);
+    expect(text).toMatch(/flushIntervalMs/);
+  });
+
+  it('asks for cluster metadata when it has none', () => {
+    expect(() => loadAgentConfig({ node: 'n' }, {}, noFile)).toThrow(/no cluster metadata: pass --inventory FILE, --kubeconfig FILE/);
+  });
+});

@@ -1,0 +1,49 @@
+import type { FlowRecord } from '@natlens/shared-model';
+import { FlowAggregator } from './aggregate.stage';
+
+const record = (flowId: string, over: Partial<FlowRecord> = {}): FlowRecord => ({
+  node: 'node1',
+  source: 'conntrack',
+  flowId,
+  firstSeen: 100,
+  lastSeen: 100,
+  original: { src: '198.51.100.79', sport: 1, dst: '203.0.113.10', dport: 80, proto: 'tcp' },
+  translated: { src: '198.51.100.79', sport: 1, dst: '198.19.1.11', dport: 8080, proto: 'tcp' },
+  snat: false,
+  dnat: true,
+  portRemap: false,
+  leg: 'entry',
+  client: { ip: '198.51.100.79', kind: 'external' },
+  verdict: 'preserved',
+  ...over,
+});
+
+describe('FlowAggregator', () => {
+  let sut: FlowAggregator;
+  beforeEach(() => (sut = new FlowAggregator()));
+
+  it('exports a flow once per flush while it changes, and forgets it after exporting its end', () => {
+    expect(sut.upsert(record('a'))).toBe(false);
+    expect(sut.flush()).toHaveLength(1);
+    expect(sut.flush()).toHaveLength(0);
+    expect(sut.upsert(record('a', { lastSeen: 900, ended: true, counters: { original: { packets: 3, bytes: 180 } } }))).toBe(true);
+    expect(sut.flush()).toEqual([expect.objectContaining({ flowId: 'a', firstSeen: 100, lastSeen: 900, ended: true, counters: { original: { packets: 3, bytes: 180 } } })]);
+    expect(sut.size).toBe(0);
+  });
+
+  it('merges updates: earliest first sight, latest last sight, last known state and counters', () => {
+    sut.upsert(record('a', { firstSeen: 50, lastSeen: 60, state: 'SYN_SENT', counters: { original: { packets: 1, bytes: 60 } } }));
+    sut.upsert(record('a', { firstSeen: 70, lastSeen: 80 }));
+    expect(sut.flush()[0]).toMatchObject({ firstSeen: 50, lastSeen: 80, state: 'SYN_SENT', counters: { original: { packets: 1, bytes: 60 } } });
+  });
+
+  it('ends the flows a full dump no longer lists, unless seen since the dump began', () => {
+    sut.upsert(record('gone', { lastSeen: 100 }));
+    sut.upsert(record('listed', { lastSeen: 100 }));
+    sut.upsert(record('newer', { lastSeen: 300 }));
+    sut.flush();
+    expect(sut.reconcile(new Set(['listed']), 200)).toBe(1);
+    expect(sut.flush()).toEqual([expect.objectContaining({ flowId: 'gone', ended: true })]);
+    expect(sut.size).toBe(2);
+  });
+});

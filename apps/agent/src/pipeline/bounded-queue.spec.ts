@@ -1,0 +1,28 @@
+import { BoundedQueue, consume } from './bounded-queue';
+
+describe('BoundedQueue', () => {
+  it('refuses and counts items beyond its capacity, and hands the rest out oldest first', () => {
+    const sut = new BoundedQueue<number>('q', 3);
+    expect([1, 2, 3, 4, 5].map((n) => sut.push(n))).toEqual([true, true, true, false, false]);
+    expect(sut.dropped).toBe(2);
+    expect(sut.take(2)).toEqual([1, 2]);
+    expect(sut.push(6)).toBe(true);
+    expect(sut.take(10)).toEqual([3, 6]);
+    expect(sut.depth).toBe(0);
+  });
+
+  it('keeps consuming after a batch throws, counting the lost items', async () => {
+    const sut = new BoundedQueue<number>('q', 100);
+    const seen: number[] = [];
+    const lost: number[] = [];
+    const consumer = consume(sut, 2, (batch) => {
+      if (batch.includes(3)) throw new Error('bad record');
+      seen.push(...batch);
+    }, (_err, n) => lost.push(n));
+    for (let i = 1; i <= 6; i++) sut.push(i);
+    await new Promise((r) => setTimeout(r, 20));
+    consumer.stop();
+    expect(seen).toEqual([1, 2, 5, 6]);
+    expect(lost).toEqual([2]);
+  });
+});

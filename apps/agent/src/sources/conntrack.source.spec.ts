@@ -1,0 +1,69 @@
+import pino from 'pino';
+import type { ConntrackEntry, ConntrackReaderHandlers, DumpResult } from '@natlens/agent-conntrack';
+import { AgentMetrics } from '../metrics/agent-metrics';
+import type { ObservedConnection } from '../pipeline/observed-connection';
+import { ConntrackSource, ConntrackReaderPort } from './conntrack.source';
+
+const entry = (id: number, event: ConntrackEntry['event']): ConntrackEntry => ({
+  event,
+  family: 'ipv4',
+  id,
+  original: { src: '198.51.100.79', dst: '198.18.0.11', proto: 'tcp', sport: 40000 + id, dport: 30080 },
+  reply: { src: '198.19.1.11', dst: '198.51.100.79', proto: 'tcp', sport: 8080, dport: 40000 + id },
+  timestamp: { start: 1_700_000_000_123_456_789n },
+  counters: { original: { packets: 3n, bytes: 180n } },
+  tcp: { state: 'ESTABLISHED' },
+});
+
+/** A plain object in place of the netlink reader: the test plays the kernel. */
+class FakeKernel implements ConntrackReaderPort {
+  handlers: ConntrackReaderHandlers | undefined;
+  table: ConntrackEntry[] = [];
+  dumps = 0;
+  start(handlers: ConntrackReaderHandlers): void {
+    this.handlers = handlers;
+  }
+  async dump(): Promise<DumpResult> {
+    this.dumps++;
+    this.handlers?.onEntries(this.table.map((e) => ({ ...e, event: 'dump' })), 'dump');
+    return { entries: this.table.length, startedAt: Date.now(), finishedAt: Date.now() };
+  }
+  stats() {
+    return {};
+  }
+  close(): void {}
+}
+
+describe('ConntrackSource', () => {
+  const kernel = new FakeKernel();
+  const observed: ObservedConnection[] = [];
+  const synced: Set<string>[] = [];
+  const metrics = new AgentMetrics();
+  const sut = new ConntrackSource(() => kernel, metrics, pino({ level: 'silent' }), 60_000);
+
+  beforeAll(async () => {
+    kernel.table = [entry(1, 'dump')];
+    await sut.start({ observe: (b) => observed.push(...b), tableSynced: (ids) => synced.push(ids) });
+  });
+  afterAll(() => sut.stop());
+
+  it('dumps the table at start and reports which flows it holds', () => {
+    expect(kernel.dumps).toBe(1);
+    expect(observed).toEqual([expect.objectContaining({ kind: 'dump', id: '1', startedAt: 1_700_000_000_123, state: 'ESTABLISHED', counters: { original: { packets: 3, bytes: 180 } } })]);
+    expect([...(synced[0] ?? [])]).toEqual(['conntrack:1:tcp:198.51.100.79:40001>198.18.0.11:30080']);
+  });
+
+  it('passes events on as observations', () => {
+    kernel.handlers?.onEntries([entry(2, 'new'), entry(1, 'destroy')], 'events');
+    expect(observed.slice(-2).map((o) => [o.id, o.kind])).toEqual([['2', 'new'], ['1', 'destroy']]);
+  });
+
+  it('answers lost events with one resynchronising dump per burst', async () => {
+    kernel.table = [entry(2, 'dump')];
+    for (let i = 0; i < 5; i++) kernel.handlers?.onLoss('enobufs');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(kernel.dumps).toBe(2);
+    expect(synced).toHaveLength(2);
+    expect((await metrics.registry.getSingleMetric('natlens_agent_netlink_enobufs_total')?.get())?.values[0]?.value).toBe(5);
+  });
+});
