@@ -21,7 +21,9 @@ class ScriptedSource implements ConnectionSource {
   async start(sink: ConnectionSink): Promise<void> {
     this.sink = sink;
   }
-  stop(): void {}
+  stop(): void {
+    this.sink = undefined;
+  }
   status() {
     return { scripted: true };
   }

@@ -31,7 +31,9 @@ class FakeKernel implements ConntrackReaderPort {
   stats() {
     return {};
   }
-  close(): void {}
+  close(): void {
+    this.handlers = undefined;
+  }
 }
 
 describe('ConntrackSource', () => {
