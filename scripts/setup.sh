@@ -42,4 +42,10 @@ if [ ! -f node_modules/.natlens-lock-hash ] || [ "$(cat node_modules/.natlens-lo
   echo "$lock_hash" > node_modules/.natlens-lock-hash
 fi
 
+# The agent's netlink addon is built by npm's postinstall; rebuild it if the build folder went missing.
+if [ ! -f libs/agent/conntrack/native/build/Release/natlens_netlink.node ]; then
+  say "building the agent's netlink addon (node-gyp, libmnl)"
+  npx node-gyp rebuild -C libs/agent/conntrack/native --loglevel=warn
+fi
+
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false NEXT_TELEMETRY_DISABLED=1
