@@ -2,27 +2,15 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { FlowBatch, FlowRecord } from '@natlens/shared-model';
+import { aFlowRecord } from '@natlens/shared-model/testing';
 import { AgentMetrics } from '../metrics/agent-metrics';
 import { IngestReceiver, makeWorkDir, waitFor } from '../testing';
 import { DiskSpool } from './disk-spool';
 import { HubExporter } from './hub-exporter';
 
 const log = pino({ level: 'silent' });
-const record = (i: number): FlowRecord => ({
-  node: 'node1',
-  source: 'conntrack',
-  flowId: `conntrack:${i}:tcp:198.51.100.79:${1000 + i}>203.0.113.10:80`,
-  firstSeen: 1000,
-  lastSeen: 1000,
-  original: { src: '198.51.100.79', sport: 1000 + i, dst: '203.0.113.10', dport: 80, proto: 'tcp' },
-  translated: { src: '198.51.100.79', sport: 1000 + i, dst: '198.19.1.11', dport: 8080, proto: 'tcp' },
-  snat: false,
-  dnat: true,
-  portRemap: false,
-  leg: 'entry',
-  client: { ip: '198.51.100.79', kind: 'external' },
-  verdict: 'preserved',
-});
+const record = (i: number): FlowRecord =>
+  aFlowRecord({ flowId: `conntrack:${i}:tcp:198.51.100.79:${1000 + i}>203.0.113.10:80`, original: { src: '198.51.100.79', sport: 1000 + i, dst: '203.0.113.10', dport: 80, proto: 'tcp' } });
 const batch = (from: number, n: number): FlowBatch => ({ node: 'node1', sentAt: Date.now(), records: Array.from({ length: n }, (_, k) => record(from + k)) });
 const metricValue = async (metrics: AgentMetrics, name: string) => (await metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
 

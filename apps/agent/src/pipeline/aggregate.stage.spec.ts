@@ -1,22 +1,8 @@
 import type { FlowRecord } from '@natlens/shared-model';
+import { aFlowRecord } from '@natlens/shared-model/testing';
 import { FlowAggregator } from './aggregate.stage';
 
-const record = (flowId: string, over: Partial<FlowRecord> = {}): FlowRecord => ({
-  node: 'node1',
-  source: 'conntrack',
-  flowId,
-  firstSeen: 100,
-  lastSeen: 100,
-  original: { src: '198.51.100.79', sport: 1, dst: '203.0.113.10', dport: 80, proto: 'tcp' },
-  translated: { src: '198.51.100.79', sport: 1, dst: '198.19.1.11', dport: 8080, proto: 'tcp' },
-  snat: false,
-  dnat: true,
-  portRemap: false,
-  leg: 'entry',
-  client: { ip: '198.51.100.79', kind: 'external' },
-  verdict: 'preserved',
-  ...over,
-});
+const record = (flowId: string, over: Partial<FlowRecord> = {}): FlowRecord => aFlowRecord({ flowId, firstSeen: 100, lastSeen: 100, ...over });
 
 describe('FlowAggregator', () => {
   let sut: FlowAggregator;
