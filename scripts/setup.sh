@@ -14,7 +14,8 @@ fi
 # iproute2: namespaces, veth, bridges, routes; iptables: kube-proxy's rules (nft and legacy);
 # conntrack/tcpdump: what the agent is compared with; curl: health-check probes in tests;
 # libmnl-dev, g++, make, python3: the agent's netlink addon, built by node-gyp during npm install.
-APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3)
+# postgresql: the hub's second store; its tests start their own server from these binaries.
+APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3 postgresql)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

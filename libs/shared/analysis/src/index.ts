@@ -1,3 +1,4 @@
 export * from './translation';
 export * from './verdict';
 export * from './types';
+export * from './evidence';

@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+
+const int = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+};
+
+export function hubCommand(): Command {
+  return new Command('hub')
+    .description('run the hub: ingest from agents, store (SQLite or PostgreSQL), per-Service evidence, live stream')
+    .option('--store <url>', 'sqlite:///path/to/natlens.db (default sqlite:///var/lib/natlens/natlens.db) or postgres://user@host:port/db (or NATLENS_STORE)')
+    .option('--port <n>', 'HTTP and socket.io port (default 8470)', int)
+    .option('--host <address>', 'listen address (default 0.0.0.0)')
+    .option('--socket <path>', 'also serve the API on this Unix socket (lab agents in network namespaces reach the hub this way)')
+    .option('--inventory <file>', 'cluster metadata from a Kubernetes List file (kubectl get nodes,pods,services,endpointslices -A -o json)')
+    .option('--kubeconfig <file>', 'cluster metadata from the API server through this kubeconfig')
+    .option('--token-file <file>', 'ingest tokens, one per line (or NATLENS_HUB_TOKENS, comma-separated)')
+    .option('--read-token-file <file>', 'read-only tokens for the API and /live, one per line (or NATLENS_HUB_READ_TOKENS)')
+    .option('--max-body-bytes <n>', 'largest ingest body accepted (default 16 MiB)', int)
+    .option('--raw-retention-hours <n>', 'keep raw flow records this long (default 24)', int)
+    .option('--rollup-retention-days <n>', 'keep minute rollups this long (default 30)', int)
+    .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .action(async (flags: Record<string, unknown>) => {
+      // The hub is an app of its own (apps/hub); the CLI only starts it, loading NestJS only when asked to.
+      const hub = (await import(join(__dirname, '..', '..', '..', 'hub', 'src', 'main'))) as typeof import('../../../hub/src/main');
+      await hub.runHubCommand(flags);
+    });
+}

@@ -1,0 +1,56 @@
+import { flowRecord, startTestHub, TEST_READ_TOKEN, type TestHub } from '../testing';
+
+/* Bad input through the real HTTP server: every rejection is a clear error and stores nothing. */
+describe('POST /api/ingest', () => {
+  let sut: TestHub;
+  beforeAll(async () => {
+    sut = await startTestHub({ maxBodyBytes: 64 * 1024 });
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  const good = () => [flowRecord(), flowRecord(), flowRecord()];
+  const batch = (records: unknown[]) => ({ node: 'node1', sentAt: 1, records });
+
+  it.each([
+    ['malformed JSON', { rawBody: '{"node": "node1", "records": [' }, 400, 'malformed-json', /not valid JSON/],
+    ['a JSON array', { body: [flowRecord()] }, 400, 'invalid-batch', /must be a JSON object/],
+    ['the wrong content type', { rawBody: JSON.stringify(batch(good())), contentType: 'text/plain' }, 400, 'invalid-batch', /Content-Type: application\/json/],
+    ['wrong types', { body: batch([{ ...flowRecord(), firstSeen: 'now', snat: 'yes' }]) }, 400, 'invalid-batch', /^record 0, field records\[0\]\.firstSeen: .*more problem/],
+    ['one bad record among good ones', { body: batch([...good(), { ...flowRecord(), translated: { ...flowRecord().translated, dport: 70_000 } }, ...good()]) }, 400, 'invalid-batch', /^record 3, field records\[3\]\.translated\.dport/],
+    ['an oversize body', { body: batch(Array.from({ length: 200 }, () => flowRecord())) }, 413, 'body-too-large', /larger than the hub accepts \(65536 bytes\)/],
+    ['no token', { body: batch(good()), token: null }, 401, 'token-missing', /Authorization: Bearer/],
+    ['a wrong token', { body: batch(good()), token: 'not-the-token-at-all-000' }, 403, 'token-rejected', /NATLENS_HUB_TOKENS/],
+    ['a read-only token', { body: batch(good()), token: TEST_READ_TOKEN }, 403, 'token-rejected', /ingest tokens/],
+  ])('rejects %s, storing nothing', async (_name, options, status, code, message) => {
+    const res = await sut.request('POST', '/api/ingest', options);
+    expect(res.status).toBe(status);
+    expect(res.body).toEqual({ status, code, message: expect.stringMatching(message) });
+    expect(await sut.hub.repository.countFlows()).toBe(0);
+  });
+
+  it('stores a good batch, and a duplicate batch changes nothing', async () => {
+    const records = [
+      flowRecord({ firstSeen: 1_700_000_000_000, service: { namespace: 'dup', name: 'web' } }),
+      flowRecord({ firstSeen: 1_700_000_000_500, service: { namespace: 'dup', name: 'web' }, seenAs: '198.18.0.12' }),
+    ];
+    const first = await sut.ingest(records);
+    expect(first).toEqual({ status: 200, body: { records: 2, inserted: 2 } });
+    const window = '?from=1699999980000&to=1700000100000';
+    const before = await sut.request('GET', `/api/services/dup/web/evidence${window}`);
+    expect(before.body.connections).toBe(2);
+
+    const again = await sut.ingest([...records, ...records]);
+    expect(again).toEqual({ status: 200, body: { records: 2, inserted: 0 } });
+    expect(await sut.hub.repository.countFlows()).toBe(2);
+    expect((await sut.request('GET', `/api/services/dup/web/evidence${window}`)).body).toEqual(before.body);
+  });
+
+  it('counts outcomes on /metrics', async () => {
+    const res = await fetch(`${sut.hub.url}/metrics`);
+    const text = await res.text();
+    expect(text).toMatch(/natlens_hub_ingest_batches_total\{outcome="invalid"\} [1-9]/);
+    expect(text).toMatch(/natlens_hub_ingest_batches_total\{outcome="stored"\} [1-9]/);
+  });
+});

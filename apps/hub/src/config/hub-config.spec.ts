@@ -1,0 +1,51 @@
+import { ConfigError, loadHubConfig } from './hub-config';
+
+describe('loadHubConfig', () => {
+  const files: Record<string, string> = { '/etc/natlens/tokens': '# agents\ningest-token-aaaaaaaaaaaa\n\ningest-token-bbbbbbbbbbbb\n', '/etc/natlens/read': 'read-token-cccccccccccccc' };
+  const readFile = (path: string) => {
+    const text = files[path];
+    if (text === undefined) throw new Error('ENOENT: no such file');
+    return text;
+  };
+
+  it('applies defaults, tokens from a file', () => {
+    const sut = loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, {}, readFile);
+    expect(sut).toMatchObject({
+      store: 'sqlite:///var/lib/natlens/natlens.db',
+      port: 8470,
+      ingestTokens: ['ingest-token-aaaaaaaaaaaa', 'ingest-token-bbbbbbbbbbbb'],
+      readTokens: [],
+      rawRetentionMs: 24 * 3600_000,
+      rollupRetentionMs: 30 * 24 * 3600_000,
+    });
+  });
+
+  it('flags win over the environment', () => {
+    const sut = loadHubConfig(
+      { store: 'postgres://natlens@db/natlens', port: 9000, rawRetentionHours: 2, rollupRetentionDays: 7, readTokenFile: '/etc/natlens/read' },
+      { NATLENS_STORE: 'sqlite:///tmp/x.db', NATLENS_HUB_PORT: '1', NATLENS_HUB_TOKENS: 'env-token-dddddddddddd, env-token-eeeeeeeeeeee' },
+      readFile,
+    );
+    expect(sut).toMatchObject({ store: 'postgres://natlens@db/natlens', port: 9000, rawRetentionMs: 2 * 3600_000, rollupRetentionMs: 7 * 24 * 3600_000, ingestTokens: ['env-token-dddddddddddd', 'env-token-eeeeeeeeeeee'], readTokens: ['read-token-cccccccccccccc'] });
+  });
+
+  it('lists every bad setting at once', () => {
+    let error: unknown;
+    try {
+      loadHubConfig({ store: 'mysql://db', port: 70_000, readTokenFile: '/missing' }, { NATLENS_HUB_TOKENS: 'short' }, readFile);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'read token file /missing: ENOENT: no such file',
+      expect.stringMatching(/^store: expected sqlite/),
+      expect.stringMatching(/^port: /),
+      expect.stringMatching(/^ingestTokens\.0: a token must be at least 16 characters/),
+    ]);
+  });
+
+  it('refuses to start without an ingest token', () => {
+    expect(() => loadHubConfig({}, {}, readFile)).toThrow(/no ingest token: set NATLENS_HUB_TOKENS/);
+  });
+});

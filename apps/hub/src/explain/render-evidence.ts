@@ -1,0 +1,53 @@
+import type { ServiceEvidence } from '@natlens/shared-analysis';
+
+/* `natlens explain`: the evidence of one Service as terminal tables, then its findings. Pure. */
+
+function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((row) => row.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
+  return cells.map((row) => row.map((cell, i) => (cell ?? '').padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export function renderEvidence(evidence: ServiceEvidence): string {
+  const s = evidence.service;
+  const lines: string[] = [];
+  lines.push(`${s.namespace}/${s.name}  ${s.type}, externalTrafficPolicy: ${s.externalTrafficPolicy}${s.healthCheckNodePort ? `, healthCheckNodePort: ${s.healthCheckNodePort}` : ''}`);
+  lines.push(`window ${new Date(evidence.window.from).toISOString()} → ${new Date(evidence.window.to).toISOString()}`);
+  lines.push('');
+  const entries = Object.entries(evidence.byEntry).filter(([, n]) => n > 0).map(([entry, n]) => `${entry} ${n}`).join(', ');
+  const verdicts = Object.entries(evidence.byVerdict).map(([verdict, n]) => `${verdict} ${n}`).join(', ');
+  lines.push(`connections ${evidence.connections}${entries ? `  (${entries})` : ''}`);
+  if (verdicts) lines.push(`verdicts    ${verdicts}`);
+  lines.push(`clients     ${evidence.clients.distinctOriginal} as sent, ${evidence.clients.distinctSeenByPods} as seen by pods`);
+  lines.push(`SNAT        ${evidence.snat.snatted} of ${evidence.snat.external} external (${pct(evidence.snat.ratio)})`);
+  if (evidence.snat.byNode.length > 0) {
+    lines.push('');
+    lines.push(table(['NODE', 'SNAT ADDRESS', 'CONNECTIONS'], evidence.snat.byNode.map((g) => [g.node, g.snatAddress, g.connections])));
+  }
+  if (evidence.endpoints.length > 0) {
+    const predicted = new Map(evidence.imbalance.predicted.map((p) => [p.pod, p.share]));
+    lines.push('');
+    lines.push(
+      table(
+        ['POD', 'NODE', 'CONNECTIONS', 'SHARE', 'EXPECTED', 'PREDICTED'],
+        evidence.endpoints.map((e) => [`${e.namespace}/${e.pod}`, e.node, e.connections, pct(e.share), pct(e.expectedShare), predicted.has(`${e.namespace}/${e.pod}`) ? pct(predicted.get(`${e.namespace}/${e.pod}`) ?? 0) : '-']),
+      ),
+    );
+    lines.push(`max/mean ${evidence.imbalance.maxOverMean.toFixed(2)}, max share ${pct(evidence.imbalance.maxShare)}, min share ${pct(evidence.imbalance.minShare)}`);
+  }
+  if (evidence.nodes.length > 0) {
+    lines.push('');
+    lines.push(
+      table(
+        ['NODE', 'LOCAL PODS', 'RECEIVED', 'FORWARDED', 'DROPPED', 'HEALTH CHECK'],
+        evidence.nodes.map((n) => [n.node, n.localEndpoints, n.received, n.forwarded, n.dropped, n.healthCheck ? (n.healthCheck.healthy ? 'healthy' : 'unhealthy') : '-']),
+      ),
+    );
+  }
+  lines.push('');
+  if (evidence.findings.length === 0) lines.push('No findings: NAT did nothing to this Service that costs you.');
+  for (const finding of evidence.findings) lines.push(`[${finding.severity.toUpperCase()}] ${finding.code}: ${finding.message}`, '');
+  return `${lines.join('\n').trimEnd()}\n`;
+}

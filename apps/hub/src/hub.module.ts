@@ -1,0 +1,55 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { ClusterMetadataSource } from '@natlens/shared-cluster';
+import type { Logger } from 'pino';
+import { FlowsController } from './api/flows.controller';
+import { HealthController } from './api/health.controller';
+import { IngestController } from './api/ingest.controller';
+import { MetricsController } from './api/metrics.controller';
+import { ServicesController } from './api/services.controller';
+import { IngestTokenGuard, ReadTokenGuard } from './auth/bearer.guard';
+import { TokenVerifier } from './auth/token-verifier';
+import { ClusterTopologyRepository } from './cluster/cluster-topology.repository';
+import type { HubConfig } from './config/hub-config';
+import { EvidenceService } from './evidence/evidence.service';
+import { IngestService } from './ingest/ingest.service';
+import { LiveFeed } from './live/live-feed';
+import { LiveGateway } from './live/live.gateway';
+import { HubMetrics } from './metrics/hub-metrics';
+import { RetentionService } from './retention/retention.service';
+import type { FlowRepository } from './storage/flow-repository';
+import { type Clock, CLOCK, CLUSTER_SOURCE, FLOW_REPOSITORY, HUB_CONFIG, LOGGER } from './tokens';
+
+export interface HubInfrastructure {
+  readonly repository: FlowRepository;
+  readonly cluster: ClusterMetadataSource | null;
+  readonly clock: Clock;
+  readonly metrics: HubMetrics;
+}
+
+/** The wiring, in one place: ingest → store → evidence, and store → live. */
+@Module({})
+export class HubModule {
+  static forRoot(config: HubConfig, log: Logger, infrastructure: HubInfrastructure): DynamicModule {
+    return {
+      module: HubModule,
+      controllers: [HealthController, MetricsController, IngestController, ServicesController, FlowsController],
+      providers: [
+        { provide: HUB_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: log },
+        { provide: CLOCK, useValue: infrastructure.clock },
+        { provide: FLOW_REPOSITORY, useValue: infrastructure.repository },
+        { provide: CLUSTER_SOURCE, useValue: infrastructure.cluster },
+        { provide: HubMetrics, useValue: infrastructure.metrics },
+        { provide: TokenVerifier, useValue: new TokenVerifier(config.ingestTokens, config.readTokens) },
+        IngestTokenGuard,
+        ReadTokenGuard,
+        LiveFeed,
+        ClusterTopologyRepository,
+        IngestService,
+        EvidenceService,
+        RetentionService,
+        LiveGateway,
+      ],
+    };
+  }
+}

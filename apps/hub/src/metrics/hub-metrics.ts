@@ -1,0 +1,17 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every number the hub exposes on /metrics, in its own registry (tests start many hubs in one process). */
+export class HubMetrics {
+  readonly registry = new Registry();
+  readonly ingestBatches = new Counter({ name: 'natlens_hub_ingest_batches_total', help: 'Ingest requests, by outcome (stored, invalid, unauthorized, too-large, failed)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly ingestedRecords = new Counter({ name: 'natlens_hub_ingested_records_total', help: 'Records stored, by whether they were new or replaced a stored one', labelNames: ['kind'], registers: [this.registry] });
+  readonly ingestSeconds = new Histogram({ name: 'natlens_hub_ingest_seconds', help: 'Time to validate and store one batch', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly evidenceSeconds = new Histogram({ name: 'natlens_hub_evidence_seconds', help: 'Time to build one Service evidence', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly liveClients = new Gauge({ name: 'natlens_hub_live_clients', help: 'socket.io clients connected to /live', registers: [this.registry] });
+  readonly liveDropped = new Counter({ name: 'natlens_hub_live_dropped_total', help: 'Live subscriptions dropped, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly retentionDeleted = new Counter({ name: 'natlens_hub_retention_deleted_total', help: 'Rows deleted by the retention job, by kind (raw, rollup)', labelNames: ['kind'], registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'natlens_hub_' });
+  }
+}

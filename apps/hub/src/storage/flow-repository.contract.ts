@@ -1,0 +1,190 @@
+import type { EvidenceCounts } from '@natlens/shared-analysis';
+import type { FlowRecord } from '@natlens/shared-model';
+import { flowRecord } from '../testing';
+import { InvalidCursorError, type FlowRepository } from './flow-repository';
+
+/*
+ * The behaviour every FlowRepository must have. Run by sqlite-flow.repository.spec.ts and
+ * postgres-flow.repository.spec.ts against real databases; `open` returns a fresh, migrated, empty store.
+ */
+
+const T0 = 1_700_000_040_000; // 40 s into a minute, so windows cross minute boundaries
+const web = { namespace: 'default', name: 'web' };
+const api = { namespace: 'default', name: 'api' };
+const ALL = { from: 0, to: 2_000_000_000_000 };
+
+function sorted(counts: EvidenceCounts): EvidenceCounts {
+  return { ...counts, rows: [...counts.rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) };
+}
+
+/** A mixed, deterministic workload over 5 minutes: 3 nodes, 4 pods, SNAT and not, both legs, 20 clients. */
+function workload(): FlowRecord[] {
+  const records: FlowRecord[] = [];
+  const pods = [
+    { pod: 'web-1', node: 'node1', ip: '198.19.1.11' },
+    { pod: 'web-2', node: 'node1', ip: '198.19.1.12' },
+    { pod: 'web-3', node: 'node2', ip: '198.19.2.11' },
+    { pod: 'web-4', node: 'node2', ip: '198.19.2.12' },
+  ];
+  for (let i = 0; i < 240; i++) {
+    const entryNode = `node${(i % 3) + 1}`;
+    const endpoint = pods[(i * 7) % 4] ?? pods[0];
+    const client = `198.51.100.${(i % 20) + 1}`;
+    const seenAs = i % 2 === 0 ? `198.18.0.1${(i % 3) + 1}` : client;
+    const firstSeen = T0 + i * 1250;
+    records.push(flowRecord({ node: entryNode, firstSeen, endpoint, client, seenAs, dst: `198.18.0.1${(i % 3) + 1}` }));
+    if (endpoint && endpoint.node !== entryNode) {
+      records.push(flowRecord({ node: endpoint.node, firstSeen: firstSeen + 1, endpoint, client: seenAs, leg: 'forwarded', clientKind: seenAs === client ? 'external' : 'node' }));
+    }
+  }
+  return records;
+}
+
+export function flowRepositoryContract(open: () => Promise<FlowRepository>): void {
+  let sut: FlowRepository;
+  beforeEach(async () => {
+    sut = await open();
+  });
+  afterEach(async () => {
+    await sut.close();
+  });
+
+  it('migrates idempotently', async () => {
+    expect(await sut.migrate()).toBe(1);
+    expect(await sut.migrate()).toBe(1);
+  });
+
+  it('stores a batch and counts entry legs only', async () => {
+    const entry = flowRecord({ node: 'node3', firstSeen: T0, seenAs: '198.18.0.13', endpoint: { pod: 'web-1', node: 'node1', ip: '198.19.1.11' } });
+    const forwarded = flowRecord({ node: 'node1', firstSeen: T0 + 1, client: '198.18.0.13', clientKind: 'node', leg: 'forwarded', endpoint: { pod: 'web-1', node: 'node1', ip: '198.19.1.11' } });
+    expect(await sut.ingest([entry, forwarded])).toEqual({ records: 2, inserted: 2 });
+    expect(await sut.countFlows()).toBe(2);
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect(counts).toEqual({
+      rows: [{ node: 'node3', entry: 'nodePort', verdict: 'snat-expected', clientKind: 'external', snat: true, snatAddress: '198.18.0.13', endpoint: { namespace: 'default', pod: 'web-1', node: 'node1' }, connections: 1 }],
+      distinctOriginal: 1,
+      distinctSeenByPods: 1,
+    });
+  });
+
+  it('a re-sent batch changes nothing', async () => {
+    const batch = workload();
+    await sut.ingest(batch);
+    const before = await sut.evidenceCounts(web, ALL);
+    expect(await sut.ingest(batch)).toEqual({ records: batch.length, inserted: 0 });
+    expect(await sut.countFlows()).toBe(batch.length);
+    expect(await sut.evidenceCounts(web, ALL)).toEqual(before);
+  });
+
+  it('duplicates inside one batch count once', async () => {
+    const record = flowRecord({ firstSeen: T0 });
+    expect(await sut.ingest([record, record, { ...record, lastSeen: record.lastSeen + 10 }])).toEqual({ records: 1, inserted: 1 });
+    expect((await sut.evidenceCounts(web, ALL)).rows.map((r) => r.connections)).toEqual([1]);
+  });
+
+  it('an updated record replaces the stored one and keeps its count', async () => {
+    const record = flowRecord({ firstSeen: T0 });
+    await sut.ingest([record]);
+    const ended: FlowRecord = { ...record, lastSeen: record.lastSeen + 30_000, ended: true, state: 'TIME_WAIT', counters: { original: { packets: 6, bytes: 420 }, reply: { packets: 4, bytes: 900 } } };
+    expect(await sut.ingest([ended])).toEqual({ records: 1, inserted: 0 });
+    expect((await sut.flows({ limit: 10 })).flows).toEqual([ended]);
+    expect((await sut.evidenceCounts(web, ALL)).rows.map((r) => r.connections)).toEqual([1]);
+  });
+
+  it('a re-sent record whose dimensions changed moves its count instead of adding one', async () => {
+    const record = flowRecord({ firstSeen: T0 });
+    await sut.ingest([record]);
+    await sut.ingest([{ ...record, verdict: 'proxied', firstSeen: T0 + 60_000 }]);
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect(counts.rows.map((r) => [r.verdict, r.connections])).toEqual([['proxied', 1]]);
+  });
+
+  it.each([
+    ['the whole range', ALL],
+    ['whole minutes only', { from: Math.ceil(T0 / 60_000) * 60_000, to: Math.ceil(T0 / 60_000) * 60_000 + 120_000 }],
+    ['partial minutes at both edges', { from: T0 + 10_000, to: T0 + 200_000 }],
+    ['inside one minute', { from: T0 + 1_000, to: T0 + 15_000 }],
+  ])('rollup evidence equals a raw scan: %s', async (_name, window) => {
+    await sut.ingest(workload());
+    const fromRollups = sorted(await sut.evidenceCounts(web, window, 'rollups'));
+    const fromRaw = sorted(await sut.evidenceCounts(web, window, 'raw'));
+    expect(fromRollups).toEqual(fromRaw);
+    expect(fromRaw.rows.length).toBeGreaterThan(0);
+  });
+
+  it('counts distinct clients as sent and as seen by pods', async () => {
+    await sut.ingest(workload());
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect(counts.distinctOriginal).toBe(20);
+    // odd i keep the client (10 odd clients of 20), even i are SNATed to one of 3 node addresses
+    expect(counts.distinctSeenByPods).toBe(13);
+    expect(counts.rows.reduce((sum, r) => sum + r.connections, 0)).toBe(240);
+  });
+
+  it('pages through flows newest first with filters and a cursor', async () => {
+    const batch = workload();
+    await sut.ingest(batch);
+    const expected = batch.filter((r) => r.node === 'node2').sort((a, b) => b.firstSeen - a.firstSeen || b.flowId.localeCompare(a.flowId));
+    const seen: FlowRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await sut.flows({ node: 'node2', limit: 7, ...(cursor ? { cursor } : {}) });
+      expect(page.flows.length).toBeLessThanOrEqual(7);
+      seen.push(...page.flows);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.map((r) => r.flowId)).toEqual(expected.map((r) => r.flowId));
+  });
+
+  it.each([
+    ['service', { service: api }, (r: FlowRecord) => r.service?.name === 'api'],
+    ['client', { client: '198.51.100.3' }, (r: FlowRecord) => r.original.src === '198.51.100.3'],
+    ['verdict', { verdict: 'snat-expected' as const }, (r: FlowRecord) => r.verdict === 'snat-expected'],
+    ['window', { from: T0 + 10_000, to: T0 + 20_000 }, (r: FlowRecord) => r.firstSeen >= T0 + 10_000 && r.firstSeen < T0 + 20_000],
+  ])('filters flows by %s', async (_name, filter, predicate) => {
+    const batch = [...workload(), flowRecord({ firstSeen: T0, service: api }), flowRecord({ firstSeen: T0 + 5, service: api })];
+    await sut.ingest(batch);
+    const page = await sut.flows({ ...filter, limit: 1000 });
+    expect(page.flows.map((r) => r.flowId).sort()).toEqual(batch.filter(predicate).map((r) => r.flowId).sort());
+    expect(page.nextCursor).toBeUndefined();
+  });
+
+  it('rejects a cursor it did not issue', async () => {
+    await expect(sut.flows({ limit: 5, cursor: 'bm90IGEgY3Vyc29y' })).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('remembers each Service with the type and policy of its latest record', async () => {
+    await sut.ingest([
+      flowRecord({ firstSeen: T0, lastSeen: T0 + 10, service: { ...web, type: 'NodePort', policy: 'Cluster' } }),
+      flowRecord({ firstSeen: T0, lastSeen: T0 + 20, service: { ...web, type: 'LoadBalancer', policy: 'Local' } }),
+      flowRecord({ firstSeen: T0, service: api }),
+    ]);
+    await sut.ingest([flowRecord({ firstSeen: T0, lastSeen: T0 + 15, service: { ...web, type: 'NodePort', policy: 'Cluster' } })]);
+    expect((await sut.services()).map((s) => `${s.name}:${s.type}:${s.externalTrafficPolicy}`)).toEqual(['api:NodePort:Cluster', 'web:LoadBalancer:Local']);
+    expect(await sut.service(web)).toEqual({ ...web, type: 'LoadBalancer', externalTrafficPolicy: 'Local', expectClientIP: false, lastSeen: T0 + 20 });
+    expect(await sut.service({ namespace: 'default', name: 'nope' })).toBeUndefined();
+  });
+
+  it('summarises every Service from rollups', async () => {
+    await sut.ingest([...workload(), flowRecord({ firstSeen: T0, service: api, seenAs: '198.18.0.12' })]);
+    const counts = await sut.serviceCounts(ALL);
+    expect(counts.map((c) => [c.name, c.connections, c.external, c.snatted])).toEqual([
+      ['api', 1, 1, 1],
+      ['web', 240, 240, 120],
+    ]);
+    expect(counts[1]?.byVerdict).toEqual({ 'snat-expected': 120, preserved: 120 });
+  });
+
+  it('expires raw records and rollups by their own cutoffs', async () => {
+    const old = flowRecord({ firstSeen: T0, lastSeen: T0 + 1 });
+    const recent = flowRecord({ firstSeen: T0 + 600_000, lastSeen: T0 + 600_001 });
+    await sut.ingest([old, recent]);
+    expect(await sut.deleteExpired({ rawBefore: T0 + 300_000, rollupsBefore: 0 })).toEqual({ raw: 1, rollups: 0 });
+    expect((await sut.flows({ limit: 10 })).flows.map((r) => r.flowId)).toEqual([recent.flowId]);
+    // rollups outlive the raw record: the old minute still counts
+    expect((await sut.evidenceCounts(web, { from: Math.floor(T0 / 60_000) * 60_000, to: Math.floor(T0 / 60_000) * 60_000 + 60_000 })).rows.map((r) => r.connections)).toEqual([1]);
+    const removed = await sut.deleteExpired({ rawBefore: 0, rollupsBefore: T0 + 300_000 });
+    expect(removed.rollups).toBe(3); // one flow_minute row, two client_minute rows
+    expect((await sut.evidenceCounts(web, ALL)).rows.map((r) => r.connections)).toEqual([1]);
+  });
+}

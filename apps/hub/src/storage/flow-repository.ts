@@ -1,0 +1,91 @@
+import type { EvidenceCounts, ServiceTypeName, TimeWindow, TrafficPolicyName } from '@natlens/shared-analysis';
+import type { FlowRecord, Verdict } from '@natlens/shared-model';
+
+/*
+ * Everything the hub stores, behind one interface with a SQLite and a PostgreSQL implementation that pass the same
+ * contract suite (flow-repository.contract.ts). Services never see a driver.
+ */
+
+export interface ServiceKey {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface IngestResult {
+  /** Records in the batch after de-duplication by (node, flowId). */
+  readonly records: number;
+  /** Of those, records that were new (the rest replaced a stored record). */
+  readonly inserted: number;
+}
+
+/** A Service as the records describe it (type and policy from its latest record). */
+export interface StoredService extends ServiceKey {
+  readonly type: ServiceTypeName;
+  readonly externalTrafficPolicy: TrafficPolicyName;
+  readonly expectClientIP: boolean;
+  readonly lastSeen: number;
+}
+
+/** Headline numbers per Service, from minute rollups (the window is widened to whole minutes). */
+export interface ServiceCounts extends ServiceKey {
+  readonly connections: number;
+  readonly external: number;
+  readonly snatted: number;
+  readonly byVerdict: Partial<Record<Verdict, number>>;
+}
+
+export interface FlowQuery {
+  readonly service?: ServiceKey;
+  readonly node?: string;
+  /** The client address as sent (`original.src`). */
+  readonly client?: string;
+  readonly verdict?: Verdict;
+  /** firstSeen ≥ from and < to. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly limit: number;
+  /** Opaque, from a previous page's `nextCursor`. */
+  readonly cursor?: string;
+}
+
+export interface FlowPage {
+  /** Newest first (by firstSeen, then node, then flowId). */
+  readonly flows: FlowRecord[];
+  readonly nextCursor?: string;
+}
+
+/** `rollups`: whole minutes from rollups, the window's partial minutes from raw records. `raw`: raw records only. */
+export type EvidenceSource = 'rollups' | 'raw';
+
+export interface RetentionCutoffs {
+  /** Delete raw records whose lastSeen is older than this (ms). */
+  readonly rawBefore: number;
+  /** Delete rollup minutes older than this (ms). */
+  readonly rollupsBefore: number;
+}
+
+export interface FlowRepository {
+  /** Applies pending schema migrations; returns the schema version. */
+  migrate(): Promise<number>;
+  /**
+   * Stores a batch in one transaction: upserts by (node, flowId) and adjusts minute rollups by the difference
+   * between each record's old and new contribution, so a re-sent record is never counted twice.
+   */
+  ingest(records: readonly FlowRecord[]): Promise<IngestResult>;
+  evidenceCounts(service: ServiceKey, window: TimeWindow, source?: EvidenceSource): Promise<EvidenceCounts>;
+  services(): Promise<StoredService[]>;
+  service(key: ServiceKey): Promise<StoredService | undefined>;
+  serviceCounts(window: TimeWindow): Promise<ServiceCounts[]>;
+  flows(query: FlowQuery): Promise<FlowPage>;
+  /** Total raw records stored (for /healthz and tests). */
+  countFlows(): Promise<number>;
+  deleteExpired(cutoffs: RetentionCutoffs): Promise<{ raw: number; rollups: number }>;
+  close(): Promise<void>;
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('the cursor is not one this hub issued; start again without `cursor`');
+    this.name = 'InvalidCursorError';
+  }
+}

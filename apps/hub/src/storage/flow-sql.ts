@@ -1,0 +1,176 @@
+import type { EvidenceCounts, EvidenceRow, TimeWindow } from '@natlens/shared-analysis';
+import type { ServiceEntry, Verdict } from '@natlens/shared-model';
+import type { ClientKind } from '@natlens/shared-analysis';
+import { InvalidCursorError, type EvidenceSource, type FlowQuery, type ServiceCounts, type ServiceKey } from './flow-repository';
+import { MINUTE_MS, serviceKeyOf } from './ingest-plan';
+
+/*
+ * The read queries, written once for both stores: the SQL is the same and only the placeholder differs (`?` for
+ * SQLite, `$n` for PostgreSQL). Nothing here runs a query.
+ */
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface SqlQuery {
+  readonly text: string;
+  readonly params: unknown[];
+}
+
+class Params {
+  readonly values: unknown[] = [];
+  constructor(private readonly dialect: Dialect) {}
+  add(value: unknown): string {
+    this.values.push(value);
+    return this.dialect === 'postgres' ? `$${this.values.length}` : '?';
+  }
+}
+
+export const DIM_COLUMNS = ['node', 'entry', 'verdict', 'client_kind', 'snat', 'snat_address', 'ep_namespace', 'ep_pod', 'ep_node'] as const;
+const DIMS = DIM_COLUMNS.join(', ');
+
+/** The whole minutes inside a window, and the partial spans at its edges that only raw records can answer. */
+export function splitWindow(window: TimeWindow, source: EvidenceSource): { minutes?: [number, number]; rawSpans: [number, number][] } {
+  if (source === 'raw') return { rawSpans: [[window.from, window.to]] };
+  const first = Math.ceil(window.from / MINUTE_MS);
+  const end = Math.floor(window.to / MINUTE_MS);
+  if (first >= end) return { rawSpans: [[window.from, window.to]] };
+  const rawSpans: [number, number][] = [];
+  if (window.from < first * MINUTE_MS) rawSpans.push([window.from, first * MINUTE_MS]);
+  if (end * MINUTE_MS < window.to) rawSpans.push([end * MINUTE_MS, window.to]);
+  return { minutes: [first, end], rawSpans };
+}
+
+function rawCondition(p: Params, serviceKey: string, spans: [number, number][]): string {
+  // Placeholders are numbered in the order they are added: with SQLite's `?` that must be the order in the text.
+  const serviceSql = `service_key = ${p.add(serviceKey)}`;
+  const spanSql = spans.map(([from, to]) => `(first_seen >= ${p.add(from)} AND first_seen < ${p.add(to)})`).join(' OR ');
+  return `${serviceSql} AND leg = 'entry' AND verdict <> 'not-service' AND (${spanSql})`;
+}
+
+export function evidenceRowsQuery(dialect: Dialect, service: ServiceKey, window: TimeWindow, source: EvidenceSource): SqlQuery {
+  const p = new Params(dialect);
+  const split = splitWindow(window, source);
+  const parts: string[] = [];
+  if (split.minutes) {
+    parts.push(`SELECT ${DIMS}, connections AS n FROM flow_minute WHERE service_key = ${p.add(serviceKeyOf(service))} AND minute >= ${p.add(split.minutes[0])} AND minute < ${p.add(split.minutes[1])}`);
+  }
+  if (split.rawSpans.length > 0) parts.push(`SELECT ${DIMS}, 1 AS n FROM flows WHERE ${rawCondition(p, serviceKeyOf(service), split.rawSpans)}`);
+  return {
+    text: `SELECT ${DIMS}, SUM(n) AS connections FROM (${parts.join(' UNION ALL ')}) AS parts GROUP BY ${DIMS} HAVING SUM(n) > 0 ORDER BY ${DIMS}`,
+    params: p.values,
+  };
+}
+
+export function distinctClientsQuery(dialect: Dialect, service: ServiceKey, window: TimeWindow, source: EvidenceSource): SqlQuery {
+  const p = new Params(dialect);
+  const split = splitWindow(window, source);
+  const parts: string[] = [];
+  if (split.minutes) {
+    parts.push(`SELECT side, address FROM client_minute WHERE service_key = ${p.add(serviceKeyOf(service))} AND minute >= ${p.add(split.minutes[0])} AND minute < ${p.add(split.minutes[1])} AND connections > 0`);
+  }
+  if (split.rawSpans.length > 0) {
+    parts.push(`SELECT 'original' AS side, client_ip AS address FROM flows WHERE ${rawCondition(p, serviceKeyOf(service), split.rawSpans)}`);
+    parts.push(`SELECT 'seen' AS side, seen_ip AS address FROM flows WHERE ${rawCondition(p, serviceKeyOf(service), split.rawSpans)}`);
+  }
+  return { text: `SELECT side, COUNT(DISTINCT address) AS n FROM (${parts.join(' UNION ALL ')}) AS parts GROUP BY side`, params: p.values };
+}
+
+export interface EvidenceRowColumns {
+  node: string;
+  entry: string;
+  verdict: string;
+  client_kind: string;
+  snat: number | string;
+  snat_address: string;
+  ep_namespace: string;
+  ep_pod: string;
+  ep_node: string;
+  connections: number | string;
+}
+
+/** Rows as the drivers return them (PostgreSQL gives bigints as strings) → evidence counts. */
+export function toEvidenceCounts(rows: readonly EvidenceRowColumns[], distinct: readonly { side: string; n: number | string }[]): EvidenceCounts {
+  const evidenceRows: EvidenceRow[] = rows.map((row) => ({
+    node: row.node,
+    entry: row.entry as ServiceEntry,
+    verdict: row.verdict as Verdict,
+    clientKind: row.client_kind as ClientKind,
+    snat: Number(row.snat) === 1,
+    ...(row.snat_address ? { snatAddress: row.snat_address } : {}),
+    ...(row.ep_pod ? { endpoint: { namespace: row.ep_namespace, pod: row.ep_pod, ...(row.ep_node ? { node: row.ep_node } : {}) } } : {}),
+    connections: Number(row.connections),
+  }));
+  const side = (name: string) => Number(distinct.find((d) => d.side === name)?.n ?? 0);
+  return { rows: evidenceRows, distinctOriginal: side('original'), distinctSeenByPods: side('seen') };
+}
+
+export function serviceCountsQuery(dialect: Dialect, window: TimeWindow): SqlQuery {
+  const p = new Params(dialect);
+  const first = Math.floor(window.from / MINUTE_MS);
+  const end = Math.ceil(window.to / MINUTE_MS);
+  return {
+    text: `SELECT service_key, verdict, client_kind, snat, SUM(connections) AS n FROM flow_minute WHERE minute >= ${p.add(first)} AND minute < ${p.add(end)} GROUP BY service_key, verdict, client_kind, snat HAVING SUM(connections) > 0`,
+    params: p.values,
+  };
+}
+
+export function toServiceCounts(rows: readonly { service_key: string; verdict: string; client_kind: string; snat: number | string; n: number | string }[]): ServiceCounts[] {
+  const byService = new Map<string, { namespace: string; name: string; connections: number; external: number; snatted: number; byVerdict: Partial<Record<Verdict, number>> }>();
+  for (const row of rows) {
+    const slash = row.service_key.indexOf('/');
+    const counts = byService.get(row.service_key) ?? { namespace: row.service_key.slice(0, slash), name: row.service_key.slice(slash + 1), connections: 0, external: 0, snatted: 0, byVerdict: {} };
+    const n = Number(row.n);
+    counts.connections += n;
+    const verdict = row.verdict as Verdict;
+    counts.byVerdict[verdict] = (counts.byVerdict[verdict] ?? 0) + n;
+    if (row.client_kind === 'external' && verdict !== 'dropped-no-local-endpoint') {
+      counts.external += n;
+      if (Number(row.snat) === 1) counts.snatted += n;
+    }
+    byService.set(row.service_key, counts);
+  }
+  return [...byService.values()].sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+}
+
+interface CursorPosition {
+  firstSeen: number;
+  node: string;
+  flowId: string;
+}
+
+export function encodeCursor(position: CursorPosition): string {
+  return Buffer.from(JSON.stringify([position.firstSeen, position.node, position.flowId])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): CursorPosition {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 3 && typeof value[0] === 'number' && typeof value[1] === 'string' && typeof value[2] === 'string') {
+      return { firstSeen: value[0], node: value[1], flowId: value[2] };
+    }
+  } catch {
+    // fall through: any undecodable cursor is the caller's mistake
+  }
+  throw new InvalidCursorError();
+}
+
+/** Newest first; asks for one row more than the page to know whether another page follows. */
+export function flowsPageQuery(dialect: Dialect, query: FlowQuery): SqlQuery {
+  const p = new Params(dialect);
+  const where: string[] = [];
+  if (query.service) where.push(`service_key = ${p.add(serviceKeyOf(query.service))}`);
+  if (query.node) where.push(`node = ${p.add(query.node)}`);
+  if (query.client) where.push(`client_ip = ${p.add(query.client)}`);
+  if (query.verdict) where.push(`verdict = ${p.add(query.verdict)}`);
+  if (query.from !== undefined) where.push(`first_seen >= ${p.add(query.from)}`);
+  if (query.to !== undefined) where.push(`first_seen < ${p.add(query.to)}`);
+  if (query.cursor) {
+    const c = decodeCursor(query.cursor);
+    where.push(`(first_seen < ${p.add(c.firstSeen)} OR (first_seen = ${p.add(c.firstSeen)} AND (node < ${p.add(c.node)} OR (node = ${p.add(c.node)} AND flow_id < ${p.add(c.flowId)}))))`);
+  }
+  const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  return {
+    text: `SELECT record FROM flows ${whereSql} ORDER BY first_seen DESC, node DESC, flow_id DESC LIMIT ${p.add(query.limit + 1)}`,
+    params: p.values,
+  };
+}

@@ -1,0 +1,8 @@
+/** Injection tokens for what is not a class of ours. */
+export const HUB_CONFIG = Symbol('HUB_CONFIG');
+export const LOGGER = Symbol('LOGGER');
+export const FLOW_REPOSITORY = Symbol('FLOW_REPOSITORY');
+export const CLUSTER_SOURCE = Symbol('CLUSTER_SOURCE');
+export const CLOCK = Symbol('CLOCK');
+
+export type Clock = () => number;

@@ -1,0 +1,146 @@
+import type { EvidenceCounts, EvidenceRow, ServiceTopology } from './evidence-types';
+import { predictedShares } from './predicted-shares';
+import { buildServiceEvidence, topologyFromRecords } from './service-evidence';
+
+const window = { from: 0, to: 60_000 };
+const counts = (rows: EvidenceRow[], distinctOriginal = 1, distinctSeenByPods = 1): EvidenceCounts => ({ rows, distinctOriginal, distinctSeenByPods });
+
+// default/web: Cluster-policy NodePort, web-1 on node1, web-2 on node2, node3 runs none of its pods.
+const clusterNodePort: ServiceTopology = {
+  namespace: 'default',
+  name: 'web',
+  type: 'NodePort',
+  externalTrafficPolicy: 'Cluster',
+  endpoints: [
+    { namespace: 'default', pod: 'web-1', node: 'node1' },
+    { namespace: 'default', pod: 'web-2', node: 'node2' },
+  ],
+  nodes: ['node1', 'node2', 'node3'],
+  source: 'cluster',
+};
+
+// default/web: Local-policy LoadBalancer, 3 pods on node1, 1 on node2.
+const localImbalance: ServiceTopology = {
+  namespace: 'default',
+  name: 'web',
+  type: 'LoadBalancer',
+  externalTrafficPolicy: 'Local',
+  healthCheckNodePort: 32122,
+  endpoints: [
+    { namespace: 'default', pod: 'web-1', node: 'node1' },
+    { namespace: 'default', pod: 'web-2', node: 'node1' },
+    { namespace: 'default', pod: 'web-3', node: 'node1' },
+    { namespace: 'default', pod: 'web-4', node: 'node2' },
+  ],
+  nodes: ['node1', 'node2', 'node3'],
+  source: 'cluster',
+};
+
+const snatOnNode3 = (pod: string, node: string, connections: number): EvidenceRow => ({
+  node: 'node3', entry: 'nodePort', verdict: 'snat-expected', clientKind: 'external', snat: true, snatAddress: '198.18.0.13',
+  endpoint: { namespace: 'default', pod, node }, connections,
+});
+const preservedLocal = (pod: string, node: string, connections: number): EvidenceRow => ({
+  node, entry: 'loadBalancer', verdict: 'preserved', clientKind: 'external', snat: false, endpoint: { namespace: 'default', pod, node }, connections,
+});
+
+describe('predictedShares', () => {
+  it.each([
+    ['Cluster, 4 pods on 2 nodes: 1/N each', 'Cluster' as const, localImbalance.endpoints, [0.25, 0.25, 0.25, 0.25]],
+    ['Local, 3 pods + 1 pod: per-node split then per pod', 'Local' as const, localImbalance.endpoints, [1 / 6, 1 / 6, 1 / 6, 1 / 2]],
+    ['Local, 1 pod + 1 pod: even', 'Local' as const, clusterNodePort.endpoints, [0.5, 0.5]],
+    ['no endpoints', 'Local' as const, [], []],
+  ])('%s', (_name, policy, endpoints, expected) => {
+    const sut = predictedShares(policy, endpoints);
+    expect(sut.map((p) => p.share)).toEqual(expected.map((share) => expect.closeTo(share, 10)));
+  });
+});
+
+describe('buildServiceEvidence', () => {
+  it('Cluster NodePort entered on a node without endpoints: SNAT to that node, every connection forwarded', () => {
+    const sut = buildServiceEvidence(clusterNodePort, window, counts([snatOnNode3('web-1', 'node1', 60), snatOnNode3('web-2', 'node2', 40)], 153, 1));
+
+    expect(sut.connections).toBe(100);
+    expect(sut.byEntry).toEqual({ clusterIP: 0, nodePort: 100, loadBalancer: 0, externalIP: 0 });
+    expect(sut.byVerdict).toEqual({ 'snat-expected': 100 });
+    expect(sut.clients).toEqual({ distinctOriginal: 153, distinctSeenByPods: 1 });
+    expect(sut.snat).toEqual({ external: 100, snatted: 100, ratio: 1, byNode: [{ node: 'node3', snatAddress: '198.18.0.13', connections: 100 }] });
+    expect(sut.nodes).toEqual([
+      { node: 'node1', localEndpoints: 1, received: 0, forwarded: 0, dropped: 0 },
+      { node: 'node2', localEndpoints: 1, received: 0, forwarded: 0, dropped: 0 },
+      { node: 'node3', localEndpoints: 0, received: 100, forwarded: 100, dropped: 0 },
+    ]);
+    expect(sut.endpoints).toEqual([
+      { namespace: 'default', pod: 'web-1', node: 'node1', connections: 60, share: 0.6, expectedShare: 0.5 },
+      { namespace: 'default', pod: 'web-2', node: 'node2', connections: 40, share: 0.4, expectedShare: 0.5 },
+    ]);
+    expect(sut.findings.map((f) => f.code)).toEqual(['client-ip-lost', 'traffic-to-node-without-endpoints']);
+    expect(sut.findings[0]?.message).toMatch(/externalTrafficPolicy: Local/);
+    expect(sut.findings[0]?.message).toMatch(/PROXY protocol or X-Forwarded-For/);
+    expect(sut.findings[0]?.message).toMatch(/153 distinct client\(s\) appear to the pods as 1 address/);
+  });
+
+  it('Local-policy imbalance: predicted 1/6,1/6,1/6,1/2, health check per node, finding names the fix', () => {
+    const sut = buildServiceEvidence(
+      localImbalance,
+      window,
+      counts([preservedLocal('web-1', 'node1', 100), preservedLocal('web-2', 'node1', 100), preservedLocal('web-3', 'node1', 100), preservedLocal('web-4', 'node2', 300)]),
+    );
+
+    expect(sut.imbalance.predicted).toEqual([
+      { pod: 'default/web-1', share: expect.closeTo(1 / 6, 10) },
+      { pod: 'default/web-2', share: expect.closeTo(1 / 6, 10) },
+      { pod: 'default/web-3', share: expect.closeTo(1 / 6, 10) },
+      { pod: 'default/web-4', share: 0.5 },
+    ]);
+    expect(sut.imbalance.maxShare).toBe(0.5);
+    expect(sut.imbalance.minShare).toBeCloseTo(1 / 6);
+    expect(sut.imbalance.maxOverMean).toBe(2);
+    expect(sut.endpoints.map((e) => e.expectedShare)).toEqual([0.25, 0.25, 0.25, 0.25]);
+    expect(sut.nodes.map((n) => [n.node, n.healthCheck])).toEqual([
+      ['node1', { localEndpoints: 3, healthy: true }],
+      ['node2', { localEndpoints: 1, healthy: true }],
+      ['node3', { localEndpoints: 0, healthy: false }],
+    ]);
+    expect(sut.snat).toEqual({ external: 600, snatted: 0, ratio: 0, byNode: [] });
+    expect(sut.findings.map((f) => f.code)).toEqual(['local-policy-imbalance']);
+    expect(sut.findings[0]?.message).toMatch(/topologySpreadConstraints/);
+    expect(sut.findings[0]?.message).toMatch(/DaemonSet/);
+  });
+
+  it.each([
+    [
+      'dropped on a Local node without endpoints',
+      [{ node: 'node3', entry: 'nodePort', verdict: 'dropped-no-local-endpoint', clientKind: 'external', snat: false, connections: 7 } as EvidenceRow],
+      ['dropped-no-local-endpoint', 'local-policy-imbalance'],
+      { node: 'node3', received: 0, dropped: 7 },
+    ],
+    [
+      'snat-unexpected under Local',
+      [{ node: 'node1', entry: 'loadBalancer', verdict: 'snat-unexpected', clientKind: 'external', snat: true, snatAddress: '198.18.0.11', endpoint: { namespace: 'default', pod: 'web-1', node: 'node1' }, connections: 2 } as EvidenceRow],
+      ['snat-unexpected', 'local-policy-imbalance'],
+      { node: 'node1', received: 2, dropped: 0 },
+    ],
+    ['no traffic at all', [], ['no-traffic'], { node: 'node1', received: 0, dropped: 0 }],
+  ])('%s', (_name, rows, codes, nodeNumbers) => {
+    const sut = buildServiceEvidence(localImbalance, window, counts(rows));
+    expect(sut.findings.map((f) => f.code)).toEqual(codes);
+    expect(sut.nodes.find((n) => n.node === nodeNumbers.node)).toMatchObject(nodeNumbers);
+  });
+
+  it('pod clients through the ClusterIP are neither external nor SNAT evidence', () => {
+    const sut = buildServiceEvidence(clusterNodePort, window, counts([
+      { node: 'node1', entry: 'clusterIP', verdict: 'preserved', clientKind: 'pod', snat: false, endpoint: { namespace: 'default', pod: 'web-2', node: 'node2' }, connections: 5 },
+    ]));
+    expect(sut.snat.external).toBe(0);
+    expect(sut.nodes.find((n) => n.node === 'node1')).toMatchObject({ received: 5, forwarded: 5 });
+    expect(sut.findings).toEqual([]);
+  });
+});
+
+describe('topologyFromRecords', () => {
+  it('takes endpoints and nodes from what served traffic', () => {
+    const sut = topologyFromRecords({ namespace: 'default', name: 'web', type: 'NodePort', externalTrafficPolicy: 'Cluster' }, counts([snatOnNode3('web-1', 'node1', 1), snatOnNode3('web-2', 'node2', 1)]));
+    expect(sut).toEqual({ ...clusterNodePort, source: 'records' });
+  });
+});
