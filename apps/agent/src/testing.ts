@@ -1,17 +1,13 @@
 /*
- * Fixtures for tests that run real agents: a hub stand-in that receives `POST /api/ingest` batches on a Unix
- * socket (until the hub exists, this is the real HTTP server the exporter talks to), and agents started inside lab
- * node namespaces through the `natlens agent` command, exactly as an operator would.
+ * Fixtures for the agent's tests: a hub stand-in that receives `POST /api/ingest` batches on a Unix socket (a real
+ * HTTP server the exporter talks to, which tests can make fail). Agents in lab namespaces: @natlens/lab/testing.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request, Server } from 'node:http';
+import { createServer, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flowBatchSchema, type FlowRecord } from '@natlens/shared-model';
 
-const ROOT = join(__dirname, '..', '..', '..');
-const BIN = join(ROOT, 'bin', 'natlens');
 
 /** Keeps the latest version of each record by (node, flowId), as the hub's idempotent upsert does. */
 export class IngestReceiver {
@@ -70,73 +66,11 @@ export class IngestReceiver {
   }
 }
 
-export interface AgentProcess {
-  node: string;
-  apiSocket: string;
-  process: ChildProcess;
-  log: () => string;
-}
-
-/** `natlens agent` inside a node's namespace; resolves once its /healthz answers. */
-export async function startLabAgent(options: { netns: string; node: string; inventory: string; hub: string; workDir: string; extraArgs?: string[] }): Promise<AgentProcess> {
-  const apiSocket = join(options.workDir, `agent-${options.node}.sock`);
-  let output = '';
-  const child = spawn(
-    'ip',
-    [
-      'netns', 'exec', options.netns, process.execPath, BIN, 'agent',
-      '--node', options.node,
-      '--inventory', options.inventory,
-      '--hub', options.hub,
-      '--api-socket', apiSocket,
-      '--spool-dir', join(options.workDir, `spool-${options.node}`),
-      '--flush-interval-ms', '300',
-      '--enable-accounting',
-      '--log-level', 'warn',
-      ...(options.extraArgs ?? []),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`agent for ${options.node} exited (${child.exitCode}): ${output}`);
-    if (await getJson(apiSocket, '/healthz').catch(() => undefined)) break;
-    if (Date.now() > deadline) throw new Error(`agent for ${options.node} did not answer /healthz within 30 s: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { node: options.node, apiSocket, process: child, log: () => output };
-}
-
-export async function stopAgent(agent: AgentProcess): Promise<void> {
-  if (agent.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => agent.process.once('exit', resolve));
-  agent.process.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (agent.process.exitCode === null) agent.process.kill('SIGKILL');
-}
-
-export function getJson(socketPath: string, path: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        if ((res.statusCode ?? 500) >= 400) reject(new Error(`${path}: HTTP ${res.statusCode} ${body}`));
-        else resolve(path === '/metrics' ? body : JSON.parse(body));
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 export function makeWorkDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `${prefix}-`));
 }
+
+export { startLabAgent, stopAgent, getJson, type AgentProcess } from '@natlens/lab/testing';
 
 export async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -2,7 +2,9 @@
  * Test fixtures for suites that run against the real kernel: a lab per suite with a unique name, removed after the
  * suite even when it fails; binomial share tolerances; golden iptables-save files.
  */
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labDown, labTraffic, labTruth, labUp, LabSummary, TrafficOptions } from './lab';
@@ -115,6 +117,70 @@ export async function expectGoldenRules(labName: string, example: string): Promi
     }
     expect(actual).toBe(readFileSync(file, 'utf8'));
   }
+}
+
+export interface AgentProcess {
+  node: string;
+  apiSocket: string;
+  process: ChildProcess;
+  log: () => string;
+}
+
+/** `natlens agent` inside a lab node's namespace, as an operator would start it; resolves once its /healthz answers. */
+export async function startLabAgent(options: { netns: string; node: string; inventory: string; hub: string; workDir: string; extraArgs?: string[] }): Promise<AgentProcess> {
+  const apiSocket = join(options.workDir, `agent-${options.node}.sock`);
+  let output = '';
+  const child = spawn(
+    'ip',
+    [
+      'netns', 'exec', options.netns, process.execPath, join(repoRoot(), 'bin', 'natlens'), 'agent',
+      '--node', options.node,
+      '--inventory', options.inventory,
+      '--hub', options.hub,
+      '--api-socket', apiSocket,
+      '--spool-dir', join(options.workDir, `spool-${options.node}`),
+      '--flush-interval-ms', '300',
+      '--enable-accounting',
+      '--log-level', 'warn',
+      ...(options.extraArgs ?? []),
+    ],
+    { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`agent for ${options.node} exited (${child.exitCode}): ${output}`);
+    if (await getJson(apiSocket, '/healthz').catch(() => undefined)) break;
+    if (Date.now() > deadline) throw new Error(`agent for ${options.node} did not answer /healthz within 30 s: ${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { node: options.node, apiSocket, process: child, log: () => output };
+}
+
+export async function stopAgent(agent: AgentProcess): Promise<void> {
+  if (agent.process.exitCode !== null) return;
+  const exited = new Promise((resolve) => agent.process.once('exit', resolve));
+  agent.process.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (agent.process.exitCode === null) agent.process.kill('SIGKILL');
+}
+
+export function getJson(socketPath: string, path: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        if ((res.statusCode ?? 500) >= 400) reject(new Error(`${path}: HTTP ${res.statusCode} ${body}`));
+        else resolve(path === '/metrics' ? body : JSON.parse(body));
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 export { readState };
