@@ -4,6 +4,7 @@ import { labDown, labTraffic, labTruth, labUp, listLabs, PodTruth, readState, Tr
 import { loadTopologyFile } from './lab.command';
 import { table } from '../output';
 import { logger } from '../logger';
+import { DemoStack, startDemoStack } from './demo-stack';
 
 const DEFAULT_TOPOLOGY = join(__dirname, '..', '..', '..', '..', 'examples', 'seeds.yaml');
 
@@ -46,7 +47,10 @@ export function demoCommand(): Command {
     .option('--name <name>', 'lab name (default: the topology name)')
     .option('--connections-per-tick <n>', 'connections per entry point each second', (v) => Number(v), 4)
     .option('--duration <seconds>', 'stop by itself after this long (default: until Ctrl-C)', seconds)
-    .action(async (opts: { topology: string; name?: string; connectionsPerTick: number; duration?: number }) => {
+    .option('--hub-port <n>', 'the hub\'s HTTP port on 127.0.0.1', (v) => Number(v), 8470)
+    .option('--agent-source <list>', 'passed to each agent as --source')
+    .option('--no-hub', 'only the lab, its traffic and the ground truth')
+    .action(async (opts: { topology: string; name?: string; connectionsPerTick: number; duration?: number; hubPort: number; agentSource?: string; hub: boolean }) => {
       const log = logger();
       const topology = loadTopologyFile(opts.topology, opts.name);
       if (listLabs().includes(topology.name)) {
@@ -54,10 +58,12 @@ export function demoCommand(): Command {
         await labDown(topology.name);
       }
       let stopping = false;
+      let stack: DemoStack | undefined;
       const stop = async (why: string) => {
         if (stopping) return;
         stopping = true;
         log.info({ lab: topology.name, why }, 'stopping: removing the lab');
+        await stack?.close().catch((err: Error) => log.error({ err: err.message }, 'stopping the hub failed'));
         await labDown(topology.name).catch((err: Error) => log.error({ err: err.message }, 'lab down failed; run `natlens lab down` by hand'));
         process.stdout.write(`demo stopped; lab ${topology.name} removed\n`);
         process.exit(0);
@@ -68,8 +74,19 @@ export function demoCommand(): Command {
       log.info({ topology: opts.topology }, 'building the lab (namespaces, kube-proxy rules, echo pods, load balancer)');
       await labUp(topology, { log });
       const state = readState(topology.name);
+      if (opts.hub) stack = await startDemoStack(state, { hubPort: opts.hubPort, agentSource: opts.agentSource, log });
       const entries = demoEntries(state);
       process.stdout.write(`lab ${topology.name} is up; traffic through ${entries.length} entry points. Ctrl-C to stop.\n`);
+      if (stack) {
+        process.stdout.write(
+          [
+            `hub API:  ${stack.hubUrl}  (token: export NATLENS_HUB_TOKEN=${stack.token})`,
+            `evidence: curl -H "Authorization: Bearer $NATLENS_HUB_TOKEN" ${stack.hubUrl}/api/services/default/web/evidence`,
+            `          node bin/natlens explain default/web --hub ${stack.hubUrl}`,
+            '',
+          ].join('\n'),
+        );
+      }
       if (opts.duration) setTimeout(() => void stop('duration reached'), opts.duration * 1000);
 
       while (!stopping) {

@@ -71,8 +71,8 @@ describe('natlens demo', () => {
     await exec(process.execPath, [BIN, 'lab', 'down', name], { cwd: ROOT }).catch(() => undefined);
   }, 60_000);
 
-  it('builds the seed lab, prints live per-pod counts of client addresses, and cleans up on Ctrl-C', async () => {
-    demo = spawn(process.execPath, [BIN, 'demo', '--name', name], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  it('builds the seed lab with agents and a hub, prints live per-pod counts and the API, and cleans up on Ctrl-C', async () => {
+    demo = spawn(process.execPath, [BIN, 'demo', '--name', name, '--hub-port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     demo.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     demo.stderr?.on('data', () => undefined);
@@ -83,6 +83,23 @@ describe('natlens demo', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(output).toMatch(/default\/api-\d\s+node\d\s+198\.(18\.0\.1\d|19\.\d\.1)\s+[1-9]/);
+
+    // the hub the demo printed has the agents' evidence, and `natlens explain` shows it
+    const hubUrl = /hub API:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] as string;
+    const token = /NATLENS_HUB_TOKEN=([0-9a-f]+)/.exec(output)?.[1] as string;
+    expect(hubUrl).toBeDefined();
+    const evidenceOf = async (service: string) =>
+      (await (await fetch(`${hubUrl}/api/services/default/${service}/evidence`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { connections: number; snat: { snatted: number }; byVerdict: Record<string, number> };
+    const waitUntil = Date.now() + 30_000;
+    while ((await evidenceOf('api')).connections === 0 || (await evidenceOf('web')).connections === 0) {
+      if (Date.now() > waitUntil) throw new Error('the demo hub got no evidence within 30 s');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect((await evidenceOf('api')).snat.snatted).toBeGreaterThan(0); // Cluster policy: SNAT to the entry node
+    expect((await evidenceOf('web')).snat.snatted).toBe(0); // Local policy: the client's address is kept
+    const explained = await exec(process.execPath, [BIN, 'explain', 'default/api', '--hub', hubUrl], { cwd: ROOT, env: { ...process.env, NATLENS_HUB_TOKEN: token } });
+    expect(explained.stdout).toMatch(/default\/api/);
+
     const exited = new Promise<number | null>((resolve) => demo?.on('exit', (code) => resolve(code)));
     demo.kill('SIGINT');
     expect(await exited).toBe(0);
