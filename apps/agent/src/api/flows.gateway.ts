@@ -36,14 +36,18 @@ export class FlowsGateway implements OnGatewayConnection, OnModuleInit, OnModule
   }
 
   private broadcast(records: FlowRecord[]): void {
-    if (!this.server) return;
+    // Serialising a record for an empty room costs as much as for a full one: skip rooms nobody is in.
+    if (!this.server || this.server.sockets.size === 0) return;
+    const rooms = this.server.adapter.rooms;
     for (const socket of this.server.sockets.values()) {
       const buffered = (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
       if (buffered > MAX_BUFFERED_PER_CLIENT) socket.disconnect(true);
     }
+    const everyone = (rooms.get('all')?.size ?? 0) > 0;
     for (const record of records) {
-      this.server.to('all').emit('flow.v1', record);
-      if (record.service) this.server.to(`service:${record.service.namespace}/${record.service.name}`).emit('flow.v1', record);
+      if (everyone) this.server.to('all').emit('flow.v1', record);
+      const room = record.service ? `service:${record.service.namespace}/${record.service.name}` : undefined;
+      if (room && (rooms.get(room)?.size ?? 0) > 0) this.server.to(room).emit('flow.v1', record);
     }
   }
 }

@@ -34,6 +34,25 @@ export class FlowAggregator {
   }
 
   /**
+   * A later observation of a flow already known: only what changes over a connection's life is updated, in place
+   * (no re-enrichment: the Service, pod and verdict were settled by its first observation). Returns undefined when
+   * the flow is unknown, true when this observation ends it.
+   */
+  touch(flowId: string, change: { lastSeen: number; firstSeen?: number; state?: string; counters?: FlowRecord['counters']; ended?: boolean }): boolean | undefined {
+    const known = this.flows.get(flowId);
+    if (!known) return undefined;
+    const record = known.record;
+    const wasEnded = record.ended === true;
+    if (change.firstSeen !== undefined && change.firstSeen < record.firstSeen) record.firstSeen = change.firstSeen;
+    if (change.lastSeen > record.lastSeen) record.lastSeen = change.lastSeen;
+    if (change.state !== undefined) record.state = change.state;
+    if (change.counters !== undefined) record.counters = change.counters;
+    if (change.ended) record.ended = true;
+    known.dirty = true;
+    return record.ended === true && !wasEnded;
+  }
+
+  /**
    * After a full dump that started at `dumpStartedAt`: flows last seen before it and absent from it have ended
    * without a DESTROY event reaching us (lost to ENOBUFS, or created before we subscribed).
    */
@@ -48,12 +67,12 @@ export class FlowAggregator {
     return ended;
   }
 
-  /** The records that changed since the last flush; ended flows are dropped from memory. */
+  /** The records that changed since the last flush (copies: later touches must not change what was exported). */
   flush(): FlowRecord[] {
     const out: FlowRecord[] = [];
     for (const [flowId, entry] of this.flows) {
       if (!entry.dirty) continue;
-      out.push(entry.record);
+      out.push({ ...entry.record });
       entry.dirty = false;
       if (entry.record.ended) this.flows.delete(flowId);
     }

@@ -102,8 +102,8 @@ function endpointOf(index: ClusterIndex, ip: string, port: number, proto: FlowRe
   return { namespace: ep.pod.namespace, pod: ep.pod.name, ...(ep.node ? { node: ep.node } : {}), ip, port };
 }
 
-/** Stable for the connection's life on this node: the source's id plus the original tuple (ids are reused later). */
-export function flowIdOf(conn: Pick<ObservedConnection, 'source' | 'id' | 'original'>): string {
+/** Stable for the connection's life on this node, distinct from every other connection: id, instance, tuple. */
+export function flowIdOf(conn: Pick<ObservedConnection, 'source' | 'id' | 'instance' | 'original'>): string {
   const o = conn.original;
-  return `${conn.source}:${conn.id}:${o.proto}:${o.src}:${o.sport}>${o.dst}:${o.dport}`;
+  return `${conn.source}:${conn.id}:${conn.instance ?? '-'}:${o.proto}:${o.src}:${o.sport}>${o.dst}:${o.dport}`;
 }

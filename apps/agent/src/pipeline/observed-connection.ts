@@ -10,6 +10,12 @@ export interface ObservedConnection {
   kind: 'new' | 'update' | 'destroy' | 'dump';
   /** Source-specific identity, stable for the life of the connection (conntrack: CTA_ID). */
   id: string;
+  /**
+   * Tells apart connections that reuse the id and the tuple: the kernel gives a connection that reuses a TIME_WAIT
+   * tuple the same CTA_ID (the id hashes the entry's address and tuple, and the slab reuses the address). conntrack:
+   * the start timestamp in ns when nf_conntrack_timestamp is on, else an instance the source assigns at NEW.
+   */
+  instance?: string;
   original: Tuple;
   /** The tuple the reply carries, as conntrack records it (CTA_TUPLE_REPLY). */
   reply: Tuple;

@@ -10,7 +10,7 @@ import type { ConnectionSource } from '../sources/connection-source';
 import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from '../tokens';
 import { FlowAggregator } from './aggregate.stage';
 import { BoundedQueue, consume } from './bounded-queue';
-import { enrichConnection } from './enrich';
+import { enrichConnection, flowIdOf } from './enrich';
 import type { ObservedConnection } from './observed-connection';
 import { RecentFlows } from './recent-flows';
 
@@ -89,15 +89,32 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
 
   private enrich(batch: ObservedConnection[]): void {
     const index = this.cluster.current();
+    const verdicts = new Map<string, number>();
+    let tooMany = 0;
     for (const observation of batch) {
-      const record = enrichConnection(observation, index, this.config.node);
-      this.metrics.records.inc({ verdict: record.verdict });
-      if (this.aggregator.size >= MAX_ACTIVE_FLOWS && !record.ended) {
-        this.metrics.dropped.inc({ stage: 'aggregate', reason: 'too-many-flows' });
+      const flowId = flowIdOf(observation);
+      // A flow already known only changes its state, counters and times: no need to enrich it again.
+      const ended = this.aggregator.touch(flowId, {
+        lastSeen: observation.endedAt ?? observation.observedAt,
+        ...(observation.startedAt !== undefined ? { firstSeen: observation.startedAt } : {}),
+        ...(observation.state !== undefined ? { state: observation.state } : {}),
+        ...(observation.counters !== undefined ? { counters: observation.counters } : {}),
+        ended: observation.kind === 'destroy',
+      });
+      if (ended !== undefined) {
+        if (ended) this.scheduleEndFlush();
         continue;
       }
+      if (this.aggregator.size >= MAX_ACTIVE_FLOWS && observation.kind !== 'destroy') {
+        tooMany++;
+        continue;
+      }
+      const record = enrichConnection(observation, index, this.config.node);
+      verdicts.set(record.verdict, (verdicts.get(record.verdict) ?? 0) + 1);
       if (this.aggregator.upsert(record)) this.scheduleEndFlush();
     }
+    for (const [verdict, n] of verdicts) this.metrics.records.inc({ verdict }, n);
+    if (tooMany > 0) this.metrics.dropped.inc({ stage: 'aggregate', reason: 'too-many-flows' }, tooMany);
     this.metrics.activeFlows.set(this.aggregator.size);
     this.metrics.queueDepth.set({ queue: 'observed' }, this.observed.depth);
   }

@@ -25,7 +25,7 @@ export function tupleOf(tuple: ConntrackTuple): Tuple {
 
 const counter = (c: { packets: bigint; bytes: bigint } | undefined) => (c ? { packets: Number(c.packets), bytes: Number(c.bytes) } : undefined);
 
-export function observationOf(entry: ConntrackEntry, observedAt: number): ObservedConnection | undefined {
+export function observationOf(entry: ConntrackEntry, observedAt: number, instance?: string): ObservedConnection | undefined {
   if (entry.id === undefined) return undefined;
   const start = entry.timestamp?.start;
   const stop = entry.timestamp?.stop;
@@ -35,6 +35,7 @@ export function observationOf(entry: ConntrackEntry, observedAt: number): Observ
     source: 'conntrack',
     kind: entry.event,
     id: String(entry.id),
+    ...(instance ? { instance } : {}),
     original: tupleOf(entry.original),
     reply: tupleOf(entry.reply),
     observedAt,

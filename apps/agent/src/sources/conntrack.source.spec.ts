@@ -52,12 +52,25 @@ describe('ConntrackSource', () => {
   it('dumps the table at start and reports which flows it holds', () => {
     expect(kernel.dumps).toBe(1);
     expect(observed).toEqual([expect.objectContaining({ kind: 'dump', id: '1', startedAt: 1_700_000_000_123, state: 'ESTABLISHED', counters: { original: { packets: 3, bytes: 180 } } })]);
-    expect([...(synced[0] ?? [])]).toEqual(['conntrack:1:tcp:198.51.100.79:40001>198.18.0.11:30080']);
+    // first seen in a dump: named after its start time, so a restarted agent names it the same
+    expect([...(synced[0] ?? [])]).toEqual([`conntrack:1:t${(1_700_000_000_123_456_789n).toString(36)}:tcp:198.51.100.79:40001>198.18.0.11:30080`]);
   });
 
   it('passes events on as observations', () => {
     kernel.handlers?.onEntries([entry(2, 'new'), entry(1, 'destroy')], 'events');
     expect(observed.slice(-2).map((o) => [o.id, o.kind])).toEqual([['2', 'new'], ['1', 'destroy']]);
+  });
+
+  it('tells apart connections that reuse the id and the tuple (a client reusing a TIME_WAIT tuple)', () => {
+    const seen = observed.length;
+    // as ctnetlink sends them: NEW without timestamps, DESTROY with start and stop
+    const news = () => ({ ...entry(8, 'new'), timestamp: undefined, counters: undefined });
+    const destroy = (start: bigint) => ({ ...entry(8, 'destroy'), timestamp: { start, stop: start + 5_000_000n } });
+    kernel.handlers?.onEntries([news(), destroy(1_700_000_001_000_000_000n), news(), destroy(1_700_000_002_000_000_000n)], 'events');
+    const instances = observed.slice(seen).map((o) => o.instance);
+    expect(instances[0]).toBe(instances[1]);
+    expect(instances[2]).toBe(instances[3]);
+    expect(instances[0]).not.toBe(instances[2]);
   });
 
   it('answers lost events with one resynchronising dump per burst', async () => {

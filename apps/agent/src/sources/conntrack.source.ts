@@ -30,8 +30,12 @@ export class ConntrackSource implements ConnectionSource {
   private resyncTimer: NodeJS.Timeout | undefined;
   private periodic: NodeJS.Timeout | undefined;
   private dumpIds: Set<string> | undefined;
+  private dumpKeys: Set<string> | undefined;
   private lastDump: { reason: string; entries: number; ms: number; at: number } | undefined;
   private losses = 0;
+  /** The instance of each live (id, tuple): assigned at NEW (or first sight in a dump), forgotten at DESTROY. */
+  private readonly instances = new Map<string, { instance: string; since: number }>();
+  private instanceSequence = 0;
 
   constructor(
     private readonly createReader: () => ConntrackReaderPort,
@@ -66,18 +70,52 @@ export class ConntrackSource implements ConnectionSource {
   private onEntries(entries: ConntrackEntry[], via: 'events' | 'dump'): void {
     const now = Date.now();
     const batch: ObservedConnection[] = [];
+    const kinds = new Map<string, number>();
     for (const entry of entries) {
-      this.metrics.conntrackEvents.inc({ kind: entry.event });
-      const observation = observationOf(entry, now);
+      kinds.set(entry.event, (kinds.get(entry.event) ?? 0) + 1);
+      const observation = observationOf(entry, now, this.instanceOf(entry, now));
       if (!observation) {
         this.metrics.dropped.inc({ stage: 'decode', reason: 'no-conntrack-id' });
         continue;
       }
-      if (via === 'dump') this.dumpIds?.add(flowIdOf(observation));
+      if (via === 'dump') {
+        this.dumpIds?.add(flowIdOf(observation));
+        const o = entry.original;
+        this.dumpKeys?.add(`${entry.id} ${String(o.proto)} ${o.src} ${o.sport} ${o.dst} ${o.dport}`);
+      }
       batch.push(observation);
     }
+    for (const [kind, n] of kinds) this.metrics.conntrackEvents.inc({ kind }, n);
     this.metrics.netlinkDatagrams.inc({ purpose: via });
     if (batch.length > 0) this.sink?.observe(batch);
+  }
+
+  /**
+   * Tells apart connections that reuse an (id, tuple): the kernel destroys a TIME_WAIT entry and creates its successor
+   * with the same CTA_ID when a client reuses the tuple. NEW starts a new instance, DESTROY ends it. The kernel's start
+   * timestamp cannot serve: ctnetlink sends it with DESTROY events and dumps, not with NEW events. A connection first
+   * seen in a dump (older than the agent) is named after its start time when there is one, so a restarted agent gives
+   * it the same flowId again.
+   */
+  private instanceOf(entry: ConntrackEntry, now: number): string | undefined {
+    if (entry.id === undefined) return undefined;
+    const o = entry.original;
+    const key = `${entry.id} ${String(o.proto)} ${o.src} ${o.sport} ${o.dst} ${o.dport}`;
+    let known = this.instances.get(key);
+    if (entry.event === 'new' || !known) {
+      const start = entry.event === 'new' ? undefined : entry.timestamp?.start;
+      known = { instance: start !== undefined ? `t${start.toString(36)}` : `i${(++this.instanceSequence).toString(36)}`, since: now };
+      this.instances.set(key, known);
+    }
+    if (entry.event === 'destroy') this.instances.delete(key);
+    return known.instance;
+  }
+
+  /** After a dump: forget the instances of connections it no longer lists (their DESTROY never reached us). */
+  private pruneInstances(dumpStartedAt: number, listed: Set<string>): void {
+    for (const [key, known] of this.instances) {
+      if (known.since < dumpStartedAt && !listed.has(key)) this.instances.delete(key);
+    }
   }
 
   private scheduleResync(reason: string): void {
@@ -93,14 +131,18 @@ export class ConntrackSource implements ConnectionSource {
     this.metrics.resyncs.inc({ reason });
     const startedAt = Date.now();
     this.dumpIds = new Set();
+    this.dumpKeys = new Set();
     try {
       const result = await this.reader.dump();
       const ids = this.dumpIds;
+      this.pruneInstances(startedAt, this.dumpKeys);
       this.dumpIds = undefined;
+      this.dumpKeys = undefined;
       this.lastDump = { reason, entries: result.entries, ms: result.finishedAt - result.startedAt, at: result.finishedAt };
       this.sink?.tableSynced(ids, startedAt);
     } catch (err) {
       this.dumpIds = undefined;
+      this.dumpKeys = undefined;
       this.log.error({ err: (err as Error).message, reason }, 'conntrack dump failed; will retry at the next resync');
     }
   }
