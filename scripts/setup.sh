@@ -15,7 +15,7 @@ fi
 # conntrack/tcpdump: what the agent is compared with; curl: health-check probes in tests;
 # libmnl-dev, g++, make, python3: the agent's netlink addon, built by node-gyp during npm install.
 # postgresql: the hub's second store; its tests start their own server from these binaries.
-APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3 postgresql)
+APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3 postgresql chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

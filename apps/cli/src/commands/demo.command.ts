@@ -50,6 +50,8 @@ export function demoCommand(): Command {
     .option('--hub-port <n>', 'the hub\'s HTTP port on 127.0.0.1', (v) => Number(v), 8470)
     .option('--agent-source <list>', 'passed to each agent as --source')
     .option('--no-hub', 'only the lab, its traffic and the ground truth')
+    .option('--dashboard-port <n>', 'the dashboard\'s HTTP port on 127.0.0.1 (0 picks a free port)', (v) => Number(v), 3000)
+    .option('--no-dashboard', 'do not build and start the dashboard (apps/dashboard)')
     .action(async (opts: { topology: string; name?: string; connectionsPerTick: number; duration?: number; hubPort: number; agentSource?: string; hub: boolean }) => {
       const log = logger();
       const topology = loadTopologyFile(opts.topology, opts.name);
@@ -85,6 +87,14 @@ export function demoCommand(): Command {
             `          node bin/natlens explain default/web --hub ${stack.hubUrl}`,
             '',
           ].join('\n'),
+        );
+      }
+      const dashboardOptions = opts as typeof opts & { dashboardPort: number; dashboard: boolean };
+      // Started beside the traffic, not before it: a first `next build` takes about half a minute.
+      if (stack && dashboardOptions.dashboard) {
+        stack.startDashboard({ port: dashboardOptions.dashboardPort }).then(
+          (url) => process.stdout.write(`dashboard: ${url}/services\n`),
+          (err: Error) => !stopping && log.error({ err: err.message }, 'the dashboard did not start; the lab, hub and agents keep running'),
         );
       }
       if (opts.duration) setTimeout(() => void stop('duration reached'), opts.duration * 1000);

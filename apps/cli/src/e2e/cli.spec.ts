@@ -64,6 +64,7 @@ describe('natlens lab --json', () => {
 });
 
 describe('natlens demo', () => {
+  jest.setTimeout(240_000);
   const name = unique('demo');
   let demo: ChildProcess | undefined;
   afterAll(async () => {
@@ -72,7 +73,7 @@ describe('natlens demo', () => {
   }, 60_000);
 
   it('builds the seed lab with agents and a hub, prints live per-pod counts and the API, and cleans up on Ctrl-C', async () => {
-    demo = spawn(process.execPath, [BIN, 'demo', '--name', name, '--hub-port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo = spawn(process.execPath, [BIN, 'demo', '--name', name, '--hub-port', '0', '--dashboard-port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     demo.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     demo.stderr?.on('data', () => undefined);
@@ -97,6 +98,15 @@ describe('natlens demo', () => {
     }
     expect((await evidenceOf('api')).snat.snatted).toBeGreaterThan(0); // Cluster policy: SNAT to the entry node
     expect((await evidenceOf('web')).snat.snatted).toBe(0); // Local policy: the client's address is kept
+    // and the dashboard it printed serves the Services page (its first build can take a while on 2 cores)
+    const dashboardDeadline = Date.now() + 120_000;
+    while (!/dashboard:\s+http:\/\/127\.0\.0\.1:\d+/.test(output)) {
+      if (Date.now() > dashboardDeadline) throw new Error(`no dashboard URL within 120 s; output so far:\n${output}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const dashboardUrl = /dashboard:\s+(http:\/\/127\.0\.0\.1:\d+\S*)/.exec(output)?.[1] as string;
+    expect((await fetch(dashboardUrl)).status).toBe(200);
+
     const explained = await exec(process.execPath, [BIN, 'explain', 'default/api', '--hub', hubUrl], { cwd: ROOT, env: { ...process.env, NATLENS_HUB_TOKEN: token } });
     expect(explained.stdout).toMatch(/default\/api/);
 

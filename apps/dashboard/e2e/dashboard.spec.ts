@@ -1,0 +1,224 @@
+import type { Page } from 'playwright-core';
+import type { ServiceEvidence } from '@natlens/shared-analysis';
+import { launchChromium, screenshot, type TestBrowser, WIDTHS } from './support/browser';
+import { type DemoStack, hubGet, startDemo, uniqueName, waitFor } from './support/demo-stack';
+
+/*
+ * The dashboard in real headless Chromium against `natlens demo` on the lab: real agents, real hub, real traffic
+ * (seeds topology: default/web is a Local-policy LoadBalancer, default/api a Cluster-policy NodePort).
+ */
+jest.setTimeout(300_000);
+
+let stack: DemoStack;
+let chromium: TestBrowser;
+
+interface ServicesList {
+  services: { namespace: string; name: string; connections: number; external: number; snatted: number }[];
+}
+
+beforeAll(async () => {
+  stack = await startDemo(uniqueName('tdash'));
+  chromium = await launchChromium();
+  // both Services have evidence before any page is judged
+  await waitFor('evidence for default/web and default/api', async () => {
+    const list = await hubGet<ServicesList>(stack, '/api/services');
+    return list.services.filter((s) => s.connections >= 10).length >= 2 ? true : undefined;
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await chromium?.close();
+  await stack?.stop();
+}, 60_000);
+
+async function open(path: string, viewport: { width: number; height: number } = WIDTHS.desktop): Promise<{ page: Page; errors: string[] }> {
+  const page = await chromium.browser.newPage({ viewport });
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  const res = await page.goto(`${stack.dashboardUrl}${path}`, { waitUntil: 'load' });
+  expect(res?.status()).toBe(200);
+  return { page, errors };
+}
+
+/**
+ * A closed window in the past, read from the API before and after the page loads: the page must show the numbers of
+ * an API answer that did not change meanwhile (records of a window keep arriving for a few seconds after it ends).
+ */
+async function stableWindow<T>(read: (from: number, to: number) => Promise<T>, ready: (value: T) => boolean, path: (from: number, to: number) => string): Promise<{ api: T; page: Page }> {
+  for (let attempt = 0; ; attempt++) {
+    const to = Date.now() - 15_000;
+    const from = to - 3600_000;
+    const before = await read(from, to);
+    if (!ready(before)) {
+      if (attempt > 60) throw new Error(`no data in the window after ${attempt} attempts: ${JSON.stringify(before).slice(0, 300)}`);
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    const { page } = await open(path(from, to));
+    const after = await read(from, to);
+    if (JSON.stringify(after) === JSON.stringify(before)) return { api: after, page };
+    await page.close();
+    if (attempt > 60) throw new Error('the API never gave the same answer twice for a closed window');
+  }
+}
+
+const text = async (page: Page, selector: string) => ((await page.locator(selector).first().textContent()) ?? '').trim();
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const num = (n: number) => n.toLocaleString('en-US');
+
+describe('every page, at 1280 and 390 px', () => {
+  const pages = [
+    ['services', '/services', 'Services'],
+    ['service-web', '/services/default/web', 'default/web'],
+    ['service-api', '/services/default/api', 'default/api'],
+    ['live', '/live', 'Live'],
+    ['history', '/history', 'History'],
+  ] as const;
+  it.each(pages.flatMap(([name, path, heading]) => Object.entries(WIDTHS).map(([width, viewport]) => [name, path, heading, width, viewport] as const)))(
+    '%s loads (%s, %s)',
+    async (name, path, heading, width, viewport) => {
+      const { page, errors } = await open(path, viewport);
+      try {
+        await expect(page.locator('h1').textContent()).resolves.toContain(heading);
+        expect(await page.locator('[data-testid="hub-error"]').count()).toBe(0);
+        if (name.startsWith('service-')) await page.locator('[data-testid="series-chart"]').waitFor({ timeout: 30_000 });
+        if (name === 'history') await page.locator('[data-testid="series-chart"]').waitFor({ timeout: 30_000 });
+        if (name === 'live') await page.locator('[data-testid="live-row"]').first().waitFor({ timeout: 30_000 });
+        if (name === 'services') await page.locator('[data-col="imbalance"]:not(:has-text("…"))').first().waitFor();
+        // nothing wider than the screen: wide tables scroll inside their panel, not the page
+        const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
+        expect(overflow).toBeLessThanOrEqual(1);
+        await screenshot(page, `${name}-${viewport.width}`);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+  );
+});
+
+describe('Service detail shows the evidence API\'s numbers', () => {
+  it.each(['default/web', 'default/api'])('%s', async (service) => {
+    const { evidence, page } = await stableWindow(
+      (from, to) => hubGet<ServiceEvidence>(stack, `/api/services/${service}/evidence?from=${from}&to=${to}`),
+      (e) => e.connections > 0,
+      (from, to) => `/services/${service}?from=${from}&to=${to}`,
+    ).then((r) => ({ evidence: r.api, page: r.page }));
+    try {
+      expect(await text(page, '[data-evidence="connections"]')).toBe(num(evidence.connections));
+      expect(await text(page, '[data-evidence="snat-snatted"]')).toBe(num(evidence.snat.snatted));
+      expect(await text(page, '[data-evidence="snat-external"]')).toBe(num(evidence.snat.external));
+      expect(await text(page, '[data-evidence="snat-ratio"]')).toBe(evidence.snat.external > 0 ? pct(evidence.snat.ratio) : '–');
+      expect(await text(page, '[data-evidence="clients-original"]')).toBe(num(evidence.clients.distinctOriginal));
+      expect(await text(page, '[data-evidence="clients-seen"]')).toBe(num(evidence.clients.distinctSeenByPods));
+      expect(await text(page, '[data-evidence="imbalance"]')).toBe(`${evidence.imbalance.maxOverMean.toFixed(2)}×`);
+      for (const [verdict, n] of Object.entries(evidence.byVerdict)) expect(await text(page, `[data-evidence="verdict-${verdict}"]`)).toBe(num(n ?? 0));
+
+      const endpointRows = await page.locator('[data-testid="endpoints-table"] tbody tr').count();
+      expect(endpointRows).toBe(evidence.endpoints.length);
+      for (const e of evidence.endpoints) {
+        const row = `[data-testid="endpoints-table"] tr[data-pod="${e.namespace}/${e.pod}"]`;
+        expect(await text(page, `${row} [data-col="connections"]`)).toBe(num(e.connections));
+        expect(await text(page, `${row} [data-col="share"]`)).toBe(pct(e.share));
+        expect(await text(page, `${row} [data-col="expected"]`)).toBe(pct(e.expectedShare));
+        const predicted = evidence.imbalance.predicted.find((p) => p.pod === `${e.namespace}/${e.pod}`);
+        expect(await text(page, `${row} [data-col="predicted"]`)).toBe(predicted ? pct(predicted.share) : '–');
+      }
+      expect(await page.locator('[data-testid="nodes-table"] tbody tr').count()).toBe(evidence.nodes.length);
+      for (const n of evidence.nodes) {
+        const row = `[data-testid="nodes-table"] tr[data-node="${n.node}"]`;
+        expect(await text(page, `${row} [data-col="received"]`)).toBe(num(n.received));
+        expect(await text(page, `${row} [data-col="forwarded"]`)).toBe(num(n.forwarded));
+        expect(await text(page, `${row} [data-col="dropped"]`)).toBe(num(n.dropped));
+        expect(await text(page, `${row} [data-col="localEndpoints"]`)).toBe(String(n.localEndpoints));
+      }
+      const codes = await page.locator('[data-testid="findings"] [data-code]').evaluateAll((els) => els.map((el) => el.getAttribute('data-code')));
+      expect(codes).toEqual(evidence.findings.map((f) => f.code));
+
+      // the drawn path is a real record of this Service: SNAT'd for the Cluster-policy NodePort, not for Local
+      const original = await text(page, '[data-testid="tuple-original"]');
+      const translated = await text(page, '[data-testid="tuple-translated"]');
+      expect(original).toMatch(/^198\.51\.100\.\d+:\d+ → [\d.]+:\d+ \(tcp\)$/);
+      expect(translated).toMatch(/^[\d.]+:\d+ → 198\.19\.\d+\.\d+:\d+$/);
+      expect(await text(page, '[data-testid="path-snat"] .what')).toBe(evidence.snat.snatted > 0 ? 'SNAT' : 'no SNAT');
+      if (service === 'default/api') expect(await page.locator('[data-testid="remedy-yaml"]').first().textContent()).toContain('externalTrafficPolicy: Local');
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('shows the hub\'s error for a Service it does not know', async () => {
+    const { page } = await open('/services/default/no-such-service');
+    try {
+      await expect(text(page, '[data-testid="hub-error"]')).resolves.toMatch(/service-unknown/);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('Services table', () => {
+  it('lists the Services with the API\'s connection counts, and keeps filter and sort in the URL', async () => {
+    const { api: list, page } = await stableWindow(
+      (from, to) => hubGet<ServicesList>(stack, `/api/services?from=${from}&to=${to}`),
+      (l) => l.services.every((s) => s.connections > 0),
+      (from, to) => `/services?from=${from}&to=${to}`,
+    );
+    try {
+      for (const s of list.services) expect(await text(page, `tr[data-service="${s.namespace}/${s.name}"] [data-col="connections"]`)).toBe(num(s.connections));
+      await page.locator('[data-testid="filter-text"]').fill('api');
+      await page.waitForFunction('location.search.includes("q=api")');
+      expect(await page.locator('[data-testid="services-table"] tbody tr').count()).toBe(1);
+      await page.getByRole('button', { name: /^Connections/ }).click();
+      await page.waitForFunction('location.search.includes("sort=connections")');
+      // the shared link shows the same view
+      const shared = await open(`/services${new URL(page.url()).search}`);
+      expect(await shared.page.locator('[data-testid="services-table"] tbody tr').count()).toBe(1);
+      expect(await shared.page.locator('[data-testid="filter-text"]').inputValue()).toBe('api');
+      await shared.page.close();
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('Live', () => {
+  it('receives records while traffic runs; filters by Service; pause holds the table still', async () => {
+    const { page } = await open('/live?service=default/web');
+    try {
+      await page.locator('[data-testid="live-row"]').first().waitFor({ timeout: 30_000 });
+      const firstSeen = await page.locator('[data-testid="live-row"] td:first-child').first().textContent();
+      await page.waitForFunction(`document.querySelector('[data-testid="live-row"] td')?.textContent !== ${JSON.stringify(firstSeen)}`, undefined, { timeout: 30_000 });
+      const services = await page.locator('[data-testid="live-row"] td:nth-child(2)').allTextContents();
+      expect(new Set(services)).toEqual(new Set(['default/web']));
+
+      await page.locator('[data-testid="live-pause"]').click();
+      const frozen = await page.locator('[data-testid="live-row"] td:first-child').allTextContents();
+      await page.waitForTimeout(3000);
+      expect(await page.locator('[data-testid="live-row"] td:first-child').allTextContents()).toEqual(frozen);
+      await expect(text(page, '[data-testid="live-status"]')).resolves.toMatch(/paused · [1-9]\d* arrived meanwhile/);
+      await page.locator('[data-testid="live-pause"]').click();
+      await page.waitForFunction(`document.querySelector('[data-testid="live-row"] td')?.textContent !== ${JSON.stringify(frozen[0])}`, undefined, { timeout: 30_000 });
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('History', () => {
+  it('a preset applies to every page through the URL', async () => {
+    const { page } = await open('/history');
+    try {
+      await page.getByRole('button', { name: 'Last 15 minutes' }).click();
+      await page.waitForURL(/range=15m/);
+      await page.getByRole('link', { name: 'Services', exact: true }).click();
+      await page.waitForURL(/\/services\?range=15m/);
+      await expect(text(page, '[data-testid="window"]')).resolves.toContain('Last 15 minutes');
+      await page.locator('tr[data-service="default/api"] a').click();
+      await page.waitForURL(/\/services\/default\/api\?range=15m/);
+      await expect(text(page, '[data-testid="window"]')).resolves.toContain('Last 15 minutes');
+    } finally {
+      await page.close();
+    }
+  });
+});
