@@ -15,6 +15,8 @@ import { AgentMetrics } from './metrics/agent-metrics';
 import { PipelineService } from './pipeline/pipeline.service';
 import { RecentFlows } from './pipeline/recent-flows';
 import { ConntrackSource } from './sources/conntrack.source';
+import { CaptureSource } from './sources/capture.source';
+import { findTcpdump, spawnTcpdump } from './sources/tcpdump-process';
 import type { ConnectionSource } from './sources/connection-source';
 import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from './tokens';
 
@@ -42,7 +44,14 @@ export class AgentModule {
         { provide: CLUSTER_SOURCE, useFactory: () => clusterSource(config, log) },
         {
           provide: CONNECTION_SOURCES,
-          useFactory: () => overrides.sources ?? [new ConntrackSource(() => new ConntrackReader({ receiveBufferBytes: config.receiveBufferBytes }), metrics, log, config.resyncIntervalMs)],
+          useFactory: (cluster: ClusterMetadataSource) =>
+            overrides.sources ??
+            config.sources.map((name) =>
+              name === 'pcap'
+                ? new CaptureSource(spawnTcpdump(findTcpdump()), cluster, metrics, log, { interfaces: config.captureInterfaces, ...(config.captureFilter ? { filter: config.captureFilter } : {}) })
+                : new ConntrackSource(() => new ConntrackReader({ receiveBufferBytes: config.receiveBufferBytes }), metrics, log, config.resyncIntervalMs),
+            ),
+          inject: [CLUSTER_SOURCE],
         },
         {
           provide: HUB_EXPORTER,

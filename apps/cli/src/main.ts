@@ -4,6 +4,7 @@ import { demoCommand } from './commands/demo.command';
 import { agentCommand } from './commands/agent.command';
 import { hubCommand } from './commands/hub.command';
 import { explainCommand } from './commands/explain.command';
+import { importCommand } from './commands/import.command';
 
 const program = new Command('natlens')
   .description('what NAT did to the connections of your Kubernetes Services')
@@ -12,7 +13,8 @@ const program = new Command('natlens')
   .addCommand(demoCommand())
   .addCommand(agentCommand())
   .addCommand(hubCommand())
-  .addCommand(explainCommand());
+  .addCommand(explainCommand())
+  .addCommand(importCommand());
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`natlens: ${err.message}\n`);

@@ -16,7 +16,10 @@ export const agentConfigSchema = z.strictObject({
   inCluster: z.boolean().default(false),
   hub: hubUrl.optional(),
   hubToken: z.string().optional(),
-  sources: z.array(z.enum(['conntrack'])).min(1).default(['conntrack']),
+  sources: z.array(z.enum(['conntrack', 'pcap'])).min(1).default(['conntrack']),
+  /** pcap source: interfaces for tcpdump (`any` = all, Linux cooked headers) and an optional BPF filter override. */
+  captureInterfaces: z.array(z.string().min(1)).min(1).default(['any']),
+  captureFilter: z.string().min(1).optional(),
   enableAccounting: z.boolean().default(false),
   apiPort: z.number().int().min(0).max(65535).default(9465),
   apiHost: z.string().default('0.0.0.0'),
@@ -49,6 +52,8 @@ export interface AgentFlags {
   hub?: string;
   hubTokenFile?: string;
   source?: string;
+  captureInterfaces?: string;
+  captureFilter?: string;
   enableAccounting?: boolean;
   port?: number;
   host?: string;
@@ -79,6 +84,8 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     hub: flags.hub ?? env['NATLENS_HUB'],
     hubToken,
     sources: (flags.source ?? env['NATLENS_SOURCES'] ?? 'conntrack').split(',').map((s) => s.trim()).filter(Boolean),
+    captureInterfaces: (flags.captureInterfaces ?? env['NATLENS_CAPTURE_INTERFACES'])?.split(',').map((s) => s.trim()).filter(Boolean),
+    captureFilter: flags.captureFilter ?? env['NATLENS_CAPTURE_FILTER'],
     enableAccounting: flags.enableAccounting ?? false,
     apiPort: flags.port ?? numberFrom(env['NATLENS_AGENT_PORT']),
     apiHost: flags.host,

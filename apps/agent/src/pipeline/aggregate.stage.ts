@@ -4,9 +4,13 @@ import type { FlowRecord } from '@natlens/shared-model';
  * One record per connection: updates of a flow (NEW, then DESTROY with counters; or a dump that sees it again) are
  * merged into the latest state and exported once per flush while they changed. A flow is forgotten after the flush
  * that exported its end. Pure state; the timer that calls flush() lives in the pipeline.
+ *
+ * The flows changed since the last flush are kept apart (`dirty`, in the order they changed), so a flush visits
+ * those rather than every flow held, and a held flow costs its record and nothing more.
  */
 export class FlowAggregator {
-  private readonly flows = new Map<string, { record: FlowRecord; dirty: boolean }>();
+  private readonly flows = new Map<string, FlowRecord>();
+  private readonly dirty = new Set<string>();
 
   get size(): number {
     return this.flows.size;
@@ -14,13 +18,13 @@ export class FlowAggregator {
 
   /** Returns true when the record ends its flow (the pipeline flushes soon after, not at the next interval). */
   upsert(record: FlowRecord): boolean {
-    const known = this.flows.get(record.flowId);
-    if (!known) {
-      this.flows.set(record.flowId, { record, dirty: true });
+    const before = this.flows.get(record.flowId);
+    this.dirty.add(record.flowId);
+    if (!before) {
+      this.flows.set(record.flowId, record);
       return record.ended === true;
     }
-    const before = known.record;
-    known.record = {
+    const merged: FlowRecord = {
       ...before,
       ...record,
       firstSeen: Math.min(before.firstSeen, record.firstSeen),
@@ -29,26 +33,26 @@ export class FlowAggregator {
       state: record.state ?? before.state,
       ended: before.ended === true || record.ended === true,
     };
-    known.dirty = true;
-    return known.record.ended === true && before.ended !== true;
+    this.flows.set(record.flowId, merged);
+    return merged.ended === true && before.ended !== true;
   }
 
   /**
    * A later observation of a flow already known: only what changes over a connection's life is updated, in place
    * (no re-enrichment: the Service, pod and verdict were settled by its first observation). Returns undefined when
-   * the flow is unknown, true when this observation ends it.
+   * the flow is unknown, true when this observation ends it. Arguments rather than one change object: this runs for
+   * every event of every known flow.
    */
-  touch(flowId: string, change: { lastSeen: number; firstSeen?: number; state?: string; counters?: FlowRecord['counters']; ended?: boolean }): boolean | undefined {
-    const known = this.flows.get(flowId);
-    if (!known) return undefined;
-    const record = known.record;
+  touch(flowId: string, lastSeen: number, firstSeen?: number, state?: string, counters?: FlowRecord['counters'], ended?: boolean): boolean | undefined {
+    const record = this.flows.get(flowId);
+    if (!record) return undefined;
     const wasEnded = record.ended === true;
-    if (change.firstSeen !== undefined && change.firstSeen < record.firstSeen) record.firstSeen = change.firstSeen;
-    if (change.lastSeen > record.lastSeen) record.lastSeen = change.lastSeen;
-    if (change.state !== undefined) record.state = change.state;
-    if (change.counters !== undefined) record.counters = change.counters;
-    if (change.ended) record.ended = true;
-    known.dirty = true;
+    if (firstSeen !== undefined && firstSeen < record.firstSeen) record.firstSeen = firstSeen;
+    if (lastSeen > record.lastSeen) record.lastSeen = lastSeen;
+    if (state !== undefined) record.state = state;
+    if (counters !== undefined) record.counters = counters;
+    if (ended) record.ended = true;
+    this.dirty.add(flowId);
     return record.ended === true && !wasEnded;
   }
 
@@ -58,10 +62,10 @@ export class FlowAggregator {
    */
   reconcile(liveFlowIds: Set<string>, dumpStartedAt: number): number {
     let ended = 0;
-    for (const [flowId, entry] of this.flows) {
-      if (entry.record.ended || liveFlowIds.has(flowId) || entry.record.lastSeen >= dumpStartedAt) continue;
-      entry.record = { ...entry.record, ended: true };
-      entry.dirty = true;
+    for (const [flowId, record] of this.flows) {
+      if (record.ended || liveFlowIds.has(flowId) || record.lastSeen >= dumpStartedAt) continue;
+      this.flows.set(flowId, { ...record, ended: true });
+      this.dirty.add(flowId);
       ended++;
     }
     return ended;
@@ -70,12 +74,13 @@ export class FlowAggregator {
   /** The records that changed since the last flush (copies: later touches must not change what was exported). */
   flush(): FlowRecord[] {
     const out: FlowRecord[] = [];
-    for (const [flowId, entry] of this.flows) {
-      if (!entry.dirty) continue;
-      out.push({ ...entry.record });
-      entry.dirty = false;
-      if (entry.record.ended) this.flows.delete(flowId);
+    for (const flowId of this.dirty) {
+      const record = this.flows.get(flowId);
+      if (!record) continue;
+      out.push({ ...record });
+      if (record.ended) this.flows.delete(flowId);
     }
+    this.dirty.clear();
     return out;
   }
 }

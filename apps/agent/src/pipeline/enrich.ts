@@ -64,6 +64,9 @@ export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, 
     client,
     snat: t.snat,
     hairpin: isHairpin(t),
+    realClient: conn.realClient !== undefined,
+    // kube-proxy drops external traffic only on a Local-policy node without a local endpoint (KUBE-EXTERNAL-SERVICES).
+    droppedNoLocalEndpoint: conn.dropped === true && frontend?.externalTrafficPolicy === 'Local' && index.localEndpoints(frontend, node) === 0,
   });
 
   return {
@@ -85,6 +88,7 @@ export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, 
     ...(endpoint ? { endpoint } : {}),
     client,
     verdict,
+    ...(conn.realClient ? { realClient: conn.realClient } : {}),
     ...(entryNode ? { entryNode } : {}),
   };
 }
@@ -103,7 +107,8 @@ function endpointOf(index: ClusterIndex, ip: string, port: number, proto: FlowRe
 }
 
 /** Stable for the connection's life on this node, distinct from every other connection: id, instance, tuple. */
-export function flowIdOf(conn: Pick<ObservedConnection, 'source' | 'id' | 'instance' | 'original'>): string {
+export function flowIdOf(conn: Pick<ObservedConnection, 'source' | 'id' | 'instance' | 'original' | 'flowId'>): string {
+  if (conn.flowId !== undefined) return conn.flowId; // built by the source, in this same format
   const o = conn.original;
   return `${conn.source}:${conn.id}:${conn.instance ?? '-'}:${o.proto}:${o.src}:${o.sport}>${o.dst}:${o.dport}`;
 }

@@ -27,4 +27,10 @@ export interface ObservedConnection {
   counters?: { original?: { packets: number; bytes: number }; reply?: { packets: number; bytes: number } };
   zone?: number;
   mark?: number;
+  /** The client a proxying load balancer named (PROXY protocol, X-Forwarded-For, Forwarded): pcap only. */
+  realClient?: { ip: string; port?: number };
+  /** SYNs that nothing answered (pcap), or a drop event (eBPF): the packets went no further than this node. */
+  dropped?: boolean;
+  /** The flowId (enrich.ts flowIdOf), when the source already built it: later stages then need not build it again. */
+  flowId?: string;
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { ClusterMetadataSource } from '@natlens/shared-cluster';
+import type { ClusterIndex, ClusterMetadataSource } from '@natlens/shared-cluster';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { Logger } from 'pino';
+import type { Gauge } from 'prom-client';
 import type { AgentConfig } from '../config/agent-config';
 import type { HubExporter } from '../export/hub-exporter';
 import { ensureAccounting, KernelSettingsRepository } from '../kernel/kernel-settings.repository';
@@ -38,6 +39,9 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   private endFlush: NodeJS.Timeout | undefined;
   private accounting: ReturnType<typeof ensureAccounting> | undefined;
   private startedAt = Date.now();
+  /** Set on every batch: the labelled child is resolved once rather than per call. */
+  private readonly observedDepth: Gauge.Internal<'queue'>;
+  private indexView: { index: ClusterIndex; view: ClusterIndex } | undefined;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -50,6 +54,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(HUB_EXPORTER) private readonly exporter: HubExporter | null,
   ) {
     this.observed = new BoundedQueue('observed', config.queueCapacity);
+    this.observedDepth = metrics.queueDepth.labels({ queue: 'observed' });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -73,10 +78,10 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     this.exporter?.start();
     const sink = {
       observe: (batch: ObservedConnection[]) => {
-        for (const observation of batch) {
-          if (!this.observed.push(observation)) this.metrics.dropped.inc({ stage: 'collect', reason: 'queue-full' });
-        }
-        this.metrics.queueDepth.set({ queue: 'observed' }, this.observed.depth);
+        let refused = 0;
+        for (const observation of batch) if (!this.observed.push(observation)) refused++;
+        if (refused > 0) this.metrics.dropped.inc({ stage: 'collect', reason: 'queue-full' }, refused);
+        this.observedDepth.set(this.observed.depth);
       },
       tableSynced: (live: Set<string>, startedAt: number) => {
         setImmediate(() => this.aggregator.reconcile(live, startedAt) > 0 && this.scheduleEndFlush());
@@ -87,20 +92,45 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     this.log.info({ sources: this.sources.map((s) => s.name), accounting: this.accounting }, 'pipeline running');
   }
 
-  private enrich(batch: ObservedConnection[]): void {
+  /**
+   * The current cluster index, with classifyClient() remembered per address: it parses the address on every call,
+   * and a node sees the same few clients in connection after connection. An index is immutable and replaced whole,
+   * so the memory lives and dies with it.
+   */
+  private currentIndex(): ClusterIndex {
     const index = this.cluster.current();
+    if (this.indexView?.index !== index) {
+      const clients = new Map<string, ReturnType<ClusterIndex['classifyClient']>>();
+      const view: ClusterIndex = Object.create(index);
+      view.classifyClient = (ip: string) => {
+        let identity = clients.get(ip);
+        if (identity === undefined) {
+          if (clients.size >= 65_536) clients.clear();
+          identity = index.classifyClient(ip);
+          clients.set(ip, identity);
+        }
+        return identity;
+      };
+      this.indexView = { index, view };
+    }
+    return this.indexView.view;
+  }
+
+  private enrich(batch: ObservedConnection[]): void {
+    const index = this.currentIndex();
     const verdicts = new Map<string, number>();
     let tooMany = 0;
     for (const observation of batch) {
       const flowId = flowIdOf(observation);
       // A flow already known only changes its state, counters and times: no need to enrich it again.
-      const ended = this.aggregator.touch(flowId, {
-        lastSeen: observation.endedAt ?? observation.observedAt,
-        ...(observation.startedAt !== undefined ? { firstSeen: observation.startedAt } : {}),
-        ...(observation.state !== undefined ? { state: observation.state } : {}),
-        ...(observation.counters !== undefined ? { counters: observation.counters } : {}),
-        ended: observation.kind === 'destroy',
-      });
+      const ended = this.aggregator.touch(
+        flowId,
+        observation.endedAt ?? observation.observedAt,
+        observation.startedAt,
+        observation.state,
+        observation.counters,
+        observation.kind === 'destroy',
+      );
       if (ended !== undefined) {
         if (ended) this.scheduleEndFlush();
         continue;
@@ -116,7 +146,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     for (const [verdict, n] of verdicts) this.metrics.records.inc({ verdict }, n);
     if (tooMany > 0) this.metrics.dropped.inc({ stage: 'aggregate', reason: 'too-many-flows' }, tooMany);
     this.metrics.activeFlows.set(this.aggregator.size);
-    this.metrics.queueDepth.set({ queue: 'observed' }, this.observed.depth);
+    this.observedDepth.set(this.observed.depth);
   }
 
   private scheduleEndFlush(): void {

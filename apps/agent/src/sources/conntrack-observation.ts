@@ -1,49 +1,67 @@
-import type { ConntrackEntry, ConntrackTuple } from '@natlens/agent-conntrack';
+import type { LeanConntrackEntry, LeanConntrackTuple } from '@natlens/agent-conntrack';
 import type { Protocol, Tuple } from '@natlens/shared-model';
 import type { ObservedConnection } from '../pipeline/observed-connection';
 
 /*
  * ctnetlink's view of a connection → the pipeline's source-neutral observation. For ICMP, conntrack's stand-ins
  * for ports are used: the echo id as the source port, type and code as the destination "port".
+ *
+ * This runs once per conntrack event, so it builds each observation as one object literal with a fixed set of keys
+ * (absent values are undefined) rather than by spreading optional parts.
  */
-const NS_PER_MS = 1_000_000n;
 
-function protocolOf(tuple: ConntrackTuple): Protocol {
+function protocolOf(tuple: LeanConntrackTuple): Protocol {
   return typeof tuple.proto === 'number' ? 'other' : tuple.proto;
 }
 
-export function tupleOf(tuple: ConntrackTuple): Tuple {
-  const icmp = tuple.icmp;
+export function tupleOf(tuple: LeanConntrackTuple): Tuple {
+  const icmpPort = tuple.icmpType !== undefined && tuple.icmpCode !== undefined ? (tuple.icmpType << 8) | tuple.icmpCode : 0;
   return {
     src: tuple.src,
-    sport: tuple.sport ?? icmp?.id ?? 0,
+    sport: tuple.sport ?? tuple.icmpId ?? 0,
     dst: tuple.dst,
-    dport: tuple.dport ?? (icmp ? (icmp.type << 8) | icmp.code : 0),
+    dport: tuple.dport ?? icmpPort,
     proto: protocolOf(tuple),
   };
 }
 
-const counter = (c: { packets: bigint; bytes: bigint } | undefined) => (c ? { packets: Number(c.packets), bytes: Number(c.bytes) } : undefined);
+/** The part of a flowId after its id and instance (enrich.ts flowIdOf): `<proto>:<src>:<sport>><dst>:<dport>`. */
+export function tupleKeyOf(original: Tuple): string {
+  return `${original.proto}:${original.src}:${original.sport}>${original.dst}:${original.dport}`;
+}
 
-export function observationOf(entry: ConntrackEntry, observedAt: number, instance?: string): ObservedConnection | undefined {
-  if (entry.id === undefined) return undefined;
-  const start = entry.timestamp?.start;
-  const stop = entry.timestamp?.stop;
-  const original = counter(entry.counters?.original);
-  const reply = counter(entry.counters?.reply);
+type Counters = NonNullable<ObservedConnection['counters']>;
+
+function countersOf(entry: LeanConntrackEntry): Counters | undefined {
+  const hasOriginal = entry.originalPackets !== undefined && entry.originalBytes !== undefined;
+  const hasReply = entry.replyPackets !== undefined && entry.replyBytes !== undefined;
+  if (!hasOriginal && !hasReply) return undefined;
+  const counters: Counters = {};
+  if (hasOriginal) counters.original = { packets: entry.originalPackets ?? 0, bytes: entry.originalBytes ?? 0 };
+  if (hasReply) counters.reply = { packets: entry.replyPackets ?? 0, bytes: entry.replyBytes ?? 0 };
+  return counters;
+}
+
+/**
+ * One observation of an entry with a CTA_ID (the caller drops the others). `original` and `reply` are tupleOf() of the
+ * entry's tuples and `flowId` its flow id, which the caller already needed. A zero timestamp means "not set", as
+ * the kernel's nf_conn_tstamp starts at 0.
+ */
+export function observationOf(entry: LeanConntrackEntry & { id: number }, observedAt: number, instance: string, flowId: string, original: Tuple, reply: Tuple): ObservedConnection {
   return {
     source: 'conntrack',
     kind: entry.event,
     id: String(entry.id),
-    ...(instance ? { instance } : {}),
-    original: tupleOf(entry.original),
-    reply: tupleOf(entry.reply),
+    instance,
+    original,
+    reply,
     observedAt,
-    ...(start ? { startedAt: Number(start / NS_PER_MS) } : {}),
-    ...(stop ? { endedAt: Number(stop / NS_PER_MS) } : {}),
-    ...(entry.tcp ? { state: entry.tcp.state } : entry.sctp ? { state: entry.sctp.state } : {}),
-    ...(original || reply ? { counters: { ...(original ? { original } : {}), ...(reply ? { reply } : {}) } } : {}),
-    ...(entry.zone !== undefined ? { zone: entry.zone } : {}),
-    ...(entry.mark !== undefined ? { mark: entry.mark } : {}),
+    startedAt: entry.startMs || entry.startNsInMs ? entry.startMs : undefined,
+    endedAt: entry.stopMs || entry.stopNsInMs ? entry.stopMs : undefined,
+    state: entry.tcpState ?? entry.sctpState,
+    counters: countersOf(entry),
+    zone: entry.zone,
+    mark: entry.mark,
+    flowId,
   };
 }

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { ConntrackEntry, ConntrackReaderHandlers, DumpResult } from '@natlens/agent-conntrack';
+import { type ConntrackEntry, type ConntrackReaderHandlers, decodeConntrackDatagramLean, type DumpResult, formatConntrackEntry } from '@natlens/agent-conntrack';
 import { AgentMetrics } from '../metrics/agent-metrics';
 import type { ObservedConnection } from '../pipeline/observed-connection';
 import { ConntrackSource, ConntrackReaderPort } from './conntrack.source';
@@ -71,6 +71,31 @@ describe('ConntrackSource', () => {
     expect(instances[0]).toBe(instances[1]);
     expect(instances[2]).toBe(instances[3]);
     expect(instances[0]).not.toBe(instances[2]);
+  });
+
+  it('takes lean entries from the reader: the same observations and flowIds as from full entries', () => {
+    const seen = observed.length;
+    const icmp: ConntrackEntry = {
+      event: 'new',
+      family: 'ipv4',
+      id: 9,
+      original: { src: '198.51.100.79', dst: '198.18.0.11', proto: 'icmp', icmp: { id: 0x4242, type: 8, code: 0 } },
+      reply: { src: '198.18.0.11', dst: '198.51.100.79', proto: 'icmp', icmp: { id: 0x4242, type: 0, code: 0 } },
+    };
+    const destroy = (e: ConntrackEntry): ConntrackEntry => ({ ...e, event: 'destroy', counters: { original: { packets: 1n, bytes: 84n } }, timestamp: { start: 1_700_000_003_000_000_007n, stop: 1_700_000_003_250_999_999n } });
+    const tcp = { ...entry(10, 'new'), timestamp: undefined, counters: undefined };
+    const lean = (e: ConntrackEntry) => decodeConntrackDatagramLean(formatConntrackEntry(e)).entries;
+    kernel.handlers?.onLeanEntries?.([...lean(icmp), ...lean(tcp), ...lean(destroy(icmp)), ...lean(destroy(tcp))], 'events', 4);
+    kernel.handlers?.onEntries([{ ...icmp, id: 11 }, destroy({ ...icmp, id: 11 })], 'events');
+    const [icmpNew, tcpNew, icmpEnd, tcpEnd, fullNew, fullEnd] = observed.slice(seen);
+    const instance = icmpNew?.instance;
+    expect(icmpNew).toMatchObject({ kind: 'new', id: '9', original: { proto: 'icmp', sport: 0x4242, dport: 8 << 8 }, reply: { sport: 0x4242, dport: 0 } });
+    expect(icmpNew?.flowId).toBe(`conntrack:9:${instance}:icmp:198.51.100.79:${0x4242}>198.18.0.11:${8 << 8}`);
+    expect(icmpEnd).toMatchObject({ kind: 'destroy', flowId: icmpNew?.flowId, startedAt: 1_700_000_003_000, endedAt: 1_700_000_003_250, counters: { original: { packets: 1, bytes: 84 } } });
+    expect(tcpEnd).toMatchObject({ flowId: tcpNew?.flowId, state: 'ESTABLISHED' });
+    expect(tcpNew?.flowId).toBe(`conntrack:10:${tcpNew?.instance}:tcp:198.51.100.79:40010>198.18.0.11:30080`);
+    // the full path: same shape, same flowId format
+    expect(fullEnd).toEqual({ ...icmpEnd, id: '11', instance: fullNew?.instance, flowId: `conntrack:11:${fullNew?.instance}:icmp:198.51.100.79:${0x4242}>198.18.0.11:${8 << 8}`, observedAt: fullEnd?.observedAt });
   });
 
   it('answers lost events with one resynchronising dump per burst', async () => {

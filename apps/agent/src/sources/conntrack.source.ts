@@ -1,11 +1,11 @@
-import type { ConntrackReaderHandlers, DumpResult, NetlinkSocketStats } from '@natlens/agent-conntrack';
-import type { ConntrackEntry } from '@natlens/agent-conntrack';
+import type { ConntrackReaderHandlers, DumpResult, LeanConntrackEntry, NetlinkSocketStats } from '@natlens/agent-conntrack';
+import { leanConntrackEntryOf, leanTimestampNs } from '@natlens/agent-conntrack';
+import type { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AgentMetrics } from '../metrics/agent-metrics';
-import { flowIdOf } from '../pipeline/enrich';
 import type { ObservedConnection } from '../pipeline/observed-connection';
 import type { ConnectionSink, ConnectionSource } from './connection-source';
-import { observationOf } from './conntrack-observation';
+import { observationOf, tupleKeyOf, tupleOf } from './conntrack-observation';
 
 /** The part of ConntrackReader the source uses (a plain object stands in for it in unit tests). */
 export interface ConntrackReaderPort {
@@ -14,6 +14,9 @@ export interface ConntrackReaderPort {
   stats(): { events?: NetlinkSocketStats; dump?: NetlinkSocketStats };
   close(): void;
 }
+
+const KINDS = ['new', 'update', 'destroy', 'dump'] as const;
+const KIND_INDEX: Readonly<Record<LeanConntrackEntry['event'], number>> = { new: 0, update: 1, destroy: 2, dump: 3 };
 
 /** A lost event is answered with a full dump; losses in a burst share one. */
 const RESYNC_DEBOUNCE_MS = 200;
@@ -36,6 +39,7 @@ export class ConntrackSource implements ConnectionSource {
   /** The instance of each live (id, tuple): assigned at NEW (or first sight in a dump), forgotten at DESTROY. */
   private readonly instances = new Map<string, { instance: string; since: number }>();
   private instanceSequence = 0;
+  private metricChildren: { events: Counter.Internal[]; withoutId: Counter.Internal; datagrams: Record<'events' | 'dump', Counter.Internal> } | undefined;
 
   constructor(
     private readonly createReader: () => ConntrackReaderPort,
@@ -48,7 +52,9 @@ export class ConntrackSource implements ConnectionSource {
     this.sink = sink;
     this.reader = this.createReader();
     this.reader.start({
-      onEntries: (entries, via) => this.onEntries(entries, via),
+      // A reader that decodes full entries (tests, or `decode: 'full'`) goes through the same lean path.
+      onEntries: (entries, via) => this.onEntries(entries.map((entry) => leanConntrackEntryOf(entry)), via, 1),
+      onLeanEntries: (entries, via, datagrams) => this.onEntries(entries, via, datagrams),
       onLoss: (reason) => {
         this.losses++;
         this.metrics.netlinkEnobufs.inc();
@@ -67,43 +73,61 @@ export class ConntrackSource implements ConnectionSource {
     this.periodic.unref();
   }
 
-  private onEntries(entries: ConntrackEntry[], via: 'events' | 'dump'): void {
+  private onEntries(entries: LeanConntrackEntry[], via: 'events' | 'dump', datagrams: number): void {
     const now = Date.now();
     const batch: ObservedConnection[] = [];
-    const kinds = new Map<string, number>();
+    const counts = [0, 0, 0, 0]; // by KINDS
+    let withoutId = 0;
     for (const entry of entries) {
-      kinds.set(entry.event, (kinds.get(entry.event) ?? 0) + 1);
-      const observation = observationOf(entry, now, this.instanceOf(entry, now));
-      if (!observation) {
-        this.metrics.dropped.inc({ stage: 'decode', reason: 'no-conntrack-id' });
+      counts[KIND_INDEX[entry.event]] = (counts[KIND_INDEX[entry.event]] ?? 0) + 1;
+      if (entry.id === undefined) {
+        withoutId++;
         continue;
       }
+      const original = tupleOf(entry.original);
+      const tupleKey = tupleKeyOf(original);
+      // One string names the (id, tuple) for the instance map; the flowId reuses the tuple part.
+      const key = `${entry.id}:${tupleKey}`;
+      const instance = this.instanceOf(key, entry as LeanConntrackEntry & { id: number }, now);
+      const flowId = `conntrack:${entry.id}:${instance}:${tupleKey}`;
+      const observation = observationOf(entry as LeanConntrackEntry & { id: number }, now, instance, flowId, original, tupleOf(entry.reply));
       if (via === 'dump') {
-        this.dumpIds?.add(flowIdOf(observation));
-        const o = entry.original;
-        this.dumpKeys?.add(`${entry.id} ${String(o.proto)} ${o.src} ${o.sport} ${o.dst} ${o.dport}`);
+        this.dumpIds?.add(flowId);
+        this.dumpKeys?.add(key);
       }
       batch.push(observation);
     }
-    for (const [kind, n] of kinds) this.metrics.conntrackEvents.inc({ kind }, n);
-    this.metrics.netlinkDatagrams.inc({ purpose: via });
+    const counters = this.counters();
+    counts.forEach((n, kind) => n > 0 && counters.events[kind]?.inc(n));
+    if (withoutId > 0) counters.withoutId.inc(withoutId);
+    counters.datagrams[via].inc(datagrams);
     if (batch.length > 0) this.sink?.observe(batch);
+  }
+
+  /** Metric children resolved once: a labelled inc() per event would hash its labels every time. */
+  private counters() {
+    if (!this.metricChildren) {
+      const m = this.metrics;
+      this.metricChildren = {
+        events: KINDS.map((kind) => m.conntrackEvents.labels({ kind })),
+        withoutId: m.dropped.labels({ stage: 'decode', reason: 'no-conntrack-id' }),
+        datagrams: { events: m.netlinkDatagrams.labels({ purpose: 'events' }), dump: m.netlinkDatagrams.labels({ purpose: 'dump' }) },
+      };
+    }
+    return this.metricChildren;
   }
 
   /**
    * Tells apart connections that reuse an (id, tuple): the kernel destroys a TIME_WAIT entry and creates its successor
    * with the same CTA_ID when a client reuses the tuple. NEW starts a new instance, DESTROY ends it. The kernel's start
    * timestamp cannot serve: ctnetlink sends it with DESTROY events and dumps, not with NEW events. A connection first
-   * seen in a dump (older than the agent) is named after its start time when there is one, so a restarted agent gives
-   * it the same flowId again.
+   * seen in a dump (older than the agent) is named after its start time (in ns) when there is one, so a restarted
+   * agent gives it the same flowId again. `key` names the (id, tuple).
    */
-  private instanceOf(entry: ConntrackEntry, now: number): string | undefined {
-    if (entry.id === undefined) return undefined;
-    const o = entry.original;
-    const key = `${entry.id} ${String(o.proto)} ${o.src} ${o.sport} ${o.dst} ${o.dport}`;
+  private instanceOf(key: string, entry: LeanConntrackEntry & { id: number }, now: number): string {
     let known = this.instances.get(key);
     if (entry.event === 'new' || !known) {
-      const start = entry.event === 'new' ? undefined : entry.timestamp?.start;
+      const start = entry.event !== 'new' && entry.startMs !== undefined ? leanTimestampNs(entry.startMs, entry.startNsInMs ?? 0) : undefined;
       known = { instance: start !== undefined ? `t${start.toString(36)}` : `i${(++this.instanceSequence).toString(36)}`, since: now };
       this.instances.set(key, known);
     }

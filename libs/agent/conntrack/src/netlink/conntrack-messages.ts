@@ -50,7 +50,7 @@ export function parseConntrackMessages(buf: Buffer, options: ParseConntrackMessa
       break;
     }
     try {
-      const message = classify(buf, framed.value);
+      const message = classifyConntrackMessage(buf, framed.value);
       if (message !== undefined) batch.messages.push(message);
     } catch (error) {
       if (!collect || !(error instanceof ParseError)) throw error;
@@ -61,7 +61,8 @@ export function parseConntrackMessages(buf: Buffer, options: ParseConntrackMessa
   return batch;
 }
 
-function classify(buf: Buffer, message: NetlinkMessage): ConntrackMessage | undefined {
+/** One framed message by its nlmsg_type: a control message, an entry, or undefined for NLMSG_NOOP. */
+export function classifyConntrackMessage(buf: Buffer, message: NetlinkMessage): ConntrackMessage | undefined {
   const located = { offset: message.offset, header: message.header };
   switch (message.header.type) {
     case NLMSG_NOOP:

@@ -19,13 +19,13 @@ interface ProbeResult {
   losses: string[];
   parseErrors: number;
   enobufs: number;
-  sample: { original: { src: string; dst: string; dport: number; proto: string }; counters?: unknown; tcp?: { state: string } };
+  sample: { original: { src: string; dst: string; dport: number; proto: string }; counters?: unknown; tcp?: { state: string }; originalPackets?: number; tcpState?: string };
 }
 
-async function probe(connections: number, receiveBufferBytes: number, mode: 'live' | 'stalled'): Promise<ProbeResult> {
+async function probe(connections: number, receiveBufferBytes: number, mode: 'live' | 'stalled', decode: 'full' | 'lean' = 'full'): Promise<ProbeResult> {
   const { stdout } = await exec(
     'ip',
-    ['netns', 'exec', netns, process.execPath, '-r', require.resolve('@swc-node/register'), PROBE, String(connections), String(receiveBufferBytes), mode],
+    ['netns', 'exec', netns, process.execPath, '-r', require.resolve('@swc-node/register'), PROBE, String(connections), String(receiveBufferBytes), mode, decode],
     { cwd: ROOT, env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.base.json') }, timeout: 60_000 },
   );
   return JSON.parse(stdout) as ProbeResult;
@@ -53,6 +53,13 @@ describe('ConntrackReader (real kernel)', () => {
     expect(result.sample.counters).toBeDefined();
   });
 
+  it('with the lean decoder: the same events and dump, as lean entries', async () => {
+    const result = await probe(100, 8 << 20, 'live', 'lean');
+    expect(result).toMatchObject({ connections: 100, newEvents: 100, dumped: 100, losses: [], parseErrors: 0, enobufs: 0 });
+    expect(result.sample).toMatchObject({ original: { src: '198.18.201.1', dst: '198.18.201.1', dport: 18080, proto: 'tcp' }, tcpState: 'TIME_WAIT' });
+    expect(result.sample.originalPackets).toBeGreaterThan(0);
+  });
+
   it('survives ENOBUFS: reports the loss, and a dump still finds every connection', async () => {
     // the smallest buffer the kernel grants, and the event loop blocked while 2000 connections are made
     const result = await probe(2000, 1, 'stalled');
@@ -64,8 +71,8 @@ describe('ConntrackReader (real kernel)', () => {
     expect(result.parseErrors).toBe(0);
   });
 
-  it('absorbs the same stall without loss when SO_RCVBUFFORCE grants a large buffer', async () => {
-    const result = await probe(2000, 8 << 20, 'stalled');
+  it.each(['full', 'lean'] as const)('absorbs the same stall without loss when SO_RCVBUFFORCE grants a large buffer (%s decoder)', async (decode) => {
+    const result = await probe(2000, 8 << 20, 'stalled', decode);
     expect(result).toMatchObject({ connections: 2000, newEvents: 2000, dumped: 2000, losses: [], enobufs: 0 });
   });
 });

@@ -1,6 +1,8 @@
 import type { ParseError } from '@natlens/agent-pcap';
 import type { ConntrackEntry } from '../netlink/conntrack-entry';
 import { parseConntrackMessages } from '../netlink/conntrack-messages';
+import { decodeConntrackDatagramLean, emptyLeanBatch, type LeanConntrackBatch } from '../netlink/decode-event-lean';
+import type { LeanConntrackEntry } from '../netlink/lean-conntrack-entry';
 import { formatDumpRequest } from '../netlink/format-conntrack';
 import { NETLINK_NETFILTER } from '../netlink/netlink-constants';
 import { CONNTRACK_GROUP_DESTROY, CONNTRACK_GROUP_NEW, ENOBUFS, NetlinkSocket, NetlinkSocketStats } from './netlink-socket';
@@ -13,7 +15,13 @@ import { CONNTRACK_GROUP_DESTROY, CONNTRACK_GROUP_NEW, ENOBUFS, NetlinkSocket, N
  */
 
 export interface ConntrackReaderHandlers {
+  /** Full entries, one call per datagram (the default `decode: 'full'`). */
   onEntries(entries: ConntrackEntry[], via: 'events' | 'dump'): void;
+  /**
+   * With `decode: 'lean'`, entries arrive here instead of onEntries: every entry of the datagrams the socket handed
+   * over at once, in one call; `datagrams` says how many datagrams they came in.
+   */
+  onLeanEntries?(entries: LeanConntrackEntry[], via: 'events' | 'dump', datagrams: number): void;
   /** Events were lost (ENOBUFS from the kernel, or NLMSG_OVERRUN); the caller should dump to resynchronise. */
   onLoss(reason: 'enobufs' | 'overrun'): void;
   /** Messages that could not be decoded; the rest of their datagram was still used. */
@@ -24,6 +32,19 @@ export interface ConntrackReaderOptions {
   /** SO_RCVBUFFORCE for the event socket: the burst the agent can absorb while busy (default 32 MiB). */
   receiveBufferBytes?: number;
   groups?: number;
+  /**
+   * `full`: ConntrackEntry objects with every attribute natlens knows (parseConntrackMessages), to onEntries.
+   * `lean`: LeanConntrackEntry objects with only what the agent uses, at a fraction of the CPU and garbage
+   * (decodeConntrackDatagramLean), to onLeanEntries. Default: `lean` when the handlers have onLeanEntries.
+   */
+  decode?: 'full' | 'lean';
+  /**
+   * After a wake that delivered events, leave the event socket unread this long (ms) so that the events of that
+   * time arrive together: one libuv wake, one call into JavaScript and one pass of the pipeline per batch instead
+   * of per event. Costs that much latency (records are flushed every second anyway); the receive buffer holds the
+   * events meanwhile. 0 reads as soon as the socket is readable. Default 10.
+   */
+  coalesceMs?: number;
 }
 
 export interface DumpResult {
@@ -33,6 +54,12 @@ export interface DumpResult {
 }
 
 const DUMP_TIMEOUT_MS = 60_000;
+const DEFAULT_COALESCE_MS = 10;
+/** kMaxDatagramsPerWake in native/src/netlink_socket.cc. */
+const MAX_DATAGRAMS_PER_WAKE = 512;
+const COLLECT = { mode: 'collect' } as const;
+
+type LeanEntriesHandler = NonNullable<ConntrackReaderHandlers['onLeanEntries']>;
 
 export class ConntrackReader {
   private events: NetlinkSocket | undefined;
@@ -40,14 +67,32 @@ export class ConntrackReader {
   private seq = Math.floor(Math.random() * 1e6);
   private currentDump: { seq: number; entries: number; startedAt: number; resolve(r: DumpResult): void; reject(e: Error): void; timer: NodeJS.Timeout } | undefined;
   private dumpChain: Promise<unknown> = Promise.resolve();
+  private coalesceTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ConntrackReaderOptions = {}) {}
 
   start(handlers: ConntrackReaderHandlers): void {
     const groups = this.options.groups ?? CONNTRACK_GROUP_NEW | CONNTRACK_GROUP_DESTROY;
-    this.events = new NetlinkSocket(NETLINK_NETFILTER, groups, this.options.receiveBufferBytes ?? 32 << 20);
-    this.events.start({
+    const lean = (this.options.decode ?? (handlers.onLeanEntries ? 'lean' : 'full')) === 'lean';
+    const onLeanEntries = lean ? handlers.onLeanEntries?.bind(handlers) : undefined;
+    if (lean && !onLeanEntries) throw new TypeError("ConntrackReader: decode 'lean' needs handlers.onLeanEntries");
+    const events = new NetlinkSocket(NETLINK_NETFILTER, groups, this.options.receiveBufferBytes ?? 32 << 20);
+    this.events = events;
+    const coalesceMs = this.options.coalesceMs ?? DEFAULT_COALESCE_MS;
+    events.start({
       onDatagrams: (datagrams) => {
+        // A full wake (the addon's kMaxDatagramsPerWake) means more are waiting: read on without a pause.
+        if (coalesceMs > 0 && !this.coalesceTimer && datagrams.length < MAX_DATAGRAMS_PER_WAKE) {
+          events.pause();
+          this.coalesceTimer = setTimeout(() => {
+            this.coalesceTimer = undefined;
+            events.resume();
+          }, coalesceMs);
+        }
+        if (onLeanEntries) {
+          this.onLeanEventDatagrams(datagrams, handlers, onLeanEntries);
+          return;
+        }
         for (const datagram of datagrams) {
           const batch = parseConntrackMessages(datagram, { mode: 'collect' });
           if (batch.errors.length > 0) handlers.onParseErrors(batch.errors, 'events');
@@ -68,7 +113,10 @@ export class ConntrackReader {
     this.dumper = new NetlinkSocket(NETLINK_NETFILTER, 0, 8 << 20);
     this.dumper.start({
       onDatagrams: (datagrams) => {
-        for (const datagram of datagrams) this.onDumpDatagram(datagram, handlers);
+        for (const datagram of datagrams) {
+          if (onLeanEntries) this.onLeanDumpDatagram(datagram, handlers, onLeanEntries);
+          else this.onDumpDatagram(datagram, handlers);
+        }
       },
       onError: (errno, message) => this.failDump(new Error(`conntrack dump socket: ${message} (errno ${errno})`)),
     });
@@ -93,6 +141,36 @@ export class ConntrackReader {
     if (dump && entries.length > 0) {
       dump.entries += entries.length;
       handlers.onEntries(entries, 'dump');
+    }
+  }
+
+  private onLeanEventDatagrams(datagrams: Buffer[], handlers: ConntrackReaderHandlers, onLeanEntries: LeanEntriesHandler): void {
+    const batch = emptyLeanBatch();
+    for (const datagram of datagrams) decodeConntrackDatagramLean(datagram, COLLECT, batch);
+    if (batch.errors.length > 0) handlers.onParseErrors(batch.errors, 'events');
+    for (const control of batch.controls) if (control.kind === 'overrun') handlers.onLoss('overrun');
+    if (batch.entries.length > 0) onLeanEntries(batch.entries, 'events', datagrams.length);
+  }
+
+  /** As onDumpDatagram; the dump's entries come before its NLMSG_DONE, so entries are handled before controls. */
+  private onLeanDumpDatagram(datagram: Buffer, handlers: ConntrackReaderHandlers, onLeanEntries: LeanEntriesHandler): void {
+    const dump = this.currentDump;
+    const batch: LeanConntrackBatch = decodeConntrackDatagramLean(datagram, COLLECT);
+    if (batch.errors.length > 0) handlers.onParseErrors(batch.errors, 'dump');
+    if (!dump) return; // a late answer to a dump we gave up on
+    const entries = batch.entries.filter((entry) => entry.seq === dump.seq);
+    if (entries.length > 0) {
+      dump.entries += entries.length;
+      onLeanEntries(entries, 'dump', 1);
+    }
+    for (const control of batch.controls) {
+      if (control.header.seq !== dump.seq) continue;
+      if (control.kind === 'error') this.failDump(new Error(`conntrack dump refused: errno ${control.errno}`));
+      else if (control.kind === 'done') {
+        clearTimeout(dump.timer);
+        this.currentDump = undefined;
+        dump.resolve({ entries: dump.entries, startedAt: dump.startedAt, finishedAt: Date.now() });
+      }
     }
   }
 
@@ -129,6 +207,8 @@ export class ConntrackReader {
 
   close(): void {
     this.failDump(new Error('the conntrack reader was closed'));
+    clearTimeout(this.coalesceTimer);
+    this.coalesceTimer = undefined;
     this.events?.close();
     this.dumper?.close();
     this.events = undefined;

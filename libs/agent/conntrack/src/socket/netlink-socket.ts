@@ -68,6 +68,8 @@ export interface NetlinkSocketHandlers {
 export class NetlinkSocket {
   private readonly native: NativeSocket;
   private closed = false;
+  /** The callbacks handed to the addon, made once: resume() may run a hundred times a second. */
+  private callbacks: [onDatagrams: (datagrams: Buffer[]) => void, onError: (errno: number, message: string) => void] | undefined;
 
   constructor(protocol: number, groups: number, receiveBufferBytes: number) {
     const { NetlinkSocket: Native } = loadAddon();
@@ -75,10 +77,19 @@ export class NetlinkSocket {
   }
 
   start(handlers: NetlinkSocketHandlers): void {
-    this.native.start(
-      (datagrams) => handlers.onDatagrams(datagrams),
-      (errno, message) => handlers.onError(errno, message),
-    );
+    this.callbacks = [(datagrams) => handlers.onDatagrams(datagrams), (errno, message) => handlers.onError(errno, message)];
+    this.resume();
+  }
+
+  /** Stops reading; datagrams wait in the socket's receive buffer (or are lost to ENOBUFS when it fills). */
+  pause(): void {
+    if (!this.closed) this.native.stop();
+  }
+
+  /** Reads again after pause(), with the handlers given to start(); a no-op while reading. */
+  resume(): void {
+    if (this.closed || !this.callbacks) return;
+    this.native.start(...this.callbacks);
   }
 
   send(message: Buffer): void {

@@ -1,7 +1,7 @@
 /*
  * Runs inside a throwaway network namespace for conntrack-reader.spec.ts (a reader sees only its own namespace's
  * table): makes real TCP connections over lo and reports, as one JSON line, what the reader saw.
- *   reader-probe.ts <connections> <receiveBufferBytes> <live|stalled>
+ *   reader-probe.ts <connections> <receiveBufferBytes> <live|stalled> [full|lean]
  * live: the connections are made by this process while its event loop runs.
  * stalled: a python child makes them while spawnSync blocks this process's event loop, so the reader cannot drain
  * its socket; with a small receive buffer the kernel must drop events (ENOBUFS). The reader has to survive that,
@@ -11,8 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { ConntrackReader } from '../conntrack-reader';
 import type { ConntrackEntry } from '../../netlink/conntrack-entry';
+import type { LeanConntrackEntry } from '../../netlink/lean-conntrack-entry';
 
-const [connectionsArg = '50', bufferArg = String(1 << 20), mode = 'live'] = process.argv.slice(2);
+const [connectionsArg = '50', bufferArg = String(1 << 20), mode = 'live', decode = 'full'] = process.argv.slice(2);
 const connections = Number(connectionsArg);
 const PORT = 18080;
 const ADDRESS = '198.18.201.1';
@@ -57,20 +58,22 @@ function stalledConnections(ourPorts: Set<number>): void {
 }
 
 async function main() {
-  const reader = new ConntrackReader({ receiveBufferBytes: Number(bufferArg) });
+  const reader = new ConntrackReader({ receiveBufferBytes: Number(bufferArg), decode: decode === 'lean' ? 'lean' : 'full' });
   const ourPorts = new Set<number>();
-  const newEvents: ConntrackEntry[] = [];
-  const dumpedEntries: ConntrackEntry[] = [];
+  const newEvents: (ConntrackEntry | LeanConntrackEntry)[] = [];
+  const dumpedEntries: (ConntrackEntry | LeanConntrackEntry)[] = [];
+  const collect = (entries: (ConntrackEntry | LeanConntrackEntry)[], via: 'events' | 'dump') => {
+    for (const e of entries) {
+      if (e.original.dport !== PORT) continue;
+      if (via === 'events' && e.event === 'new') newEvents.push(e);
+      if (via === 'dump') dumpedEntries.push(e);
+    }
+  };
   const losses: string[] = [];
   let parseErrors = 0;
   reader.start({
-    onEntries: (entries, via) => {
-      for (const e of entries) {
-        if (e.original.dport !== PORT) continue;
-        if (via === 'events' && e.event === 'new') newEvents.push(e);
-        if (via === 'dump') dumpedEntries.push(e);
-      }
-    },
+    onEntries: collect,
+    onLeanEntries: collect,
     onLoss: (reason) => losses.push(reason),
     onParseErrors: (errors) => (parseErrors += errors.length),
   });
@@ -80,7 +83,7 @@ async function main() {
   // let the event loop deliver what the socket holds (and the ENOBUFS error) before dumping
   await new Promise((r) => setTimeout(r, 300));
   await reader.dump();
-  const ours = (e: ConntrackEntry) => ourPorts.has(e.original.sport ?? -1);
+  const ours = (e: ConntrackEntry | LeanConntrackEntry) => ourPorts.has(e.original.sport ?? -1);
   const newIds = new Set(newEvents.filter(ours).map((e) => e.id));
   const dumped = new Map(dumpedEntries.filter(ours).map((e) => [e.id, e]));
   const stats = reader.stats();
