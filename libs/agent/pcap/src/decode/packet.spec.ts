@@ -164,7 +164,7 @@ describe('layer parsers on built packets', () => {
   });
 
   it('reads 802.1Q tags and skips 802.3 frames', () => {
-    const tagged = ethernetFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2, vlans: [5, 6] });
+    const tagged = ethernetFrame({ src: '198.18.7.1', dst: '198.18.7.2', sport: 1, dport: 2, vlans: [5, 6] });
     expect(parseEthernet(tagged).value).toMatchObject({ etherType: 0x0800, vlans: [5, 6], payloadOffset: 22 });
     const llc = Buffer.concat([tagged.subarray(0, 12), Buffer.from([0x00, 0x26]), Buffer.alloc(38)]);
     expect(decodePacket(LinkType.ETHERNET, llc).ip).toBeUndefined();
@@ -173,7 +173,7 @@ describe('layer parsers on built packets', () => {
   it.each([
     ['empty Ethernet frame', () => decodePacket(LinkType.ETHERNET, Buffer.alloc(0)), 0],
     ['Ethernet header cut at 10 bytes', () => decodePacket(LinkType.ETHERNET, Buffer.alloc(10)), 10],
-    ['five VLAN tags', () => parseEthernet(ethernetFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2, vlans: [1, 2, 3, 4, 5] })), 28],
+    ['five VLAN tags', () => parseEthernet(ethernetFrame({ src: '198.18.7.1', dst: '198.18.7.2', sport: 1, dport: 2, vlans: [1, 2, 3, 4, 5] })), 28],
     ['unknown link type 147', () => decodePacket(147, Buffer.alloc(40)), 0],
     ['SLL2 header cut', () => decodePacket(LinkType.LINUX_SLL2, Buffer.alloc(12)), 12],
     ['IPv4 with IHL 4', () => parseIPv4(Buffer.from('4400001400000000400600000a0000010a000002', 'hex')), 0],
@@ -181,7 +181,7 @@ describe('layer parsers on built packets', () => {
     ['IPv4 version 6 in an IPv4 frame', () => decodePacket(LinkType.ETHERNET, Buffer.concat([Buffer.alloc(12), Buffer.from('0800', 'hex'), Buffer.from('65'.padEnd(40, '0'), 'hex')])), 14],
     ['IPv6 header cut at 39 bytes', () => parseIPv6(ipPacket({ src: '::1', dst: '::2', sport: 1, dport: 2 }).subarray(0, 39)), 39],
     ['TCP data offset 3', () => parseTcp(Buffer.from('0001000200000000000000003000ffff00000000', 'hex')), 12],
-    ['TCP header cut inside the frame: offset counts from the frame start', () => decodePacket(LinkType.ETHERNET, ethernetFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2 }).subarray(0, 50)), 50],
+    ['TCP header cut inside the frame: offset counts from the frame start', () => decodePacket(LinkType.ETHERNET, ethernetFrame({ src: '198.18.7.1', dst: '198.18.7.2', sport: 1, dport: 2 }).subarray(0, 50)), 50],
     ['UDP length 4', () => parseUdp(Buffer.from('0001000200040000', 'hex')), 4],
   ])('rejects %s with a ParseError at its offset', (_name, parse, offset) => {
     let caught: unknown;
