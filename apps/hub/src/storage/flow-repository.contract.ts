@@ -2,6 +2,7 @@ import type { EvidenceCounts } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import { flowRecord } from '../testing';
 import { InvalidCursorError, type FlowRepository } from './flow-repository';
+import { LATEST_SCHEMA_VERSION } from './migrations';
 
 /*
  * The behaviour every FlowRepository must have. Run by sqlite-flow.repository.spec.ts and
@@ -50,8 +51,8 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
   });
 
   it('migrates idempotently', async () => {
-    expect(await sut.migrate()).toBe(1);
-    expect(await sut.migrate()).toBe(1);
+    expect(await sut.migrate()).toBe(LATEST_SCHEMA_VERSION);
+    expect(await sut.migrate()).toBe(LATEST_SCHEMA_VERSION);
   });
 
   it('stores a batch and counts entry legs only', async () => {
@@ -147,6 +148,42 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     const page = await sut.flows({ ...filter, limit: 1000 });
     expect(page.flows.map((r) => r.flowId).sort()).toEqual(batch.filter(predicate).map((r) => r.flowId).sort());
     expect(page.nextCursor).toBeUndefined();
+  });
+
+  it('gives back every field of a record, optional ones included', async () => {
+    const base = flowRecord({ firstSeen: T0, ended: true, service: { ...web, type: 'LoadBalancer', policy: 'Local', entry: 'loadBalancer' } });
+    const full: FlowRecord = {
+      ...base,
+      source: 'ebpf',
+      portRemap: true,
+      counters: { original: { packets: 3, bytes: 180 }, reply: { packets: 2, bytes: 4096 } },
+      service: { ...(base.service as NonNullable<FlowRecord['service']>), portName: 'http', expectClientIP: true },
+      endpoint: { namespace: 'other', pod: 'web-9', ip: '198.19.9.9', port: 8443 },
+      client: { ip: '198.51.100.7', kind: 'pod', name: 'client-0' },
+      realClient: { ip: '203.0.113.5', port: 51000 },
+      entryNode: 'node2',
+    };
+    const bare: FlowRecord = { ...flowRecord({ firstSeen: T0 + 1, verdict: 'not-service' }), service: undefined, endpoint: undefined, state: undefined };
+    delete bare.service;
+    delete bare.endpoint;
+    delete bare.state;
+    await sut.ingest([full, bare]);
+    const page = await sut.flows({ limit: 10 });
+    expect(page.flows).toEqual([bare, full]);
+    // absent optional fields come back absent, not as undefined or null
+    expect(page.flows.map((r) => Object.keys(r).sort())).toEqual([Object.keys(bare).sort(), Object.keys(full).sort()]);
+  });
+
+  it('takes concurrent batches from several nodes that touch the same rollup rows', async () => {
+    // Same Service, minutes and client addresses on every node, in a different order per node.
+    const batches = [1, 2, 3].map((n) => {
+      const batch = Array.from({ length: 200 }, (_, i) => flowRecord({ node: `node${n}`, firstSeen: T0 + i * 1000, client: `198.51.100.${(i % 20) + 1}`, seenAs: `198.18.0.1${n}` }));
+      return n === 2 ? batch.reverse() : batch;
+    });
+    await Promise.all(batches.map((batch) => sut.ingest(batch)));
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect(counts.rows.reduce((sum, r) => sum + r.connections, 0)).toBe(600);
+    expect(sorted(counts)).toEqual(sorted(await sut.evidenceCounts(web, ALL, 'raw')));
   });
 
   it('rejects a cursor it did not issue', async () => {

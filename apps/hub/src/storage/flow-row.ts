@@ -1,15 +1,12 @@
-import type { FlowRecord } from '@natlens/shared-model';
 import type { ServiceTypeName, TrafficPolicyName } from '@natlens/shared-analysis';
 import type { StoredService } from './flow-repository';
-import { flowDims } from './ingest-plan';
+import type { FlowRow } from './ingest-plan';
 
-/** A record as a row of `flows`, in FLOW_COLUMNS order. */
-export function flowRowValues(record: FlowRecord): (string | number)[] {
-  const dims = flowDims(record);
+/** A row of `flows` as bind values, in FLOW_COLUMNS order. */
+export function flowRowValues(row: FlowRow): (string | number)[] {
   return [
-    record.node, record.flowId, dims.serviceKey, record.leg, record.verdict, dims.entry, dims.clientKind, dims.snat ? 1 : 0, dims.snatAddress,
-    dims.endpointNamespace, dims.endpointPod, dims.endpointNode, record.original.src, record.translated.src, record.firstSeen, record.lastSeen,
-    JSON.stringify(record),
+    row.node, row.flowId, row.serviceKey, row.leg, row.verdict, row.entry, row.clientKind, row.snat ? 1 : 0, row.snatAddress,
+    row.endpointNamespace, row.endpointPod, row.endpointNode, row.clientIp, row.seenIp, row.firstSeen, row.lastSeen, row.record,
   ];
 }
 

@@ -1,8 +1,9 @@
 import type { EvidenceCounts, EvidenceRow, TimeWindow } from '@natlens/shared-analysis';
-import type { ServiceEntry, Verdict } from '@natlens/shared-model';
+import type { FlowRecord, ServiceEntry, Verdict } from '@natlens/shared-model';
 import type { ClientKind } from '@natlens/shared-analysis';
-import { InvalidCursorError, type EvidenceSource, type FlowQuery, type ServiceCounts, type ServiceKey } from './flow-repository';
+import { InvalidCursorError, type EvidenceSource, type FlowPage, type FlowQuery, type ServiceCounts, type ServiceKey } from './flow-repository';
 import { MINUTE_MS, serviceKeyOf } from './ingest-plan';
+import { decodeRecord, RECORD_COLUMNS, type RecordColumns } from './record-codec';
 
 /*
  * The read queries, written once for both stores: the SQL is the same and only the placeholder differs (`?` for
@@ -170,7 +171,14 @@ export function flowsPageQuery(dialect: Dialect, query: FlowQuery): SqlQuery {
   }
   const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
   return {
-    text: `SELECT record FROM flows ${whereSql} ORDER BY first_seen DESC, node DESC, flow_id DESC LIMIT ${p.add(query.limit + 1)}`,
+    text: `SELECT ${RECORD_COLUMNS} FROM flows ${whereSql} ORDER BY first_seen DESC, node DESC, flow_id DESC LIMIT ${p.add(query.limit + 1)}`,
     params: p.values,
   };
+}
+
+/** A page of flowsPageQuery rows → records, with the cursor of the last one when another page follows. */
+export function toPage(rows: readonly RecordColumns[], limit: number): FlowPage {
+  const flows: FlowRecord[] = rows.slice(0, limit).map(decodeRecord);
+  const last = flows[flows.length - 1];
+  return rows.length > limit && last ? { flows, nextCursor: encodeCursor({ firstSeen: last.firstSeen, node: last.node, flowId: last.flowId }) } : { flows };
 }

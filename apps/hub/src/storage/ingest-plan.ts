@@ -1,4 +1,5 @@
 import type { FlowRecord } from '@natlens/shared-model';
+import { encodeRecord } from './record-codec';
 
 /*
  * What one batch changes, computed before touching the database (pure; shared by both stores).
@@ -7,6 +8,9 @@ import type { FlowRecord } from '@natlens/shared-model';
  * addresses to the client rollups, but only on its entry leg (a forwarded leg is the same connection seen again on
  * the endpoint's node). When (node, flowId) is re-sent, its old contribution is subtracted and the new one added:
  * an unchanged re-send nets to zero, a changed one moves the count, and nothing is ever counted twice.
+ *
+ * A contribution depends only on columns of `flows` (FlowDims), so a store looks up the stored version of a key by
+ * those columns and never has to parse a stored record.
  */
 
 export const MINUTE_MS = 60_000;
@@ -40,9 +44,37 @@ export interface Delta<D> {
   delta: number;
 }
 
+/** The columns of a `flows` row that decide its contribution to the rollups ('' where the record has no value). */
+export interface FlowDims {
+  readonly node: string;
+  readonly flowId: string;
+  readonly serviceKey: string;
+  readonly leg: string;
+  readonly verdict: string;
+  readonly entry: string;
+  readonly clientKind: string;
+  readonly snat: boolean;
+  readonly snatAddress: string;
+  readonly endpointNamespace: string;
+  readonly endpointPod: string;
+  readonly endpointNode: string;
+  /** original.src */
+  readonly clientIp: string;
+  /** translated.src */
+  readonly seenIp: string;
+  readonly firstSeen: number;
+}
+
+/** A record as a `flows` row: its dimensions, lastSeen and the compact record (record-codec.ts). */
+export interface FlowRow extends FlowDims {
+  readonly lastSeen: number;
+  readonly record: string;
+  readonly source: FlowRecord;
+}
+
 export interface IngestPlan {
-  /** One record per (node, flowId), the batch's last. */
-  readonly upserts: FlowRecord[];
+  /** One row per (node, flowId), the batch's last. */
+  readonly upserts: FlowRow[];
   readonly insertedCount: number;
   readonly flowMinuteDeltas: Delta<FlowMinuteDims>[];
   readonly clientMinuteDeltas: Delta<ClientMinuteDims>[];
@@ -50,7 +82,7 @@ export interface IngestPlan {
   readonly services: FlowRecord[];
 }
 
-export function recordKey(record: Pick<FlowRecord, 'node' | 'flowId'>): string {
+export function recordKey(record: Pick<FlowDims, 'node' | 'flowId'>): string {
   return `${record.node}\u0000${record.flowId}`;
 }
 
@@ -58,76 +90,137 @@ export function serviceKeyOf(service: { namespace: string; name: string }): stri
   return `${service.namespace}/${service.name}`;
 }
 
-/** The columns a raw record is filtered and grouped by (the rest stays in its JSON). */
-export function flowDims(record: FlowRecord): Omit<FlowMinuteDims, 'minute' | 'serviceKey'> & { serviceKey: string } {
+export function flowRow(record: FlowRecord): FlowRow {
+  const service = record.service;
+  const endpoint = record.endpoint;
   return {
-    serviceKey: record.service ? serviceKeyOf(record.service) : '',
     node: record.node,
-    entry: record.service?.entry ?? '',
+    flowId: record.flowId,
+    serviceKey: service ? `${service.namespace}/${service.name}` : '',
+    leg: record.leg,
     verdict: record.verdict,
+    entry: service?.entry ?? '',
     clientKind: record.client.kind,
     snat: record.snat,
     snatAddress: record.snat ? record.translated.src : '',
-    endpointNamespace: record.endpoint?.namespace ?? '',
-    endpointPod: record.endpoint?.pod ?? '',
-    endpointNode: record.endpoint?.node ?? '',
+    endpointNamespace: endpoint?.namespace ?? '',
+    endpointPod: endpoint?.pod ?? '',
+    endpointNode: endpoint?.node ?? '',
+    clientIp: record.original.src,
+    seenIp: record.translated.src,
+    firstSeen: record.firstSeen,
+    lastSeen: record.lastSeen,
+    record: encodeRecord(record),
+    source: record,
   };
 }
 
-function countsInEvidence(record: FlowRecord): boolean {
-  return record.leg === 'entry' && record.service !== undefined && record.verdict !== 'not-service';
+/** Rows as a store reads them back (PostgreSQL returns bigints as strings). */
+export interface StoredDimsColumns {
+  node: string;
+  flow_id: string;
+  service_key: string;
+  leg: string;
+  verdict: string;
+  entry: string;
+  client_kind: string;
+  snat: number | string;
+  snat_address: string;
+  ep_namespace: string;
+  ep_pod: string;
+  ep_node: string;
+  client_ip: string;
+  seen_ip: string;
+  first_seen: number | string;
 }
 
-class DeltaMap<D> {
-  private readonly entries = new Map<string, Delta<D>>();
-  constructor(private readonly keyOf: (dims: D) => string) {}
-  add(dims: D, delta: number): void {
-    const key = this.keyOf(dims);
-    const entry = this.entries.get(key);
-    if (entry) entry.delta += delta;
-    else this.entries.set(key, { dims, delta });
-  }
-  nonZero(): Delta<D>[] {
-    return [...this.entries.values()].filter((entry) => entry.delta !== 0);
-  }
+/** The columns to select for StoredDimsColumns. */
+export const STORED_DIMS_COLUMNS = 'node, flow_id, service_key, leg, verdict, entry, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, client_ip, seen_ip, first_seen';
+
+export function storedDims(row: StoredDimsColumns): FlowDims {
+  return {
+    node: row.node,
+    flowId: row.flow_id,
+    serviceKey: row.service_key,
+    leg: row.leg,
+    verdict: row.verdict,
+    entry: row.entry,
+    clientKind: row.client_kind,
+    snat: Number(row.snat) === 1,
+    snatAddress: row.snat_address,
+    endpointNamespace: row.ep_namespace,
+    endpointPod: row.ep_pod,
+    endpointNode: row.ep_node,
+    clientIp: row.client_ip,
+    seenIp: row.seen_ip,
+    firstSeen: Number(row.first_seen),
+  };
 }
 
-export function planIngest(records: readonly FlowRecord[], stored: ReadonlyMap<string, FlowRecord>): IngestPlan {
-  const flowMinutes = new DeltaMap<FlowMinuteDims>((d) => Object.values(d).join('\u0000'));
-  const clientMinutes = new DeltaMap<ClientMinuteDims>((d) => `${d.serviceKey}\u0000${d.minute}\u0000${d.side}\u0000${d.address}`);
-  const contribute = (record: FlowRecord, sign: 1 | -1) => {
-    if (!countsInEvidence(record)) return;
-    const minute = Math.floor(record.firstSeen / MINUTE_MS);
-    const dims = flowDims(record);
-    flowMinutes.add({ ...dims, minute }, sign);
-    clientMinutes.add({ serviceKey: dims.serviceKey, minute, side: 'original', address: record.original.src }, sign);
-    clientMinutes.add({ serviceKey: dims.serviceKey, minute, side: 'seen', address: record.translated.src }, sign);
+/** Only entry legs of a Service count (serviceKey is '' exactly when the record has no Service). */
+function countsInEvidence(row: FlowDims): boolean {
+  return row.leg === 'entry' && row.serviceKey !== '' && row.verdict !== 'not-service';
+}
+
+function nonZero<D>(entries: Map<string, Delta<D>>): Delta<D>[] {
+  const out: Delta<D>[] = [];
+  for (const entry of entries.values()) if (entry.delta !== 0) out.push(entry);
+  return out;
+}
+
+/**
+ * `rows` are the batch's records as rows (flowRow), in batch order; `stored` the stored dimensions of those keys
+ * that the store already holds, by recordKey.
+ */
+export function planIngest(rows: readonly FlowRow[], stored: ReadonlyMap<string, FlowDims>): IngestPlan {
+  const flowMinutes = new Map<string, Delta<FlowMinuteDims>>();
+  const clientMinutes = new Map<string, Delta<ClientMinuteDims>>();
+  const addClient = (key: string, serviceKey: string, minute: number, side: ClientSide, address: string, sign: number) => {
+    const entry = clientMinutes.get(key);
+    if (entry) entry.delta += sign;
+    else clientMinutes.set(key, { dims: { serviceKey, minute, side, address }, delta: sign });
+  };
+  const contribute = (d: FlowDims, sign: 1 | -1) => {
+    if (!countsInEvidence(d)) return;
+    const minute = Math.floor(d.firstSeen / MINUTE_MS);
+    const prefix = `${d.serviceKey}\u0000${minute}\u0000`;
+    const key = `${prefix}${d.node}\u0000${d.entry}\u0000${d.verdict}\u0000${d.clientKind}\u0000${d.snat ? 1 : 0}\u0000${d.snatAddress}\u0000${d.endpointNamespace}\u0000${d.endpointPod}\u0000${d.endpointNode}`;
+    const entry = flowMinutes.get(key);
+    if (entry) entry.delta += sign;
+    else {
+      const dims: FlowMinuteDims = {
+        serviceKey: d.serviceKey, minute, node: d.node, entry: d.entry, verdict: d.verdict, clientKind: d.clientKind, snat: d.snat, snatAddress: d.snatAddress,
+        endpointNamespace: d.endpointNamespace, endpointPod: d.endpointPod, endpointNode: d.endpointNode,
+      };
+      flowMinutes.set(key, { dims, delta: sign });
+    }
+    addClient(`${prefix}o\u0000${d.clientIp}`, d.serviceKey, minute, 'original', d.clientIp, sign);
+    addClient(`${prefix}s\u0000${d.seenIp}`, d.serviceKey, minute, 'seen', d.seenIp, sign);
   };
 
-  const current = new Map<string, FlowRecord>();
+  const current = new Map<string, FlowRow>();
   let insertedCount = 0;
-  for (const record of records) {
-    const key = recordKey(record);
+  for (const row of rows) {
+    const key = recordKey(row);
     const previous = current.get(key) ?? stored.get(key);
     if (previous) contribute(previous, -1);
     else insertedCount++;
-    contribute(record, 1);
-    current.set(key, record);
+    contribute(row, 1);
+    current.set(key, row);
   }
 
   const services = new Map<string, FlowRecord>();
-  for (const record of current.values()) {
-    if (!record.service) continue;
-    const key = serviceKeyOf(record.service);
-    const latest = services.get(key);
-    if (!latest || record.lastSeen >= latest.lastSeen) services.set(key, record);
+  for (const row of current.values()) {
+    if (row.serviceKey === '') continue;
+    const latest = services.get(row.serviceKey);
+    if (!latest || row.lastSeen >= latest.lastSeen) services.set(row.serviceKey, row.source);
   }
 
   return {
     upserts: [...current.values()],
     insertedCount,
-    flowMinuteDeltas: flowMinutes.nonZero(),
-    clientMinuteDeltas: clientMinutes.nonZero(),
+    flowMinuteDeltas: nonZero(flowMinutes),
+    clientMinuteDeltas: nonZero(clientMinutes),
     services: [...services.values()],
   };
 }

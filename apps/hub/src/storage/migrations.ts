@@ -1,12 +1,36 @@
 /*
- * Versioned schema, one list for both stores: the DDL below is the common subset of SQLite and PostgreSQL. A store
- * applies, in one transaction each, every migration above the version recorded in schema_migrations. Never edit a
- * released migration; append the next version.
+ * Versioned schema, one list for both stores: the DDL below is the common subset of SQLite and PostgreSQL, except
+ * statements marked for one dialect. A store applies, in one transaction each, every migration above the version
+ * recorded in schema_migrations. Never edit a released migration; append the next version.
  */
+export type MigrationStatement = string | { readonly sqlite: string } | { readonly postgres: string };
+
 export interface Migration {
   readonly version: number;
   readonly description: string;
-  readonly statements: readonly string[];
+  readonly statements: readonly MigrationStatement[];
+}
+
+/** The statements of a migration that a dialect runs, in order. */
+export function statementsFor(migration: Migration, dialect: 'sqlite' | 'postgres'): string[] {
+  const out: string[] = [];
+  for (const statement of migration.statements) {
+    if (typeof statement === 'string') out.push(statement);
+    else if (dialect === 'sqlite' && 'sqlite' in statement) out.push(statement.sqlite);
+    else if (dialect === 'postgres' && 'postgres' in statement) out.push(statement.postgres);
+  }
+  return out;
+}
+
+/** SQLite: the same table and its minute index, rebuilt as WITHOUT ROWID, rows kept. */
+function rebuildWithoutRowid(table: string, columnsDdl: string, columns: string): MigrationStatement[] {
+  return [
+    { sqlite: `CREATE TABLE ${table}_v2 (${columnsDdl}) WITHOUT ROWID` },
+    { sqlite: `INSERT INTO ${table}_v2 (${columns}) SELECT ${columns} FROM ${table}` },
+    { sqlite: `DROP TABLE ${table}` },
+    { sqlite: `ALTER TABLE ${table}_v2 RENAME TO ${table}` },
+    { sqlite: `CREATE INDEX ${table}_minute ON ${table} (minute)` },
+  ];
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -73,7 +97,38 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: 'cheaper ingest and evidence: no last_seen index (retention walks first_seen); SQLite rollups clustered by their key; PostgreSQL rollups leave room for HOT updates',
+    statements: [
+      // Retention deletes `first_seen < cutoff AND last_seen < cutoff` through flows_first_seen: one index less to
+      // maintain on every insert, and a re-send that moves lastSeen no longer rewrites an index entry.
+      'DROP INDEX flows_last_seen',
+      // SQLite: WITHOUT ROWID stores each rollup row inside its primary-key b-tree, so evidence reads a Service's
+      // minutes as one range of the table instead of an index range plus one table lookup per row (at 10M records,
+      // 84k client rows for one Service: 115–157 ms → 31 ms). Ingest costs the same.
+      ...rebuildWithoutRowid(
+        'flow_minute',
+        `service_key TEXT NOT NULL, minute BIGINT NOT NULL, node TEXT NOT NULL, entry TEXT NOT NULL, verdict TEXT NOT NULL, client_kind TEXT NOT NULL,
+        snat INTEGER NOT NULL, snat_address TEXT NOT NULL, ep_namespace TEXT NOT NULL, ep_pod TEXT NOT NULL, ep_node TEXT NOT NULL, connections BIGINT NOT NULL,
+        PRIMARY KEY (service_key, minute, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node)`,
+        'service_key, minute, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, connections',
+      ),
+      ...rebuildWithoutRowid(
+        'client_minute',
+        `service_key TEXT NOT NULL, minute BIGINT NOT NULL, side TEXT NOT NULL, address TEXT NOT NULL, connections BIGINT NOT NULL,
+        PRIMARY KEY (service_key, minute, side, address)`,
+        'service_key, minute, side, address, connections',
+      ),
+      // PostgreSQL: a rollup row is mostly incremented in place (a client's minute row is bumped by every batch of
+      // that minute); free space on its page lets those be HOT updates, which add no index entries.
+      { postgres: 'ALTER TABLE flow_minute SET (fillfactor = 70)' },
+      { postgres: 'ALTER TABLE client_minute SET (fillfactor = 70)' },
+    ],
+  },
 ];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
 
 export const SCHEMA_MIGRATIONS_DDL = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)';
 

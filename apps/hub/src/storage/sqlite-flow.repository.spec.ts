@@ -1,9 +1,13 @@
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flowRecord } from '../testing';
 import { flowRepositoryContract } from './flow-repository.contract';
 import { openFlowRepository, parseStoreUrl } from './open-flow-repository';
+import { flowRowValues } from './flow-row';
+import { flowRow, planIngest } from './ingest-plan';
+import { FLOW_COLUMNS, LATEST_SCHEMA_VERSION, MIGRATIONS, SCHEMA_MIGRATIONS_DDL, statementsFor } from './migrations';
 import { SqliteFlowRepository } from './sqlite-flow.repository';
 
 describe('SqliteFlowRepository', () => {
@@ -24,6 +28,47 @@ describe('SqliteFlowRepository', () => {
       await first.close();
       const sut = await openFlowRepository(url);
       expect(await sut.countFlows()).toBe(1);
+      await sut.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('migrates a schema-1 store (whole JSON object in `record`, rowid rollups) and keeps reading and updating it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natlens-sqlite-'));
+    try {
+      const path = join(dir, 'natlens.db');
+      const record = flowRecord({ firstSeen: 1_700_000_040_000, seenAs: '198.18.0.12' });
+      // What schema 1 held after ingesting `record`.
+      const v1 = new Database(path);
+      v1.exec(SCHEMA_MIGRATIONS_DDL);
+      const [first] = MIGRATIONS;
+      if (!first) throw new Error('no migrations');
+      for (const statement of statementsFor(first, 'sqlite')) v1.exec(statement);
+      v1.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (1, ?, 0)').run(first.description);
+      const values = flowRowValues(flowRow(record));
+      values[values.length - 1] = JSON.stringify(record);
+      v1.prepare(`INSERT INTO flows (${FLOW_COLUMNS.join(', ')}) VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')})`).run(...values);
+      const plan = planIngest([flowRow(record)], new Map());
+      for (const { dims: d, delta } of plan.flowMinuteDeltas) {
+        v1.prepare('INSERT INTO flow_minute VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(d.serviceKey, d.minute, d.node, d.entry, d.verdict, d.clientKind, d.snat ? 1 : 0, d.snatAddress, d.endpointNamespace, d.endpointPod, d.endpointNode, delta);
+      }
+      for (const { dims: d, delta } of plan.clientMinuteDeltas) v1.prepare('INSERT INTO client_minute VALUES (?, ?, ?, ?, ?)').run(d.serviceKey, d.minute, d.side, d.address, delta);
+      v1.close();
+
+      const sut = new SqliteFlowRepository(path);
+      expect(await sut.migrate()).toBe(LATEST_SCHEMA_VERSION);
+      const web = { namespace: 'default', name: 'web' };
+      const all = { from: 0, to: 2_000_000_000_000 };
+      expect((await sut.flows({ limit: 10 })).flows).toEqual([record]);
+      expect(await sut.evidenceCounts(web, all)).toEqual(await sut.evidenceCounts(web, all, 'raw'));
+      const ended = { ...record, lastSeen: record.lastSeen + 1000, ended: true };
+      expect(await sut.ingest([ended])).toEqual({ records: 1, inserted: 0 });
+      expect((await sut.flows({ limit: 10 })).flows).toEqual([ended]);
+      const counts = await sut.evidenceCounts(web, all);
+      expect(counts.rows.map((r) => r.connections)).toEqual([1]);
+      expect(counts).toEqual(await sut.evidenceCounts(web, all, 'raw'));
+      expect(await sut.deleteExpired({ rawBefore: ended.lastSeen + 1, rollupsBefore: 0 })).toEqual({ raw: 1, rollups: 0 });
       await sut.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

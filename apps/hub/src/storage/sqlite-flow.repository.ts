@@ -4,27 +4,44 @@ import { dirname } from 'node:path';
 import type { EvidenceCounts, TimeWindow } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
-import { distinctClientsQuery, encodeCursor, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, serviceCountsQuery, toEvidenceCounts, toServiceCounts } from './flow-sql';
+import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
 import { flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
-import { MINUTE_MS, planIngest, recordKey, serviceKeyOf } from './ingest-plan';
-import { FLOW_COLUMNS, MIGRATIONS, SCHEMA_MIGRATIONS_DDL } from './migrations';
+import { type FlowDims, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
+import { SqliteCheckpointer } from './sqlite-checkpointer';
+import { FLOW_COLUMNS, LATEST_SCHEMA_VERSION, MIGRATIONS, SCHEMA_MIGRATIONS_DDL, statementsFor } from './migrations';
+import type { RecordColumns } from './record-codec';
+
+export interface SqliteStoreOptions {
+  /** Run WAL checkpoints on a worker thread (sqlite-checkpointer.ts) instead of inside ingest commits. Default true. */
+  readonly backgroundCheckpoints?: boolean;
+}
+
+/** WAL pages after which the writer checkpoints itself (a safety net when checkpoints run in the background). */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 16_384;
 
 /**
  * The default store: one SQLite file in WAL mode (readers never block the single writer). better-sqlite3 is
- * synchronous, which suits SQLite: a batch of 1,000 upserts in one transaction takes milliseconds.
+ * synchronous, which suits SQLite: a batch of 1,000 upserts in one transaction takes milliseconds. WAL checkpoints
+ * run on a worker thread (sqlite-checkpointer.ts), so a batch's commit only appends to the WAL.
  */
 export class SqliteFlowRepository implements FlowRepository {
   private readonly db: Database.Database;
   private statements?: ReturnType<SqliteFlowRepository['prepare']>;
+  private checkpointer?: SqliteCheckpointer;
 
   /** `path` is a file path or `:memory:`. */
-  constructor(path: string) {
+  constructor(
+    private readonly path: string,
+    private readonly options: SqliteStoreOptions = {},
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power loss may lose the last transactions but never corrupts; agents re-send.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    // Once the WAL has been checkpointed and restarts, do not keep a file larger than this.
+    this.db.pragma('journal_size_limit = 67108864');
   }
 
   async migrate(): Promise<number> {
@@ -32,19 +49,24 @@ export class SqliteFlowRepository implements FlowRepository {
     const current = (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
     for (const migration of MIGRATIONS.filter((m) => m.version > current)) {
       this.db.transaction(() => {
-        for (const statement of migration.statements) this.db.exec(statement);
+        for (const statement of statementsFor(migration, 'sqlite')) this.db.exec(statement);
         this.db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.description, Date.now());
       })();
     }
     this.statements = this.prepare();
-    return MIGRATIONS.reduce((max, m) => Math.max(max, m.version), current);
+    if (this.path !== ':memory:' && this.options.backgroundCheckpoints !== false && !this.checkpointer) {
+      this.db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+      this.checkpointer = new SqliteCheckpointer(this.path);
+    }
+    return Math.max(LATEST_SCHEMA_VERSION, current);
   }
 
   private prepare() {
     const placeholders = FLOW_COLUMNS.map(() => '?').join(', ');
     const updates = FLOW_COLUMNS.filter((c) => c !== 'node' && c !== 'flow_id').map((c) => `${c} = excluded.${c}`).join(', ');
     return {
-      stored: this.db.prepare<[string, string], { record: string }>('SELECT record FROM flows WHERE node = ? AND flow_id = ?'),
+      // The stored dimensions of a key (what its old contribution to the rollups was), not its record: no JSON to parse.
+      stored: this.db.prepare<[string, string], StoredDimsColumns>(`SELECT ${STORED_DIMS_COLUMNS} FROM flows WHERE node = ? AND flow_id = ?`),
       upsertFlow: this.db.prepare(`INSERT INTO flows (${FLOW_COLUMNS.join(', ')}) VALUES (${placeholders}) ON CONFLICT (node, flow_id) DO UPDATE SET ${updates}`),
       flowMinute: this.db.prepare(
         `INSERT INTO flow_minute (service_key, minute, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, connections)
@@ -72,13 +94,14 @@ export class SqliteFlowRepository implements FlowRepository {
   async ingest(records: readonly FlowRecord[]): Promise<IngestResult> {
     const sql = this.sql;
     return this.db.transaction((): IngestResult => {
-      const stored = new Map<string, FlowRecord>();
-      for (const record of records) {
-        const row = sql.stored.get(record.node, record.flowId);
-        if (row) stored.set(recordKey(record), JSON.parse(row.record) as FlowRecord);
+      const rows = records.map(flowRow);
+      const stored = new Map<string, FlowDims>();
+      for (const row of rows) {
+        const found = sql.stored.get(row.node, row.flowId);
+        if (found) stored.set(recordKey(row), storedDims(found));
       }
-      const plan = planIngest(records, stored);
-      for (const record of plan.upserts) sql.upsertFlow.run(...flowRowValues(record));
+      const plan = planIngest(rows, stored);
+      for (const row of plan.upserts) sql.upsertFlow.run(...flowRowValues(row));
       for (const { dims: d, delta } of plan.flowMinuteDeltas) {
         sql.flowMinute.run(d.serviceKey, d.minute, d.node, d.entry, d.verdict, d.clientKind, d.snat ? 1 : 0, d.snatAddress, d.endpointNamespace, d.endpointPod, d.endpointNode, delta);
       }
@@ -116,7 +139,7 @@ export class SqliteFlowRepository implements FlowRepository {
 
   async flows(query: FlowQuery): Promise<FlowPage> {
     const sql = flowsPageQuery('sqlite', query);
-    const rows = this.db.prepare(sql.text).all(...sql.params) as { record: string }[];
+    const rows = this.db.prepare(sql.text).all(...sql.params) as RecordColumns[];
     return toPage(rows, query.limit);
   }
 
@@ -126,7 +149,10 @@ export class SqliteFlowRepository implements FlowRepository {
 
   async deleteExpired(cutoffs: RetentionCutoffs): Promise<{ raw: number; rollups: number }> {
     return this.db.transaction(() => {
-      const raw = this.db.prepare('DELETE FROM flows WHERE last_seen < ?').run(cutoffs.rawBefore).changes;
+      // The first_seen condition lets flows_first_seen find the rows (migration 2 dropped the last_seen index). It
+      // changes nothing for records whose lastSeen ≥ firstSeen, i.e. all the agent sends; a record claiming
+      // lastSeen < firstSeen is kept until its firstSeen is past the cutoff too.
+      const raw = this.db.prepare('DELETE FROM flows WHERE first_seen < ? AND last_seen < ?').run(cutoffs.rawBefore, cutoffs.rawBefore).changes;
       const minute = Math.floor(cutoffs.rollupsBefore / MINUTE_MS);
       const rollups =
         this.db.prepare('DELETE FROM flow_minute WHERE minute < ?').run(minute).changes + this.db.prepare('DELETE FROM client_minute WHERE minute < ?').run(minute).changes;
@@ -135,12 +161,8 @@ export class SqliteFlowRepository implements FlowRepository {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
+    // The last connection to close checkpoints the rest of the WAL into the database file.
     if (this.db.open) this.db.close();
   }
-}
-
-export function toPage(rows: readonly { record: string }[], limit: number): FlowPage {
-  const flows = rows.slice(0, limit).map((row) => JSON.parse(row.record) as FlowRecord);
-  const last = flows[flows.length - 1];
-  return rows.length > limit && last ? { flows, nextCursor: encodeCursor({ firstSeen: last.firstSeen, node: last.node, flowId: last.flowId }) } : { flows };
 }
