@@ -212,6 +212,18 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     expect(counts[1]?.byVerdict).toEqual({ 'snat-expected': 120, preserved: 120 });
   });
 
+  it('counts a Service the same in the list as in its evidence when the window cuts minutes in half', async () => {
+    // records every 7 s over 5 minutes; a window from 1m30s to 3m20s keeps whole minutes and two partial ones
+    const start = Math.floor(T0 / 60_000) * 60_000;
+    await sut.ingest(Array.from({ length: 43 }, (_, i) => flowRecord({ firstSeen: start + i * 7000, client: `198.51.100.${(i % 9) + 1}` })));
+    const window = { from: start + 90_000, to: start + 200_000 };
+    const inWindow = Array.from({ length: 43 }, (_, i) => start + i * 7000).filter((t) => t >= window.from && t < window.to).length;
+    const [listed] = await sut.serviceCounts(window);
+    const evidence = (await sut.evidenceCounts(web, window)).rows.reduce((sum, r) => sum + r.connections, 0);
+    expect(listed?.connections).toBe(inWindow);
+    expect(evidence).toBe(inWindow);
+  });
+
   it('expires raw records and rollups by their own cutoffs', async () => {
     const old = flowRecord({ firstSeen: T0, lastSeen: T0 + 1 });
     const recent = flowRecord({ firstSeen: T0 + 600_000, lastSeen: T0 + 600_001 });

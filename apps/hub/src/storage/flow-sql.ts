@@ -112,12 +112,24 @@ export function toEvidenceCounts(rows: readonly EvidenceRowColumns[], distinct: 
   return { rows: evidenceRows, distinctOriginal: side('original'), distinctSeenByPods: side('seen') };
 }
 
-export function serviceCountsQuery(dialect: Dialect, window: TimeWindow): SqlQuery {
+/**
+ * Headline counts of every Service, split like the evidence (whole minutes from the rollups, the partial minutes at
+ * the window's edges from raw records), so a Service's totals here equal its evidence over the same window.
+ */
+export function serviceCountsQuery(dialect: Dialect, window: TimeWindow, source: EvidenceSource = 'rollups'): SqlQuery {
   const p = new Params(dialect);
-  const first = Math.floor(window.from / MINUTE_MS);
-  const end = Math.ceil(window.to / MINUTE_MS);
+  const split = splitWindow(window, source);
+  const dims = 'service_key, verdict, client_kind, snat';
+  const parts: string[] = [];
+  if (split.minutes) {
+    parts.push(`SELECT ${dims}, connections AS n FROM flow_minute WHERE minute >= ${p.add(split.minutes[0])} AND minute < ${p.add(split.minutes[1])}`);
+  }
+  if (split.rawSpans.length > 0) {
+    const spans = split.rawSpans.map(([from, to]) => `(first_seen >= ${p.add(from)} AND first_seen < ${p.add(to)})`).join(' OR ');
+    parts.push(`SELECT ${dims}, 1 AS n FROM flows WHERE service_key <> '' AND leg = 'entry' AND verdict <> 'not-service' AND (${spans})`);
+  }
   return {
-    text: `SELECT service_key, verdict, client_kind, snat, SUM(connections) AS n FROM flow_minute WHERE minute >= ${p.add(first)} AND minute < ${p.add(end)} GROUP BY service_key, verdict, client_kind, snat HAVING SUM(connections) > 0`,
+    text: `SELECT ${dims}, SUM(n) AS n FROM (${parts.join(' UNION ALL ')}) AS parts GROUP BY ${dims} HAVING SUM(n) > 0`,
     params: p.values,
   };
 }
