@@ -4,13 +4,14 @@
  * Run as root (PostgreSQL is started by the script, as the hub's tests do):
  *
  *   SWC_NODE_PROJECT=tsconfig.base.json node -r @swc-node/register bench/hub-ingest.ts \
- *     [--ingest 1000000] [--evidence 10000000] [--store sqlite|postgres|both] [--flow-ids agent|sequential] [--dir /tmp]
+ *     [--ingest 1000000] [--evidence 10000000] [--store sqlite|postgres|both] [--flow-ids agent|random|sequential] [--dir /tmp]
  *
  * The evidence dataset is loaded through the same ingest path as the measured part (no bulk shortcut): the first
  * --ingest records are timed, the rest up to --evidence are loaded the same way and reported separately.
- * flowIds: `agent` (default) shapes them as the agent does, `conntrack:<id>:<tuple>` with the kernel's
- * pseudo-random conntrack id, so the (node, flowId) key lands at random places in the primary-key index;
- * `sequential` (`bench:<i>`, what this script used before) inserts near the end of that index.
+ * flowIds: `agent` (default) shapes them as the agent does, `conntrack:<instance>:<id>:<tuple>`: a time-ordered
+ * instance first (apps/agent/src/sources/conntrack.source.ts timeOrderedInstance), then the kernel's pseudo-random
+ * conntrack id, so the (node, flowId) key grows at its end; `random` is the agent's earlier shape
+ * (`conntrack:<id>:<tuple>`), which lands at random places in the primary-key index; `sequential` is `bench:<i>`.
  * Prints a table and one JSON line (last line of stdout); writes bench/results/hub-ingest-<store>.json.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,6 +23,7 @@ import type { EvidenceCounts } from '@natlens/shared-analysis';
 import type { FlowRepository } from '../apps/hub/src/storage/flow-repository';
 import { openFlowRepository } from '../apps/hub/src/storage/open-flow-repository';
 import { flowRecord, startTestPostgres } from '../apps/hub/src/testing';
+import { timeOrderedInstance } from '../apps/agent/src/sources/conntrack.source';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {
@@ -31,7 +33,7 @@ const option = (name: string, fallback: string): string => {
 const ingestCount = Number(option('ingest', '1000000'));
 const evidenceCount = Number(option('evidence', '10000000'));
 const storeArg = option('store', 'both');
-const flowIds = option('flow-ids', 'agent') as 'agent' | 'sequential';
+const flowIds = option('flow-ids', 'agent') as 'agent' | 'random' | 'sequential';
 const baseDir = option('dir', tmpdir());
 const BATCH = 1000;
 const RESEND_BATCHES = 50;
@@ -50,7 +52,12 @@ function record(i: number): FlowRecord {
   const id = (Math.imul(i, 0x9e3779b1) >>> 0).toString();
   return flowRecord({
     node: `node${(i % 3) + 1}`,
-    flowId: flowIds === 'agent' ? `conntrack:${id}:tcp:${client}:${sport}>198.18.0.11:30080` : `bench:${i}`,
+    flowId:
+      flowIds === 'agent'
+        ? `conntrack:${timeOrderedInstance(T0 + i, i % 1_000_000)}:${id}:tcp:${client}:${sport}>198.18.0.11:30080`
+        : flowIds === 'random'
+          ? `conntrack:${id}:tcp:${client}:${sport}>198.18.0.11:30080`
+          : `bench:${i}`,
     firstSeen: T0 + i,
     service: services[i % services.length] ?? SERVICE,
     endpoint: pods[(i >> 2) % pods.length],

@@ -110,5 +110,5 @@ function endpointOf(index: ClusterIndex, ip: string, port: number, proto: FlowRe
 export function flowIdOf(conn: Pick<ObservedConnection, 'source' | 'id' | 'instance' | 'original' | 'flowId'>): string {
   if (conn.flowId !== undefined) return conn.flowId; // built by the source, in this same format
   const o = conn.original;
-  return `${conn.source}:${conn.id}:${conn.instance ?? '-'}:${o.proto}:${o.src}:${o.sport}>${o.dst}:${o.dport}`;
+  return `${conn.source}:${conn.instance ?? '-'}:${conn.id}:${o.proto}:${o.src}:${o.sport}>${o.dst}:${o.dport}`;
 }

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { type ConntrackEntry, type ConntrackReaderHandlers, decodeConntrackDatagramLean, type DumpResult, formatConntrackEntry } from '@natlens/agent-conntrack';
 import { AgentMetrics } from '../metrics/agent-metrics';
 import type { ObservedConnection } from '../pipeline/observed-connection';
-import { ConntrackSource, ConntrackReaderPort } from './conntrack.source';
+import { ConntrackSource, ConntrackReaderPort, timeOrderedInstance } from './conntrack.source';
 
 const entry = (id: number, event: ConntrackEntry['event']): ConntrackEntry => ({
   event,
@@ -53,7 +53,7 @@ describe('ConntrackSource', () => {
     expect(kernel.dumps).toBe(1);
     expect(observed).toEqual([expect.objectContaining({ kind: 'dump', id: '1', startedAt: 1_700_000_000_123, state: 'ESTABLISHED', counters: { original: { packets: 3, bytes: 180 } } })]);
     // first seen in a dump: named after its start time, so a restarted agent names it the same
-    expect([...(synced[0] ?? [])]).toEqual([`conntrack:1:t${(1_700_000_000_123_456_789n).toString(36)}:tcp:198.51.100.79:40001>198.18.0.11:30080`]);
+    expect([...(synced[0] ?? [])]).toEqual([`conntrack:${timeOrderedInstance(1_700_000_000_123, 456_789)}:1:tcp:198.51.100.79:40001>198.18.0.11:30080`]);
   });
 
   it('passes events on as observations', () => {
@@ -71,6 +71,8 @@ describe('ConntrackSource', () => {
     expect(instances[0]).toBe(instances[1]);
     expect(instances[2]).toBe(instances[3]);
     expect(instances[0]).not.toBe(instances[2]);
+    // time-ordered: the later connection's flowId sorts after the earlier one's (the hub's key grows at its end)
+    expect((instances[0] ?? '') < (instances[2] ?? '')).toBe(true);
   });
 
   it('takes lean entries from the reader: the same observations and flowIds as from full entries', () => {
@@ -90,12 +92,12 @@ describe('ConntrackSource', () => {
     const [icmpNew, tcpNew, icmpEnd, tcpEnd, fullNew, fullEnd] = observed.slice(seen);
     const instance = icmpNew?.instance;
     expect(icmpNew).toMatchObject({ kind: 'new', id: '9', original: { proto: 'icmp', sport: 0x4242, dport: 8 << 8 }, reply: { sport: 0x4242, dport: 0 } });
-    expect(icmpNew?.flowId).toBe(`conntrack:9:${instance}:icmp:198.51.100.79:${0x4242}>198.18.0.11:${8 << 8}`);
+    expect(icmpNew?.flowId).toBe(`conntrack:${instance}:9:icmp:198.51.100.79:${0x4242}>198.18.0.11:${8 << 8}`);
     expect(icmpEnd).toMatchObject({ kind: 'destroy', flowId: icmpNew?.flowId, startedAt: 1_700_000_003_000, endedAt: 1_700_000_003_250, counters: { original: { packets: 1, bytes: 84 } } });
     expect(tcpEnd).toMatchObject({ flowId: tcpNew?.flowId, state: 'ESTABLISHED' });
-    expect(tcpNew?.flowId).toBe(`conntrack:10:${tcpNew?.instance}:tcp:198.51.100.79:40010>198.18.0.11:30080`);
+    expect(tcpNew?.flowId).toBe(`conntrack:${tcpNew?.instance}:10:tcp:198.51.100.79:40010>198.18.0.11:30080`);
     // the full path: same shape, same flowId format
-    expect(fullEnd).toEqual({ ...icmpEnd, id: '11', instance: fullNew?.instance, flowId: `conntrack:11:${fullNew?.instance}:icmp:198.51.100.79:${0x4242}>198.18.0.11:${8 << 8}`, observedAt: fullEnd?.observedAt });
+    expect(fullEnd).toEqual({ ...icmpEnd, id: '11', instance: fullNew?.instance, flowId: `conntrack:${fullNew?.instance}:11:icmp:198.51.100.79:${0x4242}>198.18.0.11:${8 << 8}`, observedAt: fullEnd?.observedAt });
   });
 
   it('answers lost events with one resynchronising dump per burst', async () => {
@@ -105,5 +107,19 @@ describe('ConntrackSource', () => {
     expect(kernel.dumps).toBe(2);
     expect(synced).toHaveLength(2);
     expect((await metrics.registry.getSingleMetric('natlens_agent_netlink_enobufs_total')?.get())?.values[0]?.value).toBe(5);
+  });
+});
+
+describe('timeOrderedInstance', () => {
+  it.each([
+    [[1_700_000_000_123, 456_789], [1_700_000_000_123, 456_790]],
+    [[1_700_000_000_123, 999_999], [1_700_000_000_124, 0]],
+    [[999, 5], [1_700_000_000_000, 0]],
+    [[2_500_000_000_000, 0], [2_500_000_000_001, 0]],
+  ])('names %j before %j, in 12 characters', (earlier, later) => {
+    const a = timeOrderedInstance(earlier[0] as number, earlier[1] as number);
+    const b = timeOrderedInstance(later[0] as number, later[1] as number);
+    expect(a < b).toBe(true);
+    expect([a.length, b.length]).toEqual([12, 12]);
   });
 });

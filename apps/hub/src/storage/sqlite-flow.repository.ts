@@ -42,6 +42,7 @@ export class SqliteFlowRepository implements FlowRepository {
     this.db.pragma('busy_timeout = 5000');
     // Once the WAL has been checkpointed and restarts, do not keep a file larger than this.
     this.db.pragma('journal_size_limit = 67108864');
+    this.db.pragma('cache_size = -262144');
   }
 
   async migrate(): Promise<number> {
