@@ -6,7 +6,7 @@ import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
 import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
 import { flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
-import { type FlowDims, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
+import { type FlowDims, type FlowRow, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { FLOW_COLUMNS, LATEST_SCHEMA_VERSION, MIGRATIONS, SCHEMA_MIGRATIONS_DDL, statementsFor } from './migrations';
 import type { RecordColumns } from './record-codec';
@@ -69,6 +69,7 @@ export class SqliteFlowRepository implements FlowRepository {
       // The stored dimensions of a key (what its old contribution to the rollups was), not its record: no JSON to parse.
       stored: this.db.prepare<[string, string], StoredDimsColumns>(`SELECT ${STORED_DIMS_COLUMNS} FROM flows WHERE node = ? AND flow_id = ?`),
       upsertFlow: this.db.prepare(`INSERT INTO flows (${FLOW_COLUMNS.join(', ')}) VALUES (${placeholders}) ON CONFLICT (node, flow_id) DO UPDATE SET ${updates}`),
+      insertFlow: this.db.prepare(`INSERT INTO flows (${FLOW_COLUMNS.join(', ')}) VALUES (${placeholders}) ON CONFLICT (node, flow_id) DO NOTHING`),
       flowMinute: this.db.prepare(
         `INSERT INTO flow_minute (service_key, minute, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, connections)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -96,13 +97,22 @@ export class SqliteFlowRepository implements FlowRepository {
     const sql = this.sql;
     return this.db.transaction((): IngestResult => {
       const rows = records.map(flowRow);
+      // Most keys are new: insert them outright (one descent of the key index) and look up the stored dimensions only
+      // of the keys the store already holds. `written` is what this batch inserted, so a key the batch sends twice is
+      // not mistaken for a stored one.
       const stored = new Map<string, FlowDims>();
+      const written = new Map<string, FlowRow>();
       for (const row of rows) {
-        const found = sql.stored.get(row.node, row.flowId);
-        if (found) stored.set(recordKey(row), storedDims(found));
+        const key = recordKey(row);
+        if (written.has(key) || stored.has(key)) continue;
+        if (sql.insertFlow.run(...flowRowValues(row)).changes === 1) written.set(key, row);
+        else {
+          const found = sql.stored.get(row.node, row.flowId);
+          if (found) stored.set(key, storedDims(found));
+        }
       }
       const plan = planIngest(rows, stored);
-      for (const row of plan.upserts) sql.upsertFlow.run(...flowRowValues(row));
+      for (const row of plan.upserts) if (written.get(recordKey(row)) !== row) sql.upsertFlow.run(...flowRowValues(row));
       for (const { dims: d, delta } of plan.flowMinuteDeltas) {
         sql.flowMinute.run(d.serviceKey, d.minute, d.node, d.entry, d.verdict, d.clientKind, d.snat ? 1 : 0, d.snatAddress, d.endpointNamespace, d.endpointPod, d.endpointNode, delta);
       }
