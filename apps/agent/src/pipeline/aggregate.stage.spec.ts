@@ -33,3 +33,15 @@ describe('FlowAggregator', () => {
     expect(sut.size).toBe(2);
   });
 });
+
+describe('FlowAggregator with several sources', () => {
+  it('lets a source\'s full read end only that source\'s flows', () => {
+    const sut = new FlowAggregator();
+    sut.upsert(record('conntrack-gone', { lastSeen: 100, source: 'conntrack' }));
+    sut.upsert(record('capture-only', { lastSeen: 100, source: 'pcap' }));
+    sut.flush();
+    expect(sut.reconcile(new Set(), 200, 'conntrack')).toBe(1);
+    expect(sut.flush()).toEqual([expect.objectContaining({ flowId: 'conntrack-gone', ended: true })]);
+    expect(sut.get('capture-only')).toMatchObject({ source: 'pcap' });
+  });
+});

@@ -16,6 +16,11 @@ export class FlowAggregator {
     return this.flows.size;
   }
 
+  /** The record held for a flow (read-only: change it through upsert or touch). */
+  get(flowId: string): Readonly<FlowRecord> | undefined {
+    return this.flows.get(flowId);
+  }
+
   /** Returns true when the record ends its flow (the pipeline flushes soon after, not at the next interval). */
   upsert(record: FlowRecord): boolean {
     const before = this.flows.get(record.flowId);
@@ -58,12 +63,14 @@ export class FlowAggregator {
 
   /**
    * After a full dump that started at `dumpStartedAt`: flows last seen before it and absent from it have ended
-   * without a DESTROY event reaching us (lost to ENOBUFS, or created before we subscribed).
+   * without a DESTROY event reaching us (lost to ENOBUFS, or created before we subscribed). With `source`, only that
+   * source's flows are considered (a conntrack dump says nothing about a flow only the capture saw).
    */
-  reconcile(liveFlowIds: Set<string>, dumpStartedAt: number): number {
+  reconcile(liveFlowIds: Set<string>, dumpStartedAt: number, source?: FlowRecord['source']): number {
     let ended = 0;
     for (const [flowId, record] of this.flows) {
       if (record.ended || liveFlowIds.has(flowId) || record.lastSeen >= dumpStartedAt) continue;
+      if (source !== undefined && record.source !== source) continue;
       this.flows.set(flowId, { ...record, ended: true });
       this.dirty.add(flowId);
       ended++;

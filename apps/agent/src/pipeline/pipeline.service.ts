@@ -14,17 +14,21 @@ import { BoundedQueue, consume } from './bounded-queue';
 import { enrichConnection, flowIdOf } from './enrich';
 import type { ObservedConnection } from './observed-connection';
 import { RecentFlows } from './recent-flows';
+import { SourceMerge } from './source-merge';
 
 /** Connections remembered at once; beyond it new ones are dropped and counted (a flood must not exhaust memory). */
 const MAX_ACTIVE_FLOWS = 1_000_000;
 /** A connection's end is exported this soon rather than at the next interval. */
 const END_FLUSH_DELAY_MS = 250;
 const ENRICH_BATCH = 2048;
+/** How often first sights waiting for a better source (source-merge.ts) are checked. */
+const MERGE_EXPIRE_INTERVAL_MS = 500;
 
 /*
  * The agent's one wiring place (docs/architecture.md draws it):
  *
- *   sources (collect+decode) ──[observed: bounded]──► enrich ──► aggregate ──(flush: interval | end)──► export
+ *   sources (collect+decode) ──[observed: bounded]──► merge ──► enrich ──► aggregate ──(flush: interval | end)──► export
+ *                                                    (two or more sources: one record per connection)
  *                                                                               ├─► recent records (GET /api/flows)
  *                                                                               ├─► socket.io /flows
  *                                                                               └─► hub exporter (spool → HTTP)
@@ -42,6 +46,9 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   /** Set on every batch: the labelled child is resolved once rather than per call. */
   private readonly observedDepth: Gauge.Internal<'queue'>;
   private indexView: { index: ClusterIndex; view: ClusterIndex } | undefined;
+  /** Only with two or more sources; a single source's observations go straight to enrich. */
+  private readonly merge: SourceMerge | undefined;
+  private mergeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -55,6 +62,8 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   ) {
     this.observed = new BoundedQueue('observed', config.queueCapacity);
     this.observedDepth = metrics.queueDepth.labels({ queue: 'observed' });
+    const names = [...new Set(sources.map((source) => source.name))];
+    this.merge = names.length > 1 ? new SourceMerge({ sources: names }) : undefined;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -76,19 +85,32 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
       this.log.error({ err: err.message, lost }, 'enrich failed for a batch; it was dropped');
     });
     this.exporter?.start();
-    const sink = {
-      observe: (batch: ObservedConnection[]) => {
-        let refused = 0;
-        for (const observation of batch) if (!this.observed.push(observation)) refused++;
-        if (refused > 0) this.metrics.dropped.inc({ stage: 'collect', reason: 'queue-full' }, refused);
-        this.observedDepth.set(this.observed.depth);
-      },
-      tableSynced: (live: Set<string>, startedAt: number) => {
-        setImmediate(() => this.aggregator.reconcile(live, startedAt) > 0 && this.scheduleEndFlush());
-      },
+    const observe = (batch: ObservedConnection[]) => {
+      let refused = 0;
+      for (const observation of batch) if (!this.observed.push(observation)) refused++;
+      if (refused > 0) this.metrics.dropped.inc({ stage: 'collect', reason: 'queue-full' }, refused);
+      this.observedDepth.set(this.observed.depth);
     };
-    for (const source of this.sources) await source.start(sink);
+    for (const source of this.sources) {
+      await source.start({
+        observe,
+        // A source's full read ends only the flows it decides: a conntrack dump knows nothing of a capture-only flow.
+        tableSynced: (live: Set<string>, startedAt: number) => {
+          setImmediate(() => {
+            this.merge?.tableSynced(source.name, live, startedAt, Date.now());
+            if (this.aggregator.reconcile(live, startedAt, source.name) > 0) this.scheduleEndFlush();
+          });
+        },
+      });
+    }
     this.flushTimer = setInterval(() => this.flush(), this.config.flushIntervalMs);
+    if (this.merge) {
+      const merge = this.merge;
+      this.mergeTimer = setInterval(() => {
+        const released = merge.expire(Date.now());
+        if (released.length > 0) this.enrichMerged(released);
+      }, MERGE_EXPIRE_INTERVAL_MS);
+    }
     this.log.info({ sources: this.sources.map((s) => s.name), accounting: this.accounting }, 'pipeline running');
   }
 
@@ -117,13 +139,27 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private enrich(batch: ObservedConnection[]): void {
+    if (!this.merge) {
+      this.enrichMerged(batch);
+      return;
+    }
+    const merged: ObservedConnection[] = [];
+    const now = Date.now();
+    for (const observation of batch) for (const out of this.merge.accept(observation, now)) merged.push(out);
+    this.enrichMerged(merged);
+  }
+
+  private enrichMerged(batch: ObservedConnection[]): void {
     const index = this.currentIndex();
     const verdicts = new Map<string, number>();
     let tooMany = 0;
     for (const observation of batch) {
       const flowId = flowIdOf(observation);
-      // A flow already known only changes its state, counters and times: no need to enrich it again.
-      const ended = this.aggregator.touch(
+      // A flow already known only changes its state, counters and times: no need to enrich it again, unless another
+      // source just added what changes its meaning (the real client behind a proxy, a drop).
+      const known = observation.realClient !== undefined || observation.dropped === true ? this.aggregator.get(flowId) : undefined;
+      const newFacts = known !== undefined && (known.realClient === undefined || observation.dropped === true);
+      const ended = newFacts ? undefined : this.aggregator.touch(
         flowId,
         observation.endedAt ?? observation.observedAt,
         observation.startedAt,
@@ -135,7 +171,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
         if (ended) this.scheduleEndFlush();
         continue;
       }
-      if (this.aggregator.size >= MAX_ACTIVE_FLOWS && observation.kind !== 'destroy') {
+      if (!newFacts && this.aggregator.size >= MAX_ACTIVE_FLOWS && observation.kind !== 'destroy') {
         tooMany++;
         continue;
       }
@@ -186,6 +222,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
       accounting: this.accounting,
       activeFlows: this.aggregator.size,
       queues: { observed: { depth: this.observed.depth, dropped: this.observed.dropped } },
+      ...(this.merge ? { merge: { connections: this.merge.size, ...this.merge.stats } } : {}),
       hub: this.exporter ? { url: this.config.hub, pending: this.exporter.pending, lastSuccessAt: this.exporter.lastSuccessAt, lastError: this.exporter.lastError } : null,
     };
   }
@@ -193,6 +230,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationShutdown(): Promise<void> {
     for (const source of this.sources) source.stop();
     clearInterval(this.flushTimer);
+    clearInterval(this.mergeTimer);
     clearTimeout(this.endFlush);
     this.consumer?.stop();
     this.flush();

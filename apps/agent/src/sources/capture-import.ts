@@ -2,7 +2,7 @@ import { CaptureReader, ConnectionTracker, decodePacket, isPcapMagic, parseConnt
 import { ClusterIndex, parseInventory } from '@natlens/shared-cluster';
 import { flowRecordSchema, type FlowRecord } from '@natlens/shared-model';
 import { createReadStream } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { postJson } from '../export/hub-client';
 import { enrichConnection } from '../pipeline/enrich';
 import type { ObservedConnection } from '../pipeline/observed-connection';
@@ -25,6 +25,29 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   onRecords?: (records: FlowRecord[]) => void;
 }
+
+/** Where an import's bytes come from and its records go, whatever carries them (a file, an HTTP upload). */
+export interface ImportStreamOptions {
+  /** A name for the summary (a file path, an upload's file name). */
+  name: string;
+  node: string;
+  index: ClusterIndex;
+  /** The whole size when known (progress); 0 when not. */
+  bytesTotal: number;
+  /** `auto` tells pcap and pcapng from their magic numbers and reads anything else as `conntrack -L` output. */
+  format?: 'auto' | 'pcap' | 'pcapng' | 'conntrack';
+  batchSize?: number;
+  /**
+   * Takes one batch of records; the next is not sent before it resolves (back-pressure on the reading). Resolves to
+   * whether the records went somewhere (they count as `sent`); rejects to stop the import.
+   */
+  deliver: (records: FlowRecord[]) => Promise<boolean>;
+  onProgress?: (progress: ImportProgress) => void;
+  /** A conntrack dump is parsed whole: refuse one larger than this. Default 256 MiB. */
+  maxTextBytes?: number;
+}
+
+export class ImportTooLargeError extends Error {}
 
 export interface ImportProgress {
   bytesRead: number;
@@ -59,9 +82,39 @@ const POLL_EVERY_PACKETS = 10_000;
 export async function importFile(options: ImportOptions): Promise<ImportSummary> {
   const index = options.inventory ? ClusterIndex.fromObjects(parseInventory(await readFile(options.inventory, 'utf8'), options.inventory).objects) : ClusterIndex.empty();
   const bytesTotal = (await stat(options.file)).size;
-  const summary: ImportSummary = { file: options.file, node: options.node, format: 'unknown', bytes: bytesTotal, packets: 0, malformedPackets: 0, errors: [], errorCount: 0, connections: 0, records: 0, invalid: 0, sent: 0, byVerdict: {} };
-  const sender = new BatchSender(options, summary);
-  const progress = (bytesRead: number) => options.onProgress?.({ bytesRead, bytesTotal, packets: summary.packets, connections: summary.connections, sent: summary.sent });
+  return importChunks(createReadStream(options.file, { highWaterMark: 1 << 20 }), {
+    name: options.file,
+    node: options.node,
+    index,
+    bytesTotal,
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    deliver: async (records) => {
+      options.onRecords?.(records);
+      if (!options.hub) return false;
+      const body = JSON.stringify({ node: options.node, sentAt: Date.now(), records });
+      const response = await postJson(options.hub, '/api/ingest', body);
+      if (response.status < 200 || response.status >= 300) {
+        throw new Error(`the hub refused a batch of ${records.length} records (HTTP ${response.status}): ${response.body.slice(0, 500)}`);
+      }
+      return true;
+    },
+  });
+}
+
+const PCAPNG_MAGIC = 0x0a0d0d0a;
+const DEFAULT_MAX_TEXT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The import itself over any stream of bytes: the format from its first bytes (or as told), then decode → correlate
+ * → enrich as the agent does, records delivered in batches, in order. A damaged part of the input is reported with
+ * its byte offset in the summary and the rest is still used.
+ */
+export async function importChunks(chunks: AsyncIterable<Buffer | Uint8Array | string>, options: ImportStreamOptions): Promise<ImportSummary> {
+  const { index, bytesTotal } = options;
+  const summary: ImportSummary = { file: options.name, node: options.node, format: 'unknown', bytes: 0, packets: 0, malformedPackets: 0, errors: [], errorCount: 0, connections: 0, records: 0, invalid: 0, sent: 0, byVerdict: {} };
+  const sender = new BatchSender(options.batchSize ?? 1000, options.deliver, summary);
+  const progress = (bytesRead: number) => options.onProgress?.({ bytesRead, bytesTotal: Math.max(bytesTotal, bytesRead), packets: summary.packets, connections: summary.connections, sent: summary.sent });
   const noteError = (err: ParseError) => {
     summary.errorCount++;
     if (summary.errors.length < MAX_ERRORS_LISTED) summary.errors.push({ offset: err.offset, message: err.message });
@@ -79,12 +132,35 @@ export async function importFile(options: ImportOptions): Promise<ImportSummary>
     sender.add(records);
   };
 
-  const head = Buffer.alloc(4);
-  const handle = await open(options.file, 'r');
-  await handle.read(head, 0, 4, 0);
-  await handle.close();
+  const iterator = chunks[Symbol.asyncIterator]();
+  // The first bytes decide the format: gather at least 4 (a stream may deliver fewer at first).
+  const first: Buffer[] = [];
+  let firstBytes = 0;
+  let exhausted = false;
+  while (firstBytes < 4) {
+    const next = await iterator.next();
+    if (next.done) {
+      exhausted = true;
+      break;
+    }
+    const chunk = toBuffer(next.value);
+    first.push(chunk);
+    firstBytes += chunk.length;
+  }
+  const head = Buffer.concat(first);
+  const format = options.format ?? 'auto';
+  const isCapture = format === 'pcap' || format === 'pcapng' || (format === 'auto' && head.length >= 4 && (isPcapMagic(head) || head.readUInt32BE(0) === PCAPNG_MAGIC));
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    if (exhausted) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield toBuffer(next.value);
+    }
+  }
 
-  if (isPcapMagic(head) || head.readUInt32BE(0) === 0x0a0d0d0a) {
+  if (isCapture) {
     const tracker = new ConnectionTracker({ isServiceFrontend: (ip, port) => index.serviceFrontend(ip, port, 'tcp') !== undefined });
     const reader = new CaptureReader();
     let captureTime = 0;
@@ -117,37 +193,51 @@ export async function importFile(options: ImportOptions): Promise<ImportSummary>
       },
       error: noteError,
     };
-    let bytesRead = 0;
-    for await (const chunk of createReadStream(options.file, { highWaterMark: 1 << 20 })) {
-      reader.push(chunk as Buffer, visitor);
-      bytesRead += (chunk as Buffer).length;
-      await sender.drained(); // back-pressure: read on only when the hub has taken what we sent
-      progress(bytesRead);
+    for await (const chunk of rest()) {
+      reader.push(chunk, visitor);
+      summary.bytes += chunk.length;
+      await sender.drained(); // back-pressure: read on only when the receiver has taken what we sent
+      progress(summary.bytes);
     }
     reader.end(visitor);
     summary.format = reader.stats.format === 'pcapng' ? 'pcapng' : 'pcap';
     flushTracker(tracker.finish());
   } else {
-    const dump = parseConntrackDump(await readFile(options.file, 'utf8'));
+    const maxTextBytes = options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
+    const parts: Buffer[] = [];
+    for await (const chunk of rest()) {
+      summary.bytes += chunk.length;
+      if (summary.bytes > maxTextBytes) {
+        throw new ImportTooLargeError(`${options.name}: not a pcap or pcapng capture, and as conntrack -L text it is larger than ${maxTextBytes} bytes; split it (conntrack -L output is one connection per line) or send a capture`);
+      }
+      parts.push(chunk);
+      progress(summary.bytes);
+    }
+    const dump = parseConntrackDump(Buffer.concat(parts).toString('utf8'));
     summary.format = dump.format === 'xml' ? 'conntrack-xml' : 'conntrack-text';
     dump.errors.forEach(noteError);
     const observedAt = Date.now();
     summary.connections = dump.entries.length;
     emit(dump.entries.map((entry, i) => observationOfDumpEntry(entry, i, observedAt)));
-    progress(bytesTotal);
   }
   await sender.flush();
-  progress(bytesTotal);
+  progress(summary.bytes);
   return summary;
 }
 
-/** Collects records and posts them in batches, one at a time and in order (a later report of a flow must land last). */
+function toBuffer(chunk: Buffer | Uint8Array | string): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  return typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** Collects records and delivers them in batches, one at a time and in order (a later report of a flow must land last). */
 class BatchSender {
   private batch: FlowRecord[] = [];
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly options: ImportOptions,
+    private readonly batchSize: number,
+    private readonly deliver: (records: FlowRecord[]) => Promise<boolean>,
     private readonly summary: ImportSummary,
   ) {}
 
@@ -156,11 +246,11 @@ class BatchSender {
       this.summary.records++;
       this.summary.byVerdict[record.verdict] = (this.summary.byVerdict[record.verdict] ?? 0) + 1;
       this.batch.push(record);
-      if (this.batch.length >= (this.options.batchSize ?? 1000)) this.send();
+      if (this.batch.length >= this.batchSize) this.send();
     }
   }
 
-  /** Resolves once every batch so far was accepted; rejects with the hub's answer when one was refused. */
+  /** Resolves once every batch so far was delivered; rejects with the receiver's error when one was refused. */
   drained(): Promise<void> {
     return this.chain;
   }
@@ -174,17 +264,8 @@ class BatchSender {
     if (this.batch.length === 0) return;
     const records = this.batch;
     this.batch = [];
-    this.chain = this.chain.then(() => this.post(records));
-  }
-
-  private async post(records: FlowRecord[]): Promise<void> {
-    this.options.onRecords?.(records);
-    if (!this.options.hub) return;
-    const body = JSON.stringify({ node: this.options.node, sentAt: Date.now(), records });
-    const response = await postJson(this.options.hub, '/api/ingest', body);
-    if (response.status < 200 || response.status >= 300) {
-      throw new Error(`the hub refused a batch of ${records.length} records (HTTP ${response.status}): ${response.body.slice(0, 500)}`);
-    }
-    this.summary.sent += records.length;
+    this.chain = this.chain.then(async () => {
+      if (await this.deliver(records)) this.summary.sent += records.length;
+    });
   }
 }

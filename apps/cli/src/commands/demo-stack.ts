@@ -66,7 +66,7 @@ export async function startDemoStack(state: LabState, options: { hubPort: number
     hubUrl: hub.url,
     token,
     readToken,
-    startDashboard: ({ port }) => dashboard.start({ port, hubUrl: hub.url, hubToken: readToken }),
+    startDashboard: ({ port }) => dashboard.start({ port, hubUrl: hub.url, hubToken: readToken, importToken: token }),
     close: async () => {
       for (const agent of agents) agent.kill('SIGTERM');
       await dashboard.stop();
@@ -128,7 +128,7 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-class DashboardProcess {
+export class DashboardProcess {
   private child: ChildProcess | undefined;
   private stopped = false;
 
@@ -137,7 +137,8 @@ class DashboardProcess {
     private readonly log: Logger,
   ) {}
 
-  async start(options: { port: number; hubUrl: string; hubToken: string }): Promise<string> {
+  /** `importToken`: an ingest token for the Import page's uploads (the read token cannot write). */
+  async start(options: { port: number; hubUrl: string; hubToken: string; importToken?: string }): Promise<string> {
     const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
     if (dashboardBuildStale()) await this.build(env);
     if (this.stopped) throw new Error('the demo stopped before the dashboard started');
@@ -148,7 +149,7 @@ class DashboardProcess {
     const child = spawn(process.execPath, [realpathSync(NEXT_BIN), 'start', '--port', String(port), '--hostname', '127.0.0.1'], {
       cwd: DASHBOARD_DIR,
       stdio: ['ignore', out, out],
-      env: { ...env, NATLENS_HUB_URL: options.hubUrl, NATLENS_HUB_TOKEN: options.hubToken, NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${preload}`.trim() },
+      env: { ...env, NATLENS_HUB_URL: options.hubUrl, NATLENS_HUB_TOKEN: options.hubToken, ...(options.importToken ? { NATLENS_HUB_IMPORT_TOKEN: options.importToken } : {}), NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${preload}`.trim() },
     });
     closeSync(out);
     this.child = child;

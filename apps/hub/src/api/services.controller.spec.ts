@@ -61,8 +61,8 @@ describe('evidence API', () => {
     expect(evidence.connections).toBe(100);
     expect(evidence.byEntry).toEqual({ clusterIP: 0, nodePort: 100, loadBalancer: 0, externalIP: 0 });
     expect(evidence.byVerdict).toEqual({ 'snat-expected': 100 });
-    expect(evidence.clients).toEqual({ distinctOriginal: 20, distinctSeenByPods: 1 });
-    expect(evidence.snat).toEqual({ external: 100, snatted: 100, ratio: 1, byNode: [{ node: 'node2', snatAddress: '198.18.0.12', connections: 100 }] });
+    expect(evidence.clients).toEqual({ distinctOriginal: 20, distinctSeenByPods: 1, viaProxy: 0 });
+    expect(evidence.snat).toEqual({ external: 100, snatted: 100, ratio: 1, carried: 0, byNode: [{ node: 'node2', snatAddress: '198.18.0.12', connections: 100 }] });
     expect(evidence.endpoints).toEqual([
       { namespace: 'default', pod: 'api-1', node: 'node1', connections: 50, share: 0.5, expectedShare: 0.5 },
       { namespace: 'default', pod: 'api-2', node: 'node3', connections: 50, share: 0.5, expectedShare: 0.5 },

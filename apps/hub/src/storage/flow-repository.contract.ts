@@ -122,6 +122,32 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     expect(counts.rows.reduce((sum, r) => sum + r.connections, 0)).toBe(240);
   });
 
+  it('counts the real client a proxy named as the client as sent, the same from rollups and raw records', async () => {
+    // A proxying LB (198.18.0.254) opens every connection; 15 of 45 name one of 5 real clients in a PROXY header.
+    const LB = '198.18.0.254';
+    const batch: FlowRecord[] = [];
+    for (let i = 0; i < 45; i++) {
+      const record = flowRecord({ firstSeen: T0 + i * 4000, client: LB, service: { namespace: 'default', name: 'web', entry: 'loadBalancer' } });
+      batch.push(i % 3 === 0 ? { ...record, verdict: 'proxied', realClient: { ip: `198.51.100.${100 + (i % 5)}`, port: 40_000 + i } } : record);
+    }
+    await sut.ingest(batch);
+    for (const window of [ALL, { from: T0 + 10_000, to: T0 + 150_000 }]) {
+      expect(sorted(await sut.evidenceCounts(web, window, 'rollups'))).toEqual(sorted(await sut.evidenceCounts(web, window, 'raw')));
+    }
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect([counts.distinctOriginal, counts.distinctSeenByPods]).toEqual([6, 1]); // the LB itself for the other 30
+    expect(counts.rows.map((r) => [r.verdict, r.connections]).sort()).toEqual([['preserved', 30], ['proxied', 15]]);
+    // the real client is kept in the record and found by the client filter
+    const named = batch.filter((r) => r.realClient?.ip === '198.51.100.103').reverse();
+    expect(named).toHaveLength(3);
+    expect((await sut.flows({ client: '198.51.100.103', limit: 10 })).flows).toEqual(named);
+    // a re-send without the header (say, the capture's view was lost) moves the count back to the LB
+    await sut.ingest(batch.map((r) => ({ ...r, verdict: 'preserved' as const, realClient: undefined })).map(({ realClient: _, ...r }) => r));
+    const after = await sut.evidenceCounts(web, ALL);
+    expect([after.distinctOriginal, after.distinctSeenByPods]).toEqual([1, 1]);
+    expect(sorted(await sut.evidenceCounts(web, ALL, 'rollups'))).toEqual(sorted(await sut.evidenceCounts(web, ALL, 'raw')));
+  });
+
   it('pages through flows newest first with filters and a cursor', async () => {
     const batch = workload();
     await sut.ingest(batch);

@@ -71,7 +71,10 @@ export function distinctClientsQuery(dialect: Dialect, service: ServiceKey, wind
   const p = new Params(dialect);
   const split = splitWindow(window, source);
   // Placeholders in text order: the CTE comes first.
-  const raw = split.rawSpans.length > 0 ? `WITH raw AS MATERIALIZED (SELECT client_ip, seen_ip FROM flows WHERE ${rawCondition(p, serviceKeyOf(service), split.rawSpans)}) ` : '';
+  // The client as sent is the real client a proxy named when there is one (ingest-plan.ts does the same for rollups).
+  const raw = split.rawSpans.length > 0
+    ? `WITH raw AS MATERIALIZED (SELECT CASE WHEN real_client_ip <> '' THEN real_client_ip ELSE client_ip END AS client_ip, seen_ip FROM flows WHERE ${rawCondition(p, serviceKeyOf(service), split.rawSpans)}) `
+    : '';
   const parts: string[] = [];
   if (split.minutes) {
     parts.push(`SELECT side, address FROM client_minute WHERE service_key = ${p.add(serviceKeyOf(service))} AND minute >= ${p.add(split.minutes[0])} AND minute < ${p.add(split.minutes[1])} AND connections > 0`);
@@ -180,7 +183,7 @@ export function flowsPageQuery(dialect: Dialect, query: FlowQuery): SqlQuery {
   const where: string[] = [];
   if (query.service) where.push(`service_key = ${p.add(serviceKeyOf(query.service))}`);
   if (query.node) where.push(`node = ${p.add(query.node)}`);
-  if (query.client) where.push(`client_ip = ${p.add(query.client)}`);
+  if (query.client) where.push(`(client_ip = ${p.add(query.client)} OR real_client_ip = ${p.add(query.client)})`);
   if (query.verdict) where.push(`verdict = ${p.add(query.verdict)}`);
   if (query.from !== undefined) where.push(`first_seen >= ${p.add(query.from)}`);
   if (query.to !== undefined) where.push(`first_seen < ${p.add(query.to)}`);

@@ -5,7 +5,8 @@ import { encodeRecord } from './record-codec';
  * What one batch changes, computed before touching the database (pure; shared by both stores).
  *
  * A record contributes +1 connection to the rollup minute of its firstSeen, under its dimensions, and its client
- * addresses to the client rollups, but only on its entry leg (a forwarded leg is the same connection seen again on
+ * addresses to the client rollups (as sent: the real client a proxy named, when one did; as seen: translated.src),
+ * but only on its entry leg (a forwarded leg is the same connection seen again on
  * the endpoint's node). When (node, flowId) is re-sent, its old contribution is subtracted and the new one added:
  * an unchanged re-send nets to zero, a changed one moves the count, and nothing is ever counted twice.
  *
@@ -60,6 +61,8 @@ export interface FlowDims {
   readonly endpointNode: string;
   /** original.src */
   readonly clientIp: string;
+  /** realClient.ip ('' when none): the client behind a proxying load balancer, counted as the client as sent. */
+  readonly realClientIp: string;
   /** translated.src */
   readonly seenIp: string;
   readonly firstSeen: number;
@@ -107,6 +110,7 @@ export function flowRow(record: FlowRecord): FlowRow {
     endpointPod: endpoint?.pod ?? '',
     endpointNode: endpoint?.node ?? '',
     clientIp: record.original.src,
+    realClientIp: record.realClient?.ip ?? '',
     seenIp: record.translated.src,
     firstSeen: record.firstSeen,
     lastSeen: record.lastSeen,
@@ -130,12 +134,13 @@ export interface StoredDimsColumns {
   ep_pod: string;
   ep_node: string;
   client_ip: string;
+  real_client_ip: string;
   seen_ip: string;
   first_seen: number | string;
 }
 
 /** The columns to select for StoredDimsColumns. */
-export const STORED_DIMS_COLUMNS = 'node, flow_id, service_key, leg, verdict, entry, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, client_ip, seen_ip, first_seen';
+export const STORED_DIMS_COLUMNS = 'node, flow_id, service_key, leg, verdict, entry, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, client_ip, real_client_ip, seen_ip, first_seen';
 
 export function storedDims(row: StoredDimsColumns): FlowDims {
   return {
@@ -152,6 +157,7 @@ export function storedDims(row: StoredDimsColumns): FlowDims {
     endpointPod: row.ep_pod,
     endpointNode: row.ep_node,
     clientIp: row.client_ip,
+    realClientIp: row.real_client_ip,
     seenIp: row.seen_ip,
     firstSeen: Number(row.first_seen),
   };
@@ -194,7 +200,8 @@ export function planIngest(rows: readonly FlowRow[], stored: ReadonlyMap<string,
       };
       flowMinutes.set(key, { dims, delta: sign });
     }
-    addClient(`${prefix}o\u0000${d.clientIp}`, d.serviceKey, minute, 'original', d.clientIp, sign);
+    const sentBy = d.realClientIp !== '' ? d.realClientIp : d.clientIp;
+    addClient(`${prefix}o\u0000${sentBy}`, d.serviceKey, minute, 'original', sentBy, sign);
     addClient(`${prefix}s\u0000${d.seenIp}`, d.serviceKey, minute, 'seen', d.seenIp, sign);
   };
 

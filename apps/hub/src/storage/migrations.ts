@@ -126,6 +126,44 @@ export const MIGRATIONS: readonly Migration[] = [
       { postgres: 'ALTER TABLE client_minute SET (fillfactor = 70)' },
     ],
   },
+  {
+    version: 3,
+    description: 'alerts: the latest state of each alert, every transition, and an outbox of notifications to deliver',
+    statements: [
+      // One row per (rule, Service): its latest state. Written in the same transaction as its history and outbox rows,
+      // so a restart finds exactly what was told to receivers and tells them nothing twice.
+      `CREATE TABLE alert_states (
+        alert_key TEXT PRIMARY KEY,
+        rule TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        value DOUBLE PRECISION NOT NULL,
+        threshold DOUBLE PRECISION NOT NULL,
+        summary TEXT NOT NULL,
+        active_since BIGINT NOT NULL,
+        fired_at BIGINT,
+        resolved_at BIGINT,
+        updated_at BIGINT NOT NULL
+      )`,
+      { sqlite: 'CREATE TABLE alert_history (id INTEGER PRIMARY KEY AUTOINCREMENT, alert_key TEXT NOT NULL, rule TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, transition TEXT NOT NULL, severity TEXT NOT NULL, value DOUBLE PRECISION NOT NULL, summary TEXT NOT NULL, at BIGINT NOT NULL)' },
+      { postgres: 'CREATE TABLE alert_history (id BIGSERIAL PRIMARY KEY, alert_key TEXT NOT NULL, rule TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, transition TEXT NOT NULL, severity TEXT NOT NULL, value DOUBLE PRECISION NOT NULL, summary TEXT NOT NULL, at BIGINT NOT NULL)' },
+      'CREATE INDEX alert_history_at ON alert_history (at)',
+      // One row per notification and receiver; deleted once delivered (or given up on), retried with backoff until then.
+      { sqlite: 'CREATE TABLE alert_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, notification TEXT NOT NULL, created_at BIGINT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at BIGINT NOT NULL, last_error TEXT)' },
+      { postgres: 'CREATE TABLE alert_outbox (id BIGSERIAL PRIMARY KEY, receiver TEXT NOT NULL, notification TEXT NOT NULL, created_at BIGINT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at BIGINT NOT NULL, last_error TEXT)' },
+      'CREATE INDEX alert_outbox_next_attempt ON alert_outbox (next_attempt_at)',
+    ],
+  },
+  {
+    version: 4,
+    description: 'the real client a proxying load balancer named (PROXY protocol, X-Forwarded-For), counted as the client as sent',
+    statements: [
+      // '' when the record has none, like the other dimension columns; older rows keep counting their original.src.
+      "ALTER TABLE flows ADD COLUMN real_client_ip TEXT NOT NULL DEFAULT ''",
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -134,5 +172,5 @@ export const SCHEMA_MIGRATIONS_DDL = 'CREATE TABLE IF NOT EXISTS schema_migratio
 
 export const FLOW_COLUMNS = [
   'node', 'flow_id', 'service_key', 'leg', 'verdict', 'entry', 'client_kind', 'snat', 'snat_address', 'ep_namespace', 'ep_pod', 'ep_node',
-  'client_ip', 'seen_ip', 'first_seen', 'last_seen', 'record',
+  'client_ip', 'seen_ip', 'first_seen', 'last_seen', 'real_client_ip', 'record',
 ] as const;

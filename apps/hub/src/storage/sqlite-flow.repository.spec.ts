@@ -46,9 +46,11 @@ describe('SqliteFlowRepository', () => {
       if (!first) throw new Error('no migrations');
       for (const statement of statementsFor(first, 'sqlite')) v1.exec(statement);
       v1.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (1, ?, 0)').run(first.description);
-      const values = flowRowValues(flowRow(record));
+      // schema 1's columns only (real_client_ip came with schema 4)
+      const v1Columns = FLOW_COLUMNS.filter((c) => c !== 'real_client_ip');
+      const values = flowRowValues(flowRow(record)).filter((_, i) => FLOW_COLUMNS[i] !== 'real_client_ip');
       values[values.length - 1] = JSON.stringify(record);
-      v1.prepare(`INSERT INTO flows (${FLOW_COLUMNS.join(', ')}) VALUES (${FLOW_COLUMNS.map(() => '?').join(', ')})`).run(...values);
+      v1.prepare(`INSERT INTO flows (${v1Columns.join(', ')}) VALUES (${v1Columns.map(() => '?').join(', ')})`).run(...values);
       const plan = planIngest([flowRow(record)], new Map());
       for (const { dims: d, delta } of plan.flowMinuteDeltas) {
         v1.prepare('INSERT INTO flow_minute VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(d.serviceKey, d.minute, d.node, d.entry, d.verdict, d.clientKind, d.snat ? 1 : 0, d.snatAddress, d.endpointNamespace, d.endpointPod, d.endpointNode, delta);

@@ -35,7 +35,10 @@ export interface EvidenceRow {
 
 export interface EvidenceCounts {
   readonly rows: readonly EvidenceRow[];
-  /** Distinct `original.src` among the window's entry legs: the clients as they sent. */
+  /**
+   * Distinct clients as they sent, among the window's entry legs: `original.src`, or the real client a proxying load
+   * balancer named (PROXY protocol, X-Forwarded-For, Forwarded) when it did, since that is who actually connected.
+   */
   readonly distinctOriginal: number;
   /** Distinct `translated.src`: the clients as the pods saw them. */
   readonly distinctSeenByPods: number;
@@ -114,11 +117,18 @@ export interface ServiceEvidence {
   readonly connections: number;
   readonly byEntry: Record<ServiceEntry, number>;
   readonly byVerdict: Partial<Record<Verdict, number>>;
-  readonly clients: { readonly distinctOriginal: number; readonly distinctSeenByPods: number };
+  readonly clients: {
+    readonly distinctOriginal: number;
+    readonly distinctSeenByPods: number;
+    /** Connections whose real client reached the pods in a PROXY protocol / X-Forwarded-For header (verdict proxied). */
+    readonly viaProxy: number;
+  };
   readonly snat: {
     readonly external: number;
     readonly snatted: number;
     readonly ratio: number;
+    /** Of the snatted, those whose real client a proxy header carried to the pods anyway: their client IP is not lost. */
+    readonly carried: number;
     readonly byNode: readonly { readonly node: string; readonly snatAddress: string; readonly connections: number }[];
   };
   readonly endpoints: readonly EndpointEvidence[];

@@ -45,7 +45,8 @@ export function serviceFindings(evidence: EvidenceNumbers, topology: ServiceTopo
     });
   }
 
-  const lostClientIP = evidence.service.externalTrafficPolicy === 'Cluster' ? evidence.snat.snatted - unexpected : 0;
+  // A proxied connection's client is carried in its PROXY protocol / X-Forwarded-For header: not lost to the SNAT.
+  const lostClientIP = evidence.service.externalTrafficPolicy === 'Cluster' ? evidence.snat.snatted - unexpected - evidence.snat.carried : 0;
   if (lostClientIP > 0) {
     const addresses = [...new Set(evidence.snat.byNode.map((group) => group.snatAddress))];
     const seen = evidence.clients.distinctSeenByPods;
@@ -91,7 +92,14 @@ export function serviceFindings(evidence: EvidenceNumbers, topology: ServiceTopo
 
   const proxied = verdict('proxied');
   if (proxied > 0) {
-    findings.push({ severity: 'info', code: 'proxied-clients', message: `${proxied} connection(s) to ${ref} came through a proxying load balancer that named the real client (PROXY protocol or X-Forwarded-For); the application must read that header to log the client.` });
+    const share = proxied === evidence.connections ? 'every' : `${proxied} of ${evidence.connections}`;
+    findings.push({
+      severity: 'info',
+      code: 'proxied-clients',
+      message:
+        `For ${share} connection(s) to ${ref} the client IP reaches the pods via PROXY protocol or X-Forwarded-For/Forwarded, not as the packets' source: a proxying load balancer opened them and named the real client in a header (${evidence.clients.distinctOriginal} distinct client(s) as sent, counting those). ` +
+        `The pods' sockets show the proxy's address (${evidence.clients.distinctSeenByPods} address(es) seen), so the application or ingress must read that header to log or authorize by client IP (nginx: real_ip_header proxy_protocol or X-Forwarded-For with set_real_ip_from the proxy's address).`,
+    });
   }
 
   const order = { critical: 0, warning: 1, info: 2 } as const;

@@ -63,8 +63,8 @@ describe('buildServiceEvidence', () => {
     expect(sut.connections).toBe(100);
     expect(sut.byEntry).toEqual({ clusterIP: 0, nodePort: 100, loadBalancer: 0, externalIP: 0 });
     expect(sut.byVerdict).toEqual({ 'snat-expected': 100 });
-    expect(sut.clients).toEqual({ distinctOriginal: 153, distinctSeenByPods: 1 });
-    expect(sut.snat).toEqual({ external: 100, snatted: 100, ratio: 1, byNode: [{ node: 'node3', snatAddress: '198.18.0.13', connections: 100 }] });
+    expect(sut.clients).toEqual({ distinctOriginal: 153, distinctSeenByPods: 1, viaProxy: 0 });
+    expect(sut.snat).toEqual({ external: 100, snatted: 100, ratio: 1, carried: 0, byNode: [{ node: 'node3', snatAddress: '198.18.0.13', connections: 100 }] });
     expect(sut.nodes).toEqual([
       { node: 'node1', localEndpoints: 1, received: 0, forwarded: 0, dropped: 0 },
       { node: 'node2', localEndpoints: 1, received: 0, forwarded: 0, dropped: 0 },
@@ -102,7 +102,7 @@ describe('buildServiceEvidence', () => {
       ['node2', { localEndpoints: 1, healthy: true }],
       ['node3', { localEndpoints: 0, healthy: false }],
     ]);
-    expect(sut.snat).toEqual({ external: 600, snatted: 0, ratio: 0, byNode: [] });
+    expect(sut.snat).toEqual({ external: 600, snatted: 0, ratio: 0, carried: 0, byNode: [] });
     expect(sut.findings.map((f) => f.code)).toEqual(['local-policy-imbalance']);
     expect(sut.findings[0]?.message).toMatch(/topologySpreadConstraints/);
     expect(sut.findings[0]?.message).toMatch(/DaemonSet/);
@@ -126,6 +126,27 @@ describe('buildServiceEvidence', () => {
     const sut = buildServiceEvidence(localImbalance, window, counts(rows));
     expect(sut.findings.map((f) => f.code)).toEqual(codes);
     expect(sut.nodes.find((n) => n.node === nodeNumbers.node)).toMatchObject(nodeNumbers);
+  });
+
+  it('a proxying LB with PROXY protocol: the real client is the client as sent, and SNAT behind it loses nothing', () => {
+    // lb-proxy-protocol under Cluster policy: the LB's connections (198.18.0.254) SNATed by node3, every one naming
+    // its real client in a PROXY v2 header; 40 more come straight from clients, SNATed and unnamed.
+    const proxied = (connections: number): EvidenceRow => ({ ...snatOnNode3('web-1', 'node1', connections), entry: 'loadBalancer', verdict: 'proxied' });
+    const sut = buildServiceEvidence(clusterNodePort, window, counts([proxied(60), snatOnNode3('web-2', 'node2', 40)], 21, 1));
+    expect(sut.clients).toEqual({ distinctOriginal: 21, distinctSeenByPods: 1, viaProxy: 60 });
+    expect(sut.snat).toMatchObject({ external: 100, snatted: 100, carried: 60 });
+    const lost = sut.findings.find((f) => f.code === 'client-ip-lost');
+    expect(lost?.message).toMatch(/^40 of 100 external connection/);
+    const viaProxy = sut.findings.find((f) => f.code === 'proxied-clients');
+    expect(viaProxy?.message).toMatch(/For 60 of 100 connection\(s\) to default\/web the client IP reaches the pods via PROXY protocol or X-Forwarded-For/);
+    expect(viaProxy?.message).toMatch(/21 distinct client\(s\) as sent/);
+  });
+
+  it('a proxied Service where every client was named has no client-ip-lost finding', () => {
+    const row: EvidenceRow = { ...snatOnNode3('web-1', 'node1', 30), verdict: 'proxied' };
+    const sut = buildServiceEvidence(clusterNodePort, window, counts([row]));
+    expect(sut.findings.map((f) => f.code)).toEqual(['traffic-to-node-without-endpoints', 'proxied-clients']);
+    expect(sut.findings[1]?.message).toMatch(/^For every connection/);
   });
 
   it('pod clients through the ClusterIP are neither external nor SNAT evidence', () => {

@@ -33,6 +33,7 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
   let connections = 0;
   let external = 0;
   let snatted = 0;
+  let carried = 0;
 
   for (const row of counts.rows) {
     connections += row.connections;
@@ -52,6 +53,7 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
       external += row.connections;
       if (row.snat) {
         snatted += row.connections;
+        if (row.verdict === 'proxied') carried += row.connections;
         const address = row.snatAddress ?? '';
         const key = `${row.node}|${address}`;
         const group = snatByNode.get(key) ?? { node: row.node, snatAddress: address, connections: 0 };
@@ -111,11 +113,12 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
     connections,
     byEntry,
     byVerdict,
-    clients: { distinctOriginal: counts.distinctOriginal, distinctSeenByPods: counts.distinctSeenByPods },
+    clients: { distinctOriginal: counts.distinctOriginal, distinctSeenByPods: counts.distinctSeenByPods, viaProxy: byVerdict.proxied ?? 0 },
     snat: {
       external,
       snatted,
       ratio: external > 0 ? snatted / external : 0,
+      carried,
       byNode: [...snatByNode.values()].sort((a, b) => a.node.localeCompare(b.node) || a.snatAddress.localeCompare(b.snatAddress)),
     },
     endpoints,

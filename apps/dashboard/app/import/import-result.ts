@@ -1,0 +1,37 @@
+/** What the hub answers to an import (apps/hub/src/import/import.service.ts ImportResult). */
+export interface ImportResult {
+  file: string;
+  node: string;
+  format: string;
+  bytes: number;
+  packets: number;
+  malformedPackets: number;
+  errors: { offset: number; message: string }[];
+  errorCount: number;
+  connections: number;
+  records: number;
+  invalid: number;
+  sent: number;
+  inserted: number;
+  byVerdict: Record<string, number>;
+  durationMs: number;
+}
+
+export interface ImportError {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/** The hub's (or the dashboard route's) answer, read defensively: a proxy in between may answer anything. */
+export function readImportAnswer(status: number, text: string): { result: ImportResult } | { error: ImportError } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { error: { status, code: 'bad-response', message: `the server answered ${status} with something that is not JSON: ${text.slice(0, 200)}` } };
+  }
+  if (status >= 200 && status < 300 && typeof body === 'object' && body !== null && 'records' in body) return { result: body as ImportResult };
+  const err = (typeof body === 'object' && body !== null ? body : {}) as Partial<ImportError>;
+  return { error: { status, code: err.code ?? 'import-failed', message: err.message ?? `the server answered ${status}` } };
+}
