@@ -26,6 +26,15 @@ describe('natlens explain', () => {
     expect(sut).toMatch(/\[WARNING\] client-ip-lost: /);
   });
 
+  it('says when a proxy header carried the client through the SNAT', async () => {
+    const api = { namespace: 'default', name: 'api' };
+    await hub.ingest([
+      { ...flowRecord({ node: 'node3', service: api, firstSeen: 1_700_000_002_000, client: '198.18.0.254', clientKind: 'node', seenAs: '198.18.0.13', verdict: 'proxied' }), realClient: { ip: '198.51.100.81' } },
+    ]);
+    const sut = await runExplainCommand('default/api', { hub: hub.hub.url, ...window }, env);
+    expect(sut).toMatch(/1 connection carried its client in a PROXY protocol \/ X-Forwarded-For header/);
+  });
+
   it('prints the JSON with --json', async () => {
     const sut = JSON.parse(await runExplainCommand('default/web', { hub: hub.hub.url, json: true, ...window }, env));
     expect(sut.connections).toBe(2);

@@ -20,8 +20,10 @@ export function renderEvidence(evidence: ServiceEvidence): string {
   const verdicts = Object.entries(evidence.byVerdict).map(([verdict, n]) => `${verdict} ${n}`).join(', ');
   lines.push(`connections ${evidence.connections}${entries ? `  (${entries})` : ''}`);
   if (verdicts) lines.push(`verdicts    ${verdicts}`);
-  lines.push(`clients     ${evidence.clients.distinctOriginal} as sent, ${evidence.clients.distinctSeenByPods} as seen by pods`);
-  lines.push(`SNAT        ${evidence.snat.snatted} of ${evidence.snat.external} external (${pct(evidence.snat.ratio)})`);
+  const viaProxy = evidence.clients.viaProxy > 0 ? `; ${evidence.clients.viaProxy} connection${evidence.clients.viaProxy === 1 ? "" : "s"} carried its client in a PROXY protocol / X-Forwarded-For header` : '';
+  lines.push(`clients     ${evidence.clients.distinctOriginal} as sent, ${evidence.clients.distinctSeenByPods} as seen by pods${viaProxy}`);
+  const carried = evidence.snat.carried > 0 ? `; the client of ${evidence.snat.carried} of them reached the pods in a proxy header` : '';
+  lines.push(`SNAT        ${evidence.snat.snatted} of ${evidence.snat.external} external (${pct(evidence.snat.ratio)})${carried}`);
   if (evidence.snat.byNode.length > 0) {
     lines.push('');
     lines.push(table(['NODE', 'SNAT ADDRESS', 'CONNECTIONS'], evidence.snat.byNode.map((g) => [g.node, g.snatAddress, g.connections])));
