@@ -32,7 +32,7 @@ describe('natlens explain', () => {
       { ...flowRecord({ node: 'node3', service: api, firstSeen: 1_700_000_002_000, client: '198.18.0.254', clientKind: 'node', seenAs: '198.18.0.13', verdict: 'proxied' }), realClient: { ip: '198.51.100.81' } },
     ]);
     const sut = await runExplainCommand('default/api', { hub: hub.hub.url, ...window }, env);
-    expect(sut).toMatch(/1 connection carried its client in a PROXY protocol \/ X-Forwarded-For header/);
+    expect(sut).toMatch(/1 connection carried the client in a PROXY protocol \/ X-Forwarded-For header/);
   });
 
   it('prints the JSON with --json', async () => {

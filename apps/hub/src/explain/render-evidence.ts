@@ -20,7 +20,7 @@ export function renderEvidence(evidence: ServiceEvidence): string {
   const verdicts = Object.entries(evidence.byVerdict).map(([verdict, n]) => `${verdict} ${n}`).join(', ');
   lines.push(`connections ${evidence.connections}${entries ? `  (${entries})` : ''}`);
   if (verdicts) lines.push(`verdicts    ${verdicts}`);
-  const viaProxy = evidence.clients.viaProxy > 0 ? `; ${evidence.clients.viaProxy} connection${evidence.clients.viaProxy === 1 ? "" : "s"} carried its client in a PROXY protocol / X-Forwarded-For header` : '';
+  const viaProxy = evidence.clients.viaProxy > 0 ? `; ${evidence.clients.viaProxy} connection${evidence.clients.viaProxy === 1 ? "" : "s"} carried the client in a PROXY protocol / X-Forwarded-For header` : '';
   lines.push(`clients     ${evidence.clients.distinctOriginal} as sent, ${evidence.clients.distinctSeenByPods} as seen by pods${viaProxy}`);
   const carried = evidence.snat.carried > 0 ? `; the client of ${evidence.snat.carried} of them reached the pods in a proxy header` : '';
   lines.push(`SNAT        ${evidence.snat.snatted} of ${evidence.snat.external} external (${pct(evidence.snat.ratio)})${carried}`);
