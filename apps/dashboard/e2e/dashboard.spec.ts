@@ -111,6 +111,9 @@ describe('Service detail shows the evidence API\'s numbers', () => {
       expect(await text(page, '[data-evidence="snat-ratio"]')).toBe(evidence.snat.external > 0 ? pct(evidence.snat.ratio) : '–');
       expect(await text(page, '[data-evidence="clients-original"]')).toBe(num(evidence.clients.distinctOriginal));
       expect(await text(page, '[data-evidence="clients-seen"]')).toBe(num(evidence.clients.distinctSeenByPods));
+      // the proxy-header lines appear exactly when the evidence has such connections
+      expect(await page.locator('[data-evidence="clients-via-proxy"]').count()).toBe(evidence.clients.viaProxy > 0 ? 1 : 0);
+      expect(await page.locator('[data-evidence="snat-carried"]').count()).toBe(evidence.snat.carried > 0 ? 1 : 0);
       expect(await text(page, '[data-evidence="imbalance"]')).toBe(`${evidence.imbalance.maxOverMean.toFixed(2)}×`);
       for (const [verdict, n] of Object.entries(evidence.byVerdict)) expect(await text(page, `[data-evidence="verdict-${verdict}"]`)).toBe(num(n ?? 0));
 

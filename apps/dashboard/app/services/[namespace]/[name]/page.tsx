@@ -91,6 +91,11 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
           <div className="value" data-evidence="snat-ratio">{evidence.snat.external > 0 ? percent(evidence.snat.ratio) : '–'}</div>
           <div className="sub">
             <span data-evidence="snat-snatted">{count(evidence.snat.snatted)}</span> of <span data-evidence="snat-external">{count(evidence.snat.external)}</span> external
+            {evidence.snat.carried > 0 && (
+              <>
+                {' '}· client carried in a proxy header for <span data-evidence="snat-carried">{count(evidence.snat.carried)}</span>
+              </>
+            )}
           </div>
         </div>
         <div className="card">
@@ -98,7 +103,14 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
           <div className="value">
             <span data-evidence="clients-original">{count(evidence.clients.distinctOriginal)}</span> → <span data-evidence="clients-seen">{count(evidence.clients.distinctSeenByPods)}</span>
           </div>
-          <div className="sub">as sent → as the pods saw them</div>
+          <div className="sub">
+            as sent → as the pods saw them
+            {evidence.clients.viaProxy > 0 && (
+              <>
+                {' '}· <span data-evidence="clients-via-proxy">{count(evidence.clients.viaProxy)}</span> connections named their client in a PROXY protocol / X-Forwarded-For header
+              </>
+            )}
+          </div>
         </div>
         <div className="card">
           <div className="label">Imbalance (max / mean)</div>
