@@ -30,6 +30,7 @@ const scenarios: Scenario[] = [
   { example: 'lb-local.yaml', traffic: [lb(80)], verdict: () => 'preserved' },
   { example: 'lb-local-imbalance.yaml', traffic: [lb(80)], verdict: () => 'preserved' },
   { example: 'lb-proxy.yaml', traffic: [lb(40)], verdict: () => 'preserved' },
+  { example: 'lb-proxy-xff.yaml', traffic: [lb(40)], verdict: () => 'preserved' },
   { example: 'lb-proxy-protocol.yaml', traffic: [lb(40)], verdict: () => 'preserved' },
 ];
 
@@ -50,7 +51,8 @@ describe.each(scenarios)('agents in lab $example (real kernel)', ({ example, tra
     const state = readState(lab.name);
     const started = await Promise.all(
       state.lab.nodes.map((n) =>
-        startLabAgent({ netns: state.netns.nodes[n.name] as string, node: n.name, inventory: lab.summary.inventory, hub: `unix:${receiver.socketPath}`, workDir }),
+        // the conntrack source explicitly: the default is the best available (eBPF here; lab-agents-ebpf.spec.ts)
+        startLabAgent({ netns: state.netns.nodes[n.name] as string, node: n.name, inventory: lab.summary.inventory, hub: `unix:${receiver.socketPath}`, workDir, extraArgs: ['--source', 'conntrack'] }),
       ),
     );
     agents.push(...started);

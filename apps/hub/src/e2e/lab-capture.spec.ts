@@ -15,6 +15,8 @@ import { startTestHub, TEST_INGEST_TOKEN, TestHub } from '../testing';
  * - lb-proxy-protocol: the LB sends a PROXY v2 header naming the client; the pods' sockets show the LB's address,
  *   the header shows alice. The evidence must count alice as the client as sent, every connection as `proxied`,
  *   and say that the client IP reaches the pods via PROXY protocol.
+ * - lb-proxy-xff: the LB is an HTTP proxy that adds X-Forwarded-For: the same, read from the request's headers in the
+ *   first payload bytes the capture sees.
  * - lb-proxy: the LB is a plain TCP proxy and forwards the HTTP request unchanged, without X-Forwarded-For: nothing
  *   names the client, so the LB is the only client there is, and no connection may claim otherwise.
  *
@@ -33,6 +35,7 @@ interface Scenario {
 
 const scenarios: Scenario[] = [
   { example: 'lb-proxy-protocol.yaml', connections: 40, distinctOriginal: [ALICE], proxied: true },
+  { example: 'lb-proxy-xff.yaml', connections: 40, distinctOriginal: [ALICE], proxied: true },
   { example: 'lb-proxy.yaml', connections: 40, distinctOriginal: [LB], proxied: false },
 ];
 

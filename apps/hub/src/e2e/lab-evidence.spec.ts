@@ -36,6 +36,8 @@ const scenarios: Scenario[] = [
   { example: 'lb-local.yaml', traffic: [lb(120)], originals: [ALICE], external: true, snatted: false, findings: [] },
   { example: 'lb-local-imbalance.yaml', traffic: [lb(600)], originals: [ALICE], external: true, snatted: false, findings: ['local-policy-imbalance'] },
   { example: 'lb-proxy.yaml', traffic: [lb(60)], originals: ['198.18.0.254'], external: true, snatted: false, findings: [] },
+  // conntrack alone cannot read the X-Forwarded-For header: the LB is the client here (lab-capture.spec.ts reads it)
+  { example: 'lb-proxy-xff.yaml', traffic: [lb(60)], originals: ['198.18.0.254'], external: true, snatted: false, findings: [] },
   // conntrack alone sees the LB's own connection here too; the PROXY header's client needs the capture source
   // (lab-capture.spec.ts runs it with --source conntrack,pcap: alice as the client as sent, every connection proxied)
   { example: 'lb-proxy-protocol.yaml', traffic: [lb(60)], originals: ['198.18.0.254'], external: true, snatted: false, findings: [] },

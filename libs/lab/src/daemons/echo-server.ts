@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 
 /*
  * The pod's workload: answers like registry.k8s.io/echoserver (`client_address=<what the socket saw>`), reads a
- * PROXY protocol header when one comes first, and appends one ground-truth line per request before answering,
+ * PROXY protocol header when one comes first (else an X-Forwarded-For header names the real client), and appends one
+ * ground-truth line per request before answering,
  * so the truth is complete the moment the client has its answer.
  */
 export interface EchoServerConfig {
@@ -44,7 +45,7 @@ export async function startEchoServer(config: EchoServerConfig, log: Logger): Pr
       port: socket.localPort ?? 0,
       client: socket.remoteAddress ?? '?',
       clientPort: socket.remotePort ?? 0,
-      ...(header?.source ? { realClient: header.source.address, realClientPort: header.source.port } : {}),
+      ...(header?.source ? { realClient: header.source.address, realClientPort: header.source.port } : forwardedFor(req)),
     };
     writeSync(truthFd, `${JSON.stringify(line)}\n`);
     res.setHeader('Content-Type', 'text/plain');
@@ -126,4 +127,11 @@ function renderEcho(config: EchoServerConfig, req: IncomingMessage, line: TruthL
     '\t-no body in request-',
     '',
   ].join('\n');
+}
+
+/** The client an HTTP proxy named in X-Forwarded-For (the leftmost address is the one the first proxy saw). */
+function forwardedFor(req: IncomingMessage): { realClient?: string } {
+  const header = req.headers['x-forwarded-for'];
+  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim();
+  return first ? { realClient: first } : {};
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync, renameSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect, createServer, Socket } from 'node:net';
+import { ForwardedForInserter } from './forwarded-for';
 import { formatProxyV2 } from '@natlens/agent-pcap';
 import type { Logger } from 'pino';
 
@@ -9,8 +10,10 @@ import type { Logger } from 'pino';
  * The cloud load balancer in front of the lab, running in the edge namespace.
  * - forward: a packet-forwarding LB (like a cloud NLB or MetalLB in BGP mode): the LB IP is an ECMP route over the
  *   healthy nodes, hashed on the 4-tuple, so packets reach the node with the client's own source address.
- * - proxy / proxy-protocol: an L7/L4 proxy that terminates TCP and opens its own connection to node:nodePort, so the
- *   node (and the pod) see the LB's address; proxy-protocol prepends a PROXY v2 header carrying the client.
+ * - proxy / proxy-xff / proxy-protocol: an L7/L4 proxy that terminates TCP and opens its own connection to
+ *   node:nodePort, so the node (and the pod) see the LB's address. proxy forwards the bytes unchanged (nothing names
+ *   the client); proxy-xff is an HTTP proxy that adds `X-Forwarded-For: <client>` to each request's headers, as L7
+ *   load balancers do; proxy-protocol prepends a PROXY v2 header carrying the client.
  * Either way a node is used only while its health check passes (healthCheckNodePort for Local policy, kube-proxy's
  * :10256/healthz for Cluster policy), checked every interval.
  */
@@ -28,7 +31,7 @@ export interface LoadBalancerConfig {
 export interface LoadBalancedService {
   key: string;
   ip: string;
-  mode: 'forward' | 'proxy' | 'proxy-protocol';
+  mode: 'forward' | 'proxy' | 'proxy-xff' | 'proxy-protocol';
   ports: { port: number; nodePort: number }[];
   healthCheck: { port: number; path: string };
 }
@@ -126,7 +129,9 @@ export async function startLoadBalancer(config: LoadBalancerConfig, log: Logger)
         ),
       );
     }
-    client.pipe(upstream).pipe(client);
+    if (svc.mode === 'proxy-xff') client.pipe(new ForwardedForInserter(client.remoteAddress ?? '0.0.0.0')).pipe(upstream);
+    else client.pipe(upstream);
+    upstream.pipe(client);
     const close = () => {
       client.destroy();
       upstream.destroy();

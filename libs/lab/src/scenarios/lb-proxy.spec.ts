@@ -2,6 +2,7 @@ import { expectGoldenRules, seenAddresses, useLab } from '../testing';
 
 describe.each([
   ['lb-proxy.yaml', 'lb-proxy', undefined],
+  ['lb-proxy-xff.yaml', 'lb-proxy-xff', '198.51.100.79'],
   ['lb-proxy-protocol.yaml', 'lb-proxy-protocol', '198.51.100.79'],
 ])('example %s (real kernel)', (file, golden, realClient) => {
   const lab = useLab(file);
@@ -10,7 +11,7 @@ describe.each([
     await expectGoldenRules(lab.name, golden);
   });
 
-  it(`shows pods the load balancer's address${realClient ? ', and the real client in the PROXY header' : ' and nothing else'}`, async () => {
+  it(`shows pods the load balancer's address${realClient ? ', and the real client in a PROXY or X-Forwarded-For header' : ' and nothing else'}`, async () => {
     const since = Date.now();
     const n = 300;
     const result = await lab.traffic({ service: 'default/web', via: { kind: 'lb' }, client: 'alice', connections: n });

@@ -30,7 +30,7 @@ export const labServicePortSchema = z.strictObject({
   nodePort: z.number().int().min(30000).max(32767).optional(),
 });
 
-export const loadBalancerModeSchema = z.enum(['forward', 'proxy', 'proxy-protocol']);
+export const loadBalancerModeSchema = z.enum(['forward', 'proxy', 'proxy-xff', 'proxy-protocol']);
 
 export const labServiceSchema = z.strictObject({
   name: dnsLabel,
