@@ -18,7 +18,7 @@ const COLUMNS: { key: SortKey | undefined; label: string; numeric?: boolean; tit
   { key: 'connections', label: 'Connections', numeric: true },
   { key: 'snat', label: 'External clients SNAT\'d', numeric: true, title: 'share of external clients whose address the pod never saw' },
   { key: 'imbalance', label: 'Imbalance', numeric: true, title: 'busiest pod\'s share over the mean share (loaded for the rows shown)' },
-  { key: undefined, label: 'Alerts firing', title: 'alerts come with their issue' },
+  { key: undefined, label: 'Alerts', title: 'alerts firing and pending for the Service (the Alerts page has them all)' },
   { key: undefined, label: 'Last record', narrow: false },
 ];
 
@@ -26,7 +26,10 @@ const COLUMNS: { key: SortKey | undefined; label: string; numeric?: boolean; tit
  * Sorting, filters and page live in the URL (history.replaceState: no server round trip per keystroke). The list
  * API has no imbalance, so it is read from each shown Service's evidence, a few requests at a time.
  */
-export function ServicesTable({ services, window }: { services: ServiceHeadline[]; window: TimeWindow }) {
+/** Firing and pending alerts per `namespace/name` (app/alerts/alerts-types.ts alertBadges). */
+export type ServiceAlertBadges = Record<string, { firing: number; pending: number; worst?: 'critical' | 'warning' | 'info' }>;
+
+export function ServicesTable({ services, window, alerts }: { services: ServiceHeadline[]; window: TimeWindow; alerts?: ServiceAlertBadges }) {
   const params = useSearchParams();
   const query = readTableQuery(params);
   const page = Math.max(0, Number(params.get('page') ?? 0) || 0);
@@ -145,7 +148,9 @@ export function ServicesTable({ services, window }: { services: ServiceHeadline[
                       )}
                     </td>
                     <td className="num" data-col="imbalance">{s.connections === 0 ? <span className="muted">–</span> : maxOverMean === undefined ? <span className="muted">…</span> : <span style={maxOverMean > 2 ? { color: 'var(--bad)', fontWeight: 600 } : undefined}>{times(maxOverMean)}</span>}</td>
-                    <td className="muted" title="alerts come with their issue">—</td>
+                    <td data-col="alerts">
+                      <AlertBadge badge={alerts?.[key]} known={alerts !== undefined} href={`/alerts?service=${encodeURIComponent(key)}`} />
+                    </td>
                     <td className="muted wide-only">{s.lastSeen && now ? ago(s.lastSeen, now) : '–'}</td>
                   </tr>
                 );
@@ -168,5 +173,24 @@ export function ServicesTable({ services, window }: { services: ServiceHeadline[
         </div>
       )}
     </div>
+  );
+}
+
+function AlertBadge({ badge, known, href }: { badge: ServiceAlertBadges[string] | undefined; known: boolean; href: string }) {
+  if (!known) return <span className="muted" title="the hub did not list its alerts">?</span>;
+  if (!badge || badge.firing + badge.pending === 0) return <span className="muted">–</span>;
+  return (
+    <Link href={href} style={{ display: 'inline-flex', gap: 4 }}>
+      {badge.firing > 0 && (
+        <span className="badge alert-firing" data-badge="firing" data-severity={badge.worst} title={`most severe: ${badge.worst ?? 'warning'}`} style={badge.worst === 'critical' ? { fontWeight: 600 } : undefined}>
+          {badge.firing} firing
+        </span>
+      )}
+      {badge.pending > 0 && (
+        <span className="badge alert-pending" data-badge="pending">
+          {badge.pending} pending
+        </span>
+      )}
+    </Link>
   );
 }

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { ClusterMetadataSource } from '@natlens/shared-cluster';
 import type { Logger } from 'pino';
+import { ALERT_CONTROLLERS, alertProviders } from './alerts/alerts.providers';
 import { FlowsController } from './api/flows.controller';
 import { HealthController } from './api/health.controller';
 import { IngestController } from './api/ingest.controller';
@@ -14,6 +15,7 @@ import { EvidenceService } from './evidence/evidence.service';
 import { IngestService } from './ingest/ingest.service';
 import { LiveFeed } from './live/live-feed';
 import { LiveGateway } from './live/live.gateway';
+import { IMPORT_CONTROLLERS, IMPORT_PROVIDERS } from './import/import.providers';
 import { HubMetrics } from './metrics/hub-metrics';
 import { RetentionService } from './retention/retention.service';
 import type { FlowRepository } from './storage/flow-repository';
@@ -26,13 +28,13 @@ export interface HubInfrastructure {
   readonly metrics: HubMetrics;
 }
 
-/** The wiring, in one place: ingest → store → evidence, and store → live. */
+/** The wiring, in one place: ingest → store → evidence, store → live, and store → alerts → webhooks. */
 @Module({})
 export class HubModule {
   static forRoot(config: HubConfig, log: Logger, infrastructure: HubInfrastructure): DynamicModule {
     return {
       module: HubModule,
-      controllers: [HealthController, MetricsController, IngestController, ServicesController, FlowsController],
+      controllers: [HealthController, MetricsController, IngestController, ServicesController, FlowsController, ...ALERT_CONTROLLERS, ...IMPORT_CONTROLLERS],
       providers: [
         { provide: HUB_CONFIG, useValue: config },
         { provide: LOGGER, useValue: log },
@@ -49,6 +51,8 @@ export class HubModule {
         EvidenceService,
         RetentionService,
         LiveGateway,
+        ...alertProviders(config),
+        ...IMPORT_PROVIDERS,
       ],
     };
   }

@@ -7,6 +7,8 @@ const int = (value: string): number => {
   return n;
 };
 
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 export function hubCommand(): Command {
   return new Command('hub')
     .description('run the hub: ingest from agents, store (SQLite or PostgreSQL), per-Service evidence, live stream')
@@ -21,6 +23,13 @@ export function hubCommand(): Command {
     .option('--max-body-bytes <n>', 'largest ingest body accepted (default 16 MiB)', int)
     .option('--raw-retention-hours <n>', 'keep raw flow records this long (default 24)', int)
     .option('--rollup-retention-days <n>', 'keep minute rollups this long (default 30)', int)
+    .option('--alert-rules <file>', 'YAML overrides of the alert rules (threshold, for, severity, enabled, minConnections per rule); checked at start')
+    .option('--alert-webhook <url>', 'POST each firing/resolved alert as JSON to this URL (repeatable; or NATLENS_ALERT_WEBHOOKS)', collect, [])
+    .option('--alertmanager <url>', 'send alerts to this Alertmanager\'s /api/v2/alerts (repeatable; or NATLENS_ALERTMANAGERS)', collect, [])
+    .option('--alert-interval <duration>', 'evaluate every Service\'s alerts this often (default 30s; also soon after each ingest)')
+    .option('--alert-window <duration>', 'evidence window each evaluation looks at (default 5m)')
+    .option('--alert-resend <duration>', 're-send firing alerts to Alertmanagers this often (default 1m)')
+    .option('--dashboard-url <url>', 'dashboard base URL, for links in notifications')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: Record<string, unknown>) => {
       // The hub is an app of its own (apps/hub); the CLI only starts it, loading NestJS only when asked to.

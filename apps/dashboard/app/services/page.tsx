@@ -5,6 +5,8 @@ import type { HubErrorBody, ServicesResponse } from '../../lib/api-types';
 import { asHubError, hub } from '../../lib/hub';
 import { type PageQuery, toSearchParams } from '../../lib/search-params';
 import { formatInstant, parseTimeRange } from '../../lib/time-range';
+import { fetchAlerts } from '../alerts/alerts-api';
+import { alertBadges } from '../alerts/alerts-types';
 
 export const dynamic = 'force-dynamic';
 
@@ -13,11 +15,14 @@ export default async function ServicesPage({ searchParams }: { searchParams: Pag
   const range = parseTimeRange(params, Date.now());
   let data: ServicesResponse | undefined;
   let error: HubErrorBody | undefined;
+  // Alerts are a badge beside the numbers: a hub that cannot list them still shows its Services.
+  const alerts = fetchAlerts({ limit: 1 }).then((a) => alertBadges(a.alerts), () => undefined);
   try {
     data = await hub.services(range);
   } catch (err) {
     error = asHubError(err);
   }
+  const badges = await alerts;
   return (
     <>
       <h1>Services</h1>
@@ -43,7 +48,7 @@ export default async function ServicesPage({ searchParams }: { searchParams: Pag
               No connections in this window. Widen the time range, or check that agents run on the nodes that receive traffic (<Link href="/live">Live</Link> shows records as they arrive).
             </div>
           )}
-          <ServicesTable services={data.services} window={data.window} />
+          <ServicesTable services={data.services} window={data.window} {...(badges ? { alerts: badges } : {})} />
         </>
       )}
     </>

@@ -1,7 +1,10 @@
 import { ConfigError, loadHubConfig } from './hub-config';
 
 describe('loadHubConfig', () => {
-  const files: Record<string, string> = { '/etc/natlens/tokens': '# agents\ningest-token-aaaaaaaaaaaa\n\ningest-token-bbbbbbbbbbbb\n', '/etc/natlens/read': 'read-token-cccccccccccccc' };
+  const files: Record<string, string> = { '/etc/natlens/tokens': '# agents\ningest-token-aaaaaaaaaaaa\n\ningest-token-bbbbbbbbbbbb\n', '/etc/natlens/read': 'read-token-cccccccccccccc',
+    '/etc/natlens/alerts.yaml': 'rules:\n  LoadImbalance: {threshold: 1.5, for: 2m}\n',
+    '/etc/natlens/bad-alerts.yaml': 'rules:\n  LoadImbalance: {threshold: -1, for: soon}\n  Nope: {}\n',
+  };
   const readFile = (path: string) => {
     const text = files[path];
     if (text === undefined) throw new Error('ENOENT: no such file');
@@ -47,5 +50,41 @@ describe('loadHubConfig', () => {
 
   it('refuses to start without an ingest token', () => {
     expect(() => loadHubConfig({}, {}, readFile)).toThrow(/no ingest token: set NATLENS_HUB_TOKENS/);
+  });
+
+  it('reads alert settings: rules file, receivers, durations', () => {
+    const sut = loadHubConfig(
+      { tokenFile: '/etc/natlens/tokens', alertRules: '/etc/natlens/alerts.yaml', alertWebhook: ['http://hooks.example/natlens', 'https://b.example/x'], alertInterval: '2s', alertWindow: '1m' },
+      { NATLENS_ALERTMANAGERS: 'http://am1:9093, http://am2:9093', NATLENS_ALERT_WEBHOOKS: 'http://ignored.example' },
+      readFile,
+    );
+    expect(sut).toMatchObject({
+      alertRules: { LoadImbalance: { threshold: 1.5, forMs: 120_000 } },
+      alertWebhooks: ['http://hooks.example/natlens', 'https://b.example/x'],
+      alertmanagers: ['http://am1:9093', 'http://am2:9093'],
+      alertIntervalMs: 2000,
+      alertWindowMs: 60_000,
+      alertResendMs: 60_000,
+    });
+  });
+
+  it('has alert defaults: no receivers, every 30 s over 5 min', () => {
+    expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, {}, readFile)).toMatchObject({ alertRules: {}, alertWebhooks: [], alertmanagers: [], alertIntervalMs: 30_000, alertWindowMs: 300_000 });
+  });
+
+  it('lists every problem of the alert settings, the rules file included', () => {
+    let error: unknown;
+    try {
+      loadHubConfig({ tokenFile: '/etc/natlens/tokens', alertRules: '/etc/natlens/bad-alerts.yaml', alertWebhook: ['ftp://x'], alertInterval: 'often' }, {}, readFile);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const part of ['rules.LoadImbalance.threshold', 'rules.LoadImbalance.for', 'Nope', 'alert interval: "often"', 'alertWebhooks.0']) expect(problems).toContain(part);
+  });
+
+  it('names a missing rules file', () => {
+    expect(() => loadHubConfig({ tokenFile: '/etc/natlens/tokens', alertRules: '/nowhere.yaml' }, {}, readFile)).toThrow(/alert rules \/nowhere\.yaml: ENOENT/);
   });
 });

@@ -1,3 +1,4 @@
+import { type AlertRuleOverrides, AlertRulesError, parseAlertRulesFile, parseDuration } from '@natlens/shared-analysis';
 import { z } from 'zod';
 
 /*
@@ -10,6 +11,8 @@ const storeUrl = z
   .refine((v) => /^(sqlite:\/\/\/.+|sqlite:[^/].*|postgres(ql)?:\/\/.+)$/.test(v), 'expected sqlite:///path/to/natlens.db or postgres://user@host:port/db');
 
 const duration = z.number().int().positive();
+
+const webhookUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
 export const hubConfigSchema = z.strictObject({
   store: storeUrl.default('sqlite:///var/lib/natlens/natlens.db'),
@@ -25,6 +28,20 @@ export const hubConfigSchema = z.strictObject({
   rollupRetentionMs: duration.default(30 * 24 * 3600_000),
   retentionIntervalMs: duration.min(1000).default(10 * 60_000),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Global overrides of the built-in alert rules (from --alert-rules FILE, validated when read). */
+  alertRules: z.custom<AlertRuleOverrides>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected alert rule overrides').default({}),
+  /** Receivers of the generic JSON notification (POST, one alert per request). */
+  alertWebhooks: z.array(webhookUrl).default([]),
+  /** Alertmanager base URLs: notifications go to <url>/api/v2/alerts in Alertmanager's shape. */
+  alertmanagers: z.array(webhookUrl).default([]),
+  /** How often every Service's alerts are evaluated (they are also evaluated soon after each ingest). */
+  alertIntervalMs: duration.min(100).default(30_000),
+  /** The evidence window each evaluation looks at: traffic older than this no longer keeps an alert active. */
+  alertWindowMs: duration.min(1000).default(5 * 60_000),
+  /** Firing alerts are re-sent to Alertmanagers this often (Alertmanager resolves alerts it stops hearing about). */
+  alertResendMs: duration.min(1000).default(60_000),
+  /** Base URL of the dashboard, for links in notifications (Alertmanager's generatorURL). */
+  dashboardUrl: z.url().optional(),
 });
 
 export type HubConfig = z.infer<typeof hubConfigSchema>;
@@ -50,6 +67,13 @@ export interface HubFlags {
   rawRetentionHours?: number;
   rollupRetentionDays?: number;
   logLevel?: string;
+  alertRules?: string;
+  alertWebhook?: string[];
+  alertmanager?: string[];
+  alertInterval?: string;
+  alertWindow?: string;
+  alertResend?: string;
+  dashboardUrl?: string;
 }
 
 /** One token per line (blank lines and # comments skipped), or comma-separated in an environment variable. */
@@ -78,6 +102,24 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
     }
     return list;
   };
+  const durationMs = (text: string | undefined, what: string): number | undefined => {
+    if (text === undefined || text === '') return undefined;
+    const ms = parseDuration(text);
+    if (ms === undefined) problems.push(`${what}: "${text}" is not a duration; write e.g. 30s, 5m or 1h`);
+    return ms;
+  };
+  const list = (flag: string[] | undefined, env: string | undefined): string[] | undefined =>
+    flag && flag.length > 0 ? flag : env ? env.split(',').map((v) => v.trim()).filter((v) => v !== '') : undefined;
+  let alertRules: AlertRuleOverrides | undefined;
+  const rulesFile = flags.alertRules ?? env['NATLENS_ALERT_RULES'];
+  if (rulesFile) {
+    try {
+      alertRules = parseAlertRulesFile(readFile(rulesFile), rulesFile);
+    } catch (err) {
+      if (err instanceof AlertRulesError) problems.push(...err.problems.map((p) => `alert rules ${rulesFile}: ${p}`));
+      else problems.push(`alert rules ${rulesFile}: ${(err as Error).message}`);
+    }
+  }
   const hours = (h: number | undefined) => (h === undefined ? undefined : h * 3600_000);
   const days = (d: number | undefined) => (d === undefined ? undefined : d * 24);
   const raw = {
@@ -93,6 +135,13 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
     rawRetentionMs: hours(flags.rawRetentionHours ?? numberFrom(env['NATLENS_RAW_RETENTION_HOURS'])),
     rollupRetentionMs: hours(days(flags.rollupRetentionDays ?? numberFrom(env['NATLENS_ROLLUP_RETENTION_DAYS']))),
     logLevel: flags.logLevel ?? env['NATLENS_LOG_LEVEL'],
+    alertRules,
+    alertWebhooks: list(flags.alertWebhook, env['NATLENS_ALERT_WEBHOOKS']),
+    alertmanagers: list(flags.alertmanager, env['NATLENS_ALERTMANAGERS']),
+    alertIntervalMs: durationMs(flags.alertInterval ?? env['NATLENS_ALERT_INTERVAL'], 'alert interval'),
+    alertWindowMs: durationMs(flags.alertWindow ?? env['NATLENS_ALERT_WINDOW'], 'alert window'),
+    alertResendMs: durationMs(flags.alertResend ?? env['NATLENS_ALERT_RESEND'], 'alert re-send interval'),
+    dashboardUrl: flags.dashboardUrl ?? env['NATLENS_DASHBOARD_URL'],
   };
   const result = hubConfigSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
   if (!result.success) {

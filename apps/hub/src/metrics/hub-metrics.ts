@@ -11,6 +11,11 @@ export class HubMetrics {
   readonly liveDropped = new Counter({ name: 'natlens_hub_live_dropped_total', help: 'Live subscriptions dropped, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly retentionDeleted = new Counter({ name: 'natlens_hub_retention_deleted_total', help: 'Rows deleted by the retention job, by kind (raw, rollup)', labelNames: ['kind'], registers: [this.registry] });
 
+  /** One series per pending or firing alert, value 1 (Prometheus' own ALERTS{alertstate} convention); removed when it stops. */
+  readonly alerts = new Gauge({ name: 'natlens_alerts', help: 'Alerts that are pending or firing (1), by rule, Service, severity and state', labelNames: ['alertname', 'namespace', 'service', 'severity', 'alertstate'], registers: [this.registry] });
+  readonly alertEvaluationSeconds = new Histogram({ name: 'natlens_hub_alert_evaluation_seconds', help: 'Time to evaluate every Service\'s alerts once', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly alertNotifications = new Counter({ name: 'natlens_hub_alert_notifications_total', help: 'Alert notifications, by receiver kind and outcome (delivered, retried, dropped)', labelNames: ['receiver', 'outcome'], registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'natlens_hub_' });
   }

@@ -2,3 +2,4 @@ export * from './translation';
 export * from './verdict';
 export * from './types';
 export * from './evidence';
+export * from './alerts';

@@ -1,0 +1,142 @@
+import { Pool, type PoolClient } from 'pg';
+import type { AlertState } from '@natlens/shared-analysis';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, SCHEMA_MIGRATIONS_DDL, statementsFor } from '../storage/migrations';
+import {
+  ALERT_STATE_COLUMNS,
+  type AlertChange,
+  type AlertHistoryEntry,
+  type AlertHistoryQuery,
+  type AlertHistoryRow,
+  type AlertRepository,
+  type AlertStateRow,
+  alertStateValues,
+  historyValues,
+  notificationOf,
+  type OutboxEntry,
+  toAlertState,
+  toHistoryEntry,
+} from './alert-repository';
+
+/** The same advisory lock as the flow store's migrations (postgres-flow.repository.ts), so replicas migrate one at a time. */
+const MIGRATION_LOCK_ID = 0x6e61746c;
+/** Serialises alert changes across hub replicas ("nala" in ASCII). */
+const ALERT_APPLY_LOCK_ID = 0x6e616c61;
+
+/**
+ * Alerts in PostgreSQL. Changes are applied under one advisory lock, and each only if the stored state is still the
+ * one it was computed from, so two hub replicas evaluating together cannot both store or announce a transition.
+ */
+export class PostgresAlertRepository implements AlertRepository {
+  private readonly pool: Pool;
+
+  constructor(connectionString: string) {
+    this.pool = new Pool({ connectionString, max: 2 });
+  }
+
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async migrate(): Promise<number> {
+    return this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
+      await client.query(SCHEMA_MIGRATIONS_DDL);
+      const current = Number((await client.query<{ v: string }>('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0]?.v ?? 0);
+      for (const migration of MIGRATIONS.filter((m) => m.version > current)) {
+        for (const statement of statementsFor(migration, 'postgres')) await client.query(statement);
+        await client.query('INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.description, Date.now()]);
+      }
+      return Math.max(LATEST_SCHEMA_VERSION, current);
+    });
+  }
+
+  async states(): Promise<AlertState[]> {
+    return (await this.pool.query<AlertStateRow>('SELECT * FROM alert_states ORDER BY alert_key')).rows.map(toAlertState);
+  }
+
+  async apply(changes: readonly AlertChange[], receivers: readonly string[], now: number): Promise<AlertChange[]> {
+    if (changes.length === 0) return [];
+    const applied: AlertChange[] = [];
+    const placeholders = ALERT_STATE_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
+    await this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [ALERT_APPLY_LOCK_ID]);
+      for (const change of changes) {
+        const row = (await client.query<AlertStateRow>('SELECT * FROM alert_states WHERE alert_key = $1', [change.key])).rows[0];
+        const previous = row ? toAlertState(row) : undefined;
+        if ((previous?.updatedAt ?? null) !== change.previousUpdatedAt) continue;
+        applied.push(change);
+        if (change.state) {
+          await client.query(
+            `INSERT INTO alert_states (${ALERT_STATE_COLUMNS.join(', ')}) VALUES (${placeholders})
+             ON CONFLICT (alert_key) DO UPDATE SET ${ALERT_STATE_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+            alertStateValues(change.key, change.state),
+          );
+        } else {
+          await client.query('DELETE FROM alert_states WHERE alert_key = $1', [change.key]);
+        }
+        const entry = historyValues(change, previous, now);
+        if (entry) await client.query('INSERT INTO alert_history (alert_key, rule, namespace, name, transition, severity, value, summary, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', entry);
+        const notification = notificationOf(change);
+        if (notification) {
+          for (const receiver of receivers) {
+            await client.query('INSERT INTO alert_outbox (receiver, notification, created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, 0, $3)', [receiver, JSON.stringify(notification), now]);
+          }
+        }
+      }
+    });
+    return applied;
+  }
+
+  async history(query: AlertHistoryQuery): Promise<AlertHistoryEntry[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.service) {
+      params.push(query.service.namespace, query.service.name);
+      where.push(`namespace = $${params.length - 1} AND name = $${params.length}`);
+    }
+    if (query.beforeId !== undefined) {
+      params.push(query.beforeId);
+      where.push(`id < $${params.length}`);
+    }
+    params.push(query.limit);
+    const sql = `SELECT * FROM alert_history ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`;
+    return (await this.pool.query<AlertHistoryRow>(sql, params)).rows.map(toHistoryEntry);
+  }
+
+  async dueNotifications(now: number, limit: number): Promise<OutboxEntry[]> {
+    const rows = (
+      await this.pool.query<{ id: string; receiver: string; notification: string; created_at: string; attempts: number }>(
+        'SELECT id, receiver, notification, created_at, attempts FROM alert_outbox WHERE id IN (SELECT MIN(id) FROM alert_outbox GROUP BY receiver) AND next_attempt_at <= $1 ORDER BY id LIMIT $2',
+        [now, limit],
+      )
+    ).rows;
+    return rows.map((r) => ({ id: Number(r.id), receiver: r.receiver, notification: JSON.parse(r.notification), createdAt: Number(r.created_at), attempts: Number(r.attempts) }));
+  }
+
+  async removeNotification(id: number): Promise<void> {
+    await this.pool.query('DELETE FROM alert_outbox WHERE id = $1', [id]);
+  }
+
+  async retryNotification(id: number, nextAttemptAt: number, error: string): Promise<void> {
+    await this.pool.query('UPDATE alert_outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3', [nextAttemptAt, error.slice(0, 500), id]);
+  }
+
+  async countNotifications(): Promise<number> {
+    return Number((await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM alert_outbox')).rows[0]?.n ?? 0);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

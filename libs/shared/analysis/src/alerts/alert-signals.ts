@@ -1,0 +1,80 @@
+import type { EvidenceCounts, ServiceEvidence } from '../evidence/evidence-types';
+import type { AlertName, AlertRules, AlertSignal } from './alert-types';
+
+/*
+ * What each rule measures in one Service's evidence over the evaluation window. A signal is `undefined` when the
+ * rule does not apply (disabled, too few connections, a rule for another policy); the rule is active when the
+ * signal's value is strictly above its threshold.
+ */
+
+const ref = (evidence: ServiceEvidence) => `${evidence.service.namespace}/${evidence.service.name}`;
+
+/** UnexpectedSNAT: external connections SNAT'd although the policy or annotation says the client IP must survive. */
+function unexpectedSnat(evidence: ServiceEvidence): AlertSignal {
+  const value = evidence.byVerdict['snat-unexpected'] ?? 0;
+  const nodes = [...new Set(evidence.snat.byNode.map((group) => `${group.node} → ${group.snatAddress}`))].join(', ');
+  return { value, summary: `${value} external connection(s) to ${ref(evidence)} reached pods with the client address rewritten${nodes ? ` (${nodes})` : ''}, although the Service should keep it` };
+}
+
+/** LoadImbalance: the busiest pod's connections over the mean per pod. */
+function loadImbalance(evidence: ServiceEvidence): AlertSignal | undefined {
+  if (evidence.endpoints.length < 2) return undefined;
+  const busiest = [...evidence.endpoints].sort((a, b) => b.connections - a.connections)[0];
+  const value = evidence.imbalance.maxOverMean;
+  return { value, summary: `${ref(evidence)}: the busiest pod${busiest ? ` (${busiest.pod} on ${busiest.node}, ${(busiest.share * 100).toFixed(0)}%)` : ''} serves ${value.toFixed(2)}× the mean of its ${evidence.endpoints.length} pods` };
+}
+
+/**
+ * TrafficToNodeWithoutEndpoints: connections from outside (nodePort, load balancer, external IP) entering a node that
+ * runs none of the Service's pods: dropped under Local policy, an extra hop plus SNAT under Cluster. ClusterIP
+ * traffic is left out: a pod calling a Service from its own node is how ClusterIPs are meant to work.
+ */
+function trafficToNodeWithoutEndpoints(evidence: ServiceEvidence, counts: EvidenceCounts): AlertSignal {
+  const empty = new Set(evidence.nodes.filter((node) => node.localEndpoints === 0).map((node) => node.node));
+  const perNode = new Map<string, { received: number; dropped: number }>();
+  for (const row of counts.rows) {
+    if (row.entry === 'clusterIP' || !empty.has(row.node)) continue;
+    const entry = perNode.get(row.node) ?? { received: 0, dropped: 0 };
+    if (row.verdict === 'dropped-no-local-endpoint') entry.dropped += row.connections;
+    else entry.received += row.connections;
+    perNode.set(row.node, entry);
+  }
+  const value = [...perNode.values()].reduce((sum, n) => sum + n.received + n.dropped, 0);
+  const where = [...perNode.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([node, n]) => `${node}: ${n.received} forwarded${n.dropped > 0 ? `, ${n.dropped} dropped` : ''}`)
+    .join('; ');
+  return { value, summary: `${value} connection(s) to ${ref(evidence)} entered node(s) without any of its pods${where ? ` (${where})` : ''}` };
+}
+
+/**
+ * HealthCheckMismatch (Local-policy LoadBalancers): the load balancer sent connections to a node with no local
+ * endpoint, so it believed a health check that should fail; or a node's health check answer disagrees with the
+ * endpoints it runs.
+ */
+function healthCheckMismatch(evidence: ServiceEvidence, counts: EvidenceCounts): AlertSignal | undefined {
+  if (evidence.service.externalTrafficPolicy !== 'Local' || evidence.service.type !== 'LoadBalancer') return undefined;
+  const empty = new Set(evidence.nodes.filter((node) => node.localEndpoints === 0).map((node) => node.node));
+  const misrouted = new Map<string, number>();
+  for (const row of counts.rows) {
+    if (row.entry === 'loadBalancer' && empty.has(row.node)) misrouted.set(row.node, (misrouted.get(row.node) ?? 0) + row.connections);
+  }
+  const disagreeing = evidence.nodes.filter((node) => node.healthCheck && (node.healthCheck.healthy !== node.localEndpoints > 0 || node.healthCheck.localEndpoints !== node.localEndpoints));
+  const value = [...misrouted.values()].reduce((a, b) => a + b, 0) + disagreeing.length;
+  const parts = [
+    ...[...misrouted.entries()].map(([node, n]) => `the load balancer sent ${n} connection(s) to ${node}, which has no local endpoint`),
+    ...disagreeing.map((node) => `${node.node}'s health check reports ${node.healthCheck?.healthy ? 'healthy' : 'unhealthy'} with ${node.localEndpoints} local endpoint(s)`),
+  ];
+  return { value, summary: `${ref(evidence)}: ${parts.length > 0 ? parts.join('; ') : 'health checks agree with the endpoints'}` };
+}
+
+/** Each rule's signal for one Service, or `undefined` where the rule does not apply. */
+export function alertSignals(evidence: ServiceEvidence, counts: EvidenceCounts, rules: AlertRules): Record<AlertName, AlertSignal | undefined> {
+  const applies = (name: AlertName) => rules[name].enabled && evidence.connections >= rules[name].minConnections;
+  return {
+    UnexpectedSNAT: applies('UnexpectedSNAT') ? unexpectedSnat(evidence) : undefined,
+    LoadImbalance: applies('LoadImbalance') ? loadImbalance(evidence) : undefined,
+    TrafficToNodeWithoutEndpoints: applies('TrafficToNodeWithoutEndpoints') ? trafficToNodeWithoutEndpoints(evidence, counts) : undefined,
+    HealthCheckMismatch: applies('HealthCheckMismatch') ? healthCheckMismatch(evidence, counts) : undefined,
+  };
+}
