@@ -38,6 +38,8 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
   private timer: NodeJS.Timeout | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
   private soonTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private expiring: Promise<unknown> | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   /** What the next evaluation covers: every Service (schedule) or the Services of recent batches (ingest). */
@@ -73,6 +75,10 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
     this.delivery.start();
     this.timer = setInterval(() => this.evaluate(), this.config.alertIntervalMs);
     this.timer.unref();
+    // Alert history is kept as long as the rollups it describes (--rollup-retention-days).
+    this.retentionTimer = setInterval(() => void this.expireHistory(), this.config.retentionIntervalMs);
+    this.retentionTimer.unref();
+    void this.expireHistory();
     if (this.config.alertmanagers.length > 0) {
       this.resendTimer = setInterval(() => void this.resend(), this.config.alertResendMs);
       this.resendTimer.unref();
@@ -88,7 +94,9 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
     this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.resendTimer);
+    clearInterval(this.retentionTimer);
     clearTimeout(this.soonTimer);
+    await this.expiring;
     this.unsubscribe?.();
     await this.running;
     await this.delivery.stop();
@@ -97,6 +105,27 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
   /** The HTTP server is closed by now: nothing reads the alert store any more. */
   async onApplicationShutdown(): Promise<void> {
     await this.alerts.close();
+  }
+
+  /** Deletes history and resolved states older than the rollups' retention; never throws (retried next interval). */
+  async expireHistory(): Promise<{ history: number; states: number } | undefined> {
+    if (this.expiring || this.stopped) return undefined;
+    const job = this.alerts
+      .deleteExpired(this.now() - this.config.rollupRetentionMs)
+      .then((deleted) => {
+        this.metrics.retentionDeleted.inc({ kind: 'alert-history' }, deleted.history);
+        if (deleted.history + deleted.states > 0) this.log.info(deleted, 'retention: expired alert history deleted');
+        return deleted;
+      })
+      .catch((err: unknown) => {
+        this.log.error({ err }, 'alert history retention failed; will retry at the next interval');
+        return undefined;
+      })
+      .finally(() => {
+        this.expiring = undefined;
+      });
+    this.expiring = job;
+    return job;
   }
 
   private soon(): void {

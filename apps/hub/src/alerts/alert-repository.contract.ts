@@ -46,6 +46,17 @@ export function alertRepositoryContract(open: () => Promise<AlertRepository>): v
     expect((await sut.history({ limit: 2, beforeId: firstPage[1]?.id })).map((h) => h.at)).toEqual([1000]);
   });
 
+  it('expires old history and long-resolved states, never a firing alert', async () => {
+    const key = alertKey('UnexpectedSNAT', web);
+    await sut.apply([{ key, state: firing(), transition: 'firing', previousUpdatedAt: null }], [], 1000);
+    await sut.apply([{ key, state: { ...firing(), state: 'resolved', resolvedAt: 3000, updatedAt: 3000 }, transition: 'resolved', previousUpdatedAt: 1000 }], [], 3000);
+    await sut.apply([{ key: alertKey('UnexpectedSNAT', api), state: firing(api, 2000), transition: 'firing', previousUpdatedAt: null }], [], 2000);
+    expect(await sut.deleteExpired(2500)).toEqual({ history: 2, states: 0 });
+    expect((await sut.history({ limit: 10 })).map((h) => [h.service.name, h.transition])).toEqual([['web', 'resolved']]);
+    expect(await sut.deleteExpired(5000)).toEqual({ history: 1, states: 1 });
+    expect((await sut.states()).map((s) => [s.service.name, s.state])).toEqual([['api', 'firing']]);
+  });
+
   it('deletes a cancelled pending alert and records the cancellation', async () => {
     const key = alertKey('LoadImbalance', web);
     const pending: AlertState = { ...firing(), rule: 'LoadImbalance', state: 'pending' };

@@ -70,6 +70,8 @@ export interface AlertRepository {
   removeNotification(id: number): Promise<void>;
   retryNotification(id: number, nextAttemptAt: number, error: string): Promise<void>;
   countNotifications(): Promise<number>;
+  /** Retention: history entries older than `before`, and resolved states resolved before it. */
+  deleteExpired(before: number): Promise<{ history: number; states: number }>;
   close(): Promise<void>;
 }
 

@@ -105,6 +105,18 @@ describe('alerts (real hub, real receiver)', () => {
     expect(receiver.received.length).toBe(before);
   }, 30_000);
 
+  it('expires alert history with the rollups (retention)', async () => {
+    await hub?.close();
+    hub = await startTestHub({ ...config(), store: `sqlite://${join(dir, 'retention.db')}`, alertRules: { UnexpectedSNAT: { forMs: 60_000 } }, retentionIntervalMs: 1000 });
+    await hub.ingest(unexpectedSnat(2));
+    await waitFor('a pending alert in the history', async () => ((await read('/api/alerts')).body.history.length > 0 ? true : undefined));
+    await hub.close();
+    // the same store, restarted with a retention the history is already past
+    hub = await startTestHub({ ...config(), store: `sqlite://${join(dir, 'retention.db')}`, rollupRetentionMs: 1, retentionIntervalMs: 1000 });
+    await waitFor('the history expired', async () => ((await read('/api/alerts')).body.history.length === 0 ? true : undefined));
+    expect((await read('/metrics')).body).toMatch(/natlens_hub_retention_deleted_total\{kind="alert-history"\} [1-9]/);
+  }, 30_000);
+
   it('delivers a notification queued before a restart once the receiver is back, and only once', async () => {
     await hub?.close();
     receiver.received.length = 0;

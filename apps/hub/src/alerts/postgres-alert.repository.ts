@@ -98,6 +98,22 @@ export class PostgresAlertRepository implements AlertRepository {
     return applied;
   }
 
+  async deleteExpired(before: number): Promise<{ history: number; states: number }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const history = await client.query('DELETE FROM alert_history WHERE at < $1', [before]);
+      const states = await client.query("DELETE FROM alert_states WHERE state = 'resolved' AND resolved_at < $1", [before]);
+      await client.query('COMMIT');
+      return { history: history.rowCount ?? 0, states: states.rowCount ?? 0 };
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
   async history(query: AlertHistoryQuery): Promise<AlertHistoryEntry[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];

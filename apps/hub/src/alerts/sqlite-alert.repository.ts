@@ -78,6 +78,13 @@ export class SqliteAlertRepository implements AlertRepository {
     return applied;
   }
 
+  async deleteExpired(before: number): Promise<{ history: number; states: number }> {
+    return this.db.transaction(() => ({
+      history: this.db.prepare('DELETE FROM alert_history WHERE at < ?').run(before).changes,
+      states: this.db.prepare("DELETE FROM alert_states WHERE state = 'resolved' AND resolved_at < ?").run(before).changes,
+    }))();
+  }
+
   async history(query: AlertHistoryQuery): Promise<AlertHistoryEntry[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
