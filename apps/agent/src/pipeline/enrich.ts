@@ -1,4 +1,4 @@
-import type { ClusterIndex } from '@natlens/shared-cluster';
+import type { ClusterIndex, ServiceEndpoint, ServiceFrontend } from '@natlens/shared-cluster';
 import type { FlowRecord, FlowService, FlowEndpoint, FlowClient } from '@natlens/shared-model';
 import { classifyVerdict, isHairpin, translate } from '@natlens/shared-analysis';
 import type { ObservedConnection } from './observed-connection';
@@ -23,16 +23,7 @@ export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, 
 
   const frontend = index.serviceFrontend(conn.original.dst, conn.original.dport, proto);
   if (frontend) {
-    service = {
-      namespace: frontend.namespace,
-      name: frontend.name,
-      port: frontend.port.port,
-      ...(frontend.port.name ? { portName: frontend.port.name } : {}),
-      type: frontend.type,
-      externalTrafficPolicy: frontend.externalTrafficPolicy,
-      entry: frontend.entry,
-      expectClientIP: frontend.expectClientIP,
-    };
+    service = flowServiceOf(frontend);
     endpoint = endpointOf(index, t.translated.dst, t.translated.dport, proto, frontend);
     entryNode = node;
   } else if (!t.dnat) {
@@ -100,10 +91,40 @@ function clientOf(ip: string, index: ClusterIndex): FlowClient {
   return { ip, kind: 'external' };
 }
 
+/*
+ * A record's service and endpoint are the same for every connection to one Service port and one pod, and a live flow
+ * keeps its record until the connection ends (thousands at once on a busy node): they are built once per object of
+ * the cluster index and shared, read-only, by the records. A new index (the cluster changed) builds new ones.
+ */
+const flowServices = new WeakMap<ServiceFrontend, FlowService>();
+const flowEndpoints = new WeakMap<ServiceEndpoint, FlowEndpoint>();
+
+function flowServiceOf(frontend: ServiceFrontend): FlowService {
+  let service = flowServices.get(frontend);
+  if (!service) {
+    service = {
+      namespace: frontend.namespace,
+      name: frontend.name,
+      port: frontend.port.port,
+      ...(frontend.port.name ? { portName: frontend.port.name } : {}),
+      type: frontend.type,
+      externalTrafficPolicy: frontend.externalTrafficPolicy,
+      entry: frontend.entry,
+      expectClientIP: frontend.expectClientIP,
+    };
+    flowServices.set(frontend, service);
+  }
+  return service;
+}
+
 function endpointOf(index: ClusterIndex, ip: string, port: number, proto: FlowRecord['original']['proto'], service: { namespace: string; name: string }): FlowEndpoint | undefined {
   const ep = index.endpoint(ip, port, proto, { namespace: service.namespace, name: service.name });
   if (!ep?.pod) return undefined;
-  return { namespace: ep.pod.namespace, pod: ep.pod.name, ...(ep.node ? { node: ep.node } : {}), ip, port };
+  const shared = flowEndpoints.get(ep);
+  if (shared && shared.ip === ip && shared.port === port) return shared;
+  const endpoint: FlowEndpoint = { namespace: ep.pod.namespace, pod: ep.pod.name, ...(ep.node ? { node: ep.node } : {}), ip, port };
+  flowEndpoints.set(ep, endpoint);
+  return endpoint;
 }
 
 /** Stable for the connection's life on this node, distinct from every other connection: id, instance, tuple. */
