@@ -1,0 +1,364 @@
+/*
+ * bench/ebpf-vs-conntrack: one run, three observers of the same connections at the highest rate the lab reaches:
+ * the agent with the eBPF source, the agent with the conntrack source, and `conntrack -E`. For each: connections
+ * recorded out of those made, CPU per 10k connections; for the eBPF source also the ring-buffer drops.
+ *
+ *   SWC_NODE_PROJECT=$PWD/tsconfig.base.json node -r @swc-node/register bench/ebpf-vs-conntrack.ts [options]
+ *
+ * Steps (through the `natlens` command line):
+ *   1. `natlens lab up examples/nodeport-local.yaml --name bev-<random> --json`; `natlens lab down` at the end, also on
+ *      failure and on SIGINT/SIGTERM/SIGHUP.
+ *   2. In node1's namespace, started together: `natlens agent --source ebpf`, `natlens agent --source conntrack
+ *      --enable-accounting` (each with its own local API socket, no hub) and `conntrack -E -e NEW -o id` to a file.
+ *   3. Rate search: a few (processes × concurrency) settings of `natlens lab traffic --via node1`; the fastest without
+ *      failures is used.
+ *   4. The run: N connections; each observer's CPU (utime+stime from /proc/<pid>/stat) over the run and until all have
+ *      caught up, scheduled so it does not include the conntrack source's periodic resync (every 60 s); counts from
+ *      each agent's /metrics and from the conntrack -E file.
+ *   5. Table on stdout, JSON as stdout's last line and in bench/results/ebpf-vs-conntrack.json.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { healthz, metric, readMetrics, type Metrics } from './lib/agent-api';
+import { CLK_TCK, cmdline, cpuTicks, fileSize, netnsInode, readProcStat, readSegment, systemCpu } from './lib/proc-stats';
+import { exited, lastJsonLine, log, NATLENS, natlens, ROOT, round, sleep, spawnInNetns, started, stopChild, tail } from './lib/processes';
+
+const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'ebpf-vs-conntrack.json');
+/** The conntrack source's resync interval (apps/agent config default `resyncIntervalMs`). */
+const RESYNC_INTERVAL_MS = 60_000;
+
+interface Options {
+  topology: string;
+  name: string;
+  node: string;
+  service: string;
+  client: string;
+  connections: number;
+  probeConnections: number;
+  configs: { procs: number; concurrency: number }[];
+  out: string;
+}
+
+const USAGE = `usage: node -r @swc-node/register bench/ebpf-vs-conntrack.ts [options]   (as root, SWC_NODE_PROJECT=tsconfig.base.json)
+  --topology FILE        lab topology (default examples/nodeport-local.yaml)
+  --name NAME            lab name (default bev-<random>)
+  --connections N        connections in the measured run (default 20000)
+  --probe-connections N  connections per rate-search probe (default 3000)
+  --configs LIST         traffic settings to try, PROCSxCONCURRENCY, comma-separated (default 1x64,1x128,2x128); one skips the search
+  --out FILE             JSON results (default bench/results/ebpf-vs-conntrack.json)`;
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    topology: path.join(ROOT, 'examples', 'nodeport-local.yaml'),
+    name: `bev-${randomBytes(3).toString('hex')}`,
+    node: 'node1',
+    service: 'default/web',
+    client: 'alice',
+    connections: 20_000,
+    probeConnections: 3000,
+    configs: parseConfigs('1x64,1x128,2x128'),
+    out: RESULTS_FILE,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    const count = (): number => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a whole number above 0`);
+      return n;
+    };
+    switch (flag) {
+      case '--topology': o.topology = path.resolve(value()); break;
+      case '--name': o.name = value(); break;
+      case '--connections': o.connections = count(); break;
+      case '--probe-connections': o.probeConnections = count(); break;
+      case '--configs': o.configs = parseConfigs(value()); break;
+      case '--out': o.out = path.resolve(value()); break;
+      case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
+      default: throw new Error(`unknown option ${flag}\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+function parseConfigs(text: string): { procs: number; concurrency: number }[] {
+  return text.split(',').map((part) => {
+    const m = /^(\d+)x(\d+)$/.exec(part.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new Error(`--configs: '${part}' is not PROCSxCONCURRENCY (e.g. 2x64)`);
+    return { procs: Number(m[1]), concurrency: Number(m[2]) };
+  });
+}
+
+interface LabUp {
+  nodes: { name: string; netns: string; addresses: string[] }[];
+  services?: { namespace: string; name: string; nodePorts?: number[] }[];
+  inventory: string;
+}
+interface TrafficOut { made: number; succeeded: number; failed: number; errors?: Record<string, number> }
+interface TrafficRun { procs: number; concurrency: number; made: number; succeeded: number; failed: number; errors: Record<string, number>; wallSeconds: number; connectionsPerSecond: number }
+interface Health { status: string; cluster?: { ready?: boolean }; sources?: Record<string, { mode?: string; attached?: string[]; lastDump?: { at: number }; ringBufferDrops?: number }> }
+
+let labUpAttempted = false;
+let cleaningUp: Promise<void> | undefined;
+
+async function cleanup(opts: Options, workDir: string, sockets: string[]): Promise<void> {
+  for (const s of [...started].reverse()) await stopChild(s, s.name.startsWith('agent') ? 8000 : 3000);
+  if (labUpAttempted) {
+    log(`lab down ${opts.name}`);
+    const res = await natlens(['lab', 'down', opts.name], 120_000, false).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
+    if (res.code !== 0) log(`lab down ${opts.name} failed (exit ${res.code}): ${res.stderr.trim() || res.stdout.trim()}`);
+  }
+  for (const s of sockets) fs.rmSync(s, { force: true });
+  fs.rmSync(workDir, { recursive: true, force: true });
+}
+
+const CT_NEW = /\[NEW\].*?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/;
+
+/** conntrack -E lines of the run for the frontend: one per connection it reported. */
+function countConntrackLines(text: string, frontend: { address: string; port: number }): number {
+  let n = 0;
+  for (const line of text.split('\n')) {
+    const m = CT_NEW.exec(line);
+    if (m && m[2] === frontend.address && Number(m[4]) === frontend.port) n++;
+  }
+  return n;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+async function bench(opts: Options, workDir: string, sockets: { ebpf: string; conntrack: string }): Promise<Json> {
+  log(`ebpf-vs-conntrack: lab ${opts.name}, ${os.cpus().length} cores, kernel ${os.release()}, clock ${CLK_TCK} ticks/s`);
+  labUpAttempted = true;
+  const up = await natlens(['lab', 'up', opts.topology, '--name', opts.name, '--json'], 180_000);
+  if (up.code !== 0) throw new Error(`lab up failed (exit ${up.code}):\n${up.stderr.trim() || up.stdout.trim()}`);
+  const lab = lastJsonLine<LabUp>(up.stdout, 'lab up');
+  const node = lab.nodes.find((n) => n.name === opts.node);
+  if (!node) throw new Error(`lab has no node ${opts.node}`);
+  const [svcNs, svcName] = opts.service.split('/');
+  const frontend = { address: node.addresses[0] ?? '198.18.0.11', port: lab.services?.find((s) => s.namespace === svcNs && s.name === svcName)?.nodePorts?.[0] ?? 30080 };
+  const nodeNsIno = netnsInode(`/run/netns/${node.netns}`);
+  log(`lab ready: ${node.name} (${node.netns}), frontend ${frontend.address}:${frontend.port}`);
+
+  const common = ['agent', '--node', node.name, '--inventory', lab.inventory, '--flush-interval-ms', '1000', '--log-level', 'warn'];
+  const ctOut = path.join(workDir, 'conntrack-events.txt');
+  const observers = {
+    ebpf: spawnInNetns(node.netns, 'agent (eBPF source)', [process.execPath, NATLENS, ...common, '--source', 'ebpf', '--api-socket', sockets.ebpf, '--spool-dir', path.join(workDir, 'spool-ebpf')], path.join(workDir, 'agent-ebpf.log'), path.join(workDir, 'agent-ebpf.log')),
+    conntrack: spawnInNetns(node.netns, 'agent (conntrack source)', [process.execPath, NATLENS, ...common, '--source', 'conntrack', '--enable-accounting', '--api-socket', sockets.conntrack, '--spool-dir', path.join(workDir, 'spool-conntrack')], path.join(workDir, 'agent-conntrack.log'), path.join(workDir, 'agent-conntrack.log')),
+    conntrackE: spawnInNetns(node.netns, 'conntrack -E', ['conntrack', '-E', '-e', 'NEW', '-o', 'id'], ctOut, path.join(workDir, 'conntrack-events.err')),
+  };
+  // `ip netns exec` joins the namespace and exec()s: the PID becomes the observer's own; check that before measuring
+  for (const [key, o] of Object.entries(observers)) {
+    const comm = key === 'conntrackE' ? 'conntrack' : 'node';
+    const deadline = Date.now() + 10_000;
+    while (readProcStat(o.pid)?.comm !== comm && Date.now() < deadline && !exited(o.child)) await sleep(20);
+    if (readProcStat(o.pid)?.comm !== comm || netnsInode(`/proc/${o.pid}/ns/net`) !== nodeNsIno) {
+      throw new Error(`${o.name}: pid ${o.pid} is not the process to measure (${cmdline(o.pid)}); log:\n${tail(o.errFile)}`);
+    }
+  }
+
+  log('waiting for both agents: GET /healthz');
+  const deadline = Date.now() + 90_000;
+  let ebpfHealth: Health | undefined;
+  let ctHealth: Health | undefined;
+  for (;;) {
+    for (const o of Object.values(observers)) if (exited(o.child)) throw new Error(`${o.name} exited (code ${o.child.exitCode}); log:\n${tail(o.errFile)}`);
+    ebpfHealth = await healthz<Health>(sockets.ebpf).catch(() => undefined);
+    ctHealth = await healthz<Health>(sockets.conntrack).catch(() => undefined);
+    if (ebpfHealth?.status === 'ok' && ctHealth?.status === 'ok' && ctHealth.sources?.['conntrack']?.lastDump) break;
+    if (Date.now() > deadline) throw new Error(`the agents did not become ready in 90 s; logs:\n${tail(observers.ebpf.errFile)}\n${tail(observers.conntrack.errFile)}`);
+    await sleep(250);
+  }
+  const ebpfSource = ebpfHealth.sources?.['ebpf'];
+  if (!ebpfSource) throw new Error(`the eBPF agent does not run the eBPF source: ${JSON.stringify(ebpfHealth.sources)}; log:\n${tail(observers.ebpf.errFile)}`);
+  log(`eBPF source: ${ebpfSource.mode} hook, attached ${ebpfSource.attached?.join(', ')}`);
+  const resyncBase = ctHealth.sources?.['conntrack']?.lastDump?.at ?? Date.now();
+  const nextResync = (after: number) => resyncBase + RESYNC_INTERVAL_MS * Math.max(1, Math.ceil((after - resyncBase) / RESYNC_INTERVAL_MS));
+  await sleep(1000); // conntrack -E subscribes within milliseconds of exec; it has no ready signal
+
+  const ticks = () => ({ ebpf: cpuTicks(observers.ebpf.pid, 'the eBPF agent'), conntrack: cpuTicks(observers.conntrack.pid, 'the conntrack agent'), conntrackE: cpuTicks(observers.conntrackE.pid, 'conntrack -E') });
+
+  /** Until no agent uses CPU and conntrack -E writes nothing more: all have caught up. */
+  const waitQuiet = async (minMs: number): Promise<boolean> => {
+    const start = Date.now();
+    await sleep(minMs);
+    let prev = ticks();
+    let prevSize = fileSize(ctOut);
+    let stable = 0;
+    while (Date.now() - start < 30_000) {
+      await sleep(500);
+      const now = ticks();
+      const size = fileSize(ctOut);
+      stable = now.ebpf - prev.ebpf <= 1 && now.conntrack - prev.conntrack <= 1 && size === prevSize ? stable + 1 : 0;
+      prev = now;
+      prevSize = size;
+      if (stable >= 2) return true;
+    }
+    log('warning: the observers did not go quiet within 30 s');
+    return false;
+  };
+
+  const runTraffic = async (procs: number, concurrency: number, connections: number): Promise<TrafficRun> => {
+    const parts = Array.from({ length: procs }, (_, i) => Math.floor(connections / procs) + (i < connections % procs ? 1 : 0));
+    const t = Date.now();
+    const outs = await Promise.all(
+      parts.map(async (n) => {
+        const res = await natlens(['lab', 'traffic', opts.name, '--service', opts.service, '--via', node.name, '--client', opts.client, '--connections', String(n), '--concurrency', String(concurrency), '--json'], 600_000);
+        if (res.code !== 0 && res.code !== 3) throw new Error(`lab traffic failed (exit ${res.code}): ${res.stderr.trim().slice(-2000)}`);
+        return lastJsonLine<TrafficOut>(res.stdout, 'lab traffic');
+      }),
+    );
+    const wallSeconds = (Date.now() - t) / 1000;
+    const run: TrafficRun = { procs, concurrency, made: 0, succeeded: 0, failed: 0, errors: {}, wallSeconds, connectionsPerSecond: 0 };
+    for (const o of outs) {
+      run.made += o.made;
+      run.succeeded += o.succeeded;
+      run.failed += o.failed;
+      for (const [k, v] of Object.entries(o.errors ?? {})) run.errors[k] = (run.errors[k] ?? 0) + v;
+    }
+    run.connectionsPerSecond = round(run.succeeded / wallSeconds, 1);
+    return run;
+  };
+
+  /** Waits out the conntrack source's periodic resync when a window of `expectedMs` from now would include it. */
+  const avoidResync = async (expectedMs: number, label: string) => {
+    const tick = nextResync(Date.now());
+    if (Date.now() + expectedMs < tick - 2000) return;
+    log(`${label}: waiting ${((tick + 4000 - Date.now()) / 1000).toFixed(0)} s for the conntrack source's periodic resync to pass`);
+    await sleep(tick + 3000 - Date.now());
+    await waitQuiet(1000);
+  };
+
+  // idle baseline: each observer's own CPU use with nothing happening
+  await waitQuiet(500);
+  const idle0 = ticks();
+  await sleep(3000);
+  const idle1 = ticks();
+  const idlePerSecond = { ebpf: round((idle1.ebpf - idle0.ebpf) / CLK_TCK / 3, 4), conntrack: round((idle1.conntrack - idle0.conntrack) / CLK_TCK / 3, 4) };
+  log(`idle CPU: eBPF agent ${idlePerSecond.ebpf} s/s, conntrack agent ${idlePerSecond.conntrack} s/s`);
+
+  // rate search
+  const probes: TrafficRun[] = [];
+  let best = opts.configs[0] ?? { procs: 1, concurrency: 64 };
+  if (opts.configs.length > 1) {
+    for (const c of opts.configs) {
+      await avoidResync((opts.probeConnections / 500) * 1000 + 8000, 'rate search');
+      const r = await runTraffic(c.procs, c.concurrency, opts.probeConnections);
+      probes.push(r);
+      log(`  ${c.procs} process(es) x concurrency ${c.concurrency}: ${r.succeeded}/${r.made} in ${r.wallSeconds.toFixed(2)} s = ${r.connectionsPerSecond} conn/s${r.failed ? ` (failed ${r.failed}: ${JSON.stringify(r.errors)})` : ''}`);
+      await waitQuiet(1500);
+    }
+    const clean = probes.filter((p) => p.failed === 0);
+    const pick = (clean.length ? clean : probes).reduce((a, b) => (b.connectionsPerSecond > a.connectionsPerSecond ? b : a));
+    best = { procs: pick.procs, concurrency: pick.concurrency };
+    log(`fastest: ${best.procs} process(es) x concurrency ${best.concurrency} (${pick.connectionsPerSecond} conn/s)`);
+  }
+  const expectedRate = probes.length ? Math.max(300, ...probes.map((p) => p.connectionsPerSecond)) : 2000;
+
+  // the run
+  await avoidResync((opts.connections / expectedRate) * 1000 * 1.5 + 15_000, 'run');
+  await waitQuiet(500);
+  const ctStart = fileSize(ctOut);
+  const mBefore = { ebpf: await readMetrics(sockets.ebpf), conntrack: await readMetrics(sockets.conntrack) };
+  const sys0 = systemCpu();
+  const t0 = ticks();
+  const windowStart = Date.now();
+  log(`run: ${opts.connections} connections, ${best.procs} process(es) x concurrency ${best.concurrency}`);
+  const traffic = await runTraffic(best.procs, best.concurrency, opts.connections);
+  log(`run: ${traffic.succeeded}/${traffic.made} succeeded in ${traffic.wallSeconds.toFixed(2)} s = ${traffic.connectionsPerSecond} conn/s; waiting for the observers to catch up`);
+  const caughtUp = await waitQuiet(3000);
+  const t1 = ticks();
+  const sys1 = systemCpu();
+  const windowSeconds = (Date.now() - windowStart) / 1000;
+  const mAfter = { ebpf: await readMetrics(sockets.ebpf), conntrack: await readMetrics(sockets.conntrack) };
+  const ctLines = countConntrackLines(readSegment(ctOut, ctStart, fileSize(ctOut)), frontend);
+  const resyncsInWindow = metric(mAfter.conntrack, 'natlens_agent_conntrack_resyncs_total') - metric(mBefore.conntrack, 'natlens_agent_conntrack_resyncs_total');
+
+  const delta = (m: { ebpf: Metrics; conntrack: Metrics }, which: 'ebpf' | 'conntrack', name: string, labels?: string) => metric(mAfter[which], name, labels) - metric(mBefore[which], name, labels);
+  const seconds = (which: 'ebpf' | 'conntrack' | 'conntrackE') => (t1[which] - t0[which]) / CLK_TCK;
+  const per10k = (s: number) => round((s / traffic.made) * 10_000);
+  const observer = (which: 'ebpf' | 'conntrack', recorded: number, extra: Json) => ({
+    recorded,
+    recordedShare: round(recorded / traffic.made, 5),
+    cpuSeconds: round(seconds(which)),
+    cpuSecondsPer10k: per10k(seconds(which)),
+    cpuSecondsPer10kIdleCorrected: per10k(Math.max(0, seconds(which) - idlePerSecond[which] * windowSeconds)),
+    dropped: delta(mAfter, which, 'natlens_agent_dropped_total'),
+    ...extra,
+  });
+  const results = {
+    bench: 'ebpf-vs-conntrack',
+    at: new Date().toISOString(),
+    machine: { cores: os.cpus().length, kernel: os.release(), busyShare: round((sys1.busy - sys0.busy) / (sys1.total - sys0.total), 3) },
+    lab: { topology: path.relative(ROOT, opts.topology), node: node.name, frontend },
+    probes,
+    traffic,
+    windowSeconds: round(windowSeconds, 2),
+    caughtUp,
+    idleCpuPerSecond: idlePerSecond,
+    ebpfSource: observer('ebpf', delta(mAfter, 'ebpf', 'natlens_agent_records_total'), {
+      hook: ebpfSource.mode,
+      newEvents: delta(mAfter, 'ebpf', 'natlens_agent_ebpf_events_total', 'kind="new"'),
+      endEvents: delta(mAfter, 'ebpf', 'natlens_agent_ebpf_events_total', 'kind="end"'),
+      kernelConnections: delta(mAfter, 'ebpf', 'natlens_agent_ebpf_kernel_totals', 'counter="connections"'),
+      ringBufferDrops: delta(mAfter, 'ebpf', 'natlens_agent_ebpf_ringbuf_drops_total'),
+      batches: delta(mAfter, 'ebpf', 'natlens_agent_ebpf_batches_total'),
+    }),
+    conntrackSource: observer('conntrack', delta(mAfter, 'conntrack', 'natlens_agent_records_total'), {
+      newEvents: delta(mAfter, 'conntrack', 'natlens_agent_conntrack_events_total', 'kind="new"'),
+      enobufs: delta(mAfter, 'conntrack', 'natlens_agent_netlink_enobufs_total'),
+      resyncDumps: resyncsInWindow,
+    }),
+    conntrackE: { recorded: ctLines, recordedShare: round(ctLines / traffic.made, 5), cpuSeconds: round(seconds('conntrackE')), cpuSecondsPer10k: per10k(seconds('conntrackE')) },
+  };
+  return results;
+}
+
+function printTable(r: Json): void {
+  const rows = [
+    ['observer', 'recorded/made', 'share', 'CPU s', 'CPU s/10k conn', 'losses'],
+    ['agent, eBPF source', `${r.ebpfSource.recorded}/${r.traffic.made}`, `${(r.ebpfSource.recordedShare * 100).toFixed(2)}%`, r.ebpfSource.cpuSeconds, r.ebpfSource.cpuSecondsPer10k, `ring buffer drops ${r.ebpfSource.ringBufferDrops}`],
+    ['agent, conntrack source', `${r.conntrackSource.recorded}/${r.traffic.made}`, `${(r.conntrackSource.recordedShare * 100).toFixed(2)}%`, r.conntrackSource.cpuSeconds, r.conntrackSource.cpuSecondsPer10k, `ENOBUFS ${r.conntrackSource.enobufs}, resync dumps ${r.conntrackSource.resyncDumps}`],
+    ['conntrack -E -e NEW', `${r.conntrackE.recorded}/${r.traffic.made}`, `${(r.conntrackE.recordedShare * 100).toFixed(2)}%`, r.conntrackE.cpuSeconds, r.conntrackE.cpuSecondsPer10k, ''],
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => String(row[i]).length))) ?? [];
+  process.stdout.write(`\n${r.traffic.made} connections at ${r.traffic.connectionsPerSecond} conn/s (${r.traffic.procs} x ${r.traffic.concurrency}), kernel ${r.machine.kernel}, ${r.machine.cores} cores\n`);
+  for (const row of rows) process.stdout.write(`${row.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join('  ')}\n`);
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  if (process.getuid?.() !== 0) throw new Error('run as root: the lab builds network namespaces and the observers join one');
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `${opts.name}-`));
+  const sockets = { ebpf: `/tmp/${opts.name}-ebpf.sock`, conntrack: `/tmp/${opts.name}-conntrack.sock` };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (cleaningUp) return;
+    log(`${signal}: stopping and removing the lab`);
+    cleaningUp = cleanup(opts, workDir, Object.values(sockets)).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  try {
+    const results = await bench(opts, workDir, sockets);
+    printTable(results);
+    fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+    fs.writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
+    log(`results written to ${path.relative(ROOT, opts.out)}`);
+    process.stdout.write(`${JSON.stringify(results)}\n`);
+  } finally {
+    if (!cleaningUp) {
+      cleaningUp = cleanup(opts, workDir, Object.values(sockets));
+      await cleaningUp;
+    }
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`ebpf-vs-conntrack: ${err.message}\n`);
+  process.exit(1);
+});

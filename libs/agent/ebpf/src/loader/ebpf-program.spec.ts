@@ -1,0 +1,90 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { EbpfEvent } from '../decode/ebpf-event';
+import { PROBE } from './probe/probe-network';
+
+/*
+ * The BPF program against the real kernel, in a namespace of its own: a client connects through a DNAT rule and an
+ * SNAT rule over lo, and one SYN goes to a Service port the filter table drops. Each connection must come out as
+ * one NEW event with both tuples as conntrack holds them and an END; the drop as a DROP event; nothing for a dropped
+ * port that is no Service's. The fallback hook (fexit) is refused on these machines: its message must say so plainly.
+ */
+const exec = promisify(execFile);
+const ROOT = join(__dirname, '..', '..', '..', '..', '..');
+const PROBE_FILE = join(__dirname, 'probe', 'ebpf-probe.ts');
+const netns = `ebpf-${randomBytes(3).toString('hex')}`;
+
+interface ProbeResult {
+  mode: string;
+  loaded: boolean;
+  error?: string;
+  attachments?: { attached: string[]; skipped: string[] };
+  netns?: number;
+  succeeded?: number;
+  news?: number;
+  ends?: number;
+  drops?: EbpfEvent[];
+  sampleNew?: EbpfEvent;
+  sampleEnd?: EbpfEvent;
+  decodeErrors?: number;
+  counters?: { netns: number; connections: number; ends: number; drops: number; ringBufferFull: number }[];
+}
+
+async function probe(mode: 'netfilter' | 'fexit', connections: number): Promise<ProbeResult> {
+  const { stdout } = await exec('ip', ['netns', 'exec', netns, process.execPath, '-r', require.resolve('@swc-node/register'), PROBE_FILE, mode, String(connections)], {
+    cwd: ROOT,
+    env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.base.json') },
+    timeout: 60_000,
+  });
+  return JSON.parse(stdout) as ProbeResult;
+}
+
+beforeAll(() => {
+  execFileSync('ip', ['netns', 'add', netns]);
+  const sh = (...args: string[]) => execFileSync('ip', ['netns', 'exec', netns, ...args]);
+  sh('ip', 'link', 'set', 'lo', 'up');
+  for (const address of [PROBE.client, PROBE.service, PROBE.snat]) sh('ip', 'addr', 'add', `${address}/32`, 'dev', 'lo');
+  sh('iptables', '-t', 'nat', '-A', 'OUTPUT', '-d', PROBE.service, '-p', 'tcp', '--dport', String(PROBE.servicePort), '-j', 'DNAT', '--to-destination', `${PROBE.server}:${PROBE.serverPort}`);
+  sh('iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', PROBE.server, '-p', 'tcp', '--dport', String(PROBE.serverPort), '-j', 'SNAT', '--to-source', PROBE.snat);
+  sh('iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(PROBE.droppedPort), '-j', 'DROP');
+  sh('iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(PROBE.otherDroppedPort), '-j', 'DROP');
+});
+
+afterAll(() => {
+  execFileSync('ip', ['netns', 'del', netns]);
+});
+
+describe('the BPF program (real kernel)', () => {
+  it('netfilter link: one NEW per connection with the translated tuples, its END, and the Service-port drop', async () => {
+    const result = await probe('netfilter', 30);
+    expect(result.error).toBeUndefined();
+    expect(result.attachments?.attached).toEqual(expect.arrayContaining(['netfilter ipv4/post-routing priority 200', 'netfilter ipv4/local-in priority 200', 'tp_btf kfree_skb']));
+    expect(result).toMatchObject({ succeeded: 30, news: 30, ends: 30, decodeErrors: 0 });
+    expect(result.sampleNew).toMatchObject({
+      kind: 'new',
+      origin: 'post-routing',
+      protocol: 6,
+      tcpState: 1, // SYN_SENT
+      netns: result.netns,
+      original: { src: PROBE.client, dst: PROBE.service, dport: PROBE.servicePort },
+      reply: { src: PROBE.server, sport: PROBE.serverPort, dst: PROBE.snat },
+    });
+    expect(result.sampleEnd).toMatchObject({ kind: 'end', tcpState: 7 /* TIME_WAIT */, connCookie: result.sampleNew?.connCookie });
+    expect(result.drops).toHaveLength(1);
+    expect(result.drops?.[0]).toMatchObject({ kind: 'drop', origin: 'kfree-skb', dropReason: 12, original: { dst: PROBE.client, dport: PROBE.droppedPort } });
+    const ours = result.counters?.find((c) => c.netns === result.netns);
+    // the two dropped SYNs are new connections too (locally sent: they pass POST_ROUTING before INPUT drops them)
+    expect(ours).toMatchObject({ connections: 32, drops: 1, ringBufferFull: 0 });
+  });
+
+  it('fexit fallback: refused by this kernel with a plain reason, nothing loaded', async () => {
+    const result = await probe('fexit', 1);
+    expect(result).toEqual({
+      mode: 'fexit',
+      loaded: false,
+      error: "fexit on nf_nat_setup_info was refused at load (EPERM): this kernel's policy or missing CAP_BPF/CAP_PERFMON/CAP_NET_ADMIN forbids it",
+    });
+  });
+});
