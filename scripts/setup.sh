@@ -15,7 +15,10 @@ fi
 # conntrack/tcpdump: what the agent is compared with; curl: health-check probes in tests;
 # libmnl-dev, g++, make, python3: the agent's netlink addon, built by node-gyp during npm install.
 # postgresql: the hub's second store; its tests start their own server from these binaries.
-APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3 postgresql chromium)
+# clang, llvm, libbpf-dev, bpftool: the agent's eBPF source (clang -target bpf against a vmlinux.h that bpftool dumps
+# from the kernel's BTF; the loader addon links Debian's libbpf). On Ubuntu bpftool comes with linux-tools-common.
+# nats-server: JetStream for the hub-replica tests and bench/hub-scale (they start their own servers on free ports).
+APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3 postgresql chromium clang llvm libbpf-dev bpftool nats-server)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -47,6 +50,17 @@ fi
 if [ ! -f libs/agent/conntrack/native/build/Release/natlens_netlink.node ]; then
   say "building the agent's netlink addon (node-gyp, libmnl)"
   npx node-gyp rebuild -C libs/agent/conntrack/native --loglevel=warn
+fi
+
+# The eBPF loader addon and BPF object (libs/agent/ebpf/native): built here when missing, like the netlink addon.
+# A host without kernel BTF cannot build it; the agent then says so and uses the conntrack source.
+if [ ! -f libs/agent/ebpf/native/build/Release/natlens_ebpf.node ] || [ ! -f libs/agent/ebpf/native/build/Release/natlens.bpf.o ]; then
+  if [ -r /sys/kernel/btf/vmlinux ] || [ -n "${NATLENS_VMLINUX_BTF:-}" ]; then
+    say "building the agent's eBPF program and loader (clang -target bpf, node-gyp, libbpf)"
+    PATH="$PATH:/usr/sbin:/sbin" npx node-gyp rebuild -C libs/agent/ebpf/native --loglevel=warn
+  else
+    say "no kernel BTF (/sys/kernel/btf/vmlinux): the eBPF source is not built; the agent will use the conntrack source"
+  fi
 fi
 
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false NEXT_TELEMETRY_DISABLED=1

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConntrackReader } from '@natlens/agent-conntrack';
+import { openEbpf, probeCapabilities } from '@natlens/agent-ebpf';
 import { ClusterMetadataSource, InventoryFileSource, KubeApiWatcher } from '@natlens/shared-cluster';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -16,15 +17,41 @@ import { PipelineService } from './pipeline/pipeline.service';
 import { RecentFlows } from './pipeline/recent-flows';
 import { ConntrackSource } from './sources/conntrack.source';
 import { CaptureSource } from './sources/capture.source';
+import { EbpfSource } from './sources/ebpf.source';
+import { selectSources, withSelectionNote } from './sources/ebpf-selection';
 import { findTcpdump, spawnTcpdump } from './sources/tcpdump-process';
 import type { ConnectionSource } from './sources/connection-source';
 import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from './tokens';
+
+/** The kernel wakes the agent once 64 KiB of events wait (~580 events); its timer collects the rest every 50 ms. */
+const EBPF_WAKEUP_BYTES = 64 << 10;
+const EBPF_POLL_INTERVAL_MS = 50;
 
 /** Where the cluster's metadata comes from: an inventory file, a kubeconfig, or the pod's service account. */
 function clusterSource(config: AgentConfig, log: Logger): ClusterMetadataSource {
   if (config.inventory) return new InventoryFileSource({ file: config.inventory, logger: log });
   if (config.kubeconfig) return new KubeApiWatcher({ kubeConfig: { kind: 'file', path: config.kubeconfig }, logger: log });
   return new KubeApiWatcher({ kubeConfig: { kind: 'in-cluster' }, logger: log });
+}
+
+/** The sources asked for (or the best available), eBPF replaced by conntrack where the kernel refuses it. */
+function kernelSources(config: AgentConfig, cluster: ClusterMetadataSource, metrics: AgentMetrics, log: Logger): ConnectionSource[] {
+  const selection = selectSources(
+    config.sources,
+    () => {
+      const caps = probeCapabilities();
+      return openEbpf(caps, { ringBufferBytes: config.ebpfRingBufferBytes, wakeupBytes: EBPF_WAKEUP_BYTES, pollIntervalMs: EBPF_POLL_INTERVAL_MS }).program;
+    },
+    log,
+  );
+  return selection.names.map((name) => {
+    if (name === 'pcap') {
+      return new CaptureSource(spawnTcpdump(findTcpdump()), cluster, metrics, log, { interfaces: config.captureInterfaces, ...(config.captureFilter ? { filter: config.captureFilter } : {}) });
+    }
+    if (name === 'ebpf' && selection.ebpf) return new EbpfSource(selection.ebpf, cluster, metrics, log);
+    const conntrack = new ConntrackSource(() => new ConntrackReader({ receiveBufferBytes: config.receiveBufferBytes }), metrics, log, config.resyncIntervalMs);
+    return selection.fallback ? withSelectionNote(conntrack, `in place of eBPF: ${selection.fallback}`) : conntrack;
+  });
 }
 
 @Module({})
@@ -44,13 +71,7 @@ export class AgentModule {
         { provide: CLUSTER_SOURCE, useFactory: () => clusterSource(config, log) },
         {
           provide: CONNECTION_SOURCES,
-          useFactory: (cluster: ClusterMetadataSource) =>
-            overrides.sources ??
-            config.sources.map((name) =>
-              name === 'pcap'
-                ? new CaptureSource(spawnTcpdump(findTcpdump()), cluster, metrics, log, { interfaces: config.captureInterfaces, ...(config.captureFilter ? { filter: config.captureFilter } : {}) })
-                : new ConntrackSource(() => new ConntrackReader({ receiveBufferBytes: config.receiveBufferBytes }), metrics, log, config.resyncIntervalMs),
-            ),
+          useFactory: (cluster: ClusterMetadataSource) => overrides.sources ?? kernelSources(config, cluster, metrics, log),
           inject: [CLUSTER_SOURCE],
         },
         {

@@ -11,7 +11,21 @@ describe('loadAgentConfig', () => {
       { NATLENS_NODE: 'other', NATLENS_HUB_TOKEN: 'from-env' },
       () => 'from-file\n',
     );
-    expect(sut).toMatchObject({ node: 'node1', hub: 'unix:/run/hub.sock', hubToken: 'from-file', flushIntervalMs: 500, sources: ['conntrack'] });
+    expect(sut).toMatchObject({ node: 'node1', hub: 'unix:/run/hub.sock', hubToken: 'from-file', flushIntervalMs: 500 });
+    // no --source: the agent picks the best available at boot (eBPF where the kernel allows it)
+    expect(sut.sources).toBeUndefined();
+  });
+
+  it.each([
+    ['ebpf', ['ebpf']],
+    ['ebpf,conntrack,pcap', ['ebpf', 'conntrack', 'pcap']],
+    [' conntrack , pcap ', ['conntrack', 'pcap']],
+  ])('takes --source %j as %j', (source, sources) => {
+    expect(loadAgentConfig({ node: 'n', inventory: '/i.json', source }, {}, noFile).sources).toEqual(sources);
+  });
+
+  it('takes NATLENS_SOURCES when there is no flag', () => {
+    expect(loadAgentConfig({ node: 'n', inventory: '/i.json' }, { NATLENS_SOURCES: 'ebpf,pcap' }, noFile).sources).toEqual(['ebpf', 'pcap']);
   });
 
   it('refuses to start and lists every bad setting', () => {

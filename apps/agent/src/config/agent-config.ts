@@ -16,7 +16,10 @@ export const agentConfigSchema = z.strictObject({
   inCluster: z.boolean().default(false),
   hub: hubUrl.optional(),
   hubToken: z.string().optional(),
-  sources: z.array(z.enum(['conntrack', 'pcap'])).min(1).default(['conntrack']),
+  /** Absent: the best available (eBPF where the kernel allows it, else conntrack). */
+  sources: z.array(z.enum(['ebpf', 'conntrack', 'pcap'])).min(1).optional(),
+  /** eBPF source: the ring buffer between kernel and agent (a power of two of at least a page). */
+  ebpfRingBufferBytes: z.number().int().min(4096).refine((v) => (v & (v - 1)) === 0, 'expected a power of two').default(8 << 20),
   /** pcap source: interfaces for tcpdump (`any` = all, Linux cooked headers) and an optional BPF filter override. */
   captureInterfaces: z.array(z.string().min(1)).min(1).default(['any']),
   captureFilter: z.string().min(1).optional(),
@@ -83,7 +86,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     inCluster: flags.inCluster ?? env['KUBERNETES_SERVICE_HOST'] !== undefined,
     hub: flags.hub ?? env['NATLENS_HUB'],
     hubToken,
-    sources: (flags.source ?? env['NATLENS_SOURCES'] ?? 'conntrack').split(',').map((s) => s.trim()).filter(Boolean),
+    sources: (flags.source ?? env['NATLENS_SOURCES'])?.split(',').map((s) => s.trim()).filter(Boolean),
     captureInterfaces: (flags.captureInterfaces ?? env['NATLENS_CAPTURE_INTERFACES'])?.split(',').map((s) => s.trim()).filter(Boolean),
     captureFilter: flags.captureFilter ?? env['NATLENS_CAPTURE_FILTER'],
     enableAccounting: flags.enableAccounting ?? false,

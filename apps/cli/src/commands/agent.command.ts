@@ -15,7 +15,7 @@ export function agentCommand(): Command {
     .option('--kubeconfig <file>', 'cluster metadata from the API server through this kubeconfig (default in a pod: its service account)')
     .option('--hub <url>', 'where to send records: http(s)://host:port or unix:/path/to/hub.sock')
     .option('--hub-token-file <file>', 'bearer token for the hub (or NATLENS_HUB_TOKEN)')
-    .option('--source <list>', 'record sources, comma-separated: conntrack, pcap', 'conntrack')
+    .option('--source <list>', 'record sources, comma-separated: ebpf, conntrack, pcap (default: the best available, eBPF where the kernel allows it, else conntrack)')
     .option('--capture-interfaces <list>', 'pcap source: interfaces tcpdump captures on, comma-separated (default any)')
     .option('--capture-filter <bpf>', 'pcap source: capture filter (default: the Services\' ports)')
     .option('--enable-accounting', 'turn on nf_conntrack_acct, nf_conntrack_timestamp and nf_conntrack_events=1 in this namespace')
