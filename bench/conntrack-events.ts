@@ -55,6 +55,7 @@ interface Options {
   extraReference: boolean;
   keepFiles: boolean;
   out: string;
+  agentNodeOptions: string[];
 }
 
 const USAGE = `usage: node -r @swc-node/register bench/conntrack-events.ts [options]   (as root, SWC_NODE_PROJECT=tsconfig.base.json)
@@ -68,7 +69,8 @@ const USAGE = `usage: node -r @swc-node/register bench/conntrack-events.ts [opti
   --no-resync                do not wait for and measure the agent's periodic resync
   --extra-reference          also run 'conntrack -E -e NEW,DESTROY -o id' (the agent subscribes to NEW and DESTROY)
   --keep-files               keep the work directory (agent log, conntrack -E output)
-  --out FILE                 JSON results (default bench/results/conntrack-events.json)`;
+  --out FILE                 JSON results (default bench/results/conntrack-events.json)
+  --agent-node-options FLAGS node flags for the agent's process, space-separated (e.g. --max-semi-space-size=16)`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -85,6 +87,7 @@ function parseOptions(argv: string[]): Options {
     extraReference: false,
     keepFiles: false,
     out: RESULTS_FILE,
+    agentNodeOptions: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -109,6 +112,7 @@ function parseOptions(argv: string[]): Options {
       case '--extra-reference': o.extraReference = true; break;
       case '--keep-files': o.keepFiles = true; break;
       case '--out': o.out = path.resolve(value()); break;
+      case '--agent-node-options': o.agentNodeOptions = value().split(' ').filter(Boolean); break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
@@ -533,7 +537,8 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
   const ctOut = path.join(workDir, 'conntrack-events.txt');
   const ctErr = path.join(workDir, 'conntrack-events.err');
   const agentLog = path.join(workDir, 'agent.log');
-  const agentArgs = ['agent', '--node', node.name, '--inventory', lab.inventory, '--api-socket', socket,
+  // --source conntrack: this bench measures the conntrack source (the agent's default is eBPF where the kernel allows)
+  const agentArgs = ['agent', '--node', node.name, '--inventory', lab.inventory, '--api-socket', socket, '--source', 'conntrack',
     '--flush-interval-ms', String(FLUSH_INTERVAL_MS), '--enable-accounting', '--log-level', 'warn'];
   fs.rmSync(socket, { force: true });
   const spawnIn = (name: string, argv: string[], out: string, err: string): Observer => {
@@ -547,7 +552,7 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
     return { name, pid: child.pid, child, outFile: out, errFile: err };
   };
   log(`starting in ${node.netns}: natlens ${agentArgs.join(' ')}  and  conntrack -E -e NEW -o id > ${ctOut}`);
-  const agent = spawnIn('agent', [process.execPath, NATLENS, ...agentArgs], agentLog, agentLog);
+  const agent = spawnIn('agent', [process.execPath, ...opts.agentNodeOptions, NATLENS, ...agentArgs], agentLog, agentLog);
   const ct = spawnIn('conntrack -E', ['conntrack', '-E', '-e', 'NEW', '-o', 'id'], ctOut, ctErr);
   const ctAll = opts.extraReference
     ? spawnIn('conntrack -E (NEW,DESTROY)', ['conntrack', '-E', '-e', 'NEW,DESTROY', '-o', 'id'], path.join(workDir, 'conntrack-all.txt'), path.join(workDir, 'conntrack-all.err'))
