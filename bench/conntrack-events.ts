@@ -408,6 +408,19 @@ interface CtParse {
   reusedWithinRun: number;
   /** Connections of the run whose id + tuple equals a connection's from before the run. */
   reusedFromBefore: number;
+  /** The run's frontend connections by id + tuple (`<id>:<tuple>`, identityOf): how many connections each names. */
+  runCounts: Map<string, number>;
+}
+
+/**
+ * The conntrack identity (`<id>:<proto>:<src>:<sport>><dst>:<dport>`) of a flowId: the agent's is
+ * `conntrack:<instance>:<id>:<tuple>` (the instance tells apart connections that reuse an id and tuple), this bench's
+ * from a conntrack -E line `conntrack:<id>:<tuple>`. Several connections can share one identity; each of them has a
+ * flowId of its own in the agent's records (its own instance), so the audit compares counts per identity.
+ */
+function identityOf(flowId: string, from: 'agent' | 'conntrack -E'): string {
+  const rest = flowId.slice('conntrack:'.length);
+  return from === 'agent' ? rest.slice(rest.indexOf(':') + 1) : rest;
 }
 
 const CT_LINE = /\[NEW\]\s+(\S+)\s+\d+\s+\d+\s+(?:\S+\s+)?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)/;
@@ -418,7 +431,7 @@ const CT_LINE = /\[NEW\]\s+(\S+)\s+\d+\s+\d+\s+(?:\S+\s+)?src=(\S+) dst=(\S+) sp
  * old entry in TIME_WAIT and the freed entry's memory is reused at once, so the same tuple gets the same id.
  */
 function parseConntrackFile(text: string, runStartOffset: number, frontend: { address: string; port: number }): CtParse {
-  const out: CtParse = { lines: 0, frontendLines: 0, runIds: new Set(), beforeIds: new Set(), reusedWithinRun: 0, reusedFromBefore: 0 };
+  const out: CtParse = { lines: 0, frontendLines: 0, runIds: new Set(), beforeIds: new Set(), reusedWithinRun: 0, reusedFromBefore: 0, runCounts: new Map() };
   let offset = 0;
   for (const line of text.split('\n')) {
     const inRun = offset >= runStartOffset;
@@ -437,6 +450,8 @@ function parseConntrackFile(text: string, runStartOffset: number, frontend: { ad
     if (out.runIds.has(flowId)) out.reusedWithinRun++;
     else if (out.beforeIds.has(flowId)) out.reusedFromBefore++;
     out.runIds.add(flowId);
+    const identity = identityOf(flowId, 'conntrack -E');
+    out.runCounts.set(identity, (out.runCounts.get(identity) ?? 0) + 1);
   }
   return out;
 }
@@ -910,21 +925,36 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
     const newIdentities = [...ctParsed.runIds].filter((id) => !ctParsed.beforeIds.has(id)).length;
     result.connectionsSharingAnEarlierFlowId = ctParsed.reusedWithinRun + ctParsed.reusedFromBefore;
     if (audit) {
-      const agentIds = new Set<string>();
-      const agentOnly: string[] = [];
-      for (const [id, r] of auditState.flows) {
-        if (ctParsed.runIds.has(id)) agentIds.add(id);
-        else if (r.firstSeen >= windowStart - 2000 && !ctParsed.beforeIds.has(id)) agentOnly.push(id); // conntrack -E lost it
+      // Per conntrack identity (id + tuple): connections conntrack -E printed in the run, and flowIds (one per
+      // connection: the instance differs) the agent exported for connections that began in the run.
+      const agentCounts = new Map<string, number>();
+      const agentFlowIds = new Set<string>();
+      for (const [flowId, r] of auditState.flows) {
+        if (r.firstSeen < windowStart - 2000) continue;
+        agentFlowIds.add(flowId);
+        const identity = identityOf(flowId, 'agent');
+        agentCounts.set(identity, (agentCounts.get(identity) ?? 0) + 1);
       }
-      const missing = [...ctParsed.runIds].filter((id) => !agentIds.has(id));
-      const ownRecords = [...agentIds].filter((id) => !ctParsed.beforeIds.has(id)).length + agentOnly.length;
+      let matched = 0;
+      const missing: string[] = [];
+      const agentOnly: string[] = [];
+      for (const [identity, n] of ctParsed.runCounts) {
+        const a = agentCounts.get(identity) ?? 0;
+        matched += Math.min(n, a);
+        for (let k = a; k < n; k++) missing.push(identity);
+      }
+      for (const [identity, a] of agentCounts) {
+        for (let k = ctParsed.runCounts.get(identity) ?? 0; k < a; k++) agentOnly.push(identity); // conntrack -E lost it
+      }
+      const ownRecords = matched + agentOnly.length;
+      const agentIds = { size: matched };
       // a DESTROY and the next connection's NEW merged into one record: it ends, yet carries the new SYN's state
       const folded = auditState.snapshots.filter((r) => r.ended === true && r.state === 'SYN_SENT').length;
       // The export stream, ignoring the flowId contract: a snapshot that ends a connection carries the kernel's start
       // time (DESTROY events have it), one made at NEW carries the agent's receive time (NEW events lack it), so
       // the two are paired within 1 s. Approximate; it shows how many connections surface at all before they end.
       const ownSnapshots = (() => {
-        const inRun = (r: FlowRecordLite) => r.firstSeen >= windowStart - 200 && (ctParsed.runIds.has(r.flowId) || agentOnly.includes(r.flowId));
+        const inRun = (r: FlowRecordLite) => r.firstSeen >= windowStart - 200 && agentFlowIds.has(r.flowId);
         const endedStarts = new Map<string, Set<number>>();
         const openStarts = new Map<string, Set<number>>();
         for (const r of auditState.snapshots) {
@@ -943,7 +973,7 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
         return count;
       })();
       result.agent.audit = {
-        distinctFlowIds: agentIds.size + agentOnly.length,
+        distinctFlowIds: agentFlowIds.size,
         matchedConntrackE: agentIds.size,
         missingVsConntrackE: missing.length,
         missingExamples: missing.slice(0, 10),
@@ -963,7 +993,7 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
         fs.writeFileSync(path.join(workDir, `audit-window-${windowStart}.json`), JSON.stringify({ windowStart, ctStart, ctEnd }));
       }
       result.agent.recordedShare = round(ownRecords / traffic.made, 5);
-      result.agent.recordedBasis = 'exact: flowIds the agent exported (polled from /api/flows), matched one by one with conntrack -E; a connection counts once its flowId had not been used by an earlier connection';
+      result.agent.recordedBasis = 'exact: flowIds the agent exported (polled from /api/flows) for connections of the run, matched with conntrack -E by conntrack id and tuple, counting connections per id + tuple (a reused id + tuple gets a flowId of its own per connection)';
       // what serving those polls cost the agent: replay the same amount against the quiet agent
       await waitQuiet(500);
       const meanLimit = Math.max(100, Math.round(auditState.served / Math.max(1, auditState.polls)));
@@ -975,7 +1005,7 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
       result.agent.cpuSecondsPer10kWithoutPolls = per10k(Math.max(0, agentSeconds - replaySeconds));
       result.cpuRatioWithoutPolls = ctSeconds > 0 ? round(Math.max(0, agentSeconds - replaySeconds) / ctSeconds, 2) : null;
       log(`${label}: conntrack -E: ${ctParsed.frontendLines} connections, ${ctParsed.runIds.size} distinct id+tuple (${ctParsed.reusedWithinRun} repeat one of this run, ${ctParsed.reusedFromBefore} one from before); ` +
-        `agent exported ${agentIds.size} of those flowIds (missing ${missing.length}, agent-only ${agentOnly.length}); connections with a record of their own: ${ownRecords}; ` +
+        `agent exported ${agentFlowIds.size} flowIds, ${agentIds.size} matching them (missing ${missing.length}, agent-only ${agentOnly.length}); connections with a record of their own: ${ownRecords}; ` +
         `polls ${auditState.polls} (${auditState.retries} widened, ${auditState.gaps} gaps), serving them cost ≈${round(replaySeconds, 2)} CPU-s`);
     } else {
       // no records read during this run: the counters say whether every NEW event was decoded and kept, and the

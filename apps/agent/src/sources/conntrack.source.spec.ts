@@ -109,17 +109,3 @@ describe('ConntrackSource', () => {
     expect((await metrics.registry.getSingleMetric('natlens_agent_netlink_enobufs_total')?.get())?.values[0]?.value).toBe(5);
   });
 });
-
-describe('timeOrderedInstance', () => {
-  it.each([
-    [[1_700_000_000_123, 456_789], [1_700_000_000_123, 456_790]],
-    [[1_700_000_000_123, 999_999], [1_700_000_000_124, 0]],
-    [[999, 5], [1_700_000_000_000, 0]],
-    [[2_500_000_000_000, 0], [2_500_000_000_001, 0]],
-  ])('names %j before %j, in 12 characters', (earlier, later) => {
-    const a = timeOrderedInstance(earlier[0] as number, earlier[1] as number);
-    const b = timeOrderedInstance(later[0] as number, later[1] as number);
-    expect(a < b).toBe(true);
-    expect([a.length, b.length]).toEqual([12, 12]);
-  });
-});

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import type { ObservedConnection } from '../pipeline/observed-connection';
 import type { ConnectionSink, ConnectionSource } from './connection-source';
-import { observationOf, tupleKeyOf, tupleOf } from './conntrack-observation';
+import { type ConnectionIdentity, ConnectionIdentities } from './conntrack-identities';
+import { observationOf, tupleOf } from './conntrack-observation';
 
 /** The part of ConntrackReader the source uses (a plain object stands in for it in unit tests). */
 export interface ConntrackReaderPort {
@@ -33,12 +34,11 @@ export class ConntrackSource implements ConnectionSource {
   private resyncTimer: NodeJS.Timeout | undefined;
   private periodic: NodeJS.Timeout | undefined;
   private dumpIds: Set<string> | undefined;
-  private dumpKeys: Set<string> | undefined;
+  private dumpListed: Set<ConnectionIdentity> | undefined;
   private lastDump: { reason: string; entries: number; ms: number; at: number } | undefined;
   private losses = 0;
-  /** The instance of each live (id, tuple): assigned at NEW (or first sight in a dump), forgotten at DESTROY. */
-  private readonly instances = new Map<string, { instance: string; since: number }>();
-  private instanceSequence = 0;
+  /** The identity (instance, flowId) of each live connection: assigned at NEW (or first sight in a dump). */
+  private readonly identities = new ConnectionIdentities();
   private metricChildren: { events: Counter.Internal[]; withoutId: Counter.Internal; datagrams: Record<'events' | 'dump', Counter.Internal> } | undefined;
 
   constructor(
@@ -84,16 +84,13 @@ export class ConntrackSource implements ConnectionSource {
         withoutId++;
         continue;
       }
+      const withId = entry as LeanConntrackEntry & { id: number };
       const original = tupleOf(entry.original);
-      const tupleKey = tupleKeyOf(original);
-      // One string names the (id, tuple) for the instance map; the flowId reuses the tuple part.
-      const key = `${entry.id}:${tupleKey}`;
-      const instance = this.instanceOf(key, entry as LeanConntrackEntry & { id: number }, now);
-      const flowId = `conntrack:${instance}:${entry.id}:${tupleKey}`;
-      const observation = observationOf(entry as LeanConntrackEntry & { id: number }, now, instance, flowId, original, tupleOf(entry.reply));
+      const identity = this.identities.of(withId, original, now);
+      const observation = observationOf(withId, now, identity.instance, identity.flowId, original, tupleOf(entry.reply));
       if (via === 'dump') {
-        this.dumpIds?.add(flowId);
-        this.dumpKeys?.add(key);
+        this.dumpIds?.add(identity.flowId);
+        this.dumpListed?.add(identity);
       }
       batch.push(observation);
     }
@@ -117,36 +114,6 @@ export class ConntrackSource implements ConnectionSource {
     return this.metricChildren;
   }
 
-  /**
-   * Tells apart connections that reuse an (id, tuple): the kernel destroys a TIME_WAIT entry and creates its successor
-   * with the same CTA_ID when a client reuses the tuple. NEW starts a new instance, DESTROY ends it. The kernel's start
-   * timestamp cannot serve: ctnetlink sends it with DESTROY events and dumps, not with NEW events. A connection first
-   * seen in a dump (older than the agent) is named after its start time (in ns) when there is one, so a restarted
-   * agent gives it the same flowId again; otherwise after the time the agent first saw it. Either way the instance is
-   * a fixed-width, time-ordered string and leads the flowId: the hub's (node, flowId) key then grows at its end, as a
-   * time-ordered id does, instead of at random places (conntrack ids are hashes), which is what lets its store take
-   * 100k records/s (bench/hub-ingest). `key` names the (id, tuple).
-   */
-  private instanceOf(key: string, entry: LeanConntrackEntry & { id: number }, now: number): string {
-    let known = this.instances.get(key);
-    if (entry.event === 'new' || !known) {
-      const fromKernel = entry.event !== 'new' && entry.startMs !== undefined;
-      this.instanceSequence = (this.instanceSequence + 1) % 1_000_000;
-      const instance = fromKernel ? timeOrderedInstance(entry.startMs as number, entry.startNsInMs ?? 0) : timeOrderedInstance(now, this.instanceSequence);
-      known = { instance, since: now };
-      this.instances.set(key, known);
-    }
-    if (entry.event === 'destroy') this.instances.delete(key);
-    return known.instance;
-  }
-
-  /** After a dump: forget the instances of connections it no longer lists (their DESTROY never reached us). */
-  private pruneInstances(dumpStartedAt: number, listed: Set<string>): void {
-    for (const [key, known] of this.instances) {
-      if (known.since < dumpStartedAt && !listed.has(key)) this.instances.delete(key);
-    }
-  }
-
   private scheduleResync(reason: string): void {
     if (this.resyncTimer) return;
     this.resyncTimer = setTimeout(() => {
@@ -160,18 +127,18 @@ export class ConntrackSource implements ConnectionSource {
     this.metrics.resyncs.inc({ reason });
     const startedAt = Date.now();
     this.dumpIds = new Set();
-    this.dumpKeys = new Set();
+    this.dumpListed = new Set();
     try {
       const result = await this.reader.dump();
       const ids = this.dumpIds;
-      this.pruneInstances(startedAt, this.dumpKeys);
+      this.identities.prune(startedAt, this.dumpListed);
       this.dumpIds = undefined;
-      this.dumpKeys = undefined;
+      this.dumpListed = undefined;
       this.lastDump = { reason, entries: result.entries, ms: result.finishedAt - result.startedAt, at: result.finishedAt };
       this.sink?.tableSynced(ids, startedAt);
     } catch (err) {
       this.dumpIds = undefined;
-      this.dumpKeys = undefined;
+      this.dumpListed = undefined;
       this.log.error({ err: (err as Error).message, reason }, 'conntrack dump failed; will retry at the next resync');
     }
   }
@@ -188,10 +155,4 @@ export class ConntrackSource implements ConnectionSource {
   }
 }
 
-/**
- * 12 characters that sort as the time they name: milliseconds (8 base-36 digits, enough until 2059) and a part below
- * the millisecond (4 digits, < 1,679,616): the kernel's nanoseconds, or the agent's sequence when it has no timestamp.
- */
-export function timeOrderedInstance(ms: number, belowMs: number): string {
-  return `${Math.floor(ms).toString(36).padStart(8, '0')}${Math.floor(belowMs).toString(36).padStart(4, '0')}`;
-}
+export { timeOrderedInstance } from './conntrack-identities';
