@@ -76,12 +76,13 @@ export function emptyLeanBatch(): LeanConntrackBatch {
 /**
  * Decodes every message of a datagram into `batch` (appending, so one batch can collect several datagrams). Same
  * modes as parseConntrackMessages(): `strict` throws the first ParseError; `collect` records it and skips the
- * message, or ends the datagram when the nlmsghdr itself is malformed.
+ * message, or ends the datagram when the nlmsghdr itself is malformed. `start` and `end` bound the datagram within
+ * `buf` (the socket packs the datagrams of one wake into one Buffer); error offsets are offsets in `buf`.
  */
-export function decodeConntrackDatagramLean(buf: Buffer, options: ParseConntrackMessagesOptions = {}, batch: LeanConntrackBatch = emptyLeanBatch()): LeanConntrackBatch {
+export function decodeConntrackDatagramLean(buf: Buffer, options: ParseConntrackMessagesOptions = {}, batch: LeanConntrackBatch = emptyLeanBatch(), start = 0, end = buf.length): LeanConntrackBatch {
   const collect = options.mode === 'collect';
-  const length = buf.length;
-  for (let offset = 0; offset < length; ) {
+  const length = end;
+  for (let offset = start; offset < length; ) {
     const available = length - offset;
     const messageLength = available < NLMSG_HDRLEN ? -1 : u32host(buf, offset + LENGTH_OFFSET);
     const framingError =

@@ -5,7 +5,7 @@ import { decodeConntrackDatagramLean, emptyLeanBatch, type LeanConntrackBatch } 
 import type { LeanConntrackEntry } from '../netlink/lean-conntrack-entry';
 import { formatDumpRequest } from '../netlink/format-conntrack';
 import { NETLINK_NETFILTER } from '../netlink/netlink-constants';
-import { CONNTRACK_GROUP_DESTROY, CONNTRACK_GROUP_NEW, ENOBUFS, NetlinkSocket, NetlinkSocketStats } from './netlink-socket';
+import { CONNTRACK_GROUP_DESTROY, CONNTRACK_GROUP_NEW, ENOBUFS, forEachDatagram, NetlinkSocket, NetlinkSocketStats } from './netlink-socket';
 
 /*
  * The conntrack table of this network namespace as a stream: NEW and DESTROY events from the multicast groups, plus
@@ -80,9 +80,9 @@ export class ConntrackReader {
     this.events = events;
     const coalesceMs = this.options.coalesceMs ?? DEFAULT_COALESCE_MS;
     events.start({
-      onDatagrams: (datagrams) => {
+      onDatagrams: (packed, lengths) => {
         // A full wake (the addon's kMaxDatagramsPerWake) means more are waiting: read on without a pause.
-        if (coalesceMs > 0 && !this.coalesceTimer && datagrams.length < MAX_DATAGRAMS_PER_WAKE) {
+        if (coalesceMs > 0 && !this.coalesceTimer && lengths.length < MAX_DATAGRAMS_PER_WAKE) {
           events.pause();
           this.coalesceTimer = setTimeout(() => {
             this.coalesceTimer = undefined;
@@ -90,11 +90,11 @@ export class ConntrackReader {
           }, coalesceMs);
         }
         if (onLeanEntries) {
-          this.onLeanEventDatagrams(datagrams, handlers, onLeanEntries);
+          this.onLeanEventDatagrams(packed, lengths, handlers, onLeanEntries);
           return;
         }
-        for (const datagram of datagrams) {
-          const batch = parseConntrackMessages(datagram, { mode: 'collect' });
+        forEachDatagram(lengths, (start, end) => {
+          const batch = parseConntrackMessages(packed.subarray(start, end), { mode: 'collect' });
           if (batch.errors.length > 0) handlers.onParseErrors(batch.errors, 'events');
           const entries: ConntrackEntry[] = [];
           for (const message of batch.messages) {
@@ -102,7 +102,7 @@ export class ConntrackReader {
             else if (message.kind === 'overrun') handlers.onLoss('overrun');
           }
           if (entries.length > 0) handlers.onEntries(entries, 'events');
-        }
+        });
       },
       onError: (errno) => {
         if (errno === ENOBUFS) handlers.onLoss('enobufs');
@@ -112,11 +112,11 @@ export class ConntrackReader {
     // The dump socket joins no group: it only ever carries answers to our own requests.
     this.dumper = new NetlinkSocket(NETLINK_NETFILTER, 0, 8 << 20);
     this.dumper.start({
-      onDatagrams: (datagrams) => {
-        for (const datagram of datagrams) {
-          if (onLeanEntries) this.onLeanDumpDatagram(datagram, handlers, onLeanEntries);
-          else this.onDumpDatagram(datagram, handlers);
-        }
+      onDatagrams: (packed, lengths) => {
+        forEachDatagram(lengths, (start, end) => {
+          if (onLeanEntries) this.onLeanDumpDatagram(packed, start, end, handlers, onLeanEntries);
+          else this.onDumpDatagram(packed.subarray(start, end), handlers);
+        });
       },
       onError: (errno, message) => this.failDump(new Error(`conntrack dump socket: ${message} (errno ${errno})`)),
     });
@@ -144,18 +144,18 @@ export class ConntrackReader {
     }
   }
 
-  private onLeanEventDatagrams(datagrams: Buffer[], handlers: ConntrackReaderHandlers, onLeanEntries: LeanEntriesHandler): void {
+  private onLeanEventDatagrams(packed: Buffer, lengths: readonly number[], handlers: ConntrackReaderHandlers, onLeanEntries: LeanEntriesHandler): void {
     const batch = emptyLeanBatch();
-    for (const datagram of datagrams) decodeConntrackDatagramLean(datagram, COLLECT, batch);
+    forEachDatagram(lengths, (start, end) => decodeConntrackDatagramLean(packed, COLLECT, batch, start, end));
     if (batch.errors.length > 0) handlers.onParseErrors(batch.errors, 'events');
     for (const control of batch.controls) if (control.kind === 'overrun') handlers.onLoss('overrun');
-    if (batch.entries.length > 0) onLeanEntries(batch.entries, 'events', datagrams.length);
+    if (batch.entries.length > 0) onLeanEntries(batch.entries, 'events', lengths.length);
   }
 
   /** As onDumpDatagram; the dump's entries come before its NLMSG_DONE, so entries are handled before controls. */
-  private onLeanDumpDatagram(datagram: Buffer, handlers: ConntrackReaderHandlers, onLeanEntries: LeanEntriesHandler): void {
+  private onLeanDumpDatagram(packed: Buffer, start: number, end: number, handlers: ConntrackReaderHandlers, onLeanEntries: LeanEntriesHandler): void {
     const dump = this.currentDump;
-    const batch: LeanConntrackBatch = decodeConntrackDatagramLean(datagram, COLLECT);
+    const batch: LeanConntrackBatch = decodeConntrackDatagramLean(packed, COLLECT, emptyLeanBatch(), start, end);
     if (batch.errors.length > 0) handlers.onParseErrors(batch.errors, 'dump');
     if (!dump) return; // a late answer to a dump we gave up on
     const entries = batch.entries.filter((entry) => entry.seq === dump.seq);

@@ -25,7 +25,7 @@ export interface NetlinkSocketStats {
 
 interface NativeSocket {
   send(buf: Buffer): void;
-  start(onDatagrams: (datagrams: Buffer[]) => void, onError: (errno: number, message: string) => void): void;
+  start(onDatagrams: (packed: Buffer, lengths: number[]) => void, onError: (errno: number, message: string) => void): void;
   stop(): void;
   close(): void;
   stats(): NetlinkSocketStats;
@@ -60,7 +60,11 @@ function loadAddon(): NativeModule {
 }
 
 export interface NetlinkSocketHandlers {
-  onDatagrams(datagrams: Buffer[]): void;
+  /**
+   * The datagrams of one wake, packed: datagram i is `lengths[i]` bytes, starting where datagram i-1 ended, rounded up
+   * to 4 bytes (netlink's alignment). One Buffer per wake rather than one per datagram (see the addon).
+   */
+  onDatagrams(packed: Buffer, lengths: readonly number[]): void;
   /** ENOBUFS (messages were lost) or another receive error; the socket stays open. */
   onError(errno: number, message: string): void;
 }
@@ -69,7 +73,7 @@ export class NetlinkSocket {
   private readonly native: NativeSocket;
   private closed = false;
   /** The callbacks handed to the addon, made once: resume() may run a hundred times a second. */
-  private callbacks: [onDatagrams: (datagrams: Buffer[]) => void, onError: (errno: number, message: string) => void] | undefined;
+  private callbacks: [onDatagrams: (packed: Buffer, lengths: number[]) => void, onError: (errno: number, message: string) => void] | undefined;
 
   constructor(protocol: number, groups: number, receiveBufferBytes: number) {
     const { NetlinkSocket: Native } = loadAddon();
@@ -77,7 +81,7 @@ export class NetlinkSocket {
   }
 
   start(handlers: NetlinkSocketHandlers): void {
-    this.callbacks = [(datagrams) => handlers.onDatagrams(datagrams), (errno, message) => handlers.onError(errno, message)];
+    this.callbacks = [(packed, lengths) => handlers.onDatagrams(packed, lengths), (errno, message) => handlers.onError(errno, message)];
     this.resume();
   }
 
@@ -108,5 +112,14 @@ export class NetlinkSocket {
     if (this.closed) return;
     this.closed = true;
     this.native.close();
+  }
+}
+
+/** Calls `each(start, end)` for every datagram of a packed wake (NetlinkSocketHandlers.onDatagrams). */
+export function forEachDatagram(lengths: readonly number[], each: (start: number, end: number) => void): void {
+  let start = 0;
+  for (const length of lengths) {
+    each(start, start + length);
+    start += (length + 3) & ~3;
   }
 }
