@@ -11,6 +11,7 @@ import { MetricsController } from './api/metrics.controller';
 import type { AgentConfig } from './config/agent-config';
 import { DiskSpool } from './export/disk-spool';
 import { HubExporter } from './export/hub-exporter';
+import { NatsHubClient } from './export/nats-hub-client';
 import { KernelSettingsRepository } from './kernel/kernel-settings.repository';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { PipelineService } from './pipeline/pipeline.service';
@@ -77,9 +78,9 @@ export class AgentModule {
         {
           provide: HUB_EXPORTER,
           useFactory: () =>
-            config.hub
+            config.hub || config.bus
               ? new HubExporter(
-                  { url: config.hub, token: config.hubToken },
+                  config.bus ? new NatsHubClient({ url: config.bus, name: `natlens-agent ${config.node}` }) : { url: config.hub ?? '', token: config.hubToken },
                   new DiskSpool(config.spoolDir ?? join('/var/lib/natlens/spool', config.node), config.spoolMaxBytes),
                   metrics,
                   log,

@@ -8,6 +8,7 @@ import { IngestController } from './api/ingest.controller';
 import { MetricsController } from './api/metrics.controller';
 import { ServicesController } from './api/services.controller';
 import { IngestTokenGuard, ReadTokenGuard } from './auth/bearer.guard';
+import { busProviders } from './bus/bus.providers';
 import { TokenVerifier } from './auth/token-verifier';
 import { ClusterTopologyRepository } from './cluster/cluster-topology.repository';
 import type { HubConfig } from './config/hub-config';
@@ -28,7 +29,7 @@ export interface HubInfrastructure {
   readonly metrics: HubMetrics;
 }
 
-/** The wiring, in one place: ingest → store → evidence, store → live, and store → alerts → webhooks. */
+/** The wiring, in one place: ingest (HTTP, or the NATS bus) → store → evidence, store → live, and store → alerts → webhooks. */
 @Module({})
 export class HubModule {
   static forRoot(config: HubConfig, log: Logger, infrastructure: HubInfrastructure): DynamicModule {
@@ -53,6 +54,7 @@ export class HubModule {
         LiveGateway,
         ...alertProviders(config),
         ...IMPORT_PROVIDERS,
+        ...busProviders(config),
       ],
     };
   }

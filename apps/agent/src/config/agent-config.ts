@@ -36,6 +36,11 @@ export const agentConfigSchema = z.strictObject({
   spoolMaxBytes: z.number().int().min(1024).default(256 << 20),
   recentRecords: z.number().int().min(0).default(10_000),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** NATS JetStream instead of HTTP: batches go to the stream NATLENS_FLOWS, subject natlens.flows.<node>. */
+  bus: z
+    .string()
+    .refine((v) => v.split(',').every((s) => /^(nats|tls):\/\/[^\s]+$/.test(s.trim())), 'expected nats://host:port (comma-separated for several servers)')
+    .optional(),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
@@ -65,6 +70,7 @@ export interface AgentFlags {
   spoolDir?: string;
   spoolMaxBytes?: number;
   logLevel?: string;
+  bus?: string;
 }
 
 /** Flags win over environment variables; the token comes from NATLENS_HUB_TOKEN or a file, never a flag (ps shows flags). */
@@ -97,6 +103,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     spoolDir: flags.spoolDir ?? env['NATLENS_SPOOL_DIR'],
     spoolMaxBytes: flags.spoolMaxBytes,
     logLevel: flags.logLevel ?? env['NATLENS_LOG_LEVEL'],
+    bus: flags.bus ?? env['NATLENS_BUS'],
   };
   const result = agentConfigSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
   if (!result.success) {
@@ -104,6 +111,9 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
   }
   if (result.success && !result.data.inventory && !result.data.kubeconfig && !result.data.inCluster) {
     problems.push('no cluster metadata: pass --inventory FILE, --kubeconfig FILE, or run in a pod (in-cluster config)');
+  }
+  if (result.success && result.data.bus && result.data.hub) {
+    problems.push('both a hub URL and a NATS bus are set: records go one way; pass either --hub (NATLENS_HUB) or --bus (NATLENS_BUS)');
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;

@@ -38,3 +38,60 @@ export function postJson(endpoint: HubEndpoint, path: string, body: string): Pro
     req.end(body);
   });
 }
+
+/** What one delivery attempt of a spooled batch came to. */
+export type DeliveryOutcome =
+  | { kind: 'sent' }
+  /** The receiver will never accept this batch: it is dropped and its records counted as lost. */
+  | { kind: 'rejected'; detail: string }
+  /** Try again later; `reason` labels the failure metric, `hint` says what the operator can do. */
+  | { kind: 'retry'; reason: string; detail: string; hint?: string };
+
+/** A spooled batch on its way: `id` is stable across retries and restarts, so the receiver can de-duplicate. */
+export interface SpooledBatch {
+  readonly id: string;
+  readonly node: string;
+  readonly body: string;
+}
+
+/** How batches leave the agent: HTTP to the hub, or NATS JetStream (nats-hub-client.ts). */
+export interface HubTransport {
+  /** Where batches go, for logs and /healthz (no credentials). */
+  readonly target: string;
+  deliver(batch: SpooledBatch): Promise<DeliveryOutcome>;
+  close(): Promise<void>;
+}
+
+/** The hub answers with a status; only some mean "this batch will never be accepted". */
+function isPermanentRejection(status: number): boolean {
+  return status === 400 || status === 413 || status === 422;
+}
+
+/** `POST /api/ingest` with the bearer token. */
+export class HttpHubClient implements HubTransport {
+  static readonly INGEST_PATH = '/api/ingest';
+
+  constructor(private readonly endpoint: HubEndpoint) {}
+
+  get target(): string {
+    return this.endpoint.url;
+  }
+
+  async deliver(batch: SpooledBatch): Promise<DeliveryOutcome> {
+    let res: HubResponse;
+    try {
+      res = await postJson(this.endpoint, HttpHubClient.INGEST_PATH, batch.body);
+    } catch (err) {
+      return { kind: 'retry', reason: 'network', detail: (err as Error).message };
+    }
+    if (res.status >= 200 && res.status < 300) return { kind: 'sent' };
+    const detail = `HTTP ${res.status}: ${res.body.slice(0, 300)}`;
+    if (isPermanentRejection(res.status)) return { kind: 'rejected', detail };
+    const hint = res.status === 401 || res.status === 403 ? "the hub refused our token: set NATLENS_HUB_TOKEN or --hub-token-file to the hub's ingest token" : undefined;
+    return { kind: 'retry', reason: `http-${res.status}`, detail, ...(hint ? { hint } : {}) };
+  }
+
+  async close(): Promise<void> {
+    // one request per delivery: nothing stays open
+  }
+}

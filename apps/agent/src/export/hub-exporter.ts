@@ -2,22 +2,17 @@ import type { Logger } from 'pino';
 import type { FlowBatch } from '@natlens/shared-model';
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import { DiskSpool } from './disk-spool';
-import { HubEndpoint, postJson } from './hub-client';
+import { type HubEndpoint, HttpHubClient, type HubTransport } from './hub-client';
 
 /*
- * Sends record batches to the hub (`POST /api/ingest`). Every batch is spooled to disk first and deleted only once
+ * Sends record batches to the hub (`POST /api/ingest`, or NATS JetStream with a NatsHubClient). Every batch is spooled to disk first and deleted only once
  * the hub accepted it, so a hub outage or an agent restart loses nothing until the spool is full; then the loss is
  * counted. Retries back off exponentially with full jitter (0.5 s doubling to 30 s) so many agents do not stampede
  * a recovering hub. Records are idempotent by (node, flowId), so a batch sent twice after a crash changes nothing.
  */
-export const INGEST_PATH = '/api/ingest';
+export const INGEST_PATH = HttpHubClient.INGEST_PATH;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
-
-/** The hub answers with a status; only some mean "this batch will never be accepted". */
-function isPermanentRejection(status: number): boolean {
-  return status === 400 || status === 413 || status === 422;
-}
 
 export class HubExporter {
   private running = false;
@@ -25,14 +20,21 @@ export class HubExporter {
   private attempt = 0;
   lastSuccessAt: number | undefined;
   lastError: string | undefined;
+  private readonly transport: HubTransport;
 
+  /** `endpoint`: the hub's HTTP address, or any other transport (NATS JetStream). */
   constructor(
-    private readonly endpoint: HubEndpoint,
+    endpoint: HubEndpoint | HubTransport,
     private readonly spool: DiskSpool,
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
   ) {
+    this.transport = 'deliver' in endpoint ? endpoint : new HttpHubClient(endpoint);
     metrics.spoolBytes.set(spool.bytes);
+  }
+
+  get target(): string {
+    return this.transport.target;
   }
 
   /** Queues a batch for delivery; false when the spool is full and the batch is lost. */
@@ -57,6 +59,8 @@ export class HubExporter {
   stop(): void {
     this.running = false;
     this.signal();
+    // Whatever was not delivered is on disk; the connection (if the transport keeps one) can go.
+    void this.transport.close().catch(() => undefined);
   }
 
   get pending(): { batches: number; bytes: number } {
@@ -86,7 +90,7 @@ export class HubExporter {
         await this.pause(60_000);
         continue;
       }
-      const outcome = await this.deliver(next.body);
+      const outcome = await this.deliver(next.name, next.body);
       if (outcome === 'sent' || outcome === 'rejected') {
         this.spool.remove(next.name);
         this.metrics.spoolBytes.set(this.spool.bytes);
@@ -98,30 +102,25 @@ export class HubExporter {
     }
   }
 
-  private async deliver(body: string): Promise<'sent' | 'rejected' | 'retry'> {
-    const records = (JSON.parse(body) as FlowBatch).records.length;
-    try {
-      const res = await postJson(this.endpoint, INGEST_PATH, body);
-      if (res.status >= 200 && res.status < 300) {
-        this.metrics.exported.inc(records);
-        this.lastSuccessAt = Date.now();
-        this.lastError = undefined;
-        return 'sent';
-      }
-      this.lastError = `HTTP ${res.status}: ${res.body.slice(0, 300)}`;
-      if (isPermanentRejection(res.status)) {
-        this.metrics.lostRecords.inc({ reason: 'rejected' }, records);
-        this.log.error({ status: res.status, body: res.body.slice(0, 500), records }, 'the hub rejected a batch; it is dropped (this is a bug in the agent or a version mismatch with the hub)');
-        return 'rejected';
-      }
-      this.metrics.exportFailures.inc({ reason: `http-${res.status}` });
-      if (res.status === 401 || res.status === 403) this.log.warn({ status: res.status }, 'the hub refused our token: set NATLENS_HUB_TOKEN or --hub-token-file to the hub\'s ingest token; retrying');
-      return 'retry';
-    } catch (err) {
-      this.lastError = (err as Error).message;
-      this.metrics.exportFailures.inc({ reason: 'network' });
-      if (this.attempt === 0) this.log.warn({ err: this.lastError, hub: this.endpoint.url }, 'hub unreachable; spooling batches to disk and retrying');
-      return 'retry';
+  private async deliver(name: string, body: string): Promise<'sent' | 'rejected' | 'retry'> {
+    const batch = JSON.parse(body) as FlowBatch;
+    const records = batch.records.length;
+    const outcome = await this.transport.deliver({ id: name.replace(/\.batch\.json$/, ''), node: batch.node, body });
+    if (outcome.kind === 'sent') {
+      this.metrics.exported.inc(records);
+      this.lastSuccessAt = Date.now();
+      this.lastError = undefined;
+      return 'sent';
     }
+    this.lastError = outcome.detail;
+    if (outcome.kind === 'rejected') {
+      this.metrics.lostRecords.inc({ reason: 'rejected' }, records);
+      this.log.error({ detail: outcome.detail.slice(0, 500), records }, 'the hub rejected a batch; it is dropped (this is a bug in the agent or a version mismatch with the hub)');
+      return 'rejected';
+    }
+    this.metrics.exportFailures.inc({ reason: outcome.reason });
+    if (outcome.hint) this.log.warn({ detail: outcome.detail }, `${outcome.hint}; retrying`);
+    else if (this.attempt === 0) this.log.warn({ err: outcome.detail, hub: this.transport.target }, 'hub unreachable; spooling batches to disk and retrying');
+    return 'retry';
   }
 }

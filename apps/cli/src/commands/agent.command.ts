@@ -15,6 +15,7 @@ export function agentCommand(): Command {
     .option('--kubeconfig <file>', 'cluster metadata from the API server through this kubeconfig (default in a pod: its service account)')
     .option('--hub <url>', 'where to send records: http(s)://host:port or unix:/path/to/hub.sock')
     .option('--hub-token-file <file>', 'bearer token for the hub (or NATLENS_HUB_TOKEN)')
+    .option('--bus <url>', 'publish records to NATS JetStream instead (nats://host:port; or NATLENS_BUS): for several hub replicas')
     .option('--source <list>', 'record sources, comma-separated: ebpf, conntrack, pcap (default: the best available, eBPF where the kernel allows it, else conntrack)')
     .option('--capture-interfaces <list>', 'pcap source: interfaces tcpdump captures on, comma-separated (default any)')
     .option('--capture-filter <bpf>', 'pcap source: capture filter (default: the Services\' ports)')

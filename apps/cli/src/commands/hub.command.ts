@@ -15,6 +15,7 @@ export function hubCommand(): Command {
     .option('--store <url>', 'sqlite:///path/to/natlens.db (default sqlite:///var/lib/natlens/natlens.db) or postgres://user@host:port/db (or NATLENS_STORE)')
     .option('--port <n>', 'HTTP and socket.io port (default 8470)', int)
     .option('--host <address>', 'listen address (default 0.0.0.0)')
+    .option('--bus <url>', 'also consume record batches from NATS JetStream (nats://host:port; or NATLENS_BUS): every replica shares one durable consumer')
     .option('--socket <path>', 'also serve the API on this Unix socket (lab agents in network namespaces reach the hub this way)')
     .option('--inventory <file>', 'cluster metadata from a Kubernetes List file (kubectl get nodes,pods,services,endpointslices -A -o json)')
     .option('--kubeconfig <file>', 'cluster metadata from the API server through this kubeconfig')

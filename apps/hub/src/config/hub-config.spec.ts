@@ -84,6 +84,31 @@ describe('loadHubConfig', () => {
     for (const part of ['rules.LoadImbalance.threshold', 'rules.LoadImbalance.for', 'Nope', 'alert interval: "often"', 'alertWebhooks.0']) expect(problems).toContain(part);
   });
 
+  it('has no bus by default (HTTP ingest only); NATLENS_BUS and its settings turn it on', () => {
+    expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, {}, readFile).bus).toBeUndefined();
+    const sut = loadHubConfig(
+      { tokenFile: '/etc/natlens/tokens', busConcurrency: 8 },
+      { NATLENS_BUS: 'nats://nats-0:4222,nats://nats-1:4222', NATLENS_BUS_CONSUMER: 'hub-eu', NATLENS_BUS_CONCURRENCY: '2', NATLENS_BUS_ACK_WAIT: '10s', NATLENS_BUS_STREAM_MAX_AGE: '6h', NATLENS_BUS_STREAM_MAX_BYTES: String(10 * 1024 ** 3) },
+      readFile,
+    );
+    expect(sut).toMatchObject({ bus: 'nats://nats-0:4222,nats://nats-1:4222', busConsumer: 'hub-eu', busConcurrency: 8, busStreamMaxAgeMs: 6 * 3600_000, busStreamMaxBytes: 10 * 1024 ** 3, busAckWaitMs: 10_000, busMaxAckPending: 1000 });
+    expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens', bus: 'nats://x:4222' }, { NATLENS_BUS: 'nats://y:4222' }, readFile).bus).toBe('nats://x:4222');
+  });
+
+  it('lists every bad bus setting', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadHubConfig({ tokenFile: '/etc/natlens/tokens', bus: 'http://nats:4222' }, { NATLENS_BUS_CONSUMER: 'a.b', NATLENS_BUS_CONCURRENCY: '0', NATLENS_BUS_STREAM_MAX_AGE: 'forever' }, readFile);
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    const text = error?.problems.join('\n') ?? '';
+    expect(text).toMatch(/bus: expected nats:\/\/host:port/);
+    expect(text).toMatch(/busConsumer: letters, digits/);
+    expect(text).toMatch(/busConcurrency/);
+    expect(text).toMatch(/bus stream max age: "forever" is not a duration/);
+  });
+
   it('names a missing rules file', () => {
     expect(() => loadHubConfig({ tokenFile: '/etc/natlens/tokens', alertRules: '/nowhere.yaml' }, {}, readFile)).toThrow(/alert rules \/nowhere\.yaml: ENOENT/);
   });

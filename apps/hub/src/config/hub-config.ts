@@ -42,6 +42,22 @@ export const hubConfigSchema = z.strictObject({
   alertResendMs: duration.min(1000).default(60_000),
   /** Base URL of the dashboard, for links in notifications (Alertmanager's generatorURL). */
   dashboardUrl: z.url().optional(),
+  /** NATS JetStream (nats://host:port, comma-separated for a cluster): consume agents' batches from the shared stream. */
+  bus: z
+    .string()
+    .refine((v) => v.split(',').every((s) => /^(nats|tls):\/\/[^\s]+$/.test(s.trim())), 'expected nats://host:port (comma-separated for several servers)')
+    .optional(),
+  /** The durable pull consumer every replica shares: any replica can take any batch. */
+  busConsumer: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only').default('natlens-hub'),
+  /** Batches one replica stores at the same time (each is one transaction). */
+  busConcurrency: z.number().int().min(1).max(64).default(4),
+  /** A batch not acknowledged this long after delivery goes to another replica (kept alive while it is being stored). */
+  busAckWaitMs: duration.min(1000).default(30_000),
+  /** Batches delivered and not yet acknowledged, across all replicas: the server stops delivering beyond it. */
+  busMaxAckPending: z.number().int().min(1).default(1000),
+  /** The stream's limits (the hub owns them; agents only create the stream when it is missing). */
+  busStreamMaxAgeMs: duration.min(60_000).default(24 * 3600_000),
+  busStreamMaxBytes: z.number().int().min(1 << 20).default(1024 ** 3),
 });
 
 export type HubConfig = z.infer<typeof hubConfigSchema>;
@@ -74,6 +90,8 @@ export interface HubFlags {
   alertWindow?: string;
   alertResend?: string;
   dashboardUrl?: string;
+  bus?: string;
+  busConcurrency?: number;
 }
 
 /** One token per line (blank lines and # comments skipped), or comma-separated in an environment variable. */
@@ -142,6 +160,12 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
     alertWindowMs: durationMs(flags.alertWindow ?? env['NATLENS_ALERT_WINDOW'], 'alert window'),
     alertResendMs: durationMs(flags.alertResend ?? env['NATLENS_ALERT_RESEND'], 'alert re-send interval'),
     dashboardUrl: flags.dashboardUrl ?? env['NATLENS_DASHBOARD_URL'],
+    bus: flags.bus ?? env['NATLENS_BUS'],
+    busConsumer: env['NATLENS_BUS_CONSUMER'],
+    busConcurrency: flags.busConcurrency ?? numberFrom(env['NATLENS_BUS_CONCURRENCY']),
+    busAckWaitMs: durationMs(env['NATLENS_BUS_ACK_WAIT'], 'bus ack wait'),
+    busStreamMaxAgeMs: durationMs(env['NATLENS_BUS_STREAM_MAX_AGE'], 'bus stream max age'),
+    busStreamMaxBytes: numberFrom(env['NATLENS_BUS_STREAM_MAX_BYTES']),
   };
   const result = hubConfigSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
   if (!result.success) {

@@ -1,0 +1,226 @@
+import { hostname } from 'node:os';
+import { BadRequestException, Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { connect, type Consumer, type ConsumerMessages, type JsMsg, millis, type NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { HubConfig } from '../config/hub-config';
+import { IngestService } from '../ingest/ingest.service';
+import { HUB_CONFIG, LOGGER } from '../tokens';
+import { BusMetrics } from './bus-metrics';
+import { ensureFlowConsumer, ensureFlowStream, FLOW_STREAM } from './flow-stream';
+import { NODE_LOCK } from './bus.tokens';
+import type { NodeLock } from './node-lock';
+
+/*
+ * Every hub replica pulls record batches from one shared durable consumer: any replica can take any batch, and a
+ * batch is acknowledged only after its transaction committed, so a replica that dies loses nothing (the server
+ * redelivers after the ack wait, and the idempotent upsert by (node, flowId) makes the second delivery harmless).
+ * Validation and storing are exactly POST /api/ingest's (IngestService); a batch that fails validation is
+ * terminated, never redelivered.
+ */
+export type BusState = 'connecting' | 'consuming' | 'reconnecting' | 'stopped';
+
+export interface BusStatus {
+  readonly url: string;
+  readonly state: BusState;
+  readonly consumer: string;
+  readonly inFlight: number;
+  readonly pending?: number;
+  readonly ackPending?: number;
+  readonly lastError?: string;
+  readonly lastAckAt?: number;
+}
+
+const FETCH_EXPIRES_MS = 2000;
+const LAG_POLL_MS = 2000;
+const RETRY_DELAY_MS = 1000;
+/** A batch whose storing failed (database away) comes back after this long, not at once. */
+const NAK_DELAY_MS = 5000;
+
+/** The node names a batch will write under, read before validation so the lock is taken for the right keys. */
+export function batchNodes(body: unknown): string[] {
+  const nodes = new Set<string>();
+  if (typeof body !== 'object' || body === null) return [];
+  const { node, records } = body as { node?: unknown; records?: unknown };
+  if (typeof node === 'string') nodes.add(node);
+  if (Array.isArray(records)) for (const r of records) if (typeof r === 'object' && r !== null && typeof (r as { node?: unknown }).node === 'string') nodes.add((r as { node: string }).node);
+  return [...nodes];
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/,]*@/g, '//***@');
+}
+
+@Injectable()
+export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy {
+  private running = false;
+  private state: BusState = 'stopped';
+  private nc: NatsConnection | undefined;
+  private fetch: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private slotFreed: (() => void) | undefined;
+  private lastError: string | undefined;
+  private lastAckAt: number | undefined;
+  private lag: { pending: number; ackPending: number } | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+    @Inject(IngestService) private readonly ingest: IngestService,
+    @Inject(BusMetrics) private readonly metrics: BusMetrics,
+    @Inject(NODE_LOCK) private readonly lock: NodeLock,
+  ) {}
+
+  status(): BusStatus {
+    return {
+      url: redactUrl(this.config.bus ?? ''),
+      state: this.state,
+      consumer: this.config.busConsumer,
+      inFlight: this.inFlight.size,
+      ...(this.lag ? { pending: this.lag.pending, ackPending: this.lag.ackPending } : {}),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.lastAckAt ? { lastAckAt: this.lastAckAt } : {}),
+    };
+  }
+
+  onApplicationBootstrap(): void {
+    this.running = true;
+    this.state = 'connecting';
+    this.loop = this.run();
+  }
+
+  /** Stops pulling, lets the batches being stored finish (and be acknowledged), then closes the connection. */
+  async onModuleDestroy(): Promise<void> {
+    this.running = false;
+    this.state = 'stopped';
+    clearInterval(this.lagTimer);
+    this.fetch?.stop();
+    this.slotFreed?.();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+    await this.nc?.drain().catch(() => undefined);
+    this.metrics.connected.set(0);
+    await this.lock.close().catch(() => undefined);
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const nc = await this.connection();
+        const jsm = await nc.jetstreamManager();
+        await ensureFlowStream(jsm, { maxAgeMs: this.config.busStreamMaxAgeMs, maxBytes: this.config.busStreamMaxBytes });
+        await ensureFlowConsumer(jsm, { durable: this.config.busConsumer, ackWaitMs: this.config.busAckWaitMs, maxAckPending: this.config.busMaxAckPending });
+        const consumer = await nc.jetstream().consumers.get(FLOW_STREAM, this.config.busConsumer);
+        if (this.state !== 'consuming') this.log.info({ bus: redactUrl(this.config.bus ?? ''), consumer: this.config.busConsumer, stream: FLOW_STREAM }, 'consuming record batches from NATS');
+        this.state = 'consuming';
+        this.metrics.connected.set(1);
+        this.lastError = undefined;
+        failures = 0;
+        this.watchLag(consumer);
+        await this.consume(consumer);
+      } catch (err) {
+        if (!this.running) break;
+        this.lastError = (err as Error).message;
+        this.state = 'reconnecting';
+        this.metrics.connected.set(0);
+        if (failures++ === 0) this.log.warn({ err: this.lastError, bus: redactUrl(this.config.bus ?? '') }, 'NATS bus unavailable; retrying every second (agents keep their batches meanwhile)');
+        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+      }
+    }
+  }
+
+  private async connection(): Promise<NatsConnection> {
+    if (this.nc && !this.nc.isClosed()) return this.nc;
+    this.nc = await connect({
+      servers: (this.config.bus ?? '').split(',').map((s) => s.trim()),
+      name: `natlens-hub ${hostname()} ${process.pid}`,
+      timeout: 5000,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1000,
+    });
+    return this.nc;
+  }
+
+  /** Pull requests one after another; each batch is stored by one of `busConcurrency` slots. */
+  private async consume(consumer: Consumer): Promise<void> {
+    const slots = this.config.busConcurrency;
+    while (this.running) {
+      const messages = await consumer.fetch({ max_messages: slots, expires: FETCH_EXPIRES_MS });
+      this.fetch = messages;
+      for await (const message of messages) {
+        while (this.inFlight.size >= slots && this.running) await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        if (!this.running) {
+          // Shutting down: hand it back now rather than after the ack wait.
+          message.nak();
+          continue;
+        }
+        const work = this.handle(message).finally(() => {
+          this.inFlight.delete(work);
+          const freed = this.slotFreed;
+          this.slotFreed = undefined;
+          freed?.();
+        });
+        this.inFlight.add(work);
+      }
+      this.fetch = undefined;
+    }
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    this.metrics.consumed.inc();
+    if (message.info.redeliveryCount > 1) this.metrics.redelivered.inc();
+    let body: unknown;
+    try {
+      body = message.json<unknown>();
+    } catch (err) {
+      this.terminate(message, `the message is not JSON: ${(err as Error).message}`);
+      return;
+    }
+    // Storing can outlast the ack wait under load: tell the server we are still on it, so it is not redelivered.
+    const keepAlive = setInterval(() => message.working(), Math.max(1000, this.config.busAckWaitMs / 3));
+    try {
+      await this.lock.withNodes(batchNodes(body), () => this.ingest.ingest(body));
+      message.ack();
+      this.metrics.acked.inc();
+      this.lastAckAt = Date.now();
+      this.metrics.lagSeconds.observe(Math.max(0, Date.now() - millis(message.info.timestampNanos)) / 1000);
+    } catch (err) {
+      if (err instanceof BadRequestException) {
+        const response = err.getResponse() as { message?: string };
+        this.terminate(message, response.message ?? err.message);
+        return;
+      }
+      this.metrics.failed.inc();
+      this.lastError = (err as Error).message;
+      message.nak(NAK_DELAY_MS);
+      this.log.warn({ err: this.lastError, subject: message.subject, streamSequence: message.seq }, `storing a batch from the bus failed; it is handed back and will be redelivered in ${NAK_DELAY_MS / 1000} s`);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private terminate(message: JsMsg, problem: string): void {
+    message.term(problem.slice(0, 200));
+    this.metrics.terminated.inc();
+    this.log.error({ subject: message.subject, streamSequence: message.seq, problem }, 'a batch from the bus is invalid and was terminated (it will not be redelivered); fix the agent that sent it');
+  }
+
+  private watchLag(consumer: Consumer): void {
+    clearInterval(this.lagTimer);
+    const poll = async () => {
+      try {
+        const info = await consumer.info();
+        this.lag = { pending: info.num_pending, ackPending: info.num_ack_pending };
+        this.metrics.pending.set(info.num_pending);
+        this.metrics.ackPending.set(info.num_ack_pending);
+      } catch {
+        // NATS away: the consume loop notices and reports it
+      }
+    };
+    void poll();
+    this.lagTimer = setInterval(() => void poll(), LAG_POLL_MS);
+    this.lagTimer.unref();
+  }
+}
