@@ -238,6 +238,19 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     expect(counts[1]?.byVerdict).toEqual({ 'snat-expected': 120, preserved: 120 });
   });
 
+  it('keeps the newest version of a flow when an older one arrives later (batches out of order)', async () => {
+    const newer = flowRecord({ flowId: 'ooo-1', firstSeen: T0, lastSeen: T0 + 9000, ended: true, verdict: 'snat-expected', seenAs: '198.18.0.12' });
+    const older = flowRecord({ flowId: 'ooo-1', firstSeen: T0, lastSeen: T0 + 1000, verdict: 'preserved' });
+    await sut.ingest([newer]);
+    await sut.ingest([older]);
+    await sut.ingest([older, newer, older]);
+    const page = await sut.flows({ limit: 10 });
+    expect(page.flows).toEqual([newer]);
+    const rows = (await sut.evidenceCounts(web, ALL)).rows;
+    expect(rows.map((r) => [r.verdict, r.connections])).toEqual([['snat-expected', 1]]);
+    expect(sorted(await sut.evidenceCounts(web, ALL))).toEqual(sorted(await sut.evidenceCounts(web, ALL, 'raw')));
+  });
+
   it('counts a Service the same in the list as in its evidence when the window cuts minutes in half', async () => {
     // records every 7 s over 5 minutes; a window from 1m30s to 3m20s keeps whole minutes and two partial ones
     const start = Math.floor(T0 / 60_000) * 60_000;

@@ -66,11 +66,12 @@ export interface FlowDims {
   /** translated.src */
   readonly seenIp: string;
   readonly firstSeen: number;
+  /** Which version of the flow this is: a version older than the one held changes nothing. */
+  readonly lastSeen: number;
 }
 
 /** A record as a `flows` row: its dimensions, lastSeen and the compact record (record-codec.ts). */
 export interface FlowRow extends FlowDims {
-  readonly lastSeen: number;
   readonly record: string;
   readonly source: FlowRecord;
 }
@@ -137,10 +138,11 @@ export interface StoredDimsColumns {
   real_client_ip: string;
   seen_ip: string;
   first_seen: number | string;
+  last_seen: number | string;
 }
 
 /** The columns to select for StoredDimsColumns. */
-export const STORED_DIMS_COLUMNS = 'node, flow_id, service_key, leg, verdict, entry, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, client_ip, real_client_ip, seen_ip, first_seen';
+export const STORED_DIMS_COLUMNS = 'node, flow_id, service_key, leg, verdict, entry, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, client_ip, real_client_ip, seen_ip, first_seen, last_seen';
 
 export function storedDims(row: StoredDimsColumns): FlowDims {
   return {
@@ -160,6 +162,7 @@ export function storedDims(row: StoredDimsColumns): FlowDims {
     realClientIp: row.real_client_ip,
     seenIp: row.seen_ip,
     firstSeen: Number(row.first_seen),
+    lastSeen: Number(row.last_seen),
   };
 }
 
@@ -210,6 +213,9 @@ export function planIngest(rows: readonly FlowRow[], stored: ReadonlyMap<string,
   for (const row of rows) {
     const key = recordKey(row);
     const previous = current.get(key) ?? stored.get(key);
+    // Batches of one node can arrive out of order (several hub replicas, a spool replayed after a newer send): an
+    // older version of a flow than the one held is not stored and moves no count.
+    if (previous && row.lastSeen < previous.lastSeen) continue;
     if (previous) contribute(previous, -1);
     else insertedCount++;
     contribute(row, 1);
