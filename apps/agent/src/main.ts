@@ -27,7 +27,7 @@ export async function startAgent(config: AgentConfig, log: Logger = pino({ level
   if (config.apiSocket) await app.listen(config.apiSocket);
   else await app.listen(config.apiPort, config.apiHost);
   const pipeline = app.get(PipelineService);
-  log.info({ node: config.node, api: config.apiSocket ?? `${config.apiHost}:${config.apiPort}`, hub: config.hub ?? '(none)' }, 'natlens agent running');
+  log.info({ node: config.node, api: config.apiSocket ?? `${config.apiHost}:${config.apiPort}`, hub: config.hub ?? config.bus ?? '(none)' }, 'natlens agent running');
   return {
     app,
     pipeline,

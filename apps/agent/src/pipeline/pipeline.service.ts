@@ -223,7 +223,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
       activeFlows: this.aggregator.size,
       queues: { observed: { depth: this.observed.depth, dropped: this.observed.dropped } },
       ...(this.merge ? { merge: { connections: this.merge.size, ...this.merge.stats } } : {}),
-      hub: this.exporter ? { url: this.config.hub, pending: this.exporter.pending, lastSuccessAt: this.exporter.lastSuccessAt, lastError: this.exporter.lastError } : null,
+      hub: this.exporter ? { url: this.exporter.target, pending: this.exporter.pending, lastSuccessAt: this.exporter.lastSuccessAt, lastError: this.exporter.lastError } : null,
     };
   }
 
