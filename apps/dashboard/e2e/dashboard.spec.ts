@@ -217,7 +217,7 @@ describe('History', () => {
       await page.getByRole('link', { name: 'Services', exact: true }).click();
       await page.waitForURL(/\/services\?range=15m/);
       await expect(text(page, '[data-testid="window"]')).resolves.toContain('Last 15 minutes');
-      await page.locator('tr[data-service="default/api"] a').click();
+      await page.locator('tr[data-service="default/api"] a[href^="/services/"]').click();
       await page.waitForURL(/\/services\/default\/api\?range=15m/);
       await expect(text(page, '[data-testid="window"]')).resolves.toContain('Last 15 minutes');
     } finally {
