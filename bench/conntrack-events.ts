@@ -22,12 +22,14 @@
  *      those polls; the cost of serving them is replayed afterwards and reported.
  *   7. Table on stdout, JSON on stdout's last line and in bench/results/conntrack-events.json.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { apiGet, type Metrics, metric, readMetrics } from './lib/agent-api';
+import { allProcs, CLK_TCK, cmdline, cpuTicks, fileSize, netnsInode, procStatusKb, readProcStat, readSegment, systemCpu } from './lib/proc-stats';
+import { exited, lastJsonLine, log, natlens, round, sleep, started, stopChild, tail } from './lib/processes';
 
 const ROOT = path.resolve(__dirname, '..');
 const NATLENS = path.join(ROOT, 'bin', 'natlens');
@@ -130,171 +132,11 @@ function parseConfigs(text: string): { procs: number; concurrency: number }[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// small helpers
+// processes this bench starts (and must stop): bench/lib/processes.ts
 
-const t0 = Date.now();
-function log(message: string): void {
-  process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${message}\n`);
-}
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-const round = (n: number, digits = 3) => Number(n.toFixed(digits));
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-interface ProcStat { comm: string; ppid: number; ticks: number }
-
-function readProcStat(pid: number): ProcStat | undefined {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = text.lastIndexOf(')');
-    const f = text.slice(close + 2).split(' ');
-    // after "pid (comm) ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime
-    return { comm: text.slice(text.indexOf('(') + 1, close), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** utime+stime of a live process, in clock ticks; throws if it has gone (a measurement would be wrong). */
-function cpuTicks(pid: number, what: string): number {
-  const s = readProcStat(pid);
-  if (!s) throw new Error(`${what} (pid ${pid}) has exited`);
-  return s.ticks;
-}
-
-function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-  } catch {
-    return '';
-  }
-}
-
-function netnsInode(file: string): number | undefined {
-  try {
-    return fs.statSync(file).ino;
-  } catch {
-    return undefined;
-  }
-}
-
-/** System-wide CPU from /proc/stat: busy and total ticks. */
-function systemCpu(): { busy: number; total: number } {
-  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-  const idle = (v[3] ?? 0) + (v[4] ?? 0);
-  return { busy: total - idle, total };
-}
-
-/** Every process's CPU ticks, to say afterwards who else used the machine during a window. */
-function allProcs(): Map<number, ProcStat> {
-  const out = new Map<number, ProcStat>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const s = readProcStat(Number(entry));
-    if (s) out.set(Number(entry), s);
-  }
-  return out;
-}
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-function readSegment(file: string, from: number, to: number): string {
-  if (to <= from) return '';
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(to - from);
-    fs.readSync(fd, buf, 0, buf.length, from);
-    return buf.toString('utf8');
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// processes this bench starts (and must stop)
-
-interface Started { name: string; child: ChildProcess }
-const started: Started[] = [];
 let labUpAttempted = false;
 let cleaningUp: Promise<void> | undefined;
 let interrupted: NodeJS.Signals | undefined;
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-async function stopChild(s: Started, graceMs: number): Promise<void> {
-  const { child } = s;
-  if (child.pid === undefined || exited(child)) return;
-  child.kill('SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (!exited(child) && Date.now() < deadline) await sleep(50);
-  if (!exited(child)) {
-    log(`${s.name} (pid ${child.pid}) ignored SIGTERM; SIGKILL`);
-    child.kill('SIGKILL');
-  }
-}
-
-interface CliResult { code: number | null; stdout: string; stderr: string }
-
-/** `node bin/natlens ...`, collected; the child is tracked so a signal stops it. */
-function natlens(args: string[], timeoutMs: number, track = true): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [NATLENS, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const entry: Started = { name: `natlens ${args.slice(0, 2).join(' ')}`, child };
-    if (track) started.push(entry);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      log(`natlens ${args.join(' ')}: no answer after ${timeoutMs} ms; stopping it`);
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const i = started.indexOf(entry);
-      if (i >= 0) started.splice(i, 1);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function lastJsonLine<T>(text: string, what: string): T {
-  const lines = text.trim().split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]?.trim() ?? '';
-    if (line.startsWith('{') || line.startsWith('[')) return JSON.parse(line) as T;
-  }
-  throw new Error(`${what}: no JSON in its output:\n${text.slice(-2000)}`);
-}
 
 async function cleanup(opts: Options, workDir: string | undefined, socket: string | undefined): Promise<void> {
   for (const s of [...started].reverse()) await stopChild(s, s.name === 'agent' ? 8000 : 3000);
@@ -312,48 +154,7 @@ async function cleanup(opts: Options, workDir: string | undefined, socket: strin
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// the agent's local API over its Unix socket
-
-function apiGet(socketPath: string, urlPath: string, timeoutMs = 30_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath, path: urlPath, method: 'GET', timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${urlPath}: timeout`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-type Metrics = Map<string, number>;
-
-async function readMetrics(socket: string): Promise<Metrics> {
-  const res = await apiGet(socket, '/metrics');
-  if (res.status !== 200) throw new Error(`GET /metrics: HTTP ${res.status}`);
-  const out: Metrics = new Map();
-  for (const line of res.body.split('\n')) {
-    if (!line.startsWith('natlens_agent_')) continue;
-    const m = /^(\S+?)(\{[^}]*\})?\s+(\S+)$/.exec(line);
-    if (m) out.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
-  }
-  return out;
-}
-
-/** Sum of a metric over every label set whose labels include `labels` (e.g. 'kind="new"'). */
-function metric(m: Metrics, name: string, labels?: string): number {
-  let sum = 0;
-  for (const [key, value] of m) {
-    const brace = key.indexOf('{');
-    const keyName = brace < 0 ? key : key.slice(0, brace);
-    if (keyName !== name) continue;
-    if (labels && !key.includes(labels)) continue;
-    sum += value;
-  }
-  return sum;
-}
+// the agent's local API over its Unix socket (bench/lib/agent-api.ts), and what this bench adds
 
 function metricDeltas(before: Metrics, after: Metrics, prefixes: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -1073,12 +874,6 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
     totalConnections,
     targets,
   };
-}
-
-function tail(file: string | undefined, bytes = 3000): string {
-  if (!file) return '';
-  const size = fileSize(file);
-  return readSegment(file, Math.max(0, size - bytes), size);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 /*
  * CPU and process accounting from /proc for the benchmarks: a process's utime+stime, the machine's busy time, and
- * which process used how much of it. Shared by the benches (extracted for bench/ebpf-vs-conntrack.ts; the same
- * functions as bench/conntrack-events.ts has inline).
+ * which process used how much of it. Shared by bench/conntrack-events.ts and bench/ebpf-vs-conntrack.ts.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
