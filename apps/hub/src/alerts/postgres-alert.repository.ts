@@ -1,6 +1,6 @@
 import { Pool, type PoolClient } from 'pg';
 import type { AlertState } from '@natlens/shared-analysis';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS, SCHEMA_MIGRATIONS_DDL, statementsFor } from '../storage/migrations';
+import { inTransaction, migratePostgres } from '../storage/schema-migration';
 import {
   ALERT_STATE_COLUMNS,
   type AlertChange,
@@ -17,8 +17,6 @@ import {
   toHistoryEntry,
 } from './alert-repository';
 
-/** The same advisory lock as the flow store's migrations (postgres-flow.repository.ts), so replicas migrate one at a time. */
-const MIGRATION_LOCK_ID = 0x6e61746c;
 /** Serialises alert changes across hub replicas ("nala" in ASCII). */
 const ALERT_APPLY_LOCK_ID = 0x6e616c61;
 
@@ -33,32 +31,12 @@ export class PostgresAlertRepository implements AlertRepository {
     this.pool = new Pool({ connectionString, max: 2 });
   }
 
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 
   async migrate(): Promise<number> {
-    return this.transaction(async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
-      await client.query(SCHEMA_MIGRATIONS_DDL);
-      const current = Number((await client.query<{ v: string }>('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0]?.v ?? 0);
-      for (const migration of MIGRATIONS.filter((m) => m.version > current)) {
-        for (const statement of statementsFor(migration, 'postgres')) await client.query(statement);
-        await client.query('INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.description, Date.now()]);
-      }
-      return Math.max(LATEST_SCHEMA_VERSION, current);
-    });
+    return migratePostgres(this.pool);
   }
 
   async states(): Promise<AlertState[]> {
@@ -99,19 +77,11 @@ export class PostgresAlertRepository implements AlertRepository {
   }
 
   async deleteExpired(before: number): Promise<{ history: number; states: number }> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return this.transaction(async (client) => {
       const history = await client.query('DELETE FROM alert_history WHERE at < $1', [before]);
       const states = await client.query("DELETE FROM alert_states WHERE state = 'resolved' AND resolved_at < $1", [before]);
-      await client.query('COMMIT');
       return { history: history.rowCount ?? 0, states: states.rowCount ?? 0 };
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async history(query: AlertHistoryQuery): Promise<AlertHistoryEntry[]> {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AlertState } from '@natlens/shared-analysis';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS, SCHEMA_MIGRATIONS_DDL, statementsFor } from '../storage/migrations';
+import { migrateSqlite } from '../storage/schema-migration';
 import {
   ALERT_STATE_COLUMNS,
   type AlertChange,
@@ -35,15 +35,8 @@ export class SqliteAlertRepository implements AlertRepository {
   }
 
   async migrate(): Promise<number> {
-    this.db.exec(SCHEMA_MIGRATIONS_DDL);
-    const current = (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
-    for (const migration of MIGRATIONS.filter((m) => m.version > current)) {
-      this.db.transaction(() => {
-        for (const statement of statementsFor(migration, 'sqlite')) this.db.exec(statement);
-        this.db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.description, Date.now());
-      })();
-    }
-    return Math.max(LATEST_SCHEMA_VERSION, current);
+    const version = migrateSqlite(this.db);
+    return version;
   }
 
   async states(): Promise<AlertState[]> {

@@ -5,7 +5,8 @@ import type { EvidenceSource, FlowPage, FlowQuery, FlowRepository, IngestResult,
 import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
 import { flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { type FlowDims, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
-import { FLOW_COLUMNS, LATEST_SCHEMA_VERSION, MIGRATIONS, SCHEMA_MIGRATIONS_DDL, statementsFor } from './migrations';
+import { FLOW_COLUMNS } from './migrations';
+import { inTransaction, migratePostgres } from './schema-migration';
 import type { RecordColumns } from './record-codec';
 
 /** PostgreSQL types of FLOW_COLUMNS. */
@@ -65,8 +66,6 @@ function sortedByKey(rows: (string | number)[][], width: number): (string | numb
 const STORED_DIMS = `SELECT ${STORED_DIMS_COLUMNS.split(', ').map((c) => `f.${c}`).join(', ')} FROM flows f
   JOIN jsonb_array_elements($1::jsonb) AS k ON f.node = k->>0 AND f.flow_id = k->>1`;
 
-/** Serialises migrations of replicas starting together (any constant works; this one spells "natl" in ASCII). */
-const MIGRATION_LOCK_ID = 0x6e61746c;
 
 /**
  * The store for more than one machine. Each batch is a handful of statements whatever its size: the stored
@@ -81,32 +80,12 @@ export class PostgresFlowRepository implements FlowRepository {
     this.pool = new Pool({ connectionString, max: poolSize });
   }
 
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
 
   async migrate(): Promise<number> {
-    return this.transaction(async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
-      await client.query(SCHEMA_MIGRATIONS_DDL);
-      const current = Number((await client.query<{ v: string }>('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0]?.v ?? 0);
-      for (const migration of MIGRATIONS.filter((m) => m.version > current)) {
-        for (const statement of statementsFor(migration, 'postgres')) await client.query(statement);
-        await client.query('INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.description, Date.now()]);
-      }
-      return Math.max(LATEST_SCHEMA_VERSION, current);
-    });
+    return migratePostgres(this.pool);
   }
 
   async ingest(records: readonly FlowRecord[]): Promise<IngestResult> {

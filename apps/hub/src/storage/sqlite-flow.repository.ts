@@ -8,7 +8,8 @@ import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flows
 import { flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { type FlowDims, type FlowRow, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
-import { FLOW_COLUMNS, LATEST_SCHEMA_VERSION, MIGRATIONS, SCHEMA_MIGRATIONS_DDL, statementsFor } from './migrations';
+import { FLOW_COLUMNS } from './migrations';
+import { migrateSqlite } from './schema-migration';
 import type { RecordColumns } from './record-codec';
 
 export interface SqliteStoreOptions {
@@ -46,20 +47,13 @@ export class SqliteFlowRepository implements FlowRepository {
   }
 
   async migrate(): Promise<number> {
-    this.db.exec(SCHEMA_MIGRATIONS_DDL);
-    const current = (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
-    for (const migration of MIGRATIONS.filter((m) => m.version > current)) {
-      this.db.transaction(() => {
-        for (const statement of statementsFor(migration, 'sqlite')) this.db.exec(statement);
-        this.db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.description, Date.now());
-      })();
-    }
+    const version = migrateSqlite(this.db);
     this.statements = this.prepare();
     if (this.path !== ':memory:' && this.options.backgroundCheckpoints !== false && !this.checkpointer) {
       this.db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
       this.checkpointer = new SqliteCheckpointer(this.path);
     }
-    return Math.max(LATEST_SCHEMA_VERSION, current);
+    return version;
   }
 
   private prepare() {
