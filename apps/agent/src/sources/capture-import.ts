@@ -1,6 +1,6 @@
 import { CaptureReader, ConnectionTracker, decodePacket, isPcapMagic, parseConntrackDump, ParseError, type CaptureVisitor } from '@natlens/agent-pcap';
 import { ClusterIndex, parseInventory } from '@natlens/shared-cluster';
-import { flowRecordSchema, type FlowRecord } from '@natlens/shared-model';
+import { flowRecordSchema, type FlowRecord, type ImportSummary } from '@natlens/shared-model';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { postJson } from '../export/hub-client';
@@ -57,23 +57,7 @@ export interface ImportProgress {
   sent: number;
 }
 
-export interface ImportSummary {
-  file: string;
-  node: string;
-  format: 'pcap' | 'pcapng' | 'conntrack-text' | 'conntrack-xml' | 'unknown';
-  bytes: number;
-  packets: number;
-  malformedPackets: number;
-  /** Malformed file structure, with byte offsets (the first 20). */
-  errors: { offset: number; message: string }[];
-  errorCount: number;
-  connections: number;
-  records: number;
-  /** Records that failed the flow-record schema locally and were not sent. */
-  invalid: number;
-  sent: number;
-  byVerdict: Record<string, number>;
-}
+export type { ImportSummary };
 
 const MAX_ERRORS_LISTED = 20;
 /** Report settled connections every this many packets, so memory stays bounded on a long capture. */

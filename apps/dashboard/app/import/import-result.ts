@@ -1,21 +1,6 @@
-/** What the hub answers to an import (apps/hub/src/import/import.service.ts ImportResult). */
-export interface ImportResult {
-  file: string;
-  node: string;
-  format: string;
-  bytes: number;
-  packets: number;
-  malformedPackets: number;
-  errors: { offset: number; message: string }[];
-  errorCount: number;
-  connections: number;
-  records: number;
-  invalid: number;
-  sent: number;
-  inserted: number;
-  byVerdict: Record<string, number>;
-  durationMs: number;
-}
+import type { ImportResult } from '@natlens/shared-model';
+
+export type { ImportResult };
 
 export interface ImportError {
   status: number;

@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ServiceEvidence } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { PodTruth } from '@natlens/lab';
-import { AgentProcess, readState, startLabAgent, stopAgent, useLab } from '@natlens/lab/testing';
-import { startTestHub, TEST_INGEST_TOKEN, TestHub } from '../testing';
+import { useLabHub } from './lab-hub-suite';
 
 /*
  * The proxying load balancers of the lab on the real kernel, with both record sources in every node agent
@@ -40,39 +36,8 @@ const scenarios: Scenario[] = [
 ];
 
 describe.each(scenarios)('capture + conntrack for lab $example (real kernel → agents → hub)', ({ example, connections, distinctOriginal, proxied }) => {
-  const lab = useLab(example);
-  const workDir = mkdtempSync(join(tmpdir(), 'natlens-capture-e2e-'));
-  const agents: AgentProcess[] = [];
-  let hub: TestHub;
-
-  beforeAll(async () => {
-    hub = await startTestHub({ store: `sqlite://${join(workDir, 'natlens.db')}`, socket: join(workDir, 'hub.sock'), inventory: lab.summary.inventory });
-    const tokenFile = join(workDir, 'token');
-    writeFileSync(tokenFile, TEST_INGEST_TOKEN);
-    const state = readState(lab.name);
-    agents.push(
-      ...(await Promise.all(
-        state.lab.nodes.map((n) =>
-          startLabAgent({
-            netns: state.netns.nodes[n.name] as string,
-            node: n.name,
-            inventory: lab.summary.inventory,
-            hub: `unix:${join(workDir, 'hub.sock')}`,
-            workDir,
-            extraArgs: ['--hub-token-file', tokenFile, '--source', 'conntrack,pcap'],
-          }),
-        ),
-      )),
-    );
-    // tcpdump is running once the agent answers, but give its first capture buffer a moment to open
-    await new Promise((r) => setTimeout(r, 1500));
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(agents.map(stopAgent));
-    await hub?.hub.close();
-    rmSync(workDir, { recursive: true, force: true });
-  }, 30_000);
+  // tcpdump is running once the agent answers; its first capture buffer gets a moment to open
+  const { lab, hub: testHub } = useLabHub(example, ['--source', 'conntrack,pcap'], 1500);
 
   it('shows the real client when a header carried it, and counts each connection once', async () => {
     const since = Date.now() - 1000;
@@ -85,7 +50,7 @@ describe.each(scenarios)('capture + conntrack for lab $example (real kernel → 
     expect([...new Set(realClients)]).toEqual(proxied ? [ALICE] : []);
 
     const evidence = async () => {
-      const res = await hub.request('GET', `/api/services/default/web/evidence?from=${since}&to=${Date.now() + 60_000}`);
+      const res = await testHub().request('GET', `/api/services/default/web/evidence?from=${since}&to=${Date.now() + 60_000}`);
       expect(res.status).toBe(200);
       return res.body as ServiceEvidence;
     };
@@ -114,7 +79,7 @@ describe.each(scenarios)('capture + conntrack for lab $example (real kernel → 
     }
 
     // the records: one per connection, from conntrack (its flow identity and translation), with the capture's client
-    const res = await hub.request('GET', `/api/flows?service=default/web&from=${since}&limit=1000`);
+    const res = await testHub().request('GET', `/api/flows?service=default/web&from=${since}&limit=1000`);
     const flows = (res.body as { flows: FlowRecord[] }).flows.filter((f) => f.leg === 'entry');
     expect(flows).toHaveLength(connections);
     expect(new Set(flows.map((f) => `${f.original.src}:${f.original.sport}`)).size).toBe(connections);
@@ -124,7 +89,7 @@ describe.each(scenarios)('capture + conntrack for lab $example (real kernel → 
       else expect(flow.realClient).toBeUndefined();
     }
     if (proxied) {
-      const byClient = await hub.request('GET', `/api/flows?service=default/web&client=${ALICE}&from=${since}&limit=1000`);
+      const byClient = await testHub().request('GET', `/api/flows?service=default/web&client=${ALICE}&from=${since}&limit=1000`);
       expect((byClient.body as { flows: FlowRecord[] }).flows.filter((f) => f.leg === 'entry')).toHaveLength(connections);
     }
   });

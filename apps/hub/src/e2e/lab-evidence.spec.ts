@@ -1,13 +1,10 @@
-import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ServiceEvidence } from '@natlens/shared-analysis';
 import type { PodTruth, TrafficOptions } from '@natlens/lab';
-import { AgentProcess, readState, startLabAgent, stopAgent, useLab } from '@natlens/lab/testing';
-import { startTestHub, TEST_INGEST_TOKEN, TestHub } from '../testing';
+import { readState } from '@natlens/lab/testing';
+import { useLabHub } from './lab-hub-suite';
 
 /*
- * The whole path on the real kernel: lab → one `natlens agent` per node (conntrack) → the hub over its Unix socket
+ * The whole path on the real kernel: lab → one `natlens agent` per node (its default source: eBPF here) → the hub over its Unix socket
  * (SQLite) → GET /api/services/default/web/evidence, compared with what the pods saw (the lab's ground truth):
  * connections per pod, SNAT'd external connections, distinct clients as sent and as seen by pods, per-node received
  * and forwarded, and the findings that name the cause.
@@ -44,37 +41,7 @@ const scenarios: Scenario[] = [
 ];
 
 describe.each(scenarios)('evidence for lab $example (real kernel → agents → hub)', ({ example, traffic, originals, external, snatted, findings }) => {
-  const lab = useLab(example);
-  const workDir = mkdtempSync(join(tmpdir(), 'natlens-hub-e2e-'));
-  const agents: AgentProcess[] = [];
-  let hub: TestHub;
-
-  beforeAll(async () => {
-    hub = await startTestHub({ store: `sqlite://${join(workDir, 'natlens.db')}`, socket: join(workDir, 'hub.sock'), inventory: lab.summary.inventory });
-    const tokenFile = join(workDir, 'token');
-    writeFileSync(tokenFile, TEST_INGEST_TOKEN);
-    const state = readState(lab.name);
-    agents.push(
-      ...(await Promise.all(
-        state.lab.nodes.map((n) =>
-          startLabAgent({
-            netns: state.netns.nodes[n.name] as string,
-            node: n.name,
-            inventory: lab.summary.inventory,
-            hub: `unix:${join(workDir, 'hub.sock')}`,
-            workDir,
-            extraArgs: ['--hub-token-file', tokenFile],
-          }),
-        ),
-      )),
-    );
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(agents.map(stopAgent));
-    await hub?.hub.close();
-    rmSync(workDir, { recursive: true, force: true });
-  }, 30_000);
+  const { lab, hub: testHub } = useLabHub(example);
 
   it('computes the evidence the ground truth predicts', async () => {
     const since = Date.now() - 1000;
@@ -83,7 +50,7 @@ describe.each(scenarios)('evidence for lab $example (real kernel → agents → 
     const total = traffic.reduce((sum, t) => sum + t.connections, 0);
 
     const evidence = async () => {
-      const res = await hub.request('GET', `/api/services/default/web/evidence?from=${since}&to=${Date.now() + 60_000}`);
+      const res = await testHub().request('GET', `/api/services/default/web/evidence?from=${since}&to=${Date.now() + 60_000}`);
       expect(res.status).toBe(200);
       return res.body as ServiceEvidence;
     };

@@ -1,30 +1,13 @@
 import { BadRequestException, HttpException, Inject, Injectable, PayloadTooLargeException } from '@nestjs/common';
 import { ClusterIndex, type ClusterMetadataSource } from '@natlens/shared-cluster';
+import type { ImportResult } from '@natlens/shared-model';
 import type { Logger } from 'pino';
 import { IngestService } from '../ingest/ingest.service';
 import { CLUSTER_SOURCE, LOGGER } from '../tokens';
 import { loadCaptureImporter } from './capture-importer';
 import type { ImportQuery } from './import-query';
 
-/** What `POST /api/import` answers: the import summary of `natlens import --json`, plus how long it took. */
-export interface ImportResult {
-  file: string;
-  node: string;
-  format: string;
-  bytes: number;
-  packets: number;
-  malformedPackets: number;
-  errors: { offset: number; message: string }[];
-  errorCount: number;
-  connections: number;
-  records: number;
-  invalid: number;
-  sent: number;
-  /** Records new to the store (the rest replaced records of an earlier import of the same file). */
-  inserted: number;
-  byVerdict: Record<string, number>;
-  durationMs: number;
-}
+export type { ImportResult };
 
 /** Records per ingest transaction: large enough to be cheap, small enough to keep memory flat on a big capture. */
 const IMPORT_BATCH = 2000;

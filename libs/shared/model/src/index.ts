@@ -1,2 +1,3 @@
 export * from './kubernetes';
 export * from './flow-record';
+export * from './import-summary';

@@ -90,6 +90,12 @@ describe('CaptureReader: malformed files', () => {
       { errors: [[third + 8, /captured length of at most/]], records: 39 },
     ],
     [
+      // a bit flip in the length (seen by the property below): read as it claims, it swallowed the next four records
+      'a captured length grown past the original length in the third record: only that record is lost',
+      () => withUInt32LE(sll, third + 8, sll.readUInt32LE(third + 8) + 512),
+      { errors: [[third + 8, /at most the original length/]], records: 39 },
+    ],
+    [
       'a captured length running past the end of the file in the third record',
       () => withUInt32LE(sll, third + 8, sll.length),
       { errors: [[sll.length, /the file ends first/]], records: 39 },

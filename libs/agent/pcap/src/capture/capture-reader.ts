@@ -9,7 +9,7 @@ import { BLOCK_HEADER_LENGTH, BLOCK_MIN_LENGTH, BlockType, parseInterfaceDescrip
  * Malformed input never stops the reader while more packets can be had: a record header that cannot be right (a
  * captured length beyond any snap length, a pcapng block whose two length fields disagree) is reported as a
  * ParseError at its file offset, and the reader scans forward for the next header that is plausible and is followed
- * by another plausible header (or the end of the file), so one corrupted record costs one record. A file with a
+ * by two more plausible headers (or the end of the file), so one corrupted record costs one record. A file with a
  * wrong magic number is the only fatal error.
  */
 
@@ -42,6 +42,8 @@ const PCAPNG_MAX_BLOCK_LENGTH = 16 << 20;
 const ABSURD_SNAPLEN = 16 << 20;
 /** When resynchronising, a record must lie within a day of the last good one to be believed. */
 const RESYNC_MAX_SECONDS_APART = 86_400;
+/** How many plausible record headers must follow a candidate before a resynchronising scan believes it. */
+const RESYNC_CHAIN = 2;
 const KNOWN_BLOCK_TYPES = new Set<number>(Object.values(BlockType));
 
 export class CaptureReader {
@@ -148,6 +150,17 @@ export class CaptureReader {
         continue;
       }
       if (frameEnd > buf.length) break;
+      // More bytes captured than the packet had: a damaged length, unless a believable record follows it (some
+      // writers get this wrong). Read as it claims, it would swallow the records it overlaps.
+      const overlong = header.capturedLength > header.originalLength && frameEnd < buf.length ? this.plausiblePcapChain(frameEnd, 0, final) : 'yes';
+      if (overlong === 'wait') break;
+      if (overlong === 'no') {
+        visitor.error(new ParseError(this.base + pos + 8, `a captured length of at most the original length ${header.originalLength}, not ${header.capturedLength}`, 'pcap record header'));
+        const scan = this.resyncPcap(pos + 1, final);
+        if (scan.found === undefined) return this.waitOrGiveUp(scan.waitFrom, final);
+        pos = scan.found;
+        continue;
+      }
       this.lastSeconds = header.seconds;
       visitor.packet({
         offset: this.base + pos,
@@ -174,20 +187,29 @@ export class CaptureReader {
    */
   private resyncPcap(from: number, final: boolean): { found?: number; waitFrom: number } {
     const buf = this.pending;
-    const littleEndian = this.pcap?.littleEndian ?? true;
     let p = from;
     for (; p + PCAP_RECORD_HEADER_LENGTH <= buf.length; p++) {
-      const header = readPcapRecordHeader(buf, p, littleEndian);
-      if (!this.plausiblePcap(header)) continue;
-      const next = p + PCAP_RECORD_HEADER_LENGTH + header.capturedLength;
-      if (next === buf.length && final) return { found: p, waitFrom: p };
-      if (next + PCAP_RECORD_HEADER_LENGTH > buf.length) {
-        if (final) continue;
-        return { waitFrom: p };
-      }
-      if (this.plausiblePcap(readPcapRecordHeader(buf, next, littleEndian))) return { found: p, waitFrom: p };
+      const verdict = this.plausiblePcapChain(p, RESYNC_CHAIN, final);
+      if (verdict === 'yes') return { found: p, waitFrom: p };
+      if (verdict === 'wait') return { waitFrom: p };
     }
     return { waitFrom: p };
+  }
+
+  /**
+   * Whether a record header at `p` is believable: it is plausible and so are the `followers` headers after it (or the
+   * file ends exactly after it). Packet bytes often look like one plausible header by chance, rarely like a chain, so
+   * a chain keeps a resynchronising scan from landing inside a packet and losing the records after it.
+   */
+  private plausiblePcapChain(p: number, followers: number, final: boolean): 'yes' | 'no' | 'wait' {
+    const buf = this.pending;
+    const littleEndian = this.pcap?.littleEndian ?? true;
+    const header = readPcapRecordHeader(buf, p, littleEndian);
+    if (!this.plausiblePcap(header)) return 'no';
+    const next = p + PCAP_RECORD_HEADER_LENGTH + header.capturedLength;
+    if (next === buf.length && final) return 'yes';
+    if (next + PCAP_RECORD_HEADER_LENGTH > buf.length) return final ? 'no' : 'wait';
+    return followers === 0 ? 'yes' : this.plausiblePcapChain(next, followers - 1, final);
   }
 
   /** No plausible header in what we hold: at the end of input give up on the rest, else wait for more. */

@@ -32,6 +32,9 @@ for _ in range(n):
     c = socket.create_connection(("${ADDRESS}", ${PORT})); print(c.getsockname()[1]); c.recv(2); c.close()
 `;
 
+/** Connections made (a client port can come round again within one run: the kernel reuses a TIME_WAIT tuple). */
+let made = 0;
+
 async function liveConnections(ourPorts: Set<number>): Promise<void> {
   const server = createServer((socket) => socket.end('ok'));
   await new Promise<void>((resolve) => server.listen(PORT, ADDRESS, resolve));
@@ -41,7 +44,10 @@ async function liveConnections(ourPorts: Set<number>): Promise<void> {
       () =>
         new Promise<void>((resolve) => {
           const c = connect(PORT, ADDRESS);
-          c.on('connect', () => ourPorts.add(c.localPort ?? -1));
+          c.on('connect', () => {
+            made++;
+            ourPorts.add(c.localPort ?? -1);
+          });
           c.on('data', () => c.end());
           c.on('close', () => resolve());
           c.on('error', () => resolve());
@@ -54,7 +60,11 @@ async function liveConnections(ourPorts: Set<number>): Promise<void> {
 function stalledConnections(ourPorts: Set<number>): void {
   const result = spawnSync('python3', ['-c', PYTHON_WORKLOAD, String(connections)], { encoding: 'utf8', timeout: 60_000 });
   if (result.status !== 0) throw new Error(`python workload failed: ${result.stderr}`);
-  for (const line of result.stdout.split('\n')) if (line) ourPorts.add(Number(line));
+  for (const line of result.stdout.split('\n')) {
+    if (!line) continue;
+    made++;
+    ourPorts.add(Number(line));
+  }
 }
 
 async function main() {
@@ -84,11 +94,13 @@ async function main() {
   await new Promise((r) => setTimeout(r, 300));
   await reader.dump();
   const ours = (e: ConntrackEntry | LeanConntrackEntry) => ourPorts.has(e.original.sport ?? -1);
-  const newIds = new Set(newEvents.filter(ours).map((e) => e.id));
+  // one NEW event per connection made, also when it reuses an earlier connection's tuple (and so its conntrack id)
+  const newCount = newEvents.filter(ours).length;
+  // the table holds one entry per tuple: a reused tuple's earlier entry was replaced
   const dumped = new Map(dumpedEntries.filter(ours).map((e) => [e.id, e]));
   const stats = reader.stats();
   reader.close();
-  const result = { connections: ourPorts.size, newEvents: newIds.size, dumped: dumped.size, losses, parseErrors, enobufs: stats.events?.enobufs ?? 0, sample: [...dumped.values()][0] };
+  const result = { connections: made, tuples: ourPorts.size, newEvents: newCount, dumped: dumped.size, losses, parseErrors, enobufs: stats.events?.enobufs ?? 0, sample: [...dumped.values()][0] };
   process.stdout.write(`${JSON.stringify(result, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
 }
 

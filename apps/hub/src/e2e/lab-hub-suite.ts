@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type AgentProcess, readState, startLabAgent, stopAgent, useLab } from '@natlens/lab/testing';
+import { startTestHub, TEST_INGEST_TOKEN, type TestHub } from '../testing';
+
+/*
+ * The hub's lab suites (lab-evidence.spec.ts, lab-capture.spec.ts): a lab, a hub on SQLite behind a Unix socket with
+ * the lab's inventory, and one `natlens agent` per lab node exporting to it with an ingest token from a file.
+ */
+export interface LabHub {
+  readonly lab: ReturnType<typeof useLab>;
+  readonly agents: AgentProcess[];
+  /** Set once the enclosing describe block's beforeAll has run. */
+  hub(): TestHub;
+}
+
+/** Registers the lab, the hub and the agents (`agentArgs` added to each) for the enclosing describe block. */
+export function useLabHub(example: string, agentArgs: string[] = [], settleMs = 0): LabHub {
+  const lab = useLab(example);
+  const workDir = mkdtempSync(join(tmpdir(), 'natlens-hub-e2e-'));
+  const agents: AgentProcess[] = [];
+  let hub: TestHub | undefined;
+
+  beforeAll(async () => {
+    hub = await startTestHub({ store: `sqlite://${join(workDir, 'natlens.db')}`, socket: join(workDir, 'hub.sock'), inventory: lab.summary.inventory });
+    const tokenFile = join(workDir, 'token');
+    writeFileSync(tokenFile, TEST_INGEST_TOKEN);
+    const state = readState(lab.name);
+    const started = await Promise.all(
+      state.lab.nodes.map((n) =>
+        startLabAgent({
+          netns: state.netns.nodes[n.name] as string,
+          node: n.name,
+          inventory: lab.summary.inventory,
+          hub: `unix:${join(workDir, 'hub.sock')}`,
+          workDir,
+          extraArgs: ['--hub-token-file', tokenFile, ...agentArgs],
+        }),
+      ),
+    );
+    agents.push(...started);
+    if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all(agents.map(stopAgent));
+    await hub?.hub.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }, 30_000);
+
+  return {
+    lab,
+    agents,
+    hub: () => {
+      if (!hub) throw new Error('the hub is not started yet (use it inside a test)');
+      return hub;
+    },
+  };
+}
