@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client as PgClient } from 'pg';
 /* eslint-disable @typescript-eslint/no-explicit-any -- test responses are inspected field by field */
 import type { FlowRecord } from '@natlens/shared-model';
 
@@ -66,6 +67,33 @@ export function startTestPostgres(): TestPostgres {
     throw err;
   }
   return { url: `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=${port}`, stop };
+}
+
+/**
+ * For the enclosing describe block: one PostgreSQL server (started before, stopped after its tests) and a function
+ * that creates a fresh, empty database on it and returns its URL — a store contract runs each test on its own.
+ */
+export function usePostgresDatabases(prefix: string): () => Promise<string> {
+  let server: TestPostgres | undefined;
+  let databases = 0;
+  beforeAll(() => {
+    server = startTestPostgres();
+  });
+  afterAll(() => {
+    server?.stop();
+  });
+  return async () => {
+    if (!server) throw new Error('PostgreSQL did not start');
+    const name = `${prefix}_${++databases}`;
+    const admin = new PgClient({ connectionString: server.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.end();
+    }
+    return server.url.replace('/postgres?', `/${name}?`);
+  };
 }
 
 let flowCounter = 0;
