@@ -67,6 +67,18 @@ function stalledConnections(ourPorts: Set<number>): void {
   }
 }
 
+/** Resolves once `progress()` has not changed for 300 ms (at most 20 s). */
+async function settled(progress: () => number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let last = -1;
+  while (Date.now() < deadline) {
+    const now = progress();
+    if (now === last) return;
+    last = now;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 async function main() {
   const reader = new ConntrackReader({ receiveBufferBytes: Number(bufferArg), decode: decode === 'lean' ? 'lean' : 'full' });
   const ourPorts = new Set<number>();
@@ -90,8 +102,10 @@ async function main() {
 
   if (mode === 'stalled') stalledConnections(ourPorts);
   else await liveConnections(ourPorts);
-  // let the event loop deliver what the socket holds (and the ENOBUFS error) before dumping
-  await new Promise((r) => setTimeout(r, 300));
+  // Let the event loop deliver what the socket holds (and the ENOBUFS error) before dumping: until the reader has
+  // been idle for 300 ms. A fixed pause was too short on a loaded machine, where reading 2,000 stalled events with
+  // the full decoder can take longer (the test then saw 853 of 2,000 events, none lost).
+  await settled(() => newEvents.length + losses.length);
   await reader.dump();
   const ours = (e: ConntrackEntry | LeanConntrackEntry) => ourPorts.has(e.original.sport ?? -1);
   // one NEW event per connection made, also when it reuses an earlier connection's tuple (and so its conntrack id)
