@@ -22,6 +22,10 @@ import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceCounts } from '@natlens/shared-analysis';
 import type { FlowRepository } from '../apps/hub/src/storage/flow-repository';
 import { openFlowRepository } from '../apps/hub/src/storage/open-flow-repository';
+import { flowRow, planIngest } from '../apps/hub/src/storage/ingest-plan';
+import { clientMinuteValues, flowMinuteValues, flowRowValues } from '../apps/hub/src/storage/flow-row';
+import { migrateSqlite } from '../apps/hub/src/storage/schema-migration';
+import { openSqliteDatabase, prepareSqliteIngest, startBackgroundCheckpoints } from '../apps/hub/src/storage/sqlite-flow.repository';
 import { flowRecord, startTestPostgres } from '../apps/hub/src/testing';
 import { timeOrderedInstance } from '../apps/agent/src/sources/conntrack.source';
 
@@ -37,6 +41,8 @@ const flowIds = option('flow-ids', 'agent') as 'agent' | 'random' | 'sequential'
 const baseDir = option('dir', tmpdir());
 const BATCH = 1000;
 const RESEND_BATCHES = 50;
+/** Records for the step-by-step timing (SQLite). */
+const STEP_RECORDS = 300_000;
 const T0 = 1_700_000_000_000;
 const TARGET_RECORDS_PER_S = 100_000;
 const TARGET_EVIDENCE_MS = 100;
@@ -124,6 +130,82 @@ async function ingest(repository: FlowRepository, from: number, count: number, m
   };
 }
 
+interface StepFigures {
+  records: number;
+  /** Microseconds per record of each step of a batch of new records, timed alone. */
+  rowsUs: number;
+  planUs: number;
+  flowsInsertUs: number;
+  rollupUpsertsUs: number;
+  commitUs: number;
+  /** flowsInsert + rollupUpserts + commit: what SQLite and its driver cost with every bind value computed beforehand. */
+  sqlUs: number;
+  /** The records/s the SQL statements alone allow on this machine: the ceiling of this design here. */
+  sqlOnlyRecordsPerS: number;
+  /** flow_minute and client_minute upserts per record. */
+  rollupRowsPerRecord: number;
+}
+
+/**
+ * SQLite only: the steps of an ingest timed one by one, on a store of its own (same pragmas, schema, statements and
+ * background checkpoints as the repository): building rows (flowRow, compact records), the rollup plan, then the
+ * statements with their bind values computed beforehand. The last three are the floor any code around them pays.
+ */
+async function sqliteSteps(dir: string, count: number): Promise<StepFigures> {
+  const path = join(dir, 'steps.db');
+  const db = openSqliteDatabase(path);
+  migrateSqlite(db);
+  const checkpointer = startBackgroundCheckpoints(db, path);
+  const sql = prepareSqliteIngest(db);
+  const begin = db.prepare('BEGIN');
+  const commit = db.prepare('COMMIT');
+  const ns = { rows: 0n, plan: 0n, flows: 0n, rollups: 0n, commit: 0n };
+  let rollupRows = 0;
+  try {
+    for (let i = 0; i < count; i += BATCH) {
+      const batch = batchOf(i, Math.min(i + BATCH, count));
+      let t = process.hrtime.bigint();
+      const lap = (step: keyof typeof ns) => {
+        const now = process.hrtime.bigint();
+        ns[step] += now - t;
+        t = now;
+      };
+      const rows = batch.map(flowRow);
+      lap('rows');
+      const plan = planIngest(rows, new Map());
+      lap('plan');
+      const flowValues = plan.upserts.map(flowRowValues);
+      const rollupValues = [...plan.flowMinuteDeltas.map(flowMinuteValues), ...plan.clientMinuteDeltas.map(clientMinuteValues)];
+      const flowMinutes = plan.flowMinuteDeltas.length;
+      rollupRows += rollupValues.length;
+      t = process.hrtime.bigint();
+      begin.run();
+      for (const values of flowValues) sql.insertFlow.run(values);
+      lap('flows');
+      for (let k = 0; k < rollupValues.length; k++) (k < flowMinutes ? sql.flowMinute : sql.clientMinute).run(rollupValues[k]);
+      lap('rollups');
+      commit.run();
+      lap('commit');
+    }
+  } finally {
+    await checkpointer.stop();
+    db.close();
+  }
+  const us = (n: bigint) => Number(n) / 1e3 / count;
+  const sqlUs = us(ns.flows) + us(ns.rollups) + us(ns.commit);
+  return {
+    records: count,
+    rowsUs: us(ns.rows),
+    planUs: us(ns.plan),
+    flowsInsertUs: us(ns.flows),
+    rollupUpsertsUs: us(ns.rollups),
+    commitUs: us(ns.commit),
+    sqlUs,
+    sqlOnlyRecordsPerS: 1e6 / sqlUs,
+    rollupRowsPerRecord: rollupRows / count,
+  };
+}
+
 interface EvidenceFigures {
   firstMs: number;
   medianMs: number;
@@ -192,6 +274,8 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
     const resendFrom = ingestCount - RESEND_BATCHES * BATCH;
     const resend = await ingest(repository, resendFrom, RESEND_BATCHES * BATCH, (r) => ({ ...r, lastSeen: r.lastSeen + 30_000, ended: true, state: 'TIME_WAIT' }));
     log(`re-sends ${fmt(resend.recordsPerS)} records/s`);
+    const steps = pg ? undefined : await sqliteSteps(dir, Math.min(ingestCount, STEP_RECORDS));
+    if (steps) log(`the SQL statements alone: ${fmt(steps.sqlOnlyRecordsPerS)} records/s`);
 
     let load: IngestFigures | undefined;
     const total = Math.max(evidenceCount, ingestCount);
@@ -218,6 +302,7 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
       batch: BATCH,
       ingest: measured,
       resend,
+      steps,
       load,
       stored,
       evidence: { window, minutes: Math.round(total / 60_000), rollups: strip(rollups), raw: strip(raw), lastHour: { rollups: strip(hourRollups), raw: strip(hourRaw) }, rollupsEqualRaw: consistent },
@@ -230,6 +315,10 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
     line('  batch latency p50 / p99', `${fmt(measured.batchP50Ms, 1)} / ${fmt(measured.batchP99Ms, 1)} ms`);
     line('  CPU (all threads of this process) per 1,000 records', `${fmt(measured.cpuMsPer1k, 1)} ms`);
     line(`re-send ${fmt(RESEND_BATCHES * BATCH)} stored records (updates)`, `${fmt(resend.recordsPerS)} records/s`);
+    if (steps) {
+      line(`steps of a batch, timed alone (${fmt(steps.records)} records), µs per record`, `rows ${fmt(steps.rowsUs, 2)}, plan ${fmt(steps.planUs, 2)}, flows insert ${fmt(steps.flowsInsertUs, 2)}, rollup upserts ${fmt(steps.rollupUpsertsUs, 2)} (${fmt(steps.rollupRowsPerRecord, 2)} per record), commit ${fmt(steps.commitUs, 2)}`);
+      line('  the SQL statements alone (bind values computed beforehand)', `${fmt(steps.sqlOnlyRecordsPerS)} records/s = ${fmt(steps.sqlOnlyRecordsPerS / TARGET_RECORDS_PER_S, 2)}× the 100k target`);
+    }
     if (load) line(`load records ${fmt(ingestCount)}–${fmt(evidenceCount)} (same path)`, `${fmt(load.recordsPerS)} records/s`);
     line('stored records', fmt(stored));
     line(pg ? 'PostgreSQL database size' : 'SQLite files (db + wal)', `${fmt(size / 2 ** 30, 2)} GiB`);

@@ -72,6 +72,8 @@ export interface FlowDims {
 
 /** A record as a `flows` row: its dimensions, lastSeen and the compact record (record-codec.ts). */
 export interface FlowRow extends FlowDims {
+  /** recordKey of the row, computed once. */
+  readonly key: string;
   readonly record: string;
   readonly source: FlowRecord;
 }
@@ -98,6 +100,7 @@ export function flowRow(record: FlowRecord): FlowRow {
   const service = record.service;
   const endpoint = record.endpoint;
   return {
+    key: recordKey(record),
     node: record.node,
     flowId: record.flowId,
     serviceKey: service ? `${service.namespace}/${service.name}` : '',
@@ -211,7 +214,7 @@ export function planIngest(rows: readonly FlowRow[], stored: ReadonlyMap<string,
   const current = new Map<string, FlowRow>();
   let insertedCount = 0;
   for (const row of rows) {
-    const key = recordKey(row);
+    const key = row.key;
     const previous = current.get(key) ?? stored.get(key);
     // Batches of one node can arrive out of order (several hub replicas, a spool replayed after a newer send): an
     // older version of a flow than the one held is not stored and moves no count.
