@@ -376,8 +376,9 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
 
   const verify = async (o: Observer, comm: string, mustContain: string): Promise<Json> => {
     const deadline = Date.now() + 10_000;
-    // `ip netns exec` joins the namespace and exec()s the command in the same process: wait for the exec
-    while (readProcStat(o.pid)?.comm === 'ip' && Date.now() < deadline) await sleep(20);
+    // `ip netns exec` joins the namespace and exec()s the command in the same process: wait for the exec (the new
+    // comm can show before /proc/<pid>/cmdline has the new arguments: an empty read is still the exec under way)
+    while ((readProcStat(o.pid)?.comm === 'ip' || cmdline(o.pid) === '') && !exited(o.child) && Date.now() < deadline) await sleep(20);
     if (exited(o.child)) throw new Error(`${o.name} exited at once (code ${o.child.exitCode}); log:\n${tail(o.errFile)}`);
     const stat = readProcStat(o.pid);
     const cmd = cmdline(o.pid);

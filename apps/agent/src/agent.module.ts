@@ -27,6 +27,15 @@ import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER 
 /** The kernel wakes the agent once 64 KiB of events wait (~580 events); its timer collects the rest every 50 ms. */
 const EBPF_WAKEUP_BYTES = 64 << 10;
 const EBPF_POLL_INTERVAL_MS = 50;
+/*
+ * The conntrack event socket is read at most this often (ConntrackReader `coalesceMs`), the eBPF ring's cadence:
+ * each wake has a fixed cost (the thread sleeps and wakes, a call into JavaScript, a pipeline pass, ≈0.2 ms on a
+ * 2-core VM), which at the reader's 10 ms was about a third of the agent's CPU at 1,000-2,000 connections a second
+ * (bench/conntrack-events). Records are flushed every second or more, so 50 ms of delay changes nothing downstream;
+ * the 32 MiB receive buffer holds that long at any rate the lab reaches, and a wake that finds the addon's maximum
+ * waiting reads on at once.
+ */
+const CONNTRACK_COALESCE_MS = 50;
 
 /** Where the cluster's metadata comes from: an inventory file, a kubeconfig, or the pod's service account. */
 function clusterSource(config: AgentConfig, log: Logger): ClusterMetadataSource {
@@ -50,7 +59,7 @@ function kernelSources(config: AgentConfig, cluster: ClusterMetadataSource, metr
       return new CaptureSource(spawnTcpdump(findTcpdump()), cluster, metrics, log, { interfaces: config.captureInterfaces, ...(config.captureFilter ? { filter: config.captureFilter } : {}) });
     }
     if (name === 'ebpf' && selection.ebpf) return new EbpfSource(selection.ebpf, cluster, metrics, log);
-    const conntrack = new ConntrackSource(() => new ConntrackReader({ receiveBufferBytes: config.receiveBufferBytes }), metrics, log, config.resyncIntervalMs);
+    const conntrack = new ConntrackSource(() => new ConntrackReader({ receiveBufferBytes: config.receiveBufferBytes, coalesceMs: CONNTRACK_COALESCE_MS }), metrics, log, config.resyncIntervalMs);
     return selection.fallback ? withSelectionNote(conntrack, `in place of eBPF: ${selection.fallback}`) : conntrack;
   });
 }

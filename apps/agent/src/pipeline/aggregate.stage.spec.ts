@@ -17,6 +17,16 @@ describe('FlowAggregator', () => {
     expect(sut.size).toBe(0);
   });
 
+  it('never changes a record it exported: a later change goes to a copy, an ended flow goes out as it is held', () => {
+    sut.upsert(record('a', { state: 'SYN_SENT' }));
+    const [exported] = sut.flush();
+    expect(sut.touch('a', 500, undefined, 'ESTABLISHED', { original: { packets: 3, bytes: 180 } }, true)).toBe(true);
+    expect(exported).toEqual(record('a', { state: 'SYN_SENT' }));
+    const [ended] = sut.flush();
+    expect(ended).toEqual(record('a', { lastSeen: 500, state: 'ESTABLISHED', counters: { original: { packets: 3, bytes: 180 } }, ended: true }));
+    expect(sut.get('a')).toBeUndefined();
+  });
+
   it('merges updates: earliest first sight, latest last sight, last known state and counters', () => {
     sut.upsert(record('a', { firstSeen: 50, lastSeen: 60, state: 'SYN_SENT', counters: { original: { packets: 1, bytes: 60 } } }));
     sut.upsert(record('a', { firstSeen: 70, lastSeen: 80 }));

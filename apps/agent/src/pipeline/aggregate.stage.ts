@@ -78,14 +78,22 @@ export class FlowAggregator {
     return ended;
   }
 
-  /** The records that changed since the last flush (copies: later touches must not change what was exported). */
+  /**
+   * The records that changed since the last flush. A flow still held is exported as a copy (later touches must not
+   * change what was exported); an ended flow is forgotten here, so its record itself goes out: one record object
+   * fewer per connection, and these live long enough (in the recent ring) for the garbage collector to copy them.
+   */
   flush(): FlowRecord[] {
     const out: FlowRecord[] = [];
     for (const flowId of this.dirty) {
       const record = this.flows.get(flowId);
       if (!record) continue;
-      out.push({ ...record });
-      if (record.ended) this.flows.delete(flowId);
+      if (record.ended) {
+        out.push(record);
+        this.flows.delete(flowId);
+      } else {
+        out.push({ ...record });
+      }
     }
     this.dirty.clear();
     return out;

@@ -1,4 +1,4 @@
-import type { ClusterIndex, ServiceEndpoint, ServiceFrontend } from '@natlens/shared-cluster';
+import type { ClientIdentity, ClusterIndex, ServiceEndpoint, ServiceFrontend } from '@natlens/shared-cluster';
 import type { FlowRecord, FlowService, FlowEndpoint, FlowClient } from '@natlens/shared-model';
 import { classifyVerdict, isHairpin, translate } from '@natlens/shared-analysis';
 import type { ObservedConnection } from './observed-connection';
@@ -84,19 +84,30 @@ export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, 
   };
 }
 
+/** Shared, read-only, like the service and endpoint below: one per address and answer of the index. */
 function clientOf(ip: string, index: ClusterIndex): FlowClient {
   const identity = index.classifyClient(ip);
+  const shared = flowClients.get(identity);
+  if (shared !== undefined && shared.ip === ip) return shared;
+  const client = newClient(ip, identity);
+  flowClients.set(identity, client);
+  return client;
+}
+
+function newClient(ip: string, identity: ClientIdentity): FlowClient {
   if (identity.kind === 'node') return { ip, kind: 'node', name: identity.node };
   if (identity.kind === 'pod') return { ip, kind: 'pod', ...(identity.pod ? { name: `${identity.pod.namespace}/${identity.pod.name}` } : {}) };
   return { ip, kind: 'external' };
 }
 
 /*
- * A record's service and endpoint are the same for every connection to one Service port and one pod, and a live flow
- * keeps its record until the connection ends (thousands at once on a busy node): they are built once per object of
- * the cluster index and shared, read-only, by the records. A new index (the cluster changed) builds new ones.
+ * A record's service and endpoint are the same for every connection to one Service port and one pod, its client for
+ * every connection from one address, and a live flow keeps its record until the connection ends (thousands at once
+ * on a busy node): they are built once per object of the cluster index and shared, read-only, by the records. A new
+ * index (the cluster changed) builds new ones.
  */
 const flowServices = new WeakMap<ServiceFrontend, FlowService>();
+const flowClients = new WeakMap<ClientIdentity, FlowClient>();
 const flowEndpoints = new WeakMap<ServiceEndpoint, FlowEndpoint>();
 
 function flowServiceOf(frontend: ServiceFrontend): FlowService {
@@ -118,7 +129,7 @@ function flowServiceOf(frontend: ServiceFrontend): FlowService {
 }
 
 function endpointOf(index: ClusterIndex, ip: string, port: number, proto: FlowRecord['original']['proto'], service: { namespace: string; name: string }): FlowEndpoint | undefined {
-  const ep = index.endpoint(ip, port, proto, { namespace: service.namespace, name: service.name });
+  const ep = index.endpoint(ip, port, proto, service); // the frontend or endpoint object itself: the index's memo keys on it
   if (!ep?.pod) return undefined;
   const shared = flowEndpoints.get(ep);
   if (shared && shared.ip === ip && shared.port === port) return shared;

@@ -12,6 +12,7 @@ import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER 
 import { FlowAggregator } from './aggregate.stage';
 import { BoundedQueue, consume } from './bounded-queue';
 import { enrichConnection, flowIdOf } from './enrich';
+import { memoisedIndex } from './memoised-index';
 import type { ObservedConnection } from './observed-connection';
 import { RecentFlows } from './recent-flows';
 import { SourceMerge } from './source-merge';
@@ -114,27 +115,10 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     this.log.info({ sources: this.sources.map((s) => s.name), accounting: this.accounting }, 'pipeline running');
   }
 
-  /**
-   * The current cluster index, with classifyClient() remembered per address: it parses the address on every call,
-   * and a node sees the same few clients in connection after connection. An index is immutable and replaced whole,
-   * so the memory lives and dies with it.
-   */
+  /** The current cluster index, with its per-connection lookups remembered (memoised-index.ts). */
   private currentIndex(): ClusterIndex {
     const index = this.cluster.current();
-    if (this.indexView?.index !== index) {
-      const clients = new Map<string, ReturnType<ClusterIndex['classifyClient']>>();
-      const view: ClusterIndex = Object.create(index);
-      view.classifyClient = (ip: string) => {
-        let identity = clients.get(ip);
-        if (identity === undefined) {
-          if (clients.size >= 65_536) clients.clear();
-          identity = index.classifyClient(ip);
-          clients.set(ip, identity);
-        }
-        return identity;
-      };
-      this.indexView = { index, view };
-    }
+    if (this.indexView?.index !== index) this.indexView = { index, view: memoisedIndex(index) };
     return this.indexView.view;
   }
 

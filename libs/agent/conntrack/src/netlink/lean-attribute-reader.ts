@@ -45,7 +45,9 @@ export function expectLength(at: number, payloadEnd: number, length: number, nam
  * and record that holds it. Bounded: cleared when full. The output is exactly formatIPv4()'s.
  */
 export function ipv4Text(buf: Buffer, at: number): string {
-  const value = u32net(buf, at);
+  // As a signed 32-bit number: a small integer to V8, where the unsigned value of most addresses (198.x and up is
+  // above 2^31) would be boxed in a heap number for every lookup.
+  const value = u32net(buf, at) | 0;
   let text = IPV4_TEXT.get(value);
   if (text === undefined) {
     if (IPV4_TEXT.size >= IPV4_TEXT_LIMIT) IPV4_TEXT.clear();
