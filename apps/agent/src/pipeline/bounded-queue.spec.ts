@@ -20,7 +20,9 @@ describe('BoundedQueue', () => {
       seen.push(...batch);
     }, (_err, n) => lost.push(n));
     for (let i = 1; i <= 6; i++) sut.push(i);
-    await new Promise((r) => setTimeout(r, 20));
+    // Until all six are accounted for (seen or lost), not a fixed pause: a loaded CI machine once needed over 20 ms.
+    const accounted = () => seen.length + lost.reduce((sum, n) => sum + n, 0);
+    for (let waited = 0; accounted() < 6 && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
     consumer.stop();
     expect(seen).toEqual([1, 2, 5, 6]);
     expect(lost).toEqual([2]);
