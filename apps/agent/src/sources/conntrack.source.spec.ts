@@ -103,6 +103,8 @@ describe('ConntrackSource', () => {
   it('answers lost events with one resynchronising dump per burst', async () => {
     kernel.table = [entry(2, 'dump')];
     for (let i = 0; i < 5; i++) kernel.handlers?.onLoss('enobufs');
+    // Until the resync has run (however loaded the machine), then long enough for a second one to show if it came.
+    for (let waited = 0; waited < 5000 && synced.length < 2; waited += 10) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 400));
     expect(kernel.dumps).toBe(2);
     expect(synced).toHaveLength(2);

@@ -169,8 +169,12 @@ describe('EbpfSource', () => {
   it('exports the kernel-side totals and counts ring-buffer drops', async () => {
     const { sut, program, metrics } = setup({ countersIntervalMs: 10 });
     program.counters = [{ netns: 4026532177, connections: 10, ends: 9, drops: 1, ringBufferFull: 3 }];
-    await new Promise((r) => setTimeout(r, 50));
-    const text = await metrics.registry.metrics();
+    // Until the 10 ms counters timer has run once (a loaded machine may take longer than a fixed pause).
+    let text = '';
+    for (let waited = 0; waited < 5000 && !text.includes('natlens_agent_ebpf_ringbuf_drops_total 3'); waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+      text = await metrics.registry.metrics();
+    }
     expect(text).toContain('natlens_agent_ebpf_kernel_totals{netns="4026532177",counter="connections"} 10');
     expect(text).toContain('natlens_agent_ebpf_ringbuf_drops_total 3');
     sut.stop();
