@@ -3,7 +3,7 @@ import type { EvidenceCounts, TimeWindow } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
 import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
-import { flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
+import { clientMinuteValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { type FlowDims, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { FLOW_COLUMNS } from './migrations';
 import { inTransaction, migratePostgres } from './schema-migration';
@@ -105,14 +105,10 @@ export class PostgresFlowRepository implements FlowRepository {
       // Rollup rows are shared between nodes: concurrent batches (one per agent) lock them in one global order
       // (sorted keys, applied in array order), so they queue behind each other instead of deadlocking.
       if (plan.flowMinuteDeltas.length > 0) {
-        const rollups = plan.flowMinuteDeltas.map(({ dims: d, delta }) => [
-          d.serviceKey, d.minute, d.node, d.entry, d.verdict, d.clientKind, d.snat ? 1 : 0, d.snatAddress, d.endpointNamespace, d.endpointPod, d.endpointNode, delta,
-        ]);
-        await client.query(UPSERT_FLOW_MINUTE, [JSON.stringify(sortedByKey(rollups, 11))]);
+        await client.query(UPSERT_FLOW_MINUTE, [JSON.stringify(sortedByKey(plan.flowMinuteDeltas.map(flowMinuteValues), 11))]);
       }
       if (plan.clientMinuteDeltas.length > 0) {
-        const rollups = plan.clientMinuteDeltas.map(({ dims: d, delta }) => [d.serviceKey, d.minute, d.side, d.address, delta]);
-        await client.query(UPSERT_CLIENT_MINUTE, [JSON.stringify(sortedByKey(rollups, 4))]);
+        await client.query(UPSERT_CLIENT_MINUTE, [JSON.stringify(sortedByKey(plan.clientMinuteDeltas.map(clientMinuteValues), 4))]);
       }
       if (plan.services.length > 0) {
         // A batch has one latest record per Service, so no key repeats inside the statement.
