@@ -29,10 +29,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { apiGet, type Metrics, metric, readMetrics } from './lib/agent-api';
 import { allProcs, CLK_TCK, cmdline, cpuTicks, fileSize, netnsInode, procStatusKb, readProcStat, readSegment, systemCpu } from './lib/proc-stats';
-import { exited, lastJsonLine, log, natlens, round, sleep, started, stopChild, tail } from './lib/processes';
+import { agentCommandLine, exited, lastJsonLine, log, natlens, round, sleep, started, stopChild, tail } from './lib/processes';
 
 const ROOT = path.resolve(__dirname, '..');
-const NATLENS = path.join(ROOT, 'bin', 'natlens');
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'conntrack-events.json');
 /** The agent's resync interval (apps/agent config default `resyncIntervalMs`; no flag sets it). */
 const AGENT_RESYNC_INTERVAL_MS = 60_000;
@@ -367,8 +366,10 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
     started.push({ name, child });
     return { name, pid: child.pid, child, outFile: out, errFile: err };
   };
-  log(`starting in ${node.netns}: natlens ${agentArgs.join(' ')}  and  conntrack -E -e NEW -o id > ${ctOut}`);
-  const agent = spawnIn('agent', [process.execPath, ...opts.agentNodeOptions, NATLENS, ...agentArgs], agentLog, agentLog);
+  const agentCommand = agentCommandLine(agentArgs, opts.agentNodeOptions);
+  const agentShown = `node ${agentCommand.slice(1).map((a) => path.relative(ROOT, a) === 'bin/natlens' ? 'bin/natlens' : a).join(' ')}`;
+  log(`starting in ${node.netns}: ${agentShown}  and  conntrack -E -e NEW -o id > ${ctOut}`);
+  const agent = spawnIn('agent', agentCommand, agentLog, agentLog);
   const ct = spawnIn('conntrack -E', ['conntrack', '-E', '-e', 'NEW', '-o', 'id'], ctOut, ctErr);
   const ctAll = opts.extraReference
     ? spawnIn('conntrack -E (NEW,DESTROY)', ['conntrack', '-E', '-e', 'NEW,DESTROY', '-o', 'id'], path.join(workDir, 'conntrack-all.txt'), path.join(workDir, 'conntrack-all.err'))
@@ -861,7 +862,7 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
     machine: { cores: os.cpus().length, cpuModel: os.cpus()[0]?.model, kernel, node: process.version, memMB: Math.round(os.totalmem() / 2 ** 20), clockTicks: CLK_TCK },
     lab: { name: opts.name, topology: path.relative(ROOT, opts.topology), node: node.name, netns: node.netns, frontend: `${frontend.address}:${frontend.port}`, service: opts.service, via: node.name, client: opts.client },
     observers: {
-      agent: { command: `ip netns exec ${node.netns} node bin/natlens ${agentArgs.join(' ')}`, verified: agentVerified },
+      agent: { command: `ip netns exec ${node.netns} ${agentShown}`, verified: agentVerified },
       conntrackE: { command: `ip netns exec ${node.netns} conntrack -E -e NEW -o id`, verified: ctVerified },
     },
     idleAgentCpuPerSecond: idleCpuPerSecond,

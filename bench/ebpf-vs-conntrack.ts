@@ -23,7 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { healthz, metric, readMetrics, type Metrics } from './lib/agent-api';
 import { CLK_TCK, cmdline, cpuTicks, fileSize, netnsInode, readProcStat, readSegment, systemCpu } from './lib/proc-stats';
-import { exited, lastJsonLine, log, NATLENS, natlens, ROOT, round, sleep, spawnInNetns, started, stopChild, tail } from './lib/processes';
+import { agentCommandLine, exited, lastJsonLine, log, natlens, ROOT, round, sleep, spawnInNetns, started, stopChild, tail } from './lib/processes';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'ebpf-vs-conntrack.json');
 /** The conntrack source's resync interval (apps/agent config default `resyncIntervalMs`). */
@@ -149,8 +149,8 @@ async function bench(opts: Options, workDir: string, sockets: { ebpf: string; co
   const common = ['agent', '--node', node.name, '--inventory', lab.inventory, '--flush-interval-ms', '1000', '--log-level', 'warn'];
   const ctOut = path.join(workDir, 'conntrack-events.txt');
   const observers = {
-    ebpf: spawnInNetns(node.netns, 'agent (eBPF source)', [process.execPath, NATLENS, ...common, '--source', 'ebpf', '--api-socket', sockets.ebpf, '--spool-dir', path.join(workDir, 'spool-ebpf')], path.join(workDir, 'agent-ebpf.log'), path.join(workDir, 'agent-ebpf.log')),
-    conntrack: spawnInNetns(node.netns, 'agent (conntrack source)', [process.execPath, NATLENS, ...common, '--source', 'conntrack', '--enable-accounting', '--api-socket', sockets.conntrack, '--spool-dir', path.join(workDir, 'spool-conntrack')], path.join(workDir, 'agent-conntrack.log'), path.join(workDir, 'agent-conntrack.log')),
+    ebpf: spawnInNetns(node.netns, 'agent (eBPF source)', agentCommandLine([...common, '--source', 'ebpf', '--api-socket', sockets.ebpf, '--spool-dir', path.join(workDir, 'spool-ebpf')]), path.join(workDir, 'agent-ebpf.log'), path.join(workDir, 'agent-ebpf.log')),
+    conntrack: spawnInNetns(node.netns, 'agent (conntrack source)', agentCommandLine([...common, '--source', 'conntrack', '--enable-accounting', '--api-socket', sockets.conntrack, '--spool-dir', path.join(workDir, 'spool-conntrack')]), path.join(workDir, 'agent-conntrack.log'), path.join(workDir, 'agent-conntrack.log')),
     conntrackE: spawnInNetns(node.netns, 'conntrack -E', ['conntrack', '-E', '-e', 'NEW', '-o', 'id'], ctOut, path.join(workDir, 'conntrack-events.err')),
   };
   // `ip netns exec` joins the namespace and exec()s: the PID becomes the observer's own; check that before measuring

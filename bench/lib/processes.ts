@@ -5,9 +5,18 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { nodeFlagsFor } from '../../apps/cli/src/launch/node-flags';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const NATLENS = path.join(ROOT, 'bin', 'natlens');
+
+/**
+ * `node <the agent's Node flags> bin/natlens agent …`: with the flags on the command line `natlens` does not start
+ * itself again (apps/cli/src/launch/node-flags.ts), so the PID spawned is the agent's own, the one to measure.
+ */
+export function agentCommandLine(args: readonly string[], extraNodeFlags: readonly string[] = []): string[] {
+  return [process.execPath, ...nodeFlagsFor(['agent'], process.env), ...extraNodeFlags, NATLENS, ...args];
+}
 
 const t0 = Date.now();
 export function log(message: string): void {

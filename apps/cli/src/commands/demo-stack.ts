@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { LabState } from '@natlens/lab';
 import { labDir } from '@natlens/lab';
 import type { Logger } from 'pino';
+import { nodeFlagsFor } from '../launch/node-flags';
 
 /*
  * What the demo runs beside the lab: the hub (SQLite, in this process, also on a Unix socket inside the lab's
@@ -47,7 +48,7 @@ export async function startDemoStack(state: LabState, options: { hubPort: number
   const agents: ChildProcess[] = state.lab.nodes.map((node) => {
     const log = openSync(join(dir, 'logs', `agent-${node.name}.log`), 'a');
     const args = [
-      'netns', 'exec', state.netns.nodes[node.name] as string, process.execPath, BIN, 'agent',
+      'netns', 'exec', state.netns.nodes[node.name] as string, process.execPath, ...nodeFlagsFor(['agent'], process.env), BIN, 'agent',
       '--node', node.name,
       '--inventory', join(dir, 'inventory.json'),
       '--hub', `unix:${socket}`,

@@ -61,4 +61,12 @@ describe('docker-compose.yml', () => {
     expect(config).toMatchObject({ bus: 'nats://127.0.0.1:4222', node: 'natlens-host', spoolDir: '/var/lib/natlens/spool' });
     expect(config.hub).toBeUndefined();
   });
+
+  it("starts the agent with its Node flags on node's command line, so natlens does not relaunch itself in the container", async () => {
+    const launch = (await import(join(root, 'apps', 'cli', 'src', 'launch', 'node-flags'))) as typeof import('../../../cli/src/launch/node-flags');
+    const entrypoint = service('agent').entrypoint ?? [];
+    expect(entrypoint).toEqual(['node', ...launch.AGENT_NODE_FLAGS, 'bin/natlens']);
+    const execArgv = entrypoint.slice(1, -1);
+    expect(launch.relaunchCommand({ execPath: 'node', execArgv, script: 'bin/natlens', args: service('agent').command ?? [], env: {} })).toBeUndefined();
+  });
 });
