@@ -33,6 +33,13 @@ describe('FlowAggregator', () => {
     expect(sut.flush()[0]).toMatchObject({ firstSeen: 50, lastSeen: 80, state: 'SYN_SENT', counters: { original: { packets: 1, bytes: 60 } } });
   });
 
+  it('keeps what an earlier record knew when a later one has the key but no value (records carry every key)', () => {
+    const service = record('a').service;
+    sut.upsert(record('a', { realClient: { ip: '203.0.113.9', port: 40000 }, entryNode: 'node2' }));
+    sut.upsert(record('a', { realClient: undefined, entryNode: undefined, service: undefined, endpoint: undefined, state: undefined, counters: undefined, ended: undefined }));
+    expect(sut.flush()[0]).toMatchObject({ realClient: { ip: '203.0.113.9', port: 40000 }, entryNode: 'node2', service });
+  });
+
   it('ends the flows a full dump no longer lists, unless seen since the dump began', () => {
     sut.upsert(record('gone', { lastSeen: 100 }));
     sut.upsert(record('listed', { lastSeen: 100 }));

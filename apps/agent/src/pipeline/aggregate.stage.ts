@@ -29,6 +29,7 @@ export class FlowAggregator {
       this.flows.set(record.flowId, record);
       return record.ended === true;
     }
+    // Records carry every key (enrich.ts), absent ones as undefined: what the newer one lacks, the older one keeps.
     const merged: FlowRecord = {
       ...before,
       ...record,
@@ -36,6 +37,10 @@ export class FlowAggregator {
       lastSeen: Math.max(before.lastSeen, record.lastSeen),
       counters: record.counters ?? before.counters,
       state: record.state ?? before.state,
+      service: record.service ?? before.service,
+      endpoint: record.endpoint ?? before.endpoint,
+      realClient: record.realClient ?? before.realClient,
+      entryNode: record.entryNode ?? before.entryNode,
       ended: before.ended === true || record.ended === true,
     };
     this.flows.set(record.flowId, merged);

@@ -74,4 +74,12 @@ describe('enrichConnection', () => {
     expect(enrichConnection(other, index, 'node1').flowId).not.toBe(enrichConnection(a, index, 'node1').flowId);
     expect(enrichConnection(ended, index, 'node1')).toMatchObject({ ended: true, counters: { original: { packets: 6, bytes: 400 } } });
   });
+
+  it('builds every record with the same keys (what touch() sets later included), and JSON leaves out the absent ones', () => {
+    const entered = enrichConnection(observe(t('198.51.100.79', 40000, '203.0.113.10', 80), t('198.19.1.12', 8080, '198.51.100.79', 40000)), index, 'node1');
+    const ended = enrichConnection({ ...observe(t('198.18.0.254', 45000, '198.18.0.13', 32122), t('198.18.0.13', 32122, '198.18.0.254', 45000)), kind: 'destroy', state: 'CLOSE', counters: { original: { packets: 6, bytes: 400 } } }, index, 'node3');
+    expect(Object.keys(ended)).toEqual(Object.keys(entered));
+    expect(Object.keys(JSON.parse(JSON.stringify(entered)))).toEqual(Object.keys(entered).filter((key) => !['state', 'realClient', 'counters', 'ended'].includes(key)));
+    expect(Object.keys(JSON.parse(JSON.stringify(ended)))).toEqual(Object.keys(ended).filter((key) => !['service', 'endpoint', 'realClient', 'entryNode'].includes(key)));
+  });
 });

@@ -1,17 +1,16 @@
-import type { LeanConntrackEntry } from '@natlens/agent-conntrack';
-import type { Tuple } from '@natlens/shared-model';
+import { emptyLeanTuple, type LeanConntrackEntry, type LeanConntrackTuple } from '@natlens/agent-conntrack';
 import { ConnectionIdentities, timeOrderedInstance } from './conntrack-identities';
 
-const tuple = (sport: number, src = '198.51.100.79'): Tuple => ({ src, sport, dst: '198.18.0.11', dport: 30080, proto: 'tcp' });
-const entry = (id: number, event: LeanConntrackEntry['event'], start?: { ms: number; ns: number }) =>
-  ({ id, event, ...(start ? { startMs: start.ms, startNsInMs: start.ns } : {}) }) as LeanConntrackEntry & { id: number };
+const tuple = (sport: number, src = '198.51.100.79'): LeanConntrackTuple => ({ ...emptyLeanTuple(), src, sport, dst: '198.18.0.11', dport: 30080, proto: 'tcp' });
+const entry = (id: number, event: LeanConntrackEntry['event'], original: LeanConntrackTuple, start?: { ms: number; ns: number }) =>
+  ({ id, event, original, ...(start ? { startMs: start.ms, startNsInMs: start.ns } : {}) }) as LeanConntrackEntry & { id: number };
 
 describe('ConnectionIdentities', () => {
   it('gives every event of a connection the same identity, the very same flowId string', () => {
     const sut = new ConnectionIdentities();
-    const created = sut.of(entry(7, 'new'), tuple(40001), 1000);
-    const updated = sut.of(entry(7, 'update'), tuple(40001), 1100);
-    const destroyed = sut.of(entry(7, 'destroy'), tuple(40001), 1200);
+    const created = sut.of(entry(7, 'new', tuple(40001)), 1000);
+    const updated = sut.of(entry(7, 'update', tuple(40001)), 1100);
+    const destroyed = sut.of(entry(7, 'destroy', tuple(40001)), 1200);
     expect(updated).toBe(created);
     expect(destroyed).toBe(created);
     expect(created.flowId).toBe(`conntrack:${created.instance}:7:tcp:198.51.100.79:40001>198.18.0.11:30080`);
@@ -20,43 +19,50 @@ describe('ConnectionIdentities', () => {
 
   it('starts a new identity at every NEW, also for a reused id and tuple (a client reusing a TIME_WAIT port)', () => {
     const sut = new ConnectionIdentities();
-    const first = sut.of(entry(7, 'new'), tuple(40001), 1000);
-    const second = sut.of(entry(7, 'new'), tuple(40001), 1000);
+    const first = sut.of(entry(7, 'new', tuple(40001)), 1000);
+    const second = sut.of(entry(7, 'new', tuple(40001)), 1000);
     expect(second.flowId).not.toBe(first.flowId);
     expect(second.instance > first.instance).toBe(true); // time-ordered, also within one millisecond
-    expect(sut.of(entry(7, 'destroy'), tuple(40001), 1001)).toBe(second);
+    expect(sut.of(entry(7, 'destroy', tuple(40001)), 1001)).toBe(second);
     expect(sut.size).toBe(0);
   });
 
   it('keeps apart two connections whose ids collide', () => {
     const sut = new ConnectionIdentities();
-    const a = sut.of(entry(9, 'new'), tuple(40001), 1000);
-    const b = sut.of(entry(9, 'new'), tuple(40002), 1000);
+    const a = sut.of(entry(9, 'new', tuple(40001)), 1000);
+    const b = sut.of(entry(9, 'new', tuple(40002)), 1000);
     expect(sut.size).toBe(2);
-    expect(sut.of(entry(9, 'update'), tuple(40002), 1001)).toBe(b);
-    expect(sut.of(entry(9, 'destroy'), tuple(40001), 1002)).toBe(a);
-    expect(sut.of(entry(9, 'update'), tuple(40002), 1003)).toBe(b);
+    expect(sut.of(entry(9, 'update', tuple(40002)), 1001)).toBe(b);
+    expect(sut.of(entry(9, 'destroy', tuple(40001)), 1002)).toBe(a);
+    expect(sut.of(entry(9, 'update', tuple(40002)), 1003)).toBe(b);
     expect(sut.size).toBe(1);
+    const c = sut.of(entry(9, 'new', tuple(40003)), 1004);
+    const b2 = sut.of(entry(9, 'new', tuple(40002)), 1005); // a successor reusing b's id and tuple replaces it
+    expect(sut.size).toBe(2);
+    expect(sut.of(entry(9, 'update', tuple(40003)), 1006)).toBe(c);
+    expect(sut.of(entry(9, 'destroy', tuple(40002)), 1007)).toBe(b2);
+    expect(sut.of(entry(9, 'destroy', tuple(40003)), 1008)).toBe(c);
+    expect(sut.size).toBe(0);
   });
 
   it('names a connection first seen in a dump after the kernel\'s start time, so a restarted agent names it the same', () => {
     const start = { ms: 1_700_000_000_123, ns: 456_789 };
-    const before = new ConnectionIdentities().of(entry(3, 'dump', start), tuple(40003), 5000);
-    const after = new ConnectionIdentities().of(entry(3, 'dump', start), tuple(40003), 9000);
+    const before = new ConnectionIdentities().of(entry(3, 'dump', tuple(40003), start), 5000);
+    const after = new ConnectionIdentities().of(entry(3, 'dump', tuple(40003), start), 9000);
     expect(after.flowId).toBe(before.flowId);
     expect(before.instance).toBe(timeOrderedInstance(start.ms, start.ns));
   });
 
   it('forgets after a dump the connections it no longer lists', () => {
     const sut = new ConnectionIdentities();
-    const gone = sut.of(entry(1, 'new'), tuple(40001), 1000);
-    const kept = sut.of(entry(2, 'new'), tuple(40002), 1000);
-    const young = sut.of(entry(3, 'new'), tuple(40003), 2500);
+    const gone = sut.of(entry(1, 'new', tuple(40001)), 1000);
+    const kept = sut.of(entry(2, 'new', tuple(40002)), 1000);
+    const young = sut.of(entry(3, 'new', tuple(40003)), 2500);
     sut.prune(2000, new Set([kept]));
     expect(sut.size).toBe(2);
-    expect(sut.of(entry(2, 'update'), tuple(40002), 3000)).toBe(kept);
-    expect(sut.of(entry(3, 'update'), tuple(40003), 3000)).toBe(young);
-    expect(sut.of(entry(1, 'update'), tuple(40001), 3000)).not.toBe(gone);
+    expect(sut.of(entry(2, 'update', tuple(40002)), 3000)).toBe(kept);
+    expect(sut.of(entry(3, 'update', tuple(40003)), 3000)).toBe(young);
+    expect(sut.of(entry(1, 'update', tuple(40001)), 3000)).not.toBe(gone);
   });
 });
 

@@ -10,19 +10,21 @@ import type { ObservedConnection } from '../pipeline/observed-connection';
  * (absent values are undefined) rather than by spreading optional parts.
  */
 
-function protocolOf(tuple: LeanConntrackTuple): Protocol {
+export function protocolOf(tuple: LeanConntrackTuple): Protocol {
   return typeof tuple.proto === 'number' ? 'other' : tuple.proto;
 }
 
+export function sportOf(tuple: LeanConntrackTuple): number {
+  return tuple.sport ?? tuple.icmpId ?? 0;
+}
+
+export function dportOf(tuple: LeanConntrackTuple): number {
+  if (tuple.dport !== undefined) return tuple.dport;
+  return tuple.icmpType !== undefined && tuple.icmpCode !== undefined ? (tuple.icmpType << 8) | tuple.icmpCode : 0;
+}
+
 export function tupleOf(tuple: LeanConntrackTuple): Tuple {
-  const icmpPort = tuple.icmpType !== undefined && tuple.icmpCode !== undefined ? (tuple.icmpType << 8) | tuple.icmpCode : 0;
-  return {
-    src: tuple.src,
-    sport: tuple.sport ?? tuple.icmpId ?? 0,
-    dst: tuple.dst,
-    dport: tuple.dport ?? icmpPort,
-    proto: protocolOf(tuple),
-  };
+  return { src: tuple.src, sport: sportOf(tuple), dst: tuple.dst, dport: dportOf(tuple), proto: protocolOf(tuple) };
 }
 
 /** The part of a flowId after its id and instance (enrich.ts flowIdOf): `<proto>:<src>:<sport>><dst>:<dport>`. */
@@ -33,13 +35,15 @@ export function tupleKeyOf(original: Tuple): string {
 type Counters = NonNullable<ObservedConnection['counters']>;
 
 function countersOf(entry: LeanConntrackEntry): Counters | undefined {
-  const hasOriginal = entry.originalPackets !== undefined && entry.originalBytes !== undefined;
-  const hasReply = entry.replyPackets !== undefined && entry.replyBytes !== undefined;
+  const op = entry.originalPackets;
+  const ob = entry.originalBytes;
+  const rp = entry.replyPackets;
+  const rb = entry.replyBytes;
+  const hasOriginal = op !== undefined && ob !== undefined;
+  const hasReply = rp !== undefined && rb !== undefined;
   if (!hasOriginal && !hasReply) return undefined;
-  const counters: Counters = {};
-  if (hasOriginal) counters.original = { packets: entry.originalPackets ?? 0, bytes: entry.originalBytes ?? 0 };
-  if (hasReply) counters.reply = { packets: entry.replyPackets ?? 0, bytes: entry.replyBytes ?? 0 };
-  return counters;
+  // Both keys always, as in the records (enrich.ts): one hidden class; JSON leaves out an undefined direction.
+  return { original: hasOriginal ? { packets: op, bytes: ob } : undefined, reply: hasReply ? { packets: rp, bytes: rb } : undefined };
 }
 
 /**

@@ -85,9 +85,8 @@ export class ConntrackSource implements ConnectionSource {
         continue;
       }
       const withId = entry as LeanConntrackEntry & { id: number };
-      const original = tupleOf(entry.original);
-      const identity = this.identities.of(withId, original, now);
-      const observation = observationOf(withId, now, identity.instance, identity.flowId, original, tupleOf(entry.reply));
+      const identity = this.identities.of(withId, now);
+      const observation = observationOf(withId, now, identity.instance, identity.flowId, identity.original, tupleOf(entry.reply));
       if (via === 'dump') {
         this.dumpIds?.add(identity.flowId);
         this.dumpListed?.add(identity);
