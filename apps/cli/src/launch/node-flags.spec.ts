@@ -28,6 +28,12 @@ describe('relaunchCommand', () => {
     expect(relaunchCommand({ ...base, ...input, env: { ...base.env, ...(input as { env?: NodeJS.ProcessEnv }).env } })).toEqual(expected);
   });
 
+  it("is what the DaemonSet starts the agent with (the chart cannot import this list)", () => {
+    const template = readFileSync(join(ROOT, 'deploy', 'helm', 'natlens', 'templates', 'agent-daemonset.yaml'), 'utf8');
+    const command = /^\s*command:\s*(\[.*\])\s*$/m.exec(template)?.[1];
+    expect(command && (JSON.parse(command) as string[])).toEqual(['node', ...AGENT_NODE_FLAGS, 'bin/natlens']);
+  });
+
   it('asks only the agent for flags', () => {
     expect(nodeFlagsFor(['agent'], {})).toEqual([...AGENT_NODE_FLAGS]);
     for (const command of ['hub', 'lab', 'demo', 'import', 'explain']) expect(nodeFlagsFor([command], {})).toEqual([]);

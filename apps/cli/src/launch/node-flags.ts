@@ -8,13 +8,18 @@ import { constants } from 'node:os';
  * becomes one small parent that forwards signals and the exit status, and the agent in a child. Launchers that
  * can pass them (the container image, the DaemonSet, the demo, the benches) do, and no second process starts.
  *
- * The agent: --single-threaded-gc. It keeps thousands of records alive for a few seconds each (a connection's record
- * from its NEW to its DESTROY, the recent ring), so V8 collects often; with its default parallel and concurrent
- * collectors on four helper threads, those threads spent as much CPU as the agent's own thread on a 2-vCPU node
- * (bench/RESULTS.md, conntrack-events). One thread does the same work for less in total; its pauses are a few ms
- * per scavenge, which the 32 MiB netlink receive buffer absorbs.
+ * The agent keeps a record and an identity for every connection the kernel holds (from NEW until DESTROY, up to
+ * conntrack's 120 s TIME_WAIT timeout) and the last 10,000 records: at thousands of connections a second that is a
+ * steady stream of objects promoted to V8's old generation, and garbage collection was most of its CPU
+ * (bench/RESULTS.md, conntrack-events):
+ * - --single-threaded-gc: V8's parallel and concurrent collectors on four helper threads spent as much CPU as the
+ *   agent's own thread on a 2-vCPU node; one thread does the same work for less in total. Its pauses (a few ms per
+ *   scavenge) are absorbed by the 32 MiB netlink receive buffer.
+ * - --initial-old-space-size=128: V8 starts the old generation's limit small and grows it by full collections, each
+ *   of which marks every live flow; starting at about twice the working set of ≈4,000 connections/s (≈60 MB) spares
+ *   most of them. Peak RSS measured the same (≈250 MiB), as the heap reaches that size under load anyway.
  */
-export const AGENT_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
+export const AGENT_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--initial-old-space-size=128'];
 
 /** Operators may replace the agent's flags (space-separated; empty for none). */
 export const AGENT_NODE_FLAGS_ENV = 'NATLENS_AGENT_NODE_FLAGS';
