@@ -82,7 +82,8 @@ describe.each(scenarios)('capture + conntrack for lab $example (real kernel → 
     const res = await testHub().request('GET', `/api/flows?service=default/web&from=${since}&limit=1000`);
     const flows = (res.body as { flows: FlowRecord[] }).flows.filter((f) => f.leg === 'entry');
     expect(flows).toHaveLength(connections);
-    expect(new Set(flows.map((f) => `${f.original.src}:${f.original.sport}`)).size).toBe(connections);
+    // distinct connections by their whole original tuple: the proxy's connections to two nodes may share a source port
+    expect(new Set(flows.map((f) => `${f.original.src}:${f.original.sport}>${f.original.dst}:${f.original.dport}`)).size).toBe(connections);
     for (const flow of flows) {
       expect(flow).toMatchObject({ source: 'conntrack', original: { src: LB }, snat: false, dnat: true });
       if (proxied) expect(flow.realClient?.ip).toBe(ALICE);
