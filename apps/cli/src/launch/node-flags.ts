@@ -6,7 +6,7 @@ import { constants } from 'node:os';
  * (setting it later with v8.setFlagsFromString aborts the process at the next GC) and refuses these flags in
  * NODE_OPTIONS, so `natlens` starts itself again with them when they are missing: `node bin/natlens agent …`
  * becomes one small parent that forwards signals and the exit status, and the agent in a child. Launchers that
- * can pass them (the container image, the DaemonSet, the demo, the benches) do, and no second process starts.
+ * can pass them (the DaemonSet, the compose service, the demo, the benches) do, and no second process starts.
  *
  * The agent keeps a record and an identity for every connection the kernel holds (from NEW until DESTROY, up to
  * conntrack's 120 s TIME_WAIT timeout) and the last 10,000 records: at thousands of connections a second that is a
