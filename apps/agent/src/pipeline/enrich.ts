@@ -144,6 +144,13 @@ function endpointOf(index: ClusterIndex, ip: string, port: number, proto: FlowRe
 /** Stable for the connection's life on this node, distinct from every other connection: id, instance, tuple. */
 export function flowIdOf(conn: Pick<ObservedConnection, 'source' | 'id' | 'instance' | 'original' | 'flowId'>): string {
   if (conn.flowId !== undefined) return conn.flowId; // built by the source, in this same format
-  const o = conn.original;
-  return `${conn.source}:${conn.instance ?? '-'}:${conn.id}:${o.proto}:${o.src}:${o.sport}>${o.dst}:${o.dport}`;
+  return flowIdText(conn.source, conn.instance ?? '-', conn.id, conn.original);
+}
+
+/**
+ * `<source>:<instance>:<id>:<proto>:<src>:<sport>><dst>:<dport>` as one flat string: a template literal leaves a tree
+ * of concatenations that the flow maps' hashing flattens into a second string, and a live connection would hold both.
+ */
+export function flowIdText(source: string, instance: string, id: string | number, o: FlowRecord['original']): string {
+  return [source, ':', instance, ':', id, ':', o.proto, ':', o.src, ':', o.sport, '>', o.dst, ':', o.dport].join('');
 }

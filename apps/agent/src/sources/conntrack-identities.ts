@@ -1,5 +1,6 @@
 import type { LeanConntrackEntry, LeanConntrackTuple } from '@natlens/agent-conntrack';
 import type { Tuple } from '@natlens/shared-model';
+import { flowIdText } from '../pipeline/enrich';
 import { dportOf, protocolOf, sportOf, tupleOf } from './conntrack-observation';
 
 /** The identity of one connection the kernel holds: its instance and the flowId built once from it. */
@@ -69,7 +70,7 @@ export class ConnectionIdentities {
     const fromKernel = entry.event !== 'new' && entry.startMs !== undefined;
     this.sequence = (this.sequence + 1) % 1_000_000;
     const instance = fromKernel ? timeOrderedInstance(entry.startMs as number, entry.startNsInMs ?? 0) : timeOrderedInstance(now, this.sequence);
-    const identity: ConnectionIdentity = { id: entry.id, original, instance, flowId: conntrackFlowId(instance, entry.id, original), since: now };
+    const identity: ConnectionIdentity = { id: entry.id, original, instance, flowId: flowIdText('conntrack', instance, entry.id, original), since: now };
     const held = this.byId.get(entry.id);
     if (held === undefined) {
       this.byId.set(entry.id, identity);
@@ -111,15 +112,6 @@ function sameTuple(a: Tuple, b: Tuple): boolean {
 /** sameTuple(a, tupleOf(b)) without building the tuple. */
 function sameAsLean(a: Tuple, b: LeanConntrackTuple): boolean {
   return a.sport === sportOf(b) && a.dport === dportOf(b) && a.src === b.src && a.dst === b.dst && a.proto === protocolOf(b);
-}
-
-/**
- * The flowId enrich.ts flowIdOf() would build (`conntrack:<instance>:<id>:<tupleKeyOf>`), as one flat string: a
- * template literal leaves a tree of concatenations that the flow maps' hashing flattens into a second string, and a
- * live connection would hold both.
- */
-function conntrackFlowId(instance: string, id: number, o: Tuple): string {
-  return ['conntrack:', instance, ':', id, ':', o.proto, ':', o.src, ':', o.sport, '>', o.dst, ':', o.dport].join('');
 }
 
 /** The last millisecond named and its text: the connections of one read share it. */
