@@ -7,7 +7,9 @@ import { HealthController } from './api/health.controller';
 import { IngestController } from './api/ingest.controller';
 import { MetricsController } from './api/metrics.controller';
 import { ServicesController } from './api/services.controller';
+import { AuthController } from './auth/auth.controller';
 import { IngestTokenGuard, ReadTokenGuard } from './auth/bearer.guard';
+import { HubAuthService } from './auth/hub-auth.service';
 import { busProviders } from './bus/bus.providers';
 import { TokenVerifier } from './auth/token-verifier';
 import { ClusterTopologyRepository } from './cluster/cluster-topology.repository';
@@ -35,7 +37,7 @@ export class HubModule {
   static forRoot(config: HubConfig, log: Logger, infrastructure: HubInfrastructure): DynamicModule {
     return {
       module: HubModule,
-      controllers: [HealthController, MetricsController, IngestController, ServicesController, FlowsController, ...ALERT_CONTROLLERS, ...IMPORT_CONTROLLERS],
+      controllers: [AuthController, HealthController, MetricsController, IngestController, ServicesController, FlowsController, ...ALERT_CONTROLLERS, ...IMPORT_CONTROLLERS],
       providers: [
         { provide: HUB_CONFIG, useValue: config },
         { provide: LOGGER, useValue: log },
@@ -43,7 +45,11 @@ export class HubModule {
         { provide: FLOW_REPOSITORY, useValue: infrastructure.repository },
         { provide: CLUSTER_SOURCE, useValue: infrastructure.cluster },
         { provide: HubMetrics, useValue: infrastructure.metrics },
-        { provide: TokenVerifier, useValue: new TokenVerifier(config.ingestTokens, config.readTokens) },
+        {
+          provide: TokenVerifier,
+          useValue: new TokenVerifier({ ingest: config.ingestTokens, read: config.readTokens, nodeTokens: config.nodeTokens, ...(config.nodeTokenSecret ? { nodeTokenSecret: config.nodeTokenSecret } : {}) }),
+        },
+        HubAuthService,
         IngestTokenGuard,
         ReadTokenGuard,
         LiveFeed,

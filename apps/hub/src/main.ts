@@ -20,7 +20,7 @@ export type { HubConfig, HubConfigInput, HubFlags } from './config/hub-config';
 export interface RunningHub {
   readonly app: NestExpressApplication;
   readonly repository: FlowRepository;
-  /** `http://127.0.0.1:<port>` (the real port when config.port was 0). */
+  /** `http(s)://127.0.0.1:<port>` (the real port when config.port was 0; https when the hub serves TLS). */
   readonly url: string;
   readonly port: number;
   readonly socketPath?: string;
@@ -50,7 +50,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
     await cluster?.start();
     const app = await NestFactory.create<NestExpressApplication>(
       HubModule.forRoot(config, log, { repository, cluster, clock: options.clock ?? Date.now, metrics: new HubMetrics() }),
-      { logger: false, abortOnError: false, bodyParser: false },
+      { logger: false, abortOnError: false, bodyParser: false, ...(config.tls ? { httpsOptions: { cert: config.tls.cert, key: config.tls.key } } : {}) },
     );
     app.useBodyParser('json', { limit: config.maxBodyBytes });
     app.use(bodyParserErrors);
@@ -65,11 +65,11 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       const path = config.socket;
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
     }
-    log.info({ store: config.store.replace(/\/\/[^@/]*@/, '//***@'), port, socket: config.socket, cluster: config.inventory ?? config.kubeconfig ?? '(records only)' }, 'natlens hub running');
+    log.info({ store: config.store.replace(/\/\/[^@/]*@/, '//***@'), port, tls: Boolean(config.tls), socket: config.socket, cluster: config.inventory ?? config.kubeconfig ?? '(records only)' }, 'natlens hub running');
     return {
       app,
       repository,
-      url: `http://127.0.0.1:${port}`,
+      url: `${config.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
       port,
       ...(config.socket ? { socketPath: config.socket } : {}),
       close: async () => {

@@ -161,6 +161,7 @@ export interface TestHub {
   readonly hub: import('./main').RunningHub;
   /** A request through the real HTTP server; the ingest token unless `token` says otherwise (null: none). */
   request(method: 'GET' | 'POST', path: string, options?: { body?: unknown; rawBody?: string; token?: string | null; contentType?: string }): Promise<{ status: number; body: any }>;
+  /** Stores records through POST /api/ingest, one batch per node (`node`: the batch's node when there are no records). */
   ingest(records: readonly FlowRecord[], node?: string): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
@@ -191,7 +192,21 @@ export async function startTestHub(overrides: Partial<import('./config/hub-confi
   return {
     hub,
     request,
-    ingest: (records, node = records[0]?.node ?? 'node1') => request('POST', '/api/ingest', { body: { node, sentAt: Date.now(), records } }),
+    ingest: async (records, node) => {
+      // A batch carries one node's records (the hub refuses others): one batch per node, results added up.
+      const byNode = new Map<string, FlowRecord[]>();
+      for (const record of records) byNode.set(record.node, [...(byNode.get(record.node) ?? []), record]);
+      if (byNode.size === 0) byNode.set(node ?? 'node1', []);
+      let last: { status: number; body: any } = { status: 0, body: undefined };
+      const total = { records: 0, inserted: 0 };
+      for (const [batchNode, batchRecords] of byNode) {
+        last = await request('POST', '/api/ingest', { body: { node: batchNode, sentAt: Date.now(), records: batchRecords } });
+        if (last.status !== 200) return last;
+        total.records += last.body.records;
+        total.inserted += last.body.inserted;
+      }
+      return byNode.size === 1 ? last : { status: 200, body: total };
+    },
     close: () => hub.close(),
   };
 }

@@ -1,20 +1,21 @@
-import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { bearerToken, TokenVerifier, type TokenScope } from './token-verifier';
+import type { Principal, TokenScope } from '@natlens/shared-auth';
+import { HubAuthService } from './hub-auth.service';
 
+/** Where a guard leaves the request's principal for the handler (@AuthPrincipal()). */
+const PRINCIPAL = Symbol('natlens.principal');
+
+type RequestWithPrincipal = Request & { [PRINCIPAL]?: Principal };
+
+/** Reads only the Authorization header: safe to run before the body is parsed. */
 abstract class BearerGuard implements CanActivate {
   protected abstract readonly scope: TokenScope;
-  constructor(@Inject(TokenVerifier) private readonly verifier: TokenVerifier) {}
+  constructor(@Inject(HubAuthService) private readonly auth: HubAuthService) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization;
-    const token = bearerToken(header);
-    if (token === undefined) {
-      throw new UnauthorizedException({ code: 'token-missing', message: 'send the hub token as `Authorization: Bearer <token>` (the agent reads it from NATLENS_HUB_TOKEN or --hub-token-file)' });
-    }
-    if (!this.verifier.allows(token, this.scope)) {
-      throw new ForbiddenException({ code: 'token-rejected', message: `this token is not one of the hub's ${this.scope} tokens; check NATLENS_HUB_TOKENS / --token-file on the hub and the token the client sends` });
-    }
+    const request = context.switchToHttp().getRequest<RequestWithPrincipal>();
+    request[PRINCIPAL] = this.auth.authenticate(request.headers.authorization, this.scope);
     return true;
   }
 }
@@ -28,3 +29,12 @@ export class IngestTokenGuard extends BearerGuard {
 export class ReadTokenGuard extends BearerGuard {
   protected readonly scope = 'read';
 }
+
+/** The principal a guard of this route authenticated (the route must have one). */
+export function principalOf(request: Request): Principal {
+  const principal = (request as RequestWithPrincipal)[PRINCIPAL];
+  if (!principal) throw new Error('no principal on this request: the route needs IngestTokenGuard or ReadTokenGuard');
+  return principal;
+}
+
+export const AuthPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => principalOf(context.switchToHttp().getRequest<Request>()));

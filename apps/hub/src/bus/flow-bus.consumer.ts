@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { BadRequestException, Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { HUB_INBOX_PREFIX, natsClientOptions } from '@natlens/shared-auth';
 import { connect, type Consumer, type ConsumerMessages, type JsMsg, millis, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/hub-config';
@@ -134,6 +135,8 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
   private async connection(): Promise<NatsConnection> {
     if (this.nc && !this.nc.isClosed()) return this.nc;
     this.nc = await connect({
+      // The hub's NATS user may subscribe only under its own inbox prefix (libs/shared/auth nats-permissions).
+      ...natsClientOptions({ ...this.config.busAuth, inboxPrefix: HUB_INBOX_PREFIX }),
       servers: (this.config.bus ?? '').split(',').map((s) => s.trim()),
       name: `natlens-hub ${hostname()} ${process.pid}`,
       timeout: 5000,
@@ -181,7 +184,7 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     // Storing can outlast the ack wait under load: tell the server we are still on it, so it is not redelivered.
     const keepAlive = setInterval(() => message.working(), Math.max(1000, this.config.busAckWaitMs / 3));
     try {
-      await this.lock.withNodes(batchNodes(body), () => this.ingest.ingest(body));
+      await this.lock.withNodes(batchNodes(body), () => this.ingest.ingest(body, { via: 'bus', subject: message.subject }));
       message.ack();
       this.metrics.acked.inc();
       this.lastAckAt = Date.now();

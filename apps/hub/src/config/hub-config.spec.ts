@@ -52,6 +52,44 @@ describe('loadHubConfig', () => {
     expect(() => loadHubConfig({}, {}, readFile)).toThrow(/no ingest token: set NATLENS_HUB_TOKENS/);
   });
 
+  it('reads node-bound tokens, a derivation secret and NATS credentials', () => {
+    const files2: Record<string, string> = { ...files, '/etc/natlens/node-tokens': '# one per node\nnode1=node1-token-000000000000\nip-10-0-0-7.ec2.internal=node2-token-000000000000\n', '/s/secret': 'shared-secret-0123456789abcdef0123456789\n', '/s/nats-pass': 'hub-nats-password\n' };
+    const sut = loadHubConfig(
+      { nodeTokenFile: '/etc/natlens/node-tokens' },
+      { NATLENS_NODE_TOKEN_SECRET_FILE: '/s/secret', NATLENS_BUS: 'nats://nats:4222', NATLENS_BUS_USER: 'natlens-hub', NATLENS_BUS_PASSWORD_FILE: '/s/nats-pass' },
+      (path) => {
+        const text = files2[path];
+        if (text === undefined) throw new Error('ENOENT: no such file');
+        return text;
+      },
+    );
+    expect(sut).toMatchObject({
+      ingestTokens: [],
+      nodeTokens: [
+        { node: 'node1', token: 'node1-token-000000000000' },
+        { node: 'ip-10-0-0-7.ec2.internal', token: 'node2-token-000000000000' },
+      ],
+      nodeTokenSecret: 'shared-secret-0123456789abcdef0123456789',
+      busAuth: { user: 'natlens-hub', password: 'hub-nats-password' },
+    });
+  });
+
+  it.each([
+    ['a short derivation secret', {}, { NATLENS_HUB_TOKENS: 'ingest-token-aaaaaaaaaaaa', NATLENS_NODE_TOKEN_SECRET: 'short' }, /^nodeTokenSecret: the node token secret must be at least 32 characters/],
+    ['a bad node=token entry', {}, { NATLENS_HUB_NODE_TOKENS: 'Node_1=whatever-token-000000' }, /^NATLENS_HUB_NODE_TOKENS entry 1: expected <node name>=<token>/],
+    ['a TLS certificate without a key', { tlsCertFile: '/etc/natlens/tokens' }, { NATLENS_HUB_TOKENS: 'ingest-token-aaaaaaaaaaaa' }, /hub TLS: a certificate needs its key/],
+    ['two NATS authentications', {}, { NATLENS_HUB_TOKENS: 'ingest-token-aaaaaaaaaaaa', NATLENS_BUS_USER: 'u', NATLENS_BUS_CREDS_FILE: '/etc/natlens/read' }, /NATLENS_BUS_USER and NATLENS_BUS_CREDS_FILE are both set/],
+  ])('refuses %s', (_name, flags, env, problem) => {
+    let error: unknown;
+    try {
+      loadHubConfig(flags, env, readFile);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual(expect.arrayContaining([expect.stringMatching(problem)]));
+  });
+
   it('reads alert settings: rules file, receivers, durations', () => {
     const sut = loadHubConfig(
       { tokenFile: '/etc/natlens/tokens', alertRules: '/etc/natlens/alerts.yaml', alertWebhook: ['http://hooks.example/natlens', 'https://b.example/x'], alertInterval: '2s', alertWindow: '1m' },

@@ -1,4 +1,5 @@
 import { type AlertRuleOverrides, AlertRulesError, parseAlertRulesFile, parseDuration } from '@natlens/shared-analysis';
+import { busAuthFromEnv, isNodeName, MIN_NODE_TOKEN_SECRET_LENGTH, type NatsClientAuth, parseNodeTokens, readTlsFiles } from '@natlens/shared-auth';
 import { z } from 'zod';
 
 /*
@@ -21,8 +22,15 @@ export const hubConfigSchema = z.strictObject({
   socket: z.string().min(1).optional(),
   inventory: z.string().min(1).optional(),
   kubeconfig: z.string().min(1).optional(),
-  ingestTokens: z.array(z.string().min(16, 'a token must be at least 16 characters')).min(1, 'no ingest token: set NATLENS_HUB_TOKENS (comma-separated) or NATLENS_HUB_TOKEN_FILE, or pass --token-file'),
+  /** Ingest tokens not bound to a node: they may write records of any node (imports) and read. */
+  ingestTokens: z.array(z.string().min(16, 'a token must be at least 16 characters')).default([]),
   readTokens: z.array(z.string().min(16, 'a token must be at least 16 characters')).default([]),
+  /** Tokens bound to one node each: they may write that node's records only, and read nothing. */
+  nodeTokens: z.array(z.strictObject({ node: z.string().refine(isNodeName, 'not a Kubernetes node name'), token: z.string().min(16, 'a token must be at least 16 characters') })).default([]),
+  /** Node tokens derived from this secret are accepted too (natlens-node-v1:<node>:<HMAC-SHA256(secret, node)>). */
+  nodeTokenSecret: z.string().min(MIN_NODE_TOKEN_SECRET_LENGTH, `the node token secret must be at least ${MIN_NODE_TOKEN_SECRET_LENGTH} characters`).optional(),
+  /** HTTPS instead of HTTP on the TCP port (REST and socket.io): a PEM certificate chain and its key. */
+  tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   maxBodyBytes: z.number().int().min(1024).default(16 << 20),
   rawRetentionMs: duration.default(24 * 3600_000),
   rollupRetentionMs: duration.default(30 * 24 * 3600_000),
@@ -58,6 +66,11 @@ export const hubConfigSchema = z.strictObject({
   /** The stream's limits (the hub owns them; agents only create the stream when it is missing). */
   busStreamMaxAgeMs: duration.min(60_000).default(24 * 3600_000),
   busStreamMaxBytes: z.number().int().min(1 << 20).default(1024 ** 3),
+  /** How the hub authenticates to NATS and checks its certificate (NATLENS_BUS_USER, _PASSWORD_FILE, _NKEY_SEED_FILE, _CREDS_FILE, _TLS_*). */
+  busAuth: z.custom<NatsClientAuth>((v) => typeof v === 'object' && v !== null, 'expected NATS client settings').default({}),
+}).refine((c) => c.ingestTokens.length > 0 || c.nodeTokens.length > 0 || c.nodeTokenSecret !== undefined, {
+  message: 'no ingest token: set NATLENS_HUB_TOKENS (comma-separated) or NATLENS_HUB_TOKEN_FILE, or pass --token-file; or give agents node tokens (NATLENS_HUB_NODE_TOKEN_FILE, NATLENS_NODE_TOKEN_SECRET_FILE)',
+  path: ['ingestTokens'],
 });
 
 export type HubConfig = z.infer<typeof hubConfigSchema>;
@@ -79,6 +92,9 @@ export interface HubFlags {
   kubeconfig?: string;
   tokenFile?: string;
   readTokenFile?: string;
+  nodeTokenFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
   maxBodyBytes?: number;
   rawRetentionHours?: number;
   rollupRetentionDays?: number;
@@ -103,9 +119,10 @@ function tokensFrom(text: string): string[] {
 }
 
 /**
- * Flags win over environment variables. Tokens come from NATLENS_HUB_TOKENS / NATLENS_HUB_READ_TOKENS or from files
- * (--token-file, --read-token-file, NATLENS_HUB_TOKEN_FILE, NATLENS_HUB_READ_TOKEN_FILE), never from a flag's value
- * (ps shows flags).
+ * Flags win over environment variables. Tokens come from NATLENS_HUB_TOKENS / NATLENS_HUB_READ_TOKENS /
+ * NATLENS_HUB_NODE_TOKENS / NATLENS_NODE_TOKEN_SECRET or from files (--token-file, --read-token-file,
+ * --node-token-file, NATLENS_HUB_TOKEN_FILE, NATLENS_HUB_READ_TOKEN_FILE, NATLENS_HUB_NODE_TOKEN_FILE,
+ * NATLENS_NODE_TOKEN_SECRET_FILE), never from a flag's value (ps shows flags).
  */
 export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile: (path: string) => string): HubConfig {
   const problems: string[] = [];
@@ -138,6 +155,35 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
       else problems.push(`alert rules ${rulesFile}: ${(err as Error).message}`);
     }
   }
+  const nodeTokens: { node: string; token: string }[] = [];
+  const nodeTokenSources: [string | undefined, string][] = [[env['NATLENS_HUB_NODE_TOKENS'], 'NATLENS_HUB_NODE_TOKENS']];
+  const nodeTokenFile = flags.nodeTokenFile ?? env['NATLENS_HUB_NODE_TOKEN_FILE'];
+  if (nodeTokenFile) {
+    try {
+      nodeTokenSources.push([readFile(nodeTokenFile), `node token file ${nodeTokenFile}`]);
+    } catch (err) {
+      problems.push(`node token file ${nodeTokenFile}: ${(err as Error).message}`);
+    }
+  }
+  for (const [text, where] of nodeTokenSources) {
+    if (!text) continue;
+    const parsed = parseNodeTokens(text, where);
+    problems.push(...parsed.problems);
+    nodeTokens.push(...parsed.tokens);
+  }
+  let nodeTokenSecret = env['NATLENS_NODE_TOKEN_SECRET'] || undefined;
+  if (env['NATLENS_NODE_TOKEN_SECRET_FILE']) {
+    try {
+      nodeTokenSecret = readFile(env['NATLENS_NODE_TOKEN_SECRET_FILE']).trim();
+    } catch (err) {
+      problems.push(`node token secret file ${env['NATLENS_NODE_TOKEN_SECRET_FILE']}: ${(err as Error).message}`);
+    }
+  }
+  const tlsFiles = readTlsFiles({ certFile: flags.tlsCertFile ?? env['NATLENS_HUB_TLS_CERT_FILE'], keyFile: flags.tlsKeyFile ?? env['NATLENS_HUB_TLS_KEY_FILE'] }, readFile, 'hub TLS');
+  problems.push(...tlsFiles.problems);
+  const tls = tlsFiles.material.cert && tlsFiles.material.key ? { cert: tlsFiles.material.cert, key: tlsFiles.material.key } : undefined;
+  const busAuth = busAuthFromEnv(env, readFile);
+  problems.push(...busAuth.problems);
   const hours = (h: number | undefined) => (h === undefined ? undefined : h * 3600_000);
   const days = (d: number | undefined) => (d === undefined ? undefined : d * 24);
   const raw = {
@@ -149,6 +195,9 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
     kubeconfig: flags.kubeconfig ?? env['KUBECONFIG'],
     ingestTokens: tokens(env['NATLENS_HUB_TOKENS'], flags.tokenFile ?? env['NATLENS_HUB_TOKEN_FILE'], 'token') ?? [],
     readTokens: tokens(env['NATLENS_HUB_READ_TOKENS'], flags.readTokenFile ?? env['NATLENS_HUB_READ_TOKEN_FILE'], 'read token'),
+    nodeTokens,
+    nodeTokenSecret,
+    tls,
     maxBodyBytes: flags.maxBodyBytes ?? numberFrom(env['NATLENS_HUB_MAX_BODY_BYTES']),
     rawRetentionMs: hours(flags.rawRetentionHours ?? numberFrom(env['NATLENS_RAW_RETENTION_HOURS'])),
     rollupRetentionMs: hours(days(flags.rollupRetentionDays ?? numberFrom(env['NATLENS_ROLLUP_RETENTION_DAYS']))),
@@ -166,6 +215,7 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
     busAckWaitMs: durationMs(env['NATLENS_BUS_ACK_WAIT'], 'bus ack wait'),
     busStreamMaxAgeMs: durationMs(env['NATLENS_BUS_STREAM_MAX_AGE'], 'bus stream max age'),
     busStreamMaxBytes: numberFrom(env['NATLENS_BUS_STREAM_MAX_BYTES']),
+    busAuth: busAuth.auth,
   };
   const result = hubConfigSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
   if (!result.success) {

@@ -1,6 +1,7 @@
 import { BadRequestException, Controller, HttpCode, Inject, Post, Query, Req, UnsupportedMediaTypeException, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
-import { IngestTokenGuard } from '../auth/bearer.guard';
+import type { Principal } from '@natlens/shared-auth';
+import { AuthPrincipal, IngestTokenGuard } from '../auth/bearer.guard';
 import { parseImportQuery } from './import-query';
 import { type ImportResult, ImportService } from './import.service';
 
@@ -17,7 +18,7 @@ export class ImportController {
   @Post('import')
   @HttpCode(200)
   @UseGuards(IngestTokenGuard)
-  async import(@Req() req: Request, @Query() query: Record<string, unknown>): Promise<ImportResult> {
+  async import(@Req() req: Request, @Query() query: Record<string, unknown>, @AuthPrincipal() principal: Principal): Promise<ImportResult> {
     const parsed = parseImportQuery(query);
     if (!parsed.ok) throw new BadRequestException({ code: 'invalid-import-query', message: parsed.problems.join('; ') });
     // The JSON parser has already consumed a JSON body: a capture must come as bytes.
@@ -25,6 +26,6 @@ export class ImportController {
       throw new UnsupportedMediaTypeException({ code: 'import-not-raw', message: 'send the file itself as the request body with Content-Type: application/octet-stream (curl --data-binary @file.pcap)' });
     }
     const length = Number(req.headers['content-length'] ?? 0);
-    return this.imports.importStream(req, parsed.value, Number.isFinite(length) ? length : 0);
+    return this.imports.importStream(req, parsed.value, Number.isFinite(length) ? length : 0, principal);
   }
 }

@@ -1,5 +1,6 @@
 import { BadRequestException, HttpException, Inject, Injectable, PayloadTooLargeException } from '@nestjs/common';
 import { ClusterIndex, type ClusterMetadataSource } from '@natlens/shared-cluster';
+import type { Principal } from '@natlens/shared-auth';
 import type { ImportResult } from '@natlens/shared-model';
 import type { Logger } from 'pino';
 import { IngestService } from '../ingest/ingest.service';
@@ -24,7 +25,10 @@ export class ImportService {
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
-  async importStream(body: AsyncIterable<Buffer>, query: ImportQuery, bytesTotal: number): Promise<ImportResult> {
+  /** `principal`: who uploads; a node token may import only its own node's files (403 before anything is read). */
+  async importStream(body: AsyncIterable<Buffer>, query: ImportQuery, bytesTotal: number, principal: Principal): Promise<ImportResult> {
+    const origin = { via: 'import', principal } as const;
+    this.ingest.checkBatchOrigin({ node: query.node, sentAt: Date.now(), records: [] }, origin);
     const importer = await loadCaptureImporter();
     const started = Date.now();
     let inserted = 0;
@@ -38,7 +42,7 @@ export class ImportService {
         format: query.format,
         batchSize: IMPORT_BATCH,
         deliver: async (records) => {
-          const result = await this.ingest.ingest({ node: query.node, sentAt: Date.now(), records });
+          const result = await this.ingest.ingest({ node: query.node, sentAt: Date.now(), records }, origin);
           inserted += result.inserted;
           return true;
         },

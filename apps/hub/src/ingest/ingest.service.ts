@@ -1,10 +1,15 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, Inject, Injectable } from '@nestjs/common';
+import { batchNodeProblem, type NodeBindingProblem, type Principal, subjectNodeProblem } from '@natlens/shared-auth';
+import type { FlowBatch } from '@natlens/shared-model';
 import type { Logger } from 'pino';
 import { LiveFeed } from '../live/live-feed';
 import { HubMetrics } from '../metrics/hub-metrics';
 import type { FlowRepository, IngestResult } from '../storage/flow-repository';
 import { FLOW_REPOSITORY, LOGGER } from '../tokens';
 import { validateBatch } from './batch-validation';
+
+/** Where a batch came from: an HTTP client (its token's principal; an import names its path) or a NATS subject. */
+export type BatchOrigin = { readonly via: 'http' | 'import'; readonly principal: Principal } | { readonly via: 'bus'; readonly subject: string };
 
 @Injectable()
 export class IngestService {
@@ -15,8 +20,11 @@ export class IngestService {
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
-  /** Validates the whole batch, stores it in one transaction, then tells live subscribers. */
-  async ingest(body: unknown): Promise<IngestResult> {
+  /**
+   * Validates the whole batch, checks that its origin may write its node (checkBatchOrigin), stores it in one
+   * transaction, then tells live subscribers.
+   */
+  async ingest(body: unknown, origin: BatchOrigin): Promise<IngestResult> {
     const stopTimer = this.metrics.ingestSeconds.startTimer();
     const validation = validateBatch(body);
     if (!validation.ok) {
@@ -24,6 +32,7 @@ export class IngestService {
       throw new BadRequestException({ code: 'invalid-batch', message: validation.message });
     }
     const { batch } = validation;
+    this.checkBatchOrigin(batch, origin);
     let result: IngestResult;
     try {
       result = await this.repository.ingest(batch.records);
@@ -39,5 +48,21 @@ export class IngestService {
     this.log.debug({ node: batch.node, ...result }, 'batch stored');
     this.live.publish(batch.records);
     return result;
+  }
+
+  /**
+   * The batch's records are all its node's, and its origin may write that node: a node token only its own node, a
+   * NATS subject only the node it names. A step of its own, after validation, so whichever code parses the body
+   * can call it. 403 for a token bound to another node, 400 for a batch that disagrees with itself or its subject
+   * (the bus terminates those); counted in natlens_hub_node_binding_refusals_total.
+   */
+  checkBatchOrigin(batch: FlowBatch, origin: BatchOrigin): void {
+    const problem: NodeBindingProblem | undefined = origin.via === 'bus' ? subjectNodeProblem(origin.subject, batch) : batchNodeProblem(origin.principal, batch);
+    if (!problem) return;
+    this.metrics.nodeBindingRefusals.inc({ reason: problem.code, via: origin.via });
+    this.metrics.ingestBatches.inc({ outcome: problem.code === 'node-not-allowed' ? 'forbidden' : 'invalid' });
+    this.log.warn({ node: batch.node, via: origin.via, ...(origin.via === 'bus' ? { subject: origin.subject } : { principal: origin.principal.label }), problem: problem.code }, problem.message);
+    if (problem.code === 'node-not-allowed') throw new ForbiddenException({ code: problem.code, message: problem.message });
+    throw new BadRequestException({ code: problem.code, message: problem.message });
   }
 }

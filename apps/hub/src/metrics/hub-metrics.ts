@@ -6,6 +6,13 @@ export class HubMetrics {
   readonly ingestBatches = new Counter({ name: 'natlens_hub_ingest_batches_total', help: 'Ingest requests, by outcome (stored, invalid, unauthorized, too-large, failed)', labelNames: ['outcome'], registers: [this.registry] });
   readonly ingestedRecords = new Counter({ name: 'natlens_hub_ingested_records_total', help: 'Records stored, by whether they were new or replaced a stored one', labelNames: ['kind'], registers: [this.registry] });
   readonly ingestSeconds = new Histogram({ name: 'natlens_hub_ingest_seconds', help: 'Time to validate and store one batch', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
+  readonly authRefusals = new Counter({ name: 'natlens_hub_auth_refusals_total', help: 'Requests refused for their token, by reason (token-missing, token-rejected, scope)', labelNames: ['reason'], registers: [this.registry] });
+  readonly nodeBindingRefusals = new Counter({
+    name: 'natlens_hub_node_binding_refusals_total',
+    help: 'Batches refused because of their node, by reason (node-not-allowed: the token is bound to another node; record-node-mismatch; subject-node-mismatch) and path (http, bus, import)',
+    labelNames: ['reason', 'via'],
+    registers: [this.registry],
+  });
   readonly evidenceSeconds = new Histogram({ name: 'natlens_hub_evidence_seconds', help: 'Time to build one Service evidence', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
   readonly liveClients = new Gauge({ name: 'natlens_hub_live_clients', help: 'socket.io clients connected to /live', registers: [this.registry] });
   readonly liveDropped = new Counter({ name: 'natlens_hub_live_dropped_total', help: 'Live subscriptions dropped, by reason', labelNames: ['reason'], registers: [this.registry] });
