@@ -3,11 +3,13 @@ import { ConntrackReader } from '@natlens/agent-conntrack';
 import { openEbpf, probeCapabilities } from '@natlens/agent-ebpf';
 import { ClusterMetadataSource, InventoryFileSource, KubeApiWatcher } from '@natlens/shared-cluster';
 import { join } from 'node:path';
+import { agentInboxPrefix } from '@natlens/shared-auth';
 import type { Logger } from 'pino';
 import { FlowsController } from './api/flows.controller';
 import { FlowsGateway } from './api/flows.gateway';
 import { HealthController } from './api/health.controller';
 import { MetricsController } from './api/metrics.controller';
+import { ReadAccess, ReadTokenGuard } from './api/read-access';
 import type { AgentConfig } from './config/agent-config';
 import { DiskSpool } from './export/disk-spool';
 import { HubExporter } from './export/hub-exporter';
@@ -89,7 +91,9 @@ export class AgentModule {
           useFactory: () =>
             config.hub || config.bus
               ? new HubExporter(
-                  config.bus ? new NatsHubClient({ url: config.bus, name: `natlens-agent ${config.node}` }) : { url: config.hub ?? '', token: config.hubToken },
+                  config.bus
+                    ? new NatsHubClient({ url: config.bus, name: `natlens-agent ${config.node}`, auth: { ...config.busAuth, inboxPrefix: agentInboxPrefix(config.node) } })
+                    : { url: config.hub ?? '', token: config.hubToken, ...(config.hubCa ? { ca: config.hubCa } : {}) },
                   new DiskSpool(config.spoolDir ?? join('/var/lib/natlens/spool', config.node), config.spoolMaxBytes),
                   metrics,
                   log,
@@ -97,6 +101,8 @@ export class AgentModule {
               : null,
         },
         PipelineService,
+        ReadAccess,
+        ReadTokenGuard,
         FlowsGateway,
       ],
     };

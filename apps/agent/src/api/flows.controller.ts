@@ -1,7 +1,8 @@
-import { BadRequestException, Controller, Get, Inject, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, Query, UseGuards } from '@nestjs/common';
 import { verdictSchema } from '@natlens/shared-model';
 import { z } from 'zod';
 import { RecentFlows } from '../pipeline/recent-flows';
+import { ReadTokenGuard } from './read-access';
 
 const flowQuerySchema = z.strictObject({
   service: z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name').optional(),
@@ -12,6 +13,7 @@ const flowQuerySchema = z.strictObject({
 });
 
 @Controller('api')
+@UseGuards(ReadTokenGuard)
 export class FlowsController {
   constructor(@Inject(RecentFlows) private readonly recent: RecentFlows) {}
 

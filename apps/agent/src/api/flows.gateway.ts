@@ -1,8 +1,9 @@
 import { Inject, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { OnGatewayConnection, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { Namespace, Socket } from 'socket.io';
 import { PipelineService } from '../pipeline/pipeline.service';
+import { ReadAccess } from './read-access';
 
 export interface AgentServerToClientEvents {
   'flow.v1': (record: FlowRecord) => void;
@@ -13,14 +14,29 @@ const MAX_BUFFERED_PER_CLIENT = 1000;
 
 /**
  * socket.io stream of the agent's records: namespace /flows, event flow.v1; a client that passes
- * `?service=ns/name` joins that Service's room and gets only its records.
+ * `?service=ns/name` joins that Service's room and gets only its records. A read token in the handshake
+ * (`auth: {token}` or `Authorization: Bearer`), as for GET /api/flows (read-access.ts).
  */
 @WebSocketGateway({ namespace: '/flows', cors: { origin: false } })
-export class FlowsGateway implements OnGatewayConnection, OnModuleInit, OnModuleDestroy {
+export class FlowsGateway implements OnGatewayInit, OnGatewayConnection, OnModuleInit, OnModuleDestroy {
   @WebSocketServer() server!: Namespace<Record<string, never>, AgentServerToClientEvents>;
   private unsubscribe: (() => void) | undefined;
 
-  constructor(@Inject(PipelineService) private readonly pipeline: PipelineService) {}
+  constructor(
+    @Inject(PipelineService) private readonly pipeline: PipelineService,
+    @Inject(ReadAccess) private readonly access: ReadAccess,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    // Refused before the connection exists: the client gets connect_error with the reason.
+    namespace.use((socket, next) => {
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      const header = typeof auth?.token === 'string' ? `Bearer ${auth.token}` : socket.handshake.headers.authorization;
+      const decision = this.access.check(header);
+      if (decision.ok) next();
+      else next(new Error(`unauthorized (${decision.code}): ${decision.message}`));
+    });
+  }
 
   handleConnection(client: Socket): void {
     const service = client.handshake.query['service'];

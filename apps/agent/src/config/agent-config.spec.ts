@@ -1,3 +1,4 @@
+import { deriveNodeToken } from '@natlens/shared-auth';
 import { ConfigError, loadAgentConfig } from './agent-config';
 
 const noFile = (path: string): string => {
@@ -45,5 +46,44 @@ describe('loadAgentConfig', () => {
 
   it('asks for cluster metadata when it has none', () => {
     expect(() => loadAgentConfig({ node: 'n' }, {}, noFile)).toThrow(/no cluster metadata: pass --inventory FILE, --kubeconfig FILE/);
+  });
+
+  const SECRET = 'shared-node-token-secret-0123456789abcdef';
+  const files: Record<string, string> = { '/s/secret': `${SECRET}\n`, '/s/read': '# readers\nagent-read-token-000000000\nagent-read-token-111111111\n' };
+  const readFile = (path: string) => {
+    const text = files[path];
+    if (text === undefined) throw new Error(`ENOENT: no such file ${path}`);
+    return text;
+  };
+
+  it('derives its node token from the shared secret, and uses it as its NATS password with NATLENS_BUS_AUTH=node-token', () => {
+    const sut = loadAgentConfig({ node: 'ip-10-0-0-7.ec2.internal', inventory: '/i.json', bus: 'nats://nats:4222' }, { NATLENS_NODE_TOKEN_SECRET_FILE: '/s/secret', NATLENS_BUS_AUTH: 'node-token' }, readFile);
+    const token = deriveNodeToken(SECRET, 'ip-10-0-0-7.ec2.internal');
+    expect(sut.hubToken).toBe(token);
+    expect(sut.busAuth).toEqual({ user: 'natlens-agent-ip-10-0-0-7.ec2.internal', password: token });
+  });
+
+  it('reads its local API read tokens from a file and the environment', () => {
+    const sut = loadAgentConfig({ node: 'n', inventory: '/i.json', readTokenFile: '/s/read' }, { NATLENS_AGENT_READ_TOKENS: 'agent-read-token-222222222' }, readFile);
+    expect(sut.readTokens).toEqual(['agent-read-token-222222222', 'agent-read-token-000000000', 'agent-read-token-111111111']);
+  });
+
+  it.each([
+    ['a token and a secret', { NATLENS_HUB_TOKEN: 'x'.repeat(20), NATLENS_NODE_TOKEN_SECRET: SECRET }, 'n', /give the agent one of them/],
+    ['a short secret', { NATLENS_NODE_TOKEN_SECRET: 'short' }, 'n', /at least 32 characters/],
+    ['a node name no token can be derived for', { NATLENS_NODE_TOKEN_SECRET: SECRET }, 'Node_1', /not a Kubernetes node name/],
+    ['node-token NATS auth without a token', { NATLENS_BUS_AUTH: 'node-token' }, 'n', /needs the node token/],
+    ['an unknown NATS auth mode', { NATLENS_BUS_AUTH: 'magic' }, 'n', /expected node-token/],
+    ['a short read token', { NATLENS_AGENT_READ_TOKENS: 'short' }, 'n', /readTokens\.0: a token must be at least 16 characters/],
+    ['a missing hub CA file', { NATLENS_HUB_CA_FILE: '/nope.crt' }, 'n', /hub CA file \/nope\.crt: ENOENT/],
+  ])('refuses %s', (_name, env, node, problem) => {
+    let error: ConfigError | undefined;
+    try {
+      loadAgentConfig({ node, inventory: '/i.json' }, env, readFile);
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.problems).toEqual(expect.arrayContaining([expect.stringMatching(problem)]));
   });
 });

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { agentNatsUser, busAuthFromEnv, deriveNodeToken, isNodeName, MIN_NODE_TOKEN_SECRET_LENGTH, type NatsClientAuth, readTlsFiles } from '@natlens/shared-auth';
 import { z } from 'zod';
 
 /*
@@ -16,6 +17,13 @@ export const agentConfigSchema = z.strictObject({
   inCluster: z.boolean().default(false),
   hub: hubUrl.optional(),
   hubToken: z.string().optional(),
+  /** PEM CA bundle to verify an https:// hub with (added to Node's default roots). */
+  hubCa: z.string().min(1).optional(),
+  /**
+   * Tokens that may read the local API's records (GET /api/flows, socket.io /flows), the hub's read-token scheme.
+   * Without any, those are served only on a Unix socket (--api-socket); on TCP they answer 403.
+   */
+  readTokens: z.array(z.string().min(16, 'a token must be at least 16 characters')).default([]),
   /** Absent: the best available (eBPF where the kernel allows it, else conntrack). */
   sources: z.array(z.enum(['ebpf', 'conntrack', 'pcap'])).min(1).optional(),
   /** eBPF source: the ring buffer between kernel and agent (a power of two of at least a page). */
@@ -41,6 +49,8 @@ export const agentConfigSchema = z.strictObject({
     .string()
     .refine((v) => v.split(',').every((s) => /^(nats|tls):\/\/[^\s]+$/.test(s.trim())), 'expected nats://host:port (comma-separated for several servers)')
     .optional(),
+  /** How the agent authenticates to NATS and checks its certificate (NATLENS_BUS_AUTH, NATLENS_BUS_USER, …, NATLENS_BUS_TLS_*). */
+  busAuth: z.custom<NatsClientAuth>((v) => typeof v === 'object' && v !== null, 'expected NATS client settings').default({}),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
@@ -59,6 +69,8 @@ export interface AgentFlags {
   inCluster?: boolean;
   hub?: string;
   hubTokenFile?: string;
+  hubCaFile?: string;
+  readTokenFile?: string;
   source?: string;
   captureInterfaces?: string;
   captureFilter?: string;
@@ -73,25 +85,68 @@ export interface AgentFlags {
   bus?: string;
 }
 
-/** Flags win over environment variables; the token comes from NATLENS_HUB_TOKEN or a file, never a flag (ps shows flags). */
+/** One token per line (blank lines and # comments skipped), or comma-separated in an environment variable. */
+function tokensFrom(text: string): string[] {
+  return text
+    .split(/[\n,]/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/**
+ * Flags win over environment variables; tokens and secrets come from the environment or files, never a flag (ps
+ * shows flags). The hub token is NATLENS_HUB_TOKEN / --hub-token-file, or, with NATLENS_NODE_TOKEN_SECRET(_FILE),
+ * the node token derived for this node (libs/shared/auth node-tokens.ts).
+ */
 export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = process.env, readFile: (path: string) => string): AgentConfig {
   const problems: string[] = [];
-  let hubToken = env['NATLENS_HUB_TOKEN'];
-  const tokenFile = flags.hubTokenFile ?? env['NATLENS_HUB_TOKEN_FILE'];
-  if (tokenFile) {
+  const fromFile = (path: string, what: string): string | undefined => {
     try {
-      hubToken = readFile(tokenFile).trim();
+      return readFile(path);
     } catch (err) {
-      problems.push(`hub token file ${tokenFile}: ${(err as Error).message}`);
+      problems.push(`${what} ${path}: ${(err as Error).message}`);
+      return undefined;
     }
+  };
+  const node = flags.node ?? env['NATLENS_NODE'] ?? hostname();
+  let hubToken = env['NATLENS_HUB_TOKEN'] || undefined;
+  const tokenFile = flags.hubTokenFile ?? env['NATLENS_HUB_TOKEN_FILE'];
+  if (tokenFile) hubToken = fromFile(tokenFile, 'hub token file')?.trim();
+  const secretFile = env['NATLENS_NODE_TOKEN_SECRET_FILE'];
+  const nodeTokenSecret = secretFile ? fromFile(secretFile, 'node token secret file')?.trim() : env['NATLENS_NODE_TOKEN_SECRET'] || undefined;
+  if (nodeTokenSecret !== undefined) {
+    if (hubToken !== undefined) problems.push('both a hub token (NATLENS_HUB_TOKEN / --hub-token-file) and a node token secret (NATLENS_NODE_TOKEN_SECRET) are set: give the agent one of them');
+    else if (nodeTokenSecret.length < MIN_NODE_TOKEN_SECRET_LENGTH) problems.push(`the node token secret must be at least ${MIN_NODE_TOKEN_SECRET_LENGTH} characters`);
+    else if (!isNodeName(node)) problems.push(`node "${node}" is not a Kubernetes node name (lowercase letters, digits, '-' and '.'): no node token can be derived for it`);
+    else hubToken = deriveNodeToken(nodeTokenSecret, node);
+  }
+  const readTokens = [...tokensFrom(env['NATLENS_AGENT_READ_TOKENS'] ?? '')];
+  const readTokenFile = flags.readTokenFile ?? env['NATLENS_AGENT_READ_TOKEN_FILE'];
+  if (readTokenFile) readTokens.push(...tokensFrom(fromFile(readTokenFile, 'read token file') ?? ''));
+  const hubCaFile = flags.hubCaFile ?? env['NATLENS_HUB_CA_FILE'];
+  const hubCa = readTlsFiles({ caFile: hubCaFile }, readFile, 'hub');
+  problems.push(...hubCa.problems);
+  const bus = busAuthFromEnv(env, readFile);
+  problems.push(...bus.problems);
+  let busAuth = bus.auth;
+  const busAuthMode = env['NATLENS_BUS_AUTH'];
+  if (busAuthMode === 'node-token') {
+    // One NATS user per node (natlens nats-config), whose password is this node's token.
+    if (busAuth.user || busAuth.nkeySeed || busAuth.creds) problems.push('NATLENS_BUS_AUTH=node-token authenticates with the node token: do not also set NATLENS_BUS_USER, _NKEY_SEED_FILE or _CREDS_FILE');
+    else if (hubToken === undefined) problems.push('NATLENS_BUS_AUTH=node-token needs the node token: set NATLENS_NODE_TOKEN_SECRET(_FILE) or NATLENS_HUB_TOKEN(_FILE)');
+    else busAuth = { ...busAuth, user: agentNatsUser(node), password: hubToken };
+  } else if (busAuthMode !== undefined && busAuthMode !== '') {
+    problems.push(`NATLENS_BUS_AUTH="${busAuthMode}": expected node-token (or unset, for NATLENS_BUS_USER / _NKEY_SEED_FILE / _CREDS_FILE)`);
   }
   const raw = {
-    node: flags.node ?? env['NATLENS_NODE'] ?? hostname(),
+    node,
     inventory: flags.inventory ?? env['NATLENS_INVENTORY'],
     kubeconfig: flags.kubeconfig ?? env['KUBECONFIG'],
     inCluster: flags.inCluster ?? env['KUBERNETES_SERVICE_HOST'] !== undefined,
     hub: flags.hub ?? env['NATLENS_HUB'],
     hubToken,
+    hubCa: hubCa.material.ca,
+    readTokens,
     sources: (flags.source ?? env['NATLENS_SOURCES'])?.split(',').map((s) => s.trim()).filter(Boolean),
     captureInterfaces: (flags.captureInterfaces ?? env['NATLENS_CAPTURE_INTERFACES'])?.split(',').map((s) => s.trim()).filter(Boolean),
     captureFilter: flags.captureFilter ?? env['NATLENS_CAPTURE_FILTER'],
@@ -104,6 +159,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     spoolMaxBytes: flags.spoolMaxBytes,
     logLevel: flags.logLevel ?? env['NATLENS_LOG_LEVEL'],
     bus: flags.bus ?? env['NATLENS_BUS'],
+    busAuth,
   };
   const result = agentConfigSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
   if (!result.success) {

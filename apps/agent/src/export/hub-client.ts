@@ -1,10 +1,13 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 
 /** Where the hub is: http(s)://host:port, or unix:/path/to/hub.sock (lab agents reach the hub without any route). */
 export interface HubEndpoint {
   url: string;
   token?: string;
+  /** PEM CA bundle to verify an https:// hub with (besides Node's default roots). */
+  ca?: string;
 }
 
 export interface HubResponse {
@@ -24,7 +27,7 @@ export function postJson(endpoint: HubEndpoint, path: string, body: string): Pro
     } else {
       const url = new URL(path, endpoint.url);
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      req = send(url, { method: 'POST', headers, timeout: REQUEST_TIMEOUT_MS });
+      req = url.protocol === 'https:' && endpoint.ca ? httpsRequest(url, { method: 'POST', headers, timeout: REQUEST_TIMEOUT_MS, ca: [...rootCertificates, endpoint.ca] }) : send(url, { method: 'POST', headers, timeout: REQUEST_TIMEOUT_MS });
     }
     req.on('response', (res) => {
       let text = '';

@@ -1,3 +1,4 @@
+import { natsNodeToken } from '@natlens/shared-auth';
 import { DiscardPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType, type StreamConfig } from 'nats';
 import type { FlowBatch } from '@natlens/shared-model';
 
@@ -21,7 +22,7 @@ export const DEFAULT_FLOW_STREAM_LIMITS = {
  * separator) and nothing here may contain the wildcards `*`/`>` or whitespace. The node itself travels in the batch.
  */
 export function flowSubject(node: string): string {
-  return `${FLOW_SUBJECT_PREFIX}.${node.replace(/[^A-Za-z0-9_-]/g, '_') || '_'}`;
+  return `${FLOW_SUBJECT_PREFIX}.${natsNodeToken(node)}`;
 }
 
 /** The stream's settings: limits-based retention, oldest batches discarded when full, on disk. */
@@ -38,20 +39,34 @@ export function flowStreamConfig(limits = DEFAULT_FLOW_STREAM_LIMITS): Partial<S
   };
 }
 
-/** Creates the stream when it does not exist yet (two agents racing both end with the one stream). */
-export async function ensureFlowStreamExists(jsm: JetStreamManager): Promise<void> {
+/**
+ * Creates the stream when it does not exist yet (two agents racing both end with the one stream). With NATS users
+ * (libs/shared/auth nats-permissions) an agent may not touch the JetStream API at all: the hub manages the stream,
+ * and a refusal here means just that ('managed-elsewhere'); publishing then tells whether the stream is there.
+ */
+export async function ensureFlowStreamExists(jsm: JetStreamManager): Promise<'exists' | 'created' | 'managed-elsewhere'> {
   try {
     await jsm.streams.info(FLOW_STREAM);
-    return;
+    return 'exists';
   } catch (err) {
+    if (isPermissionError(err)) return 'managed-elsewhere';
     if (!isNotFound(err)) throw err;
   }
   try {
     await jsm.streams.add(flowStreamConfig());
+    return 'created';
   } catch (err) {
+    if (isPermissionError(err)) return 'managed-elsewhere';
     // Someone else created it in between: fine, it exists now.
     if (!/already in use|already exists/i.test((err as Error).message)) throw err;
+    return 'exists';
   }
+}
+
+/** NATS refused an operation for this user's permissions (nats.js PERMISSIONS_VIOLATION). */
+export function isPermissionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === 'PERMISSIONS_VIOLATION' || /permissions violation/i.test(e.message ?? '');
 }
 
 export function isNotFound(err: unknown): boolean {

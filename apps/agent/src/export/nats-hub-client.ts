@@ -1,3 +1,4 @@
+import { type NatsClientAuth, natsClientOptions } from '@natlens/shared-auth';
 import { connect, type NatsConnection } from 'nats';
 import type { FlowBatch } from '@natlens/shared-model';
 import type { DeliveryOutcome, HubTransport, SpooledBatch } from './hub-client';
@@ -17,6 +18,8 @@ export interface NatsHubClientOptions {
   readonly name: string;
   readonly publishTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
+  /** Credentials, TLS and the inbox prefix this agent's NATS user may subscribe under. */
+  readonly auth?: NatsClientAuth;
 }
 
 const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000;
@@ -50,7 +53,8 @@ export class NatsHubClient implements HubTransport {
     }
     try {
       if (!this.streamReady) {
-        await ensureFlowStreamExists(await nc.jetstreamManager({ timeout: this.publishTimeout }));
+        // checkAPI off: an agent's NATS user may not call $JS.API.INFO (nor any JetStream API) when users are set up.
+        await ensureFlowStreamExists(await nc.jetstreamManager({ timeout: this.publishTimeout, checkAPI: false }));
         this.streamReady = true;
       }
       const maxPayload = (nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ALLOWANCE;
@@ -73,7 +77,12 @@ export class NatsHubClient implements HubTransport {
       }
       if (/maximum (message|payload) size|MAX_PAYLOAD/i.test(`${e.code ?? ''} ${e.message}`)) return { kind: 'rejected', detail: `NATS refused the batch: ${e.message}` };
       const reason = e.code === 'TIMEOUT' ? 'nats-timeout' : 'nats';
-      return { kind: 'retry', reason, detail: `publishing to NATS at ${this.target} failed: ${e.message}`, ...(/authoriz|permission/i.test(e.message) ? { hint: 'NATS refused our credentials or subject permissions: check the user in NATLENS_BUS and that it may publish to natlens.flows.>' } : {}) };
+      return {
+        kind: 'retry',
+        reason: /permission/i.test(`${e.code ?? ''} ${e.message}`) ? 'nats-permission' : reason,
+        detail: `publishing to NATS at ${this.target} failed: ${e.message}`,
+        ...(/authoriz|permission/i.test(`${e.code ?? ''} ${e.message}`) ? { hint: `NATS refused our credentials or subject permissions: check the agent's NATS user (NATLENS_BUS_AUTH / NATLENS_BUS_USER) and that it may publish to ${flowSubject(batch.node)}` } : {}),
+      };
     }
   }
 
@@ -96,6 +105,7 @@ export class NatsHubClient implements HubTransport {
   private connect(): Promise<NatsConnection> {
     if (!this.connection) {
       const attempt = connect({
+        ...natsClientOptions(this.options.auth ?? {}),
         servers: this.options.url.split(',').map((s) => s.trim()),
         name: this.options.name,
         timeout: this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
