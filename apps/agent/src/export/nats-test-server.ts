@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,17 +48,31 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-export async function startTestNatsServer(): Promise<TestNatsServer> {
+export interface TestNatsServerOptions {
+  /**
+   * More server configuration (an `authorization { … }` block, a `tls { … }` block): the server then starts from a
+   * configuration file holding these lines after the port and JetStream settings.
+   */
+  readonly config?: string;
+}
+
+export async function startTestNatsServer(options: TestNatsServerOptions = {}): Promise<TestNatsServer> {
   if (!natsServerInstalled()) throw new Error('nats-server is not installed: apt-get install -y nats-server');
   const storeDir = mkdtempSync(join(tmpdir(), 'natlens-nats-'));
   const port = await freePort();
+  let args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '-n', `natlens-test-${port}`];
+  if (options.config !== undefined) {
+    const file = join(storeDir, 'nats-server.conf');
+    writeFileSync(file, `listen: "127.0.0.1:${port}"\nserver_name: "natlens-test-${port}"\njetstream { store_dir: ${JSON.stringify(join(storeDir, 'js'))} }\n${options.config}\n`, { mode: 0o600 });
+    args = ['-c', file];
+  }
   let child: ChildProcess | undefined;
   let output = '';
 
   const start = async () => {
     if (child) return;
     output = '';
-    const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '-n', `natlens-test-${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     proc.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proc.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
