@@ -15,7 +15,7 @@ const PAGES = [
 /** Pages that come with their own issues: shown, not yet linked. */
 const COMING: { label: string; why: string }[] = [];
 
-export function Nav() {
+export function Nav({ user }: { user: string }) {
   const pathname = usePathname();
   const params = useSearchParams();
   const router = useRouter();
@@ -53,6 +53,12 @@ export function Nav() {
           <option value="custom">{range.key === 'custom' ? range.label : 'Custom…'}</option>
         </select>
       </label>
+      <form className="session" method="post" action="/api/auth/signout">
+        <span data-testid="session-user">{user}</span>
+        <button type="submit" data-testid="signout">
+          Sign out
+        </button>
+      </form>
     </header>
   );
 }

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { launchChromium, screenshot, type TestBrowser, WIDTHS } from './support/browser';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, newPageIn, screenshot, signedIn, type TestBrowser, WIDTHS } from './support/browser';
 import { ROOT } from './support/demo-stack';
 
 /*
@@ -27,6 +27,8 @@ let hub: RunningHub;
 let dashboard: InstanceType<DemoStackModule['DashboardProcess']>;
 let dashboardUrl: string;
 let chromium: TestBrowser;
+/** Signed in through the dashboard's sign-in page with a hub read token: every page opens in it. */
+let session: BrowserContext;
 const ingestToken = randomBytes(24).toString('hex');
 const readToken = randomBytes(24).toString('hex');
 
@@ -79,6 +81,7 @@ beforeAll(async () => {
   dashboard = new stack.DashboardProcess(workDir, pino({ level: 'warn' }));
   dashboardUrl = await dashboard.start({ port: 0, hubUrl: hub.url, hubToken: readToken });
   chromium = await launchChromium();
+  session = await signedIn(chromium.browser, dashboardUrl, readToken);
 }, 300_000);
 
 afterAll(async () => {
@@ -89,7 +92,7 @@ afterAll(async () => {
 }, 60_000);
 
 async function open(path: string, viewport: { width: number; height: number } = WIDTHS.desktop): Promise<{ page: Page; errors: string[] }> {
-  const page = await chromium.browser.newPage({ viewport });
+  const page = await newPageIn(session, viewport);
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   const res = await page.goto(`${dashboardUrl}${path}`, { waitUntil: 'load' });

@@ -1,6 +1,6 @@
-import type { Page } from 'playwright-core';
 import type { ServiceEvidence } from '@natlens/shared-analysis';
-import { launchChromium, screenshot, type TestBrowser, WIDTHS } from './support/browser';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, newPageIn, screenshot, signedIn, type TestBrowser, WIDTHS } from './support/browser';
 import { type DemoStack, hubGet, startDemo, uniqueName, waitFor } from './support/demo-stack';
 
 /*
@@ -11,6 +11,8 @@ jest.setTimeout(300_000);
 
 let stack: DemoStack;
 let chromium: TestBrowser;
+/** Signed in through the dashboard's sign-in page with a hub read token: every page opens in it. */
+let session: BrowserContext;
 
 interface ServicesList {
   services: { namespace: string; name: string; connections: number; external: number; snatted: number }[];
@@ -19,6 +21,7 @@ interface ServicesList {
 beforeAll(async () => {
   stack = await startDemo(uniqueName('tdash'));
   chromium = await launchChromium();
+  session = await signedIn(chromium.browser, stack.dashboardUrl, stack.readToken);
   // both Services have evidence before any page is judged
   await waitFor('evidence for default/web and default/api', async () => {
     const list = await hubGet<ServicesList>(stack, '/api/services');
@@ -32,7 +35,7 @@ afterAll(async () => {
 }, 60_000);
 
 async function open(path: string, viewport: { width: number; height: number } = WIDTHS.desktop): Promise<{ page: Page; errors: string[] }> {
-  const page = await chromium.browser.newPage({ viewport });
+  const page = await newPageIn(session, viewport);
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   const res = await page.goto(`${stack.dashboardUrl}${path}`, { waitUntil: 'load' });
@@ -224,6 +227,129 @@ describe('History', () => {
       await expect(text(page, '[data-testid="window"]')).resolves.toContain('Last 15 minutes');
     } finally {
       await page.close();
+    }
+  });
+});
+
+describe('sign-in and sessions', () => {
+  const cookieOf = async (context: BrowserContext) => (await context.cookies()).find((c) => c.name === 'natlens_session');
+  const get = (path: string, cookie?: string, signal?: AbortSignal) => fetch(`${stack.dashboardUrl}${path}`, { headers: cookie ? { Cookie: `natlens_session=${cookie}` } : {}, redirect: 'manual', ...(signal ? { signal } : {}) });
+
+  it.each(Object.entries(WIDTHS))('sends an anonymous visitor to sign in, and back to the page asked for (%s)', async (_width, viewport) => {
+    const context = await chromium.browser.newContext();
+    try {
+      const page = await newPageIn(context, viewport);
+      await page.goto(`${stack.dashboardUrl}/services/default/web?range=15m`, { waitUntil: 'load' });
+      expect(new URL(page.url()).pathname).toBe('/signin');
+      expect(new URL(page.url()).searchParams.get('next')).toBe('/services/default/web?range=15m');
+      expect(await page.locator('nav.main').count()).toBe(0);
+      const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
+      expect(overflow).toBeLessThanOrEqual(1);
+      await screenshot(page, `signin-${viewport.width}`);
+      await page.locator('[data-testid="signin-token"]').fill(stack.readToken);
+      await Promise.all([page.waitForURL(/\/services\/default\/web\?range=15m$/), page.locator('[data-testid="signin-submit"]').click()]);
+      await expect(page.locator('h1').textContent()).resolves.toContain('default/web');
+      await expect(text(page, '[data-testid="session-user"]')).resolves.toBe(`read token …${stack.readToken.slice(-4)}`);
+      const cookie = await cookieOf(context);
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+      expect(cookie?.value).not.toContain(stack.readToken);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('answers anonymous reads 401 with no data: the hub proxy, the live stream, the import', async () => {
+    for (const res of [await get('/api/hub/flows?limit=5'), await get('/api/hub/services'), await get('/api/live')]) {
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ status: 401, code: 'sign-in-required', message: expect.any(String) });
+    }
+    const upload = await fetch(`${stack.dashboardUrl}/import/upload?node=node1`, { method: 'POST', body: 'x', redirect: 'manual' });
+    expect(upload.status).toBe(401);
+    // a forged session cookie is anonymous too
+    expect((await get('/api/hub/flows?limit=5', 'AAAA' + 'x'.repeat(80))).status).toBe(401);
+  });
+
+  it('refuses a wrong token, and one a character off', async () => {
+    const context = await chromium.browser.newContext();
+    try {
+      const page = await context.newPage();
+      for (const token of ['not-a-natlens-token-0000000000', `${stack.readToken.slice(0, -1)}x`]) {
+        await page.goto(`${stack.dashboardUrl}/signin?next=/services`, { waitUntil: 'load' });
+        await page.locator('[data-testid="signin-token"]').fill(token);
+        await Promise.all([page.waitForURL(/error=refused/), page.locator('[data-testid="signin-submit"]').click()]);
+        await expect(text(page, '[data-testid="signin-error"]')).resolves.toMatch(/refused this token/);
+        expect(await cookieOf(context)).toBeUndefined();
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('refuses a POST to the import from a page on another origin, even one that gets the session cookie', async () => {
+    // Another port of the same host: another origin but the same site, so the SameSite=Strict cookie IS sent.
+    // Only the Origin check stands between that page and the import.
+    const { createServer } = await import('node:http');
+    const evil = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'));
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    const evilUrl = `http://127.0.0.1:${(evil.address() as { port: number }).port}`;
+    const page = await session.newPage();
+    try {
+      await page.goto(evilUrl);
+      const statuses: number[] = [];
+      page.on('response', (res) => {
+        if (res.url().includes('/import/upload')) statuses.push(res.status());
+      });
+      await page.evaluate(async (target) => {
+        await fetch(target, { method: 'POST', mode: 'no-cors', credentials: 'include', body: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.\n' }).catch(() => undefined);
+      }, `${stack.dashboardUrl}/import/upload?node=elsewhere-node&format=conntrack`);
+      await waitFor('the refused upload', async () => (statuses.length > 0 ? true : undefined), 10_000);
+      expect(statuses).toEqual([403]);
+      const flows = await hubGet<{ flows: unknown[] }>(stack, '/api/flows?node=elsewhere-node&limit=1');
+      expect(flows.flows).toEqual([]);
+    } finally {
+      await page.close();
+      evil.close();
+    }
+  });
+
+  it('caps the live streams of one session', async () => {
+    const context = await signedIn(chromium.browser, stack.dashboardUrl, stack.readToken);
+    const cookie = (await cookieOf(context))?.value as string;
+    const streams: AbortController[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const abort = new AbortController();
+        streams.push(abort);
+        expect((await get('/api/live', cookie, abort.signal)).status).toBe(200);
+      }
+      const refused = await get('/api/live', cookie);
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toMatchObject({ code: 'too-many-streams' });
+      // another session has its own streams
+      expect((await get('/api/hub/services', (await cookieOf(session))?.value)).status).toBe(200);
+      // closing one frees its place
+      streams.shift()?.abort();
+      const again = new AbortController();
+      streams.push(again);
+      await waitFor('a freed live stream', async () => ((await get('/api/live', cookie, again.signal)).status === 200 ? true : undefined), 15_000);
+    } finally {
+      streams.forEach((s) => s.abort());
+      await context.close();
+    }
+  });
+
+  it('signs out: the cookie it held opens nothing any more', async () => {
+    const context = await signedIn(chromium.browser, stack.dashboardUrl, stack.readToken);
+    try {
+      const cookie = (await cookieOf(context))?.value as string;
+      expect((await get('/api/hub/services', cookie)).status).toBe(200);
+      const page = await context.newPage();
+      await page.goto(`${stack.dashboardUrl}/services`, { waitUntil: 'load' });
+      await Promise.all([page.waitForURL(/\/signin/), page.locator('[data-testid="signout"]').click()]);
+      expect(await cookieOf(context)).toBeUndefined();
+      expect((await get('/api/hub/services', cookie)).status).toBe(401);
+    } finally {
+      await context.close();
     }
   });
 });

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { launchChromium, screenshot, type TestBrowser, WIDTHS } from './support/browser';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, newPageIn, screenshot, signedIn, type TestBrowser, WIDTHS } from './support/browser';
 import { ROOT } from './support/demo-stack';
 
 /*
@@ -24,6 +24,8 @@ let hub: RunningHub;
 let dashboard: InstanceType<DemoStackModule['DashboardProcess']>;
 let dashboardUrl: string;
 let chromium: TestBrowser;
+/** Signed in through the dashboard's sign-in page with a hub read token: every page opens in it. */
+let session: BrowserContext;
 const ingestToken = randomBytes(24).toString('hex');
 const readToken = randomBytes(24).toString('hex');
 
@@ -39,6 +41,7 @@ beforeAll(async () => {
   dashboard = new stack.DashboardProcess(workDir, pino({ level: 'warn' }));
   dashboardUrl = await dashboard.start({ port: 0, hubUrl: hub.url, hubToken: readToken, importToken: ingestToken });
   chromium = await launchChromium();
+  session = await signedIn(chromium.browser, dashboardUrl, readToken);
 }, 300_000);
 
 afterAll(async () => {
@@ -55,7 +58,7 @@ async function hubGet<T>(path: string): Promise<T> {
 }
 
 async function importThroughPage(file: string, node: string, viewport: { width: number; height: number } = WIDTHS.desktop): Promise<{ page: Page; errors: string[] }> {
-  const page = await chromium.browser.newPage({ viewport });
+  const page = await newPageIn(session, viewport);
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   const res = await page.goto(`${dashboardUrl}/import`, { waitUntil: 'load' });

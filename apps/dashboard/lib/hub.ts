@@ -1,7 +1,11 @@
 import type { FlowsResponse, HubErrorBody, ServiceEvidence, ServicesResponse } from './api-types';
-import { hubConfig, HubConfigError } from './hub-config';
+import { type HubConfig, hubConfigFor, HubConfigError } from './hub-config';
+import { currentSession } from './session-server';
 
-/* Server-side reads from the hub (server components and the /api/hub proxy). Errors are HubError, never swallowed. */
+/*
+ * Server-side reads from the hub (server components and the /api/hub proxy), with the token of the request's
+ * session (or an explicit one: the live relay). Errors are HubError, never swallowed.
+ */
 
 export class HubError extends Error {
   constructor(readonly body: HubErrorBody) {
@@ -12,8 +16,8 @@ export class HubError extends Error {
 const TIMEOUT_MS = 15_000;
 
 /** GET a hub path (with its query string); the hub's answer as-is, or a HubError with the hub's own code. */
-export async function hubGet<T>(pathAndQuery: string): Promise<T> {
-  const res = await hubFetch(pathAndQuery);
+export async function hubGet<T>(pathAndQuery: string, auth?: HubConfig): Promise<T> {
+  const res = await hubFetch(pathAndQuery, auth);
   const text = await res.text();
   let body: unknown;
   try {
@@ -28,15 +32,21 @@ export async function hubGet<T>(pathAndQuery: string): Promise<T> {
   return body as T;
 }
 
-/** The raw response, for the proxy route; connection problems become a HubError saying where the hub was looked for. */
-export async function hubFetch(pathAndQuery: string): Promise<Response> {
-  let config;
+/** The hub address and token for the request being served: its session's (401 HubError without one). */
+export async function sessionHubConfig(): Promise<HubConfig> {
+  const session = await currentSession();
+  if (!session) throw new HubError({ status: 401, code: 'sign-in-required', message: 'sign in to the dashboard first (/signin, with a natlens read token)' });
   try {
-    config = hubConfig();
+    return hubConfigFor(session);
   } catch (err) {
     if (err instanceof HubConfigError) throw new HubError({ status: 500, code: 'dashboard-config', message: err.message });
     throw err;
   }
+}
+
+/** The raw response, for the proxy route; connection problems become a HubError saying where the hub was looked for. */
+export async function hubFetch(pathAndQuery: string, auth?: HubConfig): Promise<Response> {
+  const config = auth ?? (await sessionHubConfig());
   try {
     return await fetch(`${config.url}${pathAndQuery}`, {
       headers: { Authorization: `Bearer ${config.token}`, Accept: 'application/json' },

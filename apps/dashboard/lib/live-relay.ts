@@ -54,7 +54,7 @@ export function startLiveRelay(config: HubConfig, filter: LiveFilter, emit: (eve
   const subscribeAll = async () => {
     if (filter.service) return subscribe(filter.service);
     try {
-      const list = await hubGet<ServicesResponse>('/api/services');
+      const list = await hubGet<ServicesResponse>('/api/services', config);
       for (const s of list.services) subscribe(`${s.namespace}/${s.name}`);
       emit({ type: 'status', data: { connected: socket.connected, services: subscribed.size } });
     } catch (err) {

@@ -77,14 +77,16 @@ export async function startDemoStack(state: LabState, options: { hubPort: number
 }
 
 /*
- * The dashboard (apps/dashboard, Next.js) as a child process: `next build` when needed, then `next start` with the
- * hub's URL and a read token in its environment. Both run as `node <next's own bin>` so the child PID is Next itself:
- * killing an npx wrapper would leave the port held.
+ * The dashboard (apps/dashboard, Next.js) as a child process: `next build` when needed, then its server
+ * (server/serve.mjs, Next inside) with the hub's URL and a read token in its environment. Both run as `node <file>` so
+ * the child PID is the server itself: killing an npx wrapper would leave the port held.
  */
 const DASHBOARD_DIR = join(__dirname, '..', '..', '..', 'dashboard');
 const NEXT_BIN = join(__dirname, '..', '..', '..', '..', 'node_modules', '.bin', 'next');
+/** The dashboard's own server (TLS, connection facts for proxy trust, a session secret): apps/dashboard/server/serve.mjs. */
+const DASHBOARD_SERVER = join(DASHBOARD_DIR, 'server', 'serve.mjs');
 const BUILD_LOCK = join(DASHBOARD_DIR, '.next-build.lock');
-const DASHBOARD_SOURCES = ['app', 'components', 'lib', 'next.config.mjs', 'tsconfig.json'];
+const DASHBOARD_SOURCES = ['app', 'components', 'lib', 'proxy.ts', 'next.config.mjs', 'tsconfig.json'];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;
@@ -138,39 +140,52 @@ export class DashboardProcess {
     private readonly log: Logger,
   ) {}
 
-  /** `importToken`: an ingest token for the Import page's uploads (the read token cannot write). */
-  async start(options: { port: number; hubUrl: string; hubToken: string; importToken?: string }): Promise<string> {
+  /**
+   * `hubToken`: the dashboard's own read token (for users an authenticating proxy vouches for; a demo signs in with
+   * the read token it prints); `importToken`: an ingest token for the Import page's uploads (the read token cannot
+   * write).
+   */
+  async start(options: { port: number; hubUrl: string; hubToken: string; importToken?: string; env?: Record<string, string> }): Promise<string> {
     const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
     if (dashboardBuildStale()) await this.build(env);
     if (this.stopped) throw new Error('the demo stopped before the dashboard started');
     const port = options.port === 0 ? await freePort() : options.port;
     const logFile = join(this.logDir, 'dashboard.log');
     const out = openSync(logFile, 'a');
+    const logStart = statSync(logFile).size;
     const preload = join(DASHBOARD_DIR, 'server', 'exit-with-parent.cjs');
-    const child = spawn(process.execPath, [realpathSync(NEXT_BIN), 'start', '--port', String(port), '--hostname', '127.0.0.1'], {
+    const child = spawn(process.execPath, [DASHBOARD_SERVER, '--port', String(port), '--hostname', '127.0.0.1'], {
       cwd: DASHBOARD_DIR,
       stdio: ['ignore', out, out],
-      env: { ...env, NATLENS_HUB_URL: options.hubUrl, NATLENS_HUB_TOKEN: options.hubToken, ...(options.importToken ? { NATLENS_HUB_IMPORT_TOKEN: options.importToken } : {}), NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${preload}`.trim() },
+      env: {
+        ...env,
+        NATLENS_HUB_URL: options.hubUrl,
+        NATLENS_HUB_TOKEN: options.hubToken,
+        // sessions live as long as this demo
+        NATLENS_DASHBOARD_SESSION_SECRET: randomBytes(32).toString('base64url'),
+        ...(options.importToken ? { NATLENS_HUB_IMPORT_TOKEN: options.importToken } : {}),
+        NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${preload}`.trim(),
+        ...options.env,
+      },
     });
     closeSync(out);
     this.child = child;
     let exited: number | null | undefined;
     child.once('exit', (code) => (exited = code));
-    const url = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 60_000;
+    // serve.mjs says where it listens (http or https) once Next is ready
+    let url: string | undefined;
     for (;;) {
       if (exited !== undefined) throw new Error(`the dashboard exited (${exited}) while starting; ${logFile}:\n${tail(logFile)}`);
-      if (Date.now() > deadline) throw new Error(`the dashboard did not answer on ${url} within 60 s; see ${logFile}`);
-      const ready = await fetch(`${url}/services`, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(2000) }).then(
-        (res) => res.status > 0,
-        () => false,
-      );
-      if (ready && exited === undefined) break;
+      if (Date.now() > deadline) throw new Error(`the dashboard did not start listening on port ${port} within 60 s; see ${logFile}`);
+      url = /natlens dashboard: listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(readFileSync(logFile).subarray(logStart).toString('utf8'))?.[1];
+      if (url) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     this.log.info({ dashboard: url, pid: child.pid }, 'dashboard started');
     return url;
   }
+
 
   /** `next build`, one at a time across processes (a lock directory next to the build): two demos share one build. */
   private async build(env: NodeJS.ProcessEnv): Promise<void> {

@@ -83,6 +83,7 @@ export function demoCommand(): Command {
         process.stdout.write(
           [
             `hub API:  ${stack.hubUrl}  (token: export NATLENS_HUB_TOKEN=${stack.token})`,
+            `read token (dashboard sign-in): ${stack.readToken}`,
             `evidence: curl -H "Authorization: Bearer $NATLENS_HUB_TOKEN" ${stack.hubUrl}/api/services/default/web/evidence`,
             `          node bin/natlens explain default/web --hub ${stack.hubUrl}`,
             '',

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ROOT } from './demo-stack';
 
 /* Debian's chromium driven by playwright-core (no browser download), with the flags these machines need as root. */
@@ -38,4 +38,26 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * A browser context signed in to the dashboard through its sign-in form with a hub read token: every page opened in
+ * it carries the session cookie.
+ */
+export async function signedIn(browser: Browser, dashboardUrl: string, token: string): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${dashboardUrl}/signin`, { waitUntil: 'load' });
+  await page.locator('[data-testid="signin-token"]').fill(token);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/signin'), { timeout: 30_000 }), page.locator('[data-testid="signin-submit"]').click()]);
+  if ((await context.cookies()).every((c) => c.name !== 'natlens_session')) throw new Error(`signing in to ${dashboardUrl} set no session cookie`);
+  await page.close();
+  return context;
+}
+
+/** A page of a signed-in context at the given size. */
+export async function newPageIn(context: BrowserContext, viewport: { width: number; height: number }): Promise<Page> {
+  const page = await context.newPage();
+  await page.setViewportSize(viewport);
+  return page;
 }

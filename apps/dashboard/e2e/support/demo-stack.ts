@@ -13,6 +13,8 @@ export interface DemoStack {
   name: string;
   hubUrl: string;
   token: string;
+  /** The hub read token the demo prints for signing in to the dashboard. */
+  readToken: string;
   dashboardUrl: string;
   output(): string;
   stop(): Promise<void>;
@@ -47,8 +49,9 @@ export async function startDemo(name: string, timeoutMs = 240_000): Promise<Demo
   try {
     for (;;) {
       const hub = /hub API:\s+(http:\/\/\S+)\s+\(token: export NATLENS_HUB_TOKEN=(\w+)\)/.exec(out);
+      const readToken = /read token \(dashboard sign-in\): (\w+)/.exec(out)?.[1];
       const dashboard = /dashboard: (http:\/\/\S+?)\/services/.exec(out);
-      if (hub?.[1] && hub[2] && dashboard?.[1]) return { name, hubUrl: hub[1], token: hub[2], dashboardUrl: dashboard[1], output: () => out, stop };
+      if (hub?.[1] && hub[2] && readToken && dashboard?.[1]) return { name, hubUrl: hub[1], token: hub[2], readToken, dashboardUrl: dashboard[1], output: () => out, stop };
       if (child.exitCode !== null) throw new Error(`natlens demo exited (${child.exitCode}):\n${out}\n${err.slice(-3000)}`);
       if (/the dashboard did not start/.test(err)) throw new Error(`the demo's dashboard did not start:\n${err.slice(-3000)}`);
       if (Date.now() > deadline) throw new Error(`natlens demo printed no hub and dashboard URL within ${timeoutMs / 1000} s:\n${out.slice(-2000)}\n${err.slice(-3000)}`);

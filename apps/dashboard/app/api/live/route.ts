@@ -1,14 +1,29 @@
-import { hubConfig, HubConfigError } from '../../../lib/hub-config';
+import { authConfig } from '../../../lib/auth-config';
+import { hubConfigFor, HubConfigError } from '../../../lib/hub-config';
 import { type LiveEvent, startLiveRelay } from '../../../lib/live-relay';
+import { openStream } from '../../../lib/session-registry';
+import { currentSession, unauthenticated } from '../../../lib/session-server';
 
 /*
  * GET /api/live?service=ns/name&node=&client=&verdict= — Server-Sent Events: `flows` (batches of rows), `status`,
  * `hub-error`. The browser's EventSource reconnects by itself; the relay to the hub ends when the browser leaves.
+ * A session may hold NATLENS_DASHBOARD_MAX_STREAMS streams at once (each is a socket.io connection to the hub);
+ * one more gets 429.
  */
 export const dynamic = 'force-dynamic';
 export const runtime = 'nodejs';
 
-export function GET(request: Request): Response {
+export async function GET(request: Request): Promise<Response> {
+  const session = await currentSession();
+  if (!session) return unauthenticated();
+  const max = authConfig().maxStreamsPerSession;
+  const release = openStream(session.sid, max);
+  if (!release) {
+    return Response.json(
+      { status: 429, code: 'too-many-streams', message: `this session already has ${max} live streams open (NATLENS_DASHBOARD_MAX_STREAMS); close a Live tab and try again` },
+      { status: 429, headers: { 'Retry-After': '5' } },
+    );
+  }
   const params = new URL(request.url).searchParams;
   const filter = {
     ...(params.get('service') ? { service: params.get('service') as string } : {}),
@@ -30,6 +45,7 @@ export function GET(request: Request): Response {
       };
       const cleanup = () => {
         stop?.();
+        release();
         if (heartbeat) clearInterval(heartbeat);
       };
       request.signal.addEventListener('abort', cleanup);
@@ -42,7 +58,7 @@ export function GET(request: Request): Response {
         }
       }, 15_000);
       try {
-        stop = startLiveRelay(hubConfig(), filter, send);
+        stop = startLiveRelay(hubConfigFor(session), filter, send);
       } catch (err) {
         const message = err instanceof HubConfigError ? err.message : (err as Error).message;
         send({ type: 'hub-error', data: { message } });
@@ -50,6 +66,7 @@ export function GET(request: Request): Response {
     },
     cancel() {
       stop?.();
+      release();
       if (heartbeat) clearInterval(heartbeat);
     },
   });

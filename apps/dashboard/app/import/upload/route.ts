@@ -1,15 +1,22 @@
+import { authConfig } from '../../../lib/auth-config';
+import { crossSiteProblem } from '../../../lib/request-auth';
+import { currentSession, unauthenticated } from '../../../lib/session-server';
 import { importConfig } from '../import-config';
 
 /*
  * The browser's upload → the hub's `POST /api/import`, streamed through (the file is never held here whole), with
- * the server's ingest token. The hub's status and body (the import summary, or {status, code, message}) pass
- * through unchanged.
+ * the server's ingest token, for a signed-in session and from this dashboard's own pages only (a page on another
+ * site cannot post records through it). The hub's status and body (the import summary, or {status, code,
+ * message}) pass through unchanged.
  */
 export const dynamic = 'force-dynamic';
 
 const FORWARDED_PARAMS = ['node', 'format', 'name'];
 
 export async function POST(request: Request): Promise<Response> {
+  const crossSite = crossSiteProblem('POST', request.headers, authConfig().extraOrigins);
+  if (crossSite) return Response.json({ status: 403, code: 'cross-site', message: crossSite }, { status: 403 });
+  if (!(await currentSession())) return unauthenticated();
   const config = importConfig();
   if (!config.ok) return Response.json({ status: 503, code: 'import-disabled', message: config.message }, { status: 503 });
   if (!request.body) return Response.json({ status: 400, code: 'import-empty', message: 'the upload has no body: choose a file' }, { status: 400 });

@@ -1,14 +1,18 @@
 import { asHubError, hubFetch } from '../../../../lib/hub';
+import { hubConfigFor } from '../../../../lib/hub-config';
+import { currentSession, unauthenticated } from '../../../../lib/session-server';
 
 /*
- * Read-only proxy to the hub for the browser: only the read routes the pages use, with the server's token.
- * The hub's status and error body pass through unchanged.
+ * Read-only proxy to the hub for the browser: only the read routes the pages use, for a signed-in session, with its
+ * token (lib/hub-config.ts). The hub's status and error body pass through unchanged.
  */
 export const dynamic = 'force-dynamic';
 
 const ALLOWED = [/^services$/, /^services\/[^/]+\/[^/]+\/evidence$/, /^flows$/];
 
 export async function GET(request: Request, context: { params: Promise<{ path: string[] }> }): Promise<Response> {
+  const session = await currentSession();
+  if (!session) return unauthenticated();
   const { path } = await context.params;
   const joined = path.map((p) => encodeURIComponent(p)).join('/');
   if (!ALLOWED.some((re) => re.test(joined))) {
@@ -16,7 +20,7 @@ export async function GET(request: Request, context: { params: Promise<{ path: s
   }
   const search = new URL(request.url).search;
   try {
-    const res = await hubFetch(`/api/${joined}${search}`);
+    const res = await hubFetch(`/api/${joined}${search}`, hubConfigFor(session));
     return new Response(res.body, { status: res.status, headers: { 'Content-Type': res.headers.get('content-type') ?? 'application/json', 'Cache-Control': 'no-store' } });
   } catch (err) {
     const body = asHubError(err);
