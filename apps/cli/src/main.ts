@@ -5,6 +5,7 @@ import { agentCommand } from './commands/agent.command';
 import { hubCommand } from './commands/hub.command';
 import { explainCommand } from './commands/explain.command';
 import { importCommand } from './commands/import.command';
+import { natsConfigCommand, nodeTokenCommand } from './commands/credentials.command';
 
 const program = new Command('natlens')
   .description('what NAT did to the connections of your Kubernetes Services')
@@ -14,7 +15,9 @@ const program = new Command('natlens')
   .addCommand(agentCommand())
   .addCommand(hubCommand())
   .addCommand(explainCommand())
-  .addCommand(importCommand());
+  .addCommand(importCommand())
+  .addCommand(nodeTokenCommand())
+  .addCommand(natsConfigCommand());
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`natlens: ${err.message}\n`);
