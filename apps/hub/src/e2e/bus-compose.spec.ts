@@ -44,6 +44,8 @@ describe('docker-compose.yml', () => {
     const hub = new URL(env['NATLENS_HUB_URL'] ?? '');
     expect(services[hub.hostname]?.command).toEqual(['hub', '--port', hub.port]);
     expect(env['NATLENS_HUB_TOKEN']).toBe(TOKEN);
+    // the dashboard's own server (sessions, TLS, proxy trust), not `next start`
+    expect(service('dashboard').entrypoint).toEqual(['node', 'apps/dashboard/server/serve.mjs', '--port', '3000']);
   });
 
   it('runs the agent on the host network with only NET_ADMIN, BPF, PERFMON and SYS_RESOURCE, publishing to the NATS port the host sees', async () => {
@@ -58,7 +60,7 @@ describe('docker-compose.yml', () => {
     const agentConfig = (await import(join(root, 'apps', 'agent', 'src', 'config', 'agent-config'))) as typeof import('../../../agent/src/config/agent-config');
     const inventory = agent.command?.[agent.command.indexOf('--inventory') + 1];
     const config = agentConfig.loadAgentConfig({ inventory }, env, () => '');
-    expect(config).toMatchObject({ bus: 'nats://127.0.0.1:4222', node: 'natlens-host', spoolDir: '/var/lib/natlens/spool' });
+    expect(config).toMatchObject({ bus: 'nats://127.0.0.1:4222', node: 'natlens-host', spoolDir: '/var/lib/natlens/spool', readTokens: [TOKEN] });
     expect(config.hub).toBeUndefined();
   });
 
