@@ -54,6 +54,8 @@ export interface TestNatsServerOptions {
    * configuration file holding these lines after the port and JetStream settings.
    */
   readonly config?: string;
+  /** More environment for the server (the configuration may read $VARIABLES from it). */
+  readonly env?: Record<string, string>;
 }
 
 export async function startTestNatsServer(options: TestNatsServerOptions = {}): Promise<TestNatsServer> {
@@ -72,7 +74,7 @@ export async function startTestNatsServer(options: TestNatsServerOptions = {}): 
   const start = async () => {
     if (child) return;
     output = '';
-    const proc = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     child = proc;
     proc.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     proc.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -37,3 +37,28 @@ app.kubernetes.io/component: {{ .component }}
 {{- .value | default (randAlphaNum 32) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The NATS client settings of the hub or an agent (bundled NATS): who it is, and the CA it checks the server with. */}}
+{{- define "natlens.natsClientEnv" -}}
+{{- if .root.Values.nats.enabled }}
+{{- if eq .role "hub" }}
+- name: NATLENS_BUS_USER
+  value: natlens-hub
+- name: NATLENS_BUS_PASSWORD
+  valueFrom: { secretKeyRef: { name: {{ include "natlens.hubSecret" .root }}, key: nats-hub-password } }
+{{- else if .root.Values.nats.auth.usersSecret }}
+# one NATS user per node (natlens nats-config): natlens-agent-<node>, password = this node's token
+- name: NATLENS_BUS_AUTH
+  value: node-token
+{{- else }}
+- name: NATLENS_BUS_USER
+  value: natlens-agent
+- name: NATLENS_BUS_PASSWORD
+  valueFrom: { secretKeyRef: { name: {{ include "natlens.hubSecret" .root }}, key: nats-agent-password } }
+{{- end }}
+{{- if .root.Values.nats.tls.secretName }}
+- name: NATLENS_BUS_TLS_CA_FILE
+  value: /etc/natlens/nats-tls/ca.crt
+{{- end }}
+{{- end }}
+{{- end -}}
