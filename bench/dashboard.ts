@@ -73,14 +73,27 @@ async function startDashboard(hubUrl: string): Promise<{ url: string; child: Chi
     if (built.status !== 0) throw new Error('next build failed');
   }
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(process.execPath, [NEXT, 'start', '--port', String(port), '--hostname', '127.0.0.1'], { cwd: DASHBOARD, env: { ...env, NATLENS_HUB_URL: hubUrl, NATLENS_HUB_TOKEN: TEST_READ_TOKEN }, stdio: 'ignore' });
+  // the dashboard's own server (sessions); a fixed session secret for the run
+  const child = spawn(process.execPath, [join(DASHBOARD, 'server', 'serve.mjs'), '--port', String(port), '--hostname', '127.0.0.1'], {
+    cwd: DASHBOARD,
+    env: { ...env, NATLENS_HUB_URL: hubUrl, NATLENS_HUB_TOKEN: TEST_READ_TOKEN, NATLENS_DASHBOARD_SESSION_SECRET: 'bench-dashboard-session-secret-0123456789' },
+    stdio: 'ignore',
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 240; i++) {
-    if (await fetch(`${url}/history`, { method: 'HEAD' }).then(() => true, () => false)) return { url, child };
+    if (await fetch(`${url}/api/healthz`).then((res) => res.ok, () => false)) return { url, child };
     await new Promise((r) => setTimeout(r, 250));
   }
   child.kill('SIGKILL');
-  throw new Error(`next start did not answer on ${url}`);
+  throw new Error(`the dashboard did not answer on ${url}`);
+}
+
+/** A session cookie for the bench's browser contexts: signed in with the hub's read token, as a user would. */
+async function signIn(url: string): Promise<{ name: string; value: string; url: string }> {
+  const res = await fetch(`${url}/api/auth/signin`, { method: 'POST', body: new URLSearchParams({ token: TEST_READ_TOKEN, next: '/services' }), redirect: 'manual' });
+  const value = /natlens_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  if (res.status !== 303 || !value) throw new Error(`signing in to the dashboard failed: ${res.status}`);
+  return { name: 'natlens_session', value, url };
 }
 
 /** In-page: navigation timing, first and largest contentful paint, and the app's own marks (ms since navigation start). */
@@ -106,8 +119,9 @@ interface PageTiming {
   marks: Record<string, number>;
 }
 
-async function measure(browser: Browser, url: string, ready: string, readyMark: string): Promise<PageTiming & { rendered: number }> {
+async function measure(browser: Browser, cookie: { name: string; value: string; url: string }, url: string, ready: string, readyMark: string): Promise<PageTiming & { rendered: number }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.addCookies([cookie]);
   const page = await context.newPage();
   await page.goto(url, { waitUntil: 'load' });
   await page.locator(ready).first().waitFor();
@@ -120,9 +134,11 @@ async function measure(browser: Browser, url: string, ready: string, readyMark: 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function liveUnderLoad(browser: Browser, hub: TestHub, url: string) {
+async function liveUnderLoad(browser: Browser, cookie: { name: string; value: string; url: string }, hub: TestHub, url: string) {
   const streamed = services.slice(0, 10);
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.addCookies([cookie]);
+  const page = await context.newPage();
   await page.goto(`${url}/live`, { waitUntil: 'load' });
   await page.waitForFunction(`document.querySelector('[data-testid="live-status"]')?.textContent.includes('following')`);
   await page.evaluate(`(() => {
@@ -165,7 +181,7 @@ async function liveUnderLoad(browser: Browser, hub: TestHub, url: string) {
     return { fps: f.length / ((f[f.length - 1] - f[0]) / 1000), p99FrameMs: gaps[Math.floor(gaps.length * 0.99)], longTasks: window.__long.length, longestTaskMs: Math.max(0, ...window.__long),
       rows: document.querySelectorAll('[data-testid="live-row"]').length, rate: document.querySelector('[data-testid="live-rate"]').textContent, matched: document.querySelector('[data-testid="live-matched"]').textContent };
   })()`)) as Record<string, unknown>;
-  await page.close();
+  await context.close();
   return { sentPerSecond: Math.round(sent / elapsed), sent, pauseClickMs: Math.round(pauseMs), ...result };
 }
 
@@ -185,14 +201,15 @@ async function main(): Promise<void> {
       detail: { url: `${started.url}/services/${detailService.namespace}/${detailService.name}`, ready: '[data-testid="share-chart"] canvas', mark: 'share-chart-ready' },
     };
     // one warm-up load each (Next compiles nothing at run time, but the hub's and Node's first requests are slower)
-    for (const p of Object.values(pages)) await measure(browser, p.url, p.ready, p.mark);
+    const cookie = await signIn(started.url);
+    for (const p of Object.values(pages)) await measure(browser, cookie, p.url, p.ready, p.mark);
     const results: Record<string, (PageTiming & { rendered: number })[]> = { services: [], detail: [] };
     for (let run = 0; run < RUNS; run++) {
-      for (const [name, p] of Object.entries(pages)) results[name]!.push(await measure(browser, p.url, p.ready, p.mark));
+      for (const [name, p] of Object.entries(pages)) results[name]!.push(await measure(browser, cookie, p.url, p.ready, p.mark));
       log(`run ${run + 1}/${RUNS}: services ${results['services']!.at(-1)?.rendered} ms, detail ${results['detail']!.at(-1)?.rendered} ms`);
     }
     log(`live: ${LIVE_RATE} records/s for ${LIVE_SECONDS} s`);
-    const live = await liveUnderLoad(browser, hub, started.url);
+    const live = await liveUnderLoad(browser, cookie, hub, started.url);
     const summary = Object.fromEntries(
       Object.entries(results).map(([name, runs]) => [
         name,
