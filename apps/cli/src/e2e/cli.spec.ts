@@ -105,7 +105,15 @@ describe('natlens demo', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     const dashboardUrl = /dashboard:\s+(http:\/\/127\.0\.0\.1:\d+\S*)/.exec(output)?.[1] as string;
-    expect((await fetch(dashboardUrl)).status).toBe(200);
+    // anonymous: sent to sign in; with the read token the demo printed: the Services page
+    const anonymous = await fetch(dashboardUrl, { redirect: 'manual' });
+    expect([anonymous.status, anonymous.headers.get('location')]).toEqual([303, '/signin?next=%2Fservices']);
+    const readToken = /read token \(dashboard sign-in\): (\w+)/.exec(output)?.[1] as string;
+    const signin = await fetch(new URL('/api/auth/signin', dashboardUrl), { method: 'POST', body: new URLSearchParams({ token: readToken, next: '/services' }), redirect: 'manual' });
+    const cookie = /natlens_session=[^;]+/.exec(signin.headers.get('set-cookie') ?? '')?.[0] as string;
+    const page = await fetch(dashboardUrl, { headers: { Cookie: cookie }, redirect: 'manual' });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Services');
 
     const explained = await exec(process.execPath, [BIN, 'explain', 'default/api', '--hub', hubUrl], { cwd: ROOT, env: { ...process.env, NATLENS_HUB_TOKEN: token } });
     expect(explained.stdout).toMatch(/default\/api/);
