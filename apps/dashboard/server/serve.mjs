@@ -17,7 +17,6 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import next from 'next';
 
 const CONNECTION_HEADERS = ['x-natlens-peer', 'x-natlens-peer-key', 'x-natlens-tls'];
 
@@ -53,7 +52,9 @@ if (!process.env.NATLENS_DASHBOARD_SESSION_SECRET) {
 }
 const peerKey = randomBytes(24).toString('base64url');
 process.env.NATLENS_DASHBOARD_PEER_KEY = peerKey;
+// set before Next is loaded: its modules read NODE_ENV when they load
 process.env.NODE_ENV = 'production';
+const { default: next } = await import('next');
 
 const app = next({ dev: false, dir: join(dirname(fileURLToPath(import.meta.url)), '..'), hostname, port });
 await app.prepare();
