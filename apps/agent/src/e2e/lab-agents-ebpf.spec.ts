@@ -1,5 +1,6 @@
 import { readState } from '@natlens/lab/testing';
-import { getJson, waitFor } from '../testing';
+import { waitFor } from '@natlens/agent-daemon/testing';
+import { getJson } from '@natlens/lab/testing';
 import { expectRecordsEqualTruth, type Scenario, SCENARIOS, useLabAgents, viaNode } from './lab-agent-suite';
 
 /*

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { AlertState } from '@natlens/shared-analysis';
 import { labDown, labTraffic, labUp, parseTopology, type TrafficOptions } from '@natlens/lab';
 import { type AgentProcess, readState, startLabAgent, stopAgent, uniqueLabName } from '@natlens/lab/testing';
-import type { GenericNotificationBody } from '../alerts/alert-payloads';
-import { startTestReceiver, type TestReceiver, waitFor } from '../alerts/testing-receiver';
-import { startTestHub, TEST_INGEST_TOKEN, TEST_READ_TOKEN, type TestHub } from '../testing';
+import type { GenericNotificationBody } from '@natlens/hub-server/testing';
+import { startTestReceiver, type TestReceiver, waitFor } from '@natlens/hub-server/testing';
+import { startTestHub, TEST_INGEST_TOKEN, TEST_READ_TOKEN, type TestHub } from '@natlens/hub-server/testing';
 
 /*
  * Alerts end to end on the real kernel: one lab, three Services, each with one cause, read by `natlens agent` per
@@ -102,7 +102,7 @@ describe('alerts on the real kernel (lab → agents → hub → webhook)', () =>
     alertWindowMs: WINDOW_MS,
   });
   const startHub = async () => {
-    const { loadHubConfig } = await import('../config/hub-config');
+    const { loadHubConfig } = await import('@natlens/hub-server');
     // the rules file goes through the same loading and validation as `natlens hub --alert-rules`
     const rulesFile = join(workDir, 'rules.yaml');
     writeFileSync(rulesFile, RULES);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AgentProcess, readState, startLabAgent, stopAgent, useLab } from '@natlens/lab/testing';
-import { startTestHub, TEST_INGEST_TOKEN, type TestHub } from '../testing';
+import { startTestHub, TEST_INGEST_TOKEN, type TestHub } from '@natlens/hub-server/testing';
 
 /*
  * The hub's lab suites (lab-evidence.spec.ts, lab-capture.spec.ts): a lab, a hub on SQLite behind a Unix socket with

@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import { parseConntrackMessages } from './conntrack-messages';
 import { capturedDatagram } from './fixtures/captured-datagram';
 import { NFGENMSG_FAMILY_OFFSET, NLM_F_ACK, NLM_F_CAPPED, NLM_F_REQUEST, NLMSG_HDRLEN, NLMSG_NOOP, NLMSG_OVERRUN } from './netlink-constants';

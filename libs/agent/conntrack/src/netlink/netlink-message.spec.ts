@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import { parseAttributes } from './attributes';
 import { capturedDatagram } from './fixtures/captured-datagram';
 import { NLA_F_NESTED, NLMSG_DONE, NLMSG_HDRLEN, NLM_F_MULTI, netlinkAlign } from './netlink-constants';
