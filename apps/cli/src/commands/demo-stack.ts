@@ -6,6 +6,7 @@ import type { LabState } from '@natlens/lab';
 import { labDir } from '@natlens/lab';
 import type { Logger } from 'pino';
 import { DashboardProcess } from '@natlens/dashboard-launcher';
+import { installRoot } from '../install-root';
 import { nodeFlagsFor } from '../launch/node-flags';
 
 /*
@@ -13,7 +14,7 @@ import { nodeFlagsFor } from '../launch/node-flags';
  * directory) and one `natlens agent` per lab node, inside that node's namespace, sending to the hub's socket —
  * agents reach the hub without any change to the host's network.
  */
-const BIN = join(__dirname, '..', '..', '..', '..', 'bin', 'natlens');
+const BIN = join(installRoot(), 'bin', 'natlens');
 
 export interface DemoStack {
   hubUrl: string;
