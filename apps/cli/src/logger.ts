@@ -7,7 +7,7 @@ let instance: Logger | undefined;
  * `natlens --help`.
  */
 export function logger(): Logger {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous, lazy load
+  // A synchronous, lazy load.
   const pino = require('pino') as typeof import('pino');
   instance ??= pino.default({ level: process.env['NATLENS_LOG_LEVEL'] ?? 'info' }, pino.destination(2));
   return instance;

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabState } from '@natlens/lab';
-import { labDir } from '@natlens/lab';
 import type { Logger } from 'pino';
 import { DashboardProcess } from '@natlens/dashboard-launcher';
 import { installRoot } from '../install-root';
@@ -27,6 +26,7 @@ export interface DemoStack {
 }
 
 export async function startDemoStack(state: LabState, options: { hubPort: number; agentSource?: string; log: Logger }): Promise<DemoStack> {
+  const { labDir } = await import('@natlens/lab');
   const dir = labDir(state.name);
   const token = randomBytes(24).toString('hex');
   const readToken = randomBytes(24).toString('hex');
