@@ -19,8 +19,8 @@ const SCOPE_CONSTRAINTS = [
 ];
 
 const TYPE_CONSTRAINTS = [
-  // type:model depends on nothing of ours
-  { sourceTag: 'type:model', onlyDependOnLibsWithTags: [] },
+  // type:model depends on other models only (the API contracts name the flow records)
+  { sourceTag: 'type:model', onlyDependOnLibsWithTags: ['type:model'] },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:model', 'type:util'] },
   { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:model', 'type:util', 'type:data-access'] },
   { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:model', 'type:util', 'type:data-access', 'type:feature', 'type:ui'] },

@@ -3,9 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabState } from '@natlens/lab';
-import { labDir } from '@natlens/lab';
 import type { Logger } from 'pino';
 import { DashboardProcess } from '@natlens/dashboard-launcher';
+import { installRoot } from '../install-root';
 import { nodeFlagsFor } from '../launch/node-flags';
 
 /*
@@ -13,7 +13,7 @@ import { nodeFlagsFor } from '../launch/node-flags';
  * directory) and one `natlens agent` per lab node, inside that node's namespace, sending to the hub's socket —
  * agents reach the hub without any change to the host's network.
  */
-const BIN = join(__dirname, '..', '..', '..', '..', 'bin', 'natlens');
+const BIN = join(installRoot(), 'bin', 'natlens');
 
 export interface DemoStack {
   hubUrl: string;
@@ -26,6 +26,7 @@ export interface DemoStack {
 }
 
 export async function startDemoStack(state: LabState, options: { hubPort: number; agentSource?: string; log: Logger }): Promise<DemoStack> {
+  const { labDir } = await import('@natlens/lab');
   const dir = labDir(state.name);
   const token = randomBytes(24).toString('hex');
   const readToken = randomBytes(24).toString('hex');

@@ -1,16 +1,27 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 
 /*
- * The dashboard (apps/dashboard, Next.js) as a child process: `next build` when needed, then `next start` with the
- * hub's URL and a read token in its environment. Both run as `node <next's own bin>` so the child PID is Next itself:
- * killing an npx wrapper would leave the port held.
+ * The dashboard (apps/dashboard, Next.js) as a child process, with the hub's URL and a read token in its environment.
+ * Compiled (this code bundled in dist/apps/cli): the standalone server `npm run build` wrote to dist/apps/dashboard.
+ * From the sources: `next build` when needed, then `next start`. Each runs as `node <script>` so the child PID is the
+ * server itself: killing an npx wrapper would leave the port held.
  */
-const DASHBOARD_DIR = join(__dirname, '..', '..', '..', '..', 'apps', 'dashboard');
-const NEXT_BIN = join(__dirname, '..', '..', '..', '..', 'node_modules', '.bin', 'next');
+function installRoot(from = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'bin', 'natlens'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`cannot find bin/natlens above ${from}: is natlens installed whole?`);
+  }
+}
+const ROOT = installRoot();
+const FROM_SOURCES = __filename.endsWith('.ts');
+/** The compiled dashboard server (tools/build/dashboard-dist.mjs). */
+export const DASHBOARD_SERVER = join(ROOT, 'dist', 'apps', 'dashboard', 'apps', 'dashboard', 'server.js');
+const DASHBOARD_DIR = join(ROOT, 'apps', 'dashboard');
+const NEXT_BIN = join(ROOT, 'node_modules', '.bin', 'next');
 const BUILD_LOCK = join(DASHBOARD_DIR, '.next-build.lock');
 const DASHBOARD_SOURCES = ['app', 'components', 'lib', 'next.config.mjs', 'tsconfig.json'];
 
@@ -69,16 +80,18 @@ export class DashboardProcess {
   /** `importToken`: an ingest token for the Import page's uploads (the read token cannot write). */
   async start(options: { port: number; hubUrl: string; hubToken: string; importToken?: string }): Promise<string> {
     const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
-    if (dashboardBuildStale()) await this.build(env);
+    if (!FROM_SOURCES && !existsSync(DASHBOARD_SERVER)) throw new Error(`the dashboard is not built (${DASHBOARD_SERVER} is missing): run \`npm run build\``);
+    if (FROM_SOURCES && dashboardBuildStale()) await this.build(env);
     if (this.stopped) throw new Error('the demo stopped before the dashboard started');
     const port = options.port === 0 ? await freePort() : options.port;
     const logFile = join(this.logDir, 'dashboard.log');
     const out = openSync(logFile, 'a');
-    const preload = join(DASHBOARD_DIR, 'server', 'exit-with-parent.cjs');
-    const child = spawn(process.execPath, [realpathSync(NEXT_BIN), 'start', '--port', String(port), '--hostname', '127.0.0.1'], {
-      cwd: DASHBOARD_DIR,
+    const preload = join(FROM_SOURCES ? DASHBOARD_DIR : dirname(DASHBOARD_SERVER), 'server', 'exit-with-parent.cjs');
+    const command = FROM_SOURCES ? [realpathSync(NEXT_BIN), 'start', '--port', String(port), '--hostname', '127.0.0.1'] : [DASHBOARD_SERVER];
+    const child = spawn(process.execPath, command, {
+      cwd: FROM_SOURCES ? DASHBOARD_DIR : dirname(DASHBOARD_SERVER),
       stdio: ['ignore', out, out],
-      env: { ...env, NATLENS_HUB_URL: options.hubUrl, NATLENS_HUB_TOKEN: options.hubToken, ...(options.importToken ? { NATLENS_HUB_IMPORT_TOKEN: options.importToken } : {}), NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${preload}`.trim() },
+      env: { ...env, PORT: String(port), HOSTNAME: '127.0.0.1', NATLENS_HUB_URL: options.hubUrl, NATLENS_HUB_TOKEN: options.hubToken, ...(options.importToken ? { NATLENS_HUB_IMPORT_TOKEN: options.importToken } : {}), NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${preload}`.trim() },
     });
     closeSync(out);
     this.child = child;

@@ -1,12 +1,11 @@
 import { Inject, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { OnGatewayConnection, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import type { AgentFlowsServerToClientEvents } from '@natlens/shared-api';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { Namespace, Socket } from 'socket.io';
 import { PipelineService } from '../pipeline/pipeline.service';
 
-export interface AgentServerToClientEvents {
-  'flow.v1': (record: FlowRecord) => void;
-}
+export type { AgentFlowsServerToClientEvents as AgentServerToClientEvents };
 
 /** Pending messages per client above which it is considered too slow and disconnected, so memory stays bounded. */
 const MAX_BUFFERED_PER_CLIENT = 1000;
@@ -17,7 +16,7 @@ const MAX_BUFFERED_PER_CLIENT = 1000;
  */
 @WebSocketGateway({ namespace: '/flows', cors: { origin: false } })
 export class FlowsGateway implements OnGatewayConnection, OnModuleInit, OnModuleDestroy {
-  @WebSocketServer() server!: Namespace<Record<string, never>, AgentServerToClientEvents>;
+  @WebSocketServer() server!: Namespace<Record<string, never>, AgentFlowsServerToClientEvents>;
   private unsubscribe: (() => void) | undefined;
 
   constructor(@Inject(PipelineService) private readonly pipeline: PipelineService) {}

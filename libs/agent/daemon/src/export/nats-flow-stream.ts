@@ -1,40 +1,25 @@
 import { DiscardPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType, type StreamConfig } from 'nats';
+import { DEFAULT_FLOW_STREAM_LIMITS, FLOW_DUPLICATE_WINDOW_MS, FLOW_STREAM, FLOW_SUBJECTS } from '@natlens/shared-api';
 import type { FlowBatch } from '@natlens/shared-model';
 
 /*
- * The JetStream stream the agents publish record batches to. The hub declares the same stream
- * (apps/hub/src/bus/flow-stream.ts) and owns its limits: an agent only creates it when it is missing, so that agents
- * and hubs starting in any order never fight over the settings.
+ * The agent's side of the JetStream contract (@natlens/shared-api: stream, subjects, message ids). The hub owns the
+ * stream's limits: an agent only creates it, with the defaults, when it is missing, so that agents and hubs starting
+ * in any order never fight over the settings.
  */
-export const FLOW_STREAM = 'NATLENS_FLOWS';
-export const FLOW_SUBJECT_PREFIX = 'natlens.flows';
-
-export const DEFAULT_FLOW_STREAM_LIMITS = {
-  maxAgeMs: 24 * 3600_000,
-  maxBytes: 1024 ** 3,
-  /** Batches re-published within this window with the same Nats-Msg-Id are stored once. */
-  duplicateWindowMs: 5 * 60_000,
-};
-
-/**
- * `natlens.flows.<node>`, the node name made one subject token: Kubernetes node names may contain dots (a token
- * separator) and nothing here may contain the wildcards `*`/`>` or whitespace. The node itself travels in the batch.
- */
-export function flowSubject(node: string): string {
-  return `${FLOW_SUBJECT_PREFIX}.${node.replace(/[^A-Za-z0-9_-]/g, '_') || '_'}`;
-}
+export { FLOW_STREAM, flowSubject } from '@natlens/shared-api';
 
 /** The stream's settings: limits-based retention, oldest batches discarded when full, on disk. */
 export function flowStreamConfig(limits = DEFAULT_FLOW_STREAM_LIMITS): Partial<StreamConfig> & { name: string } {
   return {
     name: FLOW_STREAM,
-    subjects: [`${FLOW_SUBJECT_PREFIX}.>`],
+    subjects: [FLOW_SUBJECTS],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,
     max_age: nanos(limits.maxAgeMs),
     max_bytes: limits.maxBytes,
-    duplicate_window: nanos(limits.duplicateWindowMs),
+    duplicate_window: nanos(FLOW_DUPLICATE_WINDOW_MS),
   };
 }
 

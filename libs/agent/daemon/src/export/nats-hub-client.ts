@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from 'nats';
+import { flowMessageId } from '@natlens/shared-api';
 import type { FlowBatch } from '@natlens/shared-model';
 import type { DeliveryOutcome, HubTransport, SpooledBatch } from '@natlens/agent-records';
 import { ensureFlowStreamExists, flowSubject, splitBatch } from './nats-flow-stream';
@@ -57,7 +58,7 @@ export class NatsHubClient implements HubTransport {
       const parts = Buffer.byteLength(batch.body) <= maxPayload ? [batch.body] : splitBatch(JSON.parse(batch.body) as FlowBatch, maxPayload);
       const js = nc.jetstream({ timeout: this.publishTimeout });
       for (const [index, part] of parts.entries()) {
-        const msgID = parts.length === 1 ? `${batch.node}:${batch.id}` : `${batch.node}:${batch.id}:${index + 1}/${parts.length}`;
+        const msgID = flowMessageId(batch.node, batch.id, { index, of: parts.length });
         if (Buffer.byteLength(part) > maxPayload) {
           return { kind: 'rejected', detail: `a single record of ${Buffer.byteLength(part)} bytes exceeds the NATS server's max_payload (${maxPayload + HEADER_ALLOWANCE}); raise max_payload in the server's configuration` };
         }

@@ -1,4 +1,5 @@
 import type { AlertName, AlertSeverity, AlertState, AlertTransition } from '@natlens/shared-analysis';
+import type { AlertHistoryEntry } from '@natlens/shared-api';
 
 /*
  * Where alerts live: the latest state of each (rule, Service), every transition (history), and an outbox of
@@ -25,16 +26,7 @@ export interface AlertChange {
   readonly previousUpdatedAt: number | null;
 }
 
-export interface AlertHistoryEntry {
-  readonly id: number;
-  readonly rule: AlertName;
-  readonly service: { readonly namespace: string; readonly name: string };
-  readonly transition: AlertTransition;
-  readonly severity: AlertSeverity;
-  readonly value: number;
-  readonly summary: string;
-  readonly at: number;
-}
+export type { AlertHistoryEntry } from '@natlens/shared-api';
 
 export interface AlertHistoryQuery {
   readonly limit: number;

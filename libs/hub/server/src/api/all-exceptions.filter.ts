@@ -1,12 +1,9 @@
 import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, PayloadTooLargeException } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { ApiError } from '@natlens/shared-api';
 import type { Logger } from 'pino';
 
-export interface ApiError {
-  status: number;
-  code: string;
-  message: string;
-}
+export type { ApiError };
 
 /** What body-parser throws (it runs before any route, so it sets `type` and `status` rather than an HttpException). */
 interface BodyParserError {

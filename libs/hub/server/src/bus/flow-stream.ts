@@ -1,19 +1,12 @@
+import { FLOW_DUPLICATE_WINDOW_MS, FLOW_STREAM, FLOW_SUBJECTS, type FlowStreamLimits } from '@natlens/shared-api';
 import { AckPolicy, DeliverPolicy, DiscardPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType, type StreamConfig } from 'nats';
 
 /*
- * The JetStream stream agents publish record batches to, and the durable consumer every hub replica shares. The
- * agents declare the same stream (apps/agent/src/export/nats-flow-stream.ts) but only create it when it is missing;
- * the hub owns its limits and brings them up to date when they differ, so settings never flip between writers.
+ * The hub's side of the JetStream contract (@natlens/shared-api: stream, subjects, message ids): the stream, whose
+ * limits the hub owns and brings up to date when they differ (agents only create it when it is missing, so settings
+ * never flip between writers), and the durable consumer every hub replica shares.
  */
-export const FLOW_STREAM = 'NATLENS_FLOWS';
-export const FLOW_SUBJECTS = 'natlens.flows.>';
-/** Re-publishes of a batch (same Nats-Msg-Id) within this window are stored once. Same value as the agents'. */
-export const DUPLICATE_WINDOW_MS = 5 * 60_000;
-
-export interface FlowStreamLimits {
-  readonly maxAgeMs: number;
-  readonly maxBytes: number;
-}
+export { FLOW_STREAM, FLOW_SUBJECTS, type FlowStreamLimits };
 
 export interface FlowConsumerSettings {
   readonly durable: string;
@@ -30,7 +23,7 @@ export function flowStreamConfig(limits: FlowStreamLimits): Partial<StreamConfig
     discard: DiscardPolicy.Old,
     max_age: nanos(limits.maxAgeMs),
     max_bytes: limits.maxBytes,
-    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+    duplicate_window: nanos(FLOW_DUPLICATE_WINDOW_MS),
   };
 }
 

@@ -1,21 +1,10 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { buildServiceEvidence, type ServiceEvidence, type TimeWindow, topologyFromRecords } from '@natlens/shared-analysis';
+import type { ServiceHeadline } from '@natlens/shared-api';
 import { ClusterTopologyRepository } from '../cluster/cluster-topology.repository';
 import { HubMetrics } from '../metrics/hub-metrics';
 import type { FlowRepository, ServiceKey } from '../storage/flow-repository';
 import { FLOW_REPOSITORY } from '../tokens';
-
-export interface ServiceHeadline extends ServiceKey {
-  readonly type: string;
-  readonly externalTrafficPolicy: string;
-  readonly connections: number;
-  readonly external: number;
-  readonly snatted: number;
-  readonly snatRatio: number;
-  readonly byVerdict: Record<string, number>;
-  /** Last record seen for the Service (absent when only the cluster knows it). */
-  readonly lastSeen?: number;
-}
 
 @Injectable()
 export class EvidenceService {

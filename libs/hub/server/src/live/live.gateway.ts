@@ -1,5 +1,6 @@
 import { Inject, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import type { LiveClientToServerEvents, LiveServerToClientEvents, SubscribeReply, SubscribeRequest } from '@natlens/shared-api';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
@@ -8,23 +9,7 @@ import { HubMetrics } from '../metrics/hub-metrics';
 import { LOGGER } from '../tokens';
 import { LiveFeed } from './live-feed';
 
-/** Typed events of namespace /live; names carry a version so the payload can change without breaking clients. */
-export interface LiveServerToClientEvents {
-  'flow.v1': (record: FlowRecord) => void;
-  /** The client fell too far behind and was removed from the Service's room; subscribe again to resume. */
-  'dropped.v1': (notice: { service: string; reason: string }) => void;
-}
-
-export interface SubscribeRequest {
-  service: string;
-}
-
-export type SubscribeReply = { ok: true; service: string } | { ok: false; message: string };
-
-export interface LiveClientToServerEvents {
-  subscribe: (request: SubscribeRequest, ack: (reply: SubscribeReply) => void) => void;
-  unsubscribe: (request: SubscribeRequest, ack: (reply: SubscribeReply) => void) => void;
-}
+export type { LiveClientToServerEvents, LiveServerToClientEvents, SubscribeReply, SubscribeRequest };
 
 /** Messages queued for one client above which it is too slow: it leaves the room rather than grow the hub's memory. */
 export const MAX_BUFFERED_PER_CLIENT = 1000;
