@@ -14,7 +14,8 @@ import { PodTruth, readPodTruth, truthFileName } from './truth/ground-truth';
 import type { EchoServerConfig } from './daemons/echo-server';
 import type { HealthServerConfig } from './daemons/health-server';
 import type { LoadBalancerConfig, LoadBalancerStatus } from './daemons/load-balancer';
-import type { TrafficResult } from './daemons/traffic-client';
+import type { TrafficConfig, TrafficResult } from './daemons/traffic-client';
+import { nextUdpSourcePort, parseUdpSourcePort } from './daemons/udp-source-ports';
 
 export interface LabUpOptions {
   iptables?: IptablesFlavour;
@@ -123,8 +124,11 @@ async function startDaemons(lab: ResolvedLab, state: LabState, options: LabUpOpt
   const logFile = (id: string) => join(dir, 'logs', `${id}.log`);
 
   for (const pod of lab.pods) {
-    const ports = [...new Set(lab.services.filter((s) => s.endpoints.includes(pod)).flatMap((s) => s.ports.map((p) => p.targetPort)))];
-    if (ports.length === 0) continue;
+    const servicePorts = lab.services.filter((s) => s.endpoints.includes(pod)).flatMap((s) => s.ports);
+    const targetPorts = (protocol: 'TCP' | 'UDP') => [...new Set(servicePorts.filter((p) => p.protocol === protocol).map((p) => p.targetPort))];
+    const ports = targetPorts('TCP');
+    const udpPorts = targetPorts('UDP');
+    if (ports.length === 0 && udpPorts.length === 0) continue;
     const id = `echo-${pod.namespace}-${pod.name}`;
     const netns = state.netns.pods[`${pod.namespace}/${pod.name}`] as string;
     const config: EchoServerConfig = {
@@ -133,6 +137,7 @@ async function startDaemons(lab: ResolvedLab, state: LabState, options: LabUpOpt
       node: pod.node,
       podIP: pod.address,
       ports,
+      udpPorts,
       truthFile: join(truthDir(lab.name), truthFileName(pod.namespace, pod.name)),
       readyFile: readyFile(id),
     };
@@ -251,30 +256,39 @@ export interface TrafficOptions {
   port?: string;
 }
 
+export interface TrafficTarget {
+  netns: string;
+  host: string;
+  port: number;
+  /** The Service port's protocol: UDP sends one datagram per connection. */
+  protocol: 'tcp' | 'udp';
+}
+
 /** Where a connection goes and from which namespace, for one `lab traffic` request. */
-export function trafficTarget(state: LabState, options: TrafficOptions): { netns: string; host: string; port: number } {
+export function trafficTarget(state: LabState, options: TrafficOptions): TrafficTarget {
   const { lab, netns } = state;
   const svc = lab.services.find((s) => serviceKey(s) === options.service);
   if (!svc) throw new Error(`no service ${options.service} in lab ${lab.name}; it has: ${lab.services.map(serviceKey).join(', ')}`);
   const port = pickPort(svc, options.port);
+  const protocol = port.protocol === 'UDP' ? 'udp' : 'tcp';
   const via = options.via;
   if (via.kind === 'pod') {
     const key = `${via.namespace}/${via.name}`;
     const podNs = netns.pods[key];
     if (!podNs) throw new Error(`no pod ${key} in lab ${lab.name}`);
-    return { netns: podNs, host: svc.clusterIP, port: port.port };
+    return { netns: podNs, host: svc.clusterIP, port: port.port, protocol };
   }
   const clientName = options.client ?? lab.clients[0]?.name;
   const clientNs = clientName ? netns.clients[clientName] : undefined;
   if (!clientName || !clientNs) throw new Error(`no client ${options.client ?? ''} in lab ${lab.name}; add one under clients: in the topology`);
   if (via.kind === 'lb') {
     if (!svc.loadBalancerIP) throw new Error(`${options.service} is type ${svc.type}: only LoadBalancer services have an LB to go through`);
-    return { netns: clientNs, host: svc.loadBalancerIP, port: port.port };
+    return { netns: clientNs, host: svc.loadBalancerIP, port: port.port, protocol };
   }
   const node = lab.nodes.find((n) => n.name === via.node);
   if (!node) throw new Error(`--via ${via.node}: not a node of lab ${lab.name} (nodes: ${lab.nodes.map((n) => n.name).join(', ')}), nor lb or pod:<ns>/<name>`);
   if (port.nodePort === undefined) throw new Error(`${options.service} is type ClusterIP: it has no node port; use --via pod:<ns>/<name>`);
-  return { netns: clientNs, host: node.address, port: port.nodePort };
+  return { netns: clientNs, host: node.address, port: port.nodePort, protocol };
 }
 
 function pickPort(svc: ResolvedService, name?: string) {
@@ -288,13 +302,32 @@ export async function labTraffic(name: string, options: TrafficOptions): Promise
   const target = trafficTarget(state, options);
   const timeoutMs = options.timeoutMs ?? 1500;
   const concurrency = options.concurrency ?? 16;
+  const config: TrafficConfig = { host: target.host, port: target.port, connections: options.connections, concurrency, timeoutMs, protocol: target.protocol };
+  if (target.protocol === 'udp') config.firstSourcePort = claimUdpSourcePorts(name, options.connections);
   return runOnce<TrafficResult>(
     target.netns,
     'traffic',
-    { host: target.host, port: target.port, connections: options.connections, concurrency, timeoutMs },
+    config,
     // generous: every connection could time out, one batch of `concurrency` at a time
     60_000 + Math.ceil(options.connections / concurrency) * timeoutMs * 2,
   );
+}
+
+/**
+ * The first of `count` UDP source ports no recent datagram of this lab used (udp-source-ports.ts). The counter is
+ * read and written synchronously, so the runs one process starts at once (the demo's ticks) never share ports.
+ */
+function claimUdpSourcePorts(name: string, count: number): number {
+  const file = join(labDir(name), 'run', 'udp-source-port');
+  let stored: string | undefined;
+  try {
+    stored = readFileSync(file, 'utf8');
+  } catch {
+    stored = undefined;
+  }
+  const first = parseUdpSourcePort(stored);
+  writeFileSync(file, String(nextUdpSourcePort(first, count)));
+  return first;
 }
 
 export function labTruth(name: string, since = 0): PodTruth[] {

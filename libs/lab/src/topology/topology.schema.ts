@@ -24,7 +24,8 @@ export const labPodSchema = z.strictObject({
 
 export const labServicePortSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]*$/).optional(),
-  protocol: z.literal('TCP', { message: 'only TCP is supported in the lab (its echo servers speak HTTP)' }).default('TCP'),
+  // As in Kubernetes. Echo pods answer TCP with HTTP and UDP with one datagram per datagram (daemons/echo-server.ts).
+  protocol: z.enum(['TCP', 'UDP'], { message: 'TCP or UDP (the lab has no SCTP echo server)' }).default('TCP'),
   port,
   targetPort: port,
   nodePort: z.number().int().min(30000).max(32767).optional(),
