@@ -5,6 +5,7 @@ import { EDGE_NODE_SIDE_ADDRESS, PROXY_HEALTHZ_PORT, ResolvedLab, ResolvedServic
 import { Topology } from './topology/topology.schema';
 import { buildInventory } from './inventory/build-inventory';
 import { renderKubeProxyRules } from './kube-proxy/render-rules';
+import { applyConntrackZone, renderZoneRules, type ZoneRuleBackend } from './cni/conntrack-zone';
 import { KubeEndpointSlice, KubeService } from '@natlens/shared-model';
 import { applyRules, buildNetwork, createNamespace, destroyNamespace, existingNamespaces } from './runtime/network-builder';
 import { launchDaemon, runOnce, waitForFiles } from './runtime/daemon-launcher';
@@ -89,6 +90,13 @@ export async function labUp(topology: Topology, options: LabUpOptions = {}): Pro
       const file = rulesPath(lab.name, node.name);
       writeFileSync(file, renderKubeProxyRules({ nodeName: node.name, clusterCidr: CLUSTER_CIDR, services, endpointSlices }));
       await applyRules(ns.nodes[node.name] as string, file, state.iptables);
+      if (node.conntrackZone !== undefined) {
+        // Beside kube-proxy's rules in the raw table (iptables mode; in nftables mode: a table of its own).
+        const backend: ZoneRuleBackend = 'iptables';
+        const zoneFile = join(dir, 'rules', `${node.name}.conntrack-zone`);
+        writeFileSync(zoneFile, renderZoneRules(node.conntrackZone, backend));
+        await applyConntrackZone(ns.nodes[node.name] as string, zoneFile, backend, state.iptables);
+      }
     }
     log?.info({ lab: lab.name }, 'network and kube-proxy rules in place');
 

@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readState } from '../runtime/lab-state';
+import { runIn } from '../runtime/exec';
 import { connectionsPerPod, EXAMPLES_DIR, expectGoldenRules, expectShare, seenAddresses, useLab } from '../testing';
+
+/** The UDP entries of a lab node's conntrack table (`conntrack -L` prints `zone=N` outside the default zone). */
+async function udpEntries(labName: string, node: string): Promise<string[]> {
+  const out = await runIn(readState(labName).netns.nodes[node] as string, ['conntrack', '-L', '-p', 'udp']);
+  return out.split('\n').filter((line) => line.startsWith('udp'));
+}
 
 describe('example udp-dns (real kernel)', () => {
   const lab = useLab('udp-dns.yaml');
@@ -13,6 +21,9 @@ describe('example udp-dns (real kernel)', () => {
     expect(node3Rules).toMatch(/^-A KUBE-SERVICES -d 198\.18\.255\.10\/32 -p udp -m comment --comment "default\/dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-/m);
     expect(node3Rules).toMatch(/^-A KUBE-NODEPORTS -p udp -m comment --comment "default\/dns-nodeport:dns" -m udp --dport 30053 -j KUBE-EXT-/m);
     expect(node3Rules).not.toMatch(/-p tcp .*--dport (53|30053)\b/);
+    // node3's CNI zone: raw-table rules apart from kube-proxy's
+    expect(node3Rules).toMatch(/^-A PREROUTING -m comment --comment "natlens lab: CNI conntrack zone 7" -j CT --zone 7$/m);
+    expect(readFileSync(join(EXAMPLES_DIR, 'golden', 'udp-dns', 'node1.iptables-save'), 'utf8')).not.toContain('*raw');
   });
 
   it('delivers a pod\'s queries to the ClusterIP with the pod as source: DNAT, no SNAT, split over both pods', async () => {
@@ -39,5 +50,16 @@ describe('example udp-dns (real kernel)', () => {
     expect((perPod['dns-1'] ?? 0) + (perPod['dns-2'] ?? 0)).toBe(n);
     expect(perPod['dns-1']).toBeGreaterThan(0);
     expect(perPod['dns-2']).toBeGreaterThan(0);
+  });
+
+  it('tracks node3\'s connections in its CNI\'s zone 7, and the forwarded legs on node1 and node2 in the default zone', async () => {
+    const result = await lab.traffic({ service: 'default/dns-nodeport', via: { kind: 'node', node: 'node3' }, client: 'alice', connections: 20 });
+    expect(result.succeeded).toBe(20);
+    const entry = (await udpEntries(lab.name, 'node3')).filter((line) => line.includes('dport=30053'));
+    expect(entry.length).toBeGreaterThanOrEqual(20);
+    for (const line of entry) expect(line).toMatch(/ zone=7 /);
+    const forwarded = [...(await udpEntries(lab.name, 'node1')), ...(await udpEntries(lab.name, 'node2'))].filter((line) => line.includes(`src=${node3} `));
+    expect(forwarded.length).toBeGreaterThanOrEqual(20);
+    for (const line of forwarded) expect(line).not.toMatch(/zone=/);
   });
 });

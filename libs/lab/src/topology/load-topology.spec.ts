@@ -33,6 +33,8 @@ describe('parseTopology', () => {
     ['a pod on a missing node', `${minimal}pods: [{name: a, node: node9}]`, /pods\.0: node "node9" is not in nodes/],
     ['a duplicate pod', `${minimal}pods: [{name: a, node: node1}, {name: a, node: node1}]`, /duplicate pod "default\/a"/],
     ['a client outside 198.51.100.0/24', `${minimal}clients: [{name: c, address: 10.0.0.1}]`, /clients live in 198\.51\.100\.0\/24/],
+    ['conntrack zone 0 (the default zone: leave the key out)', `name: t\nnodes: [{name: node1, conntrackZone: 0}]`, /conntrackZone: Too small/],
+    ['a conntrack zone beyond a u16', `name: t\nnodes: [{name: node1, conntrackZone: 65536}]`, /conntrackZone: Too big/],
     ['SCTP ports', `${minimal}services: [{name: s, selector: {a: b}, ports: [{port: 53, targetPort: 53, protocol: SCTP}]}]`, /TCP or UDP/],
     [
       'a UDP port behind a proxying load balancer',

@@ -13,7 +13,14 @@ const dnsLabel = z
 
 const port = z.number().int().min(1).max(65535);
 
-export const labNodeSchema = z.strictObject({ name: dnsLabel });
+export const labNodeSchema = z.strictObject({
+  name: dnsLabel,
+  /**
+   * Track every connection of this node in this conntrack zone, as CNIs that give kube-proxy's entries a zone of their
+   * own do (cni/conntrack-zone.ts). Absent: the default zone 0.
+   */
+  conntrackZone: z.number().int().min(1).max(65535).optional(),
+});
 
 export const labPodSchema = z.strictObject({
   name: dnsLabel,
