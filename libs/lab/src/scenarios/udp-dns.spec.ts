@@ -52,6 +52,20 @@ describe('example udp-dns (real kernel)', () => {
     expect(perPod['dns-2']).toBeGreaterThan(0);
   });
 
+  it('keeps the client\'s address under Local policy, served by the entry node\'s own pod; node3 without one drops', async () => {
+    const since = Date.now();
+    const kept = await lab.traffic({ service: 'default/dns-local', via: { kind: 'node', node: 'node1' }, client: 'alice', connections: 100 });
+    expect(kept).toMatchObject({ made: 100, succeeded: 100, failed: 0, servedBy: { 'dns-1': 100 }, seen: { '198.51.100.79': 100 } });
+    const dropped = await lab.traffic({ service: 'default/dns-local', via: { kind: 'node', node: 'node3' }, client: 'alice', connections: 16, timeoutMs: 1000 });
+    expect(dropped).toMatchObject({ made: 16, succeeded: 0, failed: 16, errors: { timeout: 16 } });
+    expect(lab.truth(since).map((p) => [p.pod, p.seen])).toEqual([
+      ['dns-1', { '198.51.100.79': 100 }],
+      ['dns-2', {}],
+    ]);
+    const rules = readFileSync(join(EXAMPLES_DIR, 'golden', 'udp-dns', 'node3.iptables-save'), 'utf8');
+    expect(rules).toMatch(/^-A KUBE-EXTERNAL-SERVICES -p udp -m comment --comment "default\/dns-local:dns has no local endpoints" -m addrtype --dst-type LOCAL -m udp --dport 30054 -j DROP$/m);
+  });
+
   it('tracks node3\'s connections in its CNI\'s zone 7, and the forwarded legs on node1 and node2 in the default zone', async () => {
     const result = await lab.traffic({ service: 'default/dns-nodeport', via: { kind: 'node', node: 'node3' }, client: 'alice', connections: 20 });
     expect(result.succeeded).toBe(20);
