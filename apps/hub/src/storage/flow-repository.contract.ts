@@ -201,14 +201,23 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     expect(page.flows.map((r) => Object.keys(r).sort())).toEqual([Object.keys(bare).sort(), Object.keys(full).sort()]);
   });
 
-  it('keeps one tuple in two conntrack zones as two connections, each with its zone', async () => {
-    const inZone = (zone: number) => {
-      const record = flowRecord({ firstSeen: T0 });
-      return { ...record, flowId: zone === 0 ? 'conntrack:x:1:udp:198.51.100.79:20000>198.18.0.11:30053' : `conntrack:x:2:udp:198.51.100.79:20000>198.18.0.11:30053@z${zone}`, original: { ...record.original, sport: 20000 }, zone };
+  it('keeps one UDP tuple in two conntrack zones as two connections, each with its zone, counted like TCP', async () => {
+    const inZone = (zone: number): FlowRecord => {
+      const record = flowRecord({ firstSeen: T0, dport: 30053 });
+      return {
+        ...record,
+        flowId: `conntrack:x:${zone}:udp:198.51.100.79:20000>198.18.0.11:30053${zone === 0 ? '' : `@z${zone}`}`,
+        original: { ...record.original, sport: 20000, proto: 'udp' },
+        translated: { ...record.translated, dport: 5353, proto: 'udp' },
+        zone,
+      };
     };
-    expect(await sut.ingest([inZone(0), inZone(7)])).toEqual({ records: 2, inserted: 2 });
-    expect(await sut.ingest([inZone(7)])).toEqual({ records: 1, inserted: 0 }); // idempotent by (node, flowId)
-    expect((await sut.flows({ limit: 10 })).flows.map((r) => r.zone).sort()).toEqual([0, 7]);
+    const [zone0, zone7] = [inZone(0), inZone(7)];
+    expect(await sut.ingest([zone0, zone7])).toEqual({ records: 2, inserted: 2 });
+    expect(await sut.ingest([zone7])).toEqual({ records: 1, inserted: 0 }); // idempotent by (node, flowId)
+    const stored = (await sut.flows({ limit: 10 })).flows;
+    expect(stored.map((r) => r.zone).sort()).toEqual([0, 7]);
+    expect(stored.find((r) => r.zone === 7)).toEqual(zone7);
     expect((await sut.evidenceCounts(web, ALL)).rows.reduce((sum, r) => sum + r.connections, 0)).toBe(2);
   });
 
