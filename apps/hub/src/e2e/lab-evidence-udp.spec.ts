@@ -1,7 +1,6 @@
-import type { ServiceEvidence } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { PodTruth, TrafficOptions } from '@natlens/lab';
-import { useLabHub } from './lab-hub-suite';
+import { settledEvidence, useLabHub } from './lab-hub-suite';
 
 /*
  * lab-evidence.spec.ts for UDP Services (examples/udp-dns.yaml): lab → one `natlens agent` per node (its default
@@ -49,19 +48,7 @@ describe('evidence for lab udp-dns.yaml, UDP Services (real kernel → agents �
     expect((await lab.traffic({ service: step.service, ...step.traffic })).failed).toBe(0);
     const truth: PodTruth[] = lab.truth(since + 1000);
     const total = step.traffic.connections;
-    const evidence = async () => {
-      const res = await hub().request('GET', `/api/services/${step.service}/evidence?from=${since}&to=${Date.now() + 60_000}`);
-      expect(res.status).toBe(200);
-      return res.body as ServiceEvidence;
-    };
-    const deadline = Date.now() + 20_000;
-    let e = await evidence();
-    while (e.connections < total && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      e = await evidence();
-    }
-    await new Promise((r) => setTimeout(r, 700)); // late duplicates would show now
-    e = await evidence();
+    const e = await settledEvidence(hub(), step.service, since, total);
 
     expect(e.connections).toBe(total);
     expect(e.byEntry[step.entry]).toBe(total);
