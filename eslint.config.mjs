@@ -18,6 +18,10 @@ const SCOPE_CONSTRAINTS = [
   { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared', 'scope:agent', 'scope:hub', 'scope:lab', 'scope:dashboard'] },
 ];
 
+// Unit tests may also build their cluster from the lab's topologies (resolveLab + buildInventory: the same objects a
+// lab run writes), so a spec's fixture and the lab cannot drift apart; production code still may not.
+const SPEC_SCOPE_CONSTRAINTS = SCOPE_CONSTRAINTS.map((c) => ({ ...c, onlyDependOnLibsWithTags: [...new Set([...c.onlyDependOnLibsWithTags, 'scope:lab'])] }));
+
 const TYPE_CONSTRAINTS = [
   // type:model depends on other models only (the API contracts name the flow records)
   { sourceTag: 'type:model', onlyDependOnLibsWithTags: ['type:model'] },
@@ -59,12 +63,12 @@ export default [
     },
   },
   {
-    // Tests may import what the CLI loads lazily (a test has no start-up time to save).
+    // Tests may import what the CLI loads lazily (a test has no start-up time to save), and the lab's topologies.
     files: ['**/*.spec.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
-        { ...BOUNDARIES, depConstraints: [...SCOPE_CONSTRAINTS, ...TYPE_CONSTRAINTS, ...PLATFORM_CONSTRAINTS], checkDynamicDependenciesExceptions: LAZY_LIBRARIES },
+        { ...BOUNDARIES, depConstraints: [...SPEC_SCOPE_CONSTRAINTS, ...TYPE_CONSTRAINTS, ...PLATFORM_CONSTRAINTS], checkDynamicDependenciesExceptions: LAZY_LIBRARIES },
       ],
     },
   },

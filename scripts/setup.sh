@@ -18,7 +18,8 @@ fi
 # clang, llvm, libbpf-dev, bpftool: the agent's eBPF source (clang -target bpf against a vmlinux.h that bpftool dumps
 # from the kernel's BTF; the loader addon links Debian's libbpf). On Ubuntu bpftool comes with linux-tools-common.
 # nats-server: JetStream for the hub-replica tests and bench/hub-scale (they start their own servers on free ports).
-APT_PACKAGES=(iproute2 iptables conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3 postgresql chromium clang llvm libbpf-dev bpftool nats-server)
+# nftables: nft, for the lab's nftables rules (a node's CNI conntrack zone in nftables mode).
+APT_PACKAGES=(iproute2 iptables nftables conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3 postgresql chromium clang llvm libbpf-dev bpftool nats-server)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

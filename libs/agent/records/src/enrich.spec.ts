@@ -1,3 +1,6 @@
+import { buildInventory, resolveLab } from '@natlens/lab';
+import { exampleTopology } from '@natlens/lab/testing';
+import { ClusterIndex } from '@natlens/shared-cluster';
 import { indexFromInventoryFile, LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
 import type { Tuple } from '@natlens/shared-model';
 import { enrichConnection } from './enrich';
@@ -73,6 +76,31 @@ describe('enrichConnection', () => {
     expect(enrichConnection(ended, index, 'node1').flowId).toBe(enrichConnection(a, index, 'node1').flowId);
     expect(enrichConnection(other, index, 'node1').flowId).not.toBe(enrichConnection(a, index, 'node1').flowId);
     expect(enrichConnection(ended, index, 'node1')).toMatchObject({ ended: true, counters: { original: { packets: 6, bytes: 400 } } });
+  });
+
+  it('carries the conntrack zone, default 0, and gives one tuple in two zones two flowIds', () => {
+    const a = observe(t('198.51.100.79', 40000, '203.0.113.10', 80), t('198.19.1.12', 8080, '198.51.100.79', 40000));
+    const unzoned = enrichConnection(a, index, 'node1');
+    const zone7 = enrichConnection({ ...a, zone: 7 }, index, 'node1');
+    const zone9 = enrichConnection({ ...a, zone: 9 }, index, 'node1');
+    expect([unzoned.zone, zone7.zone, zone9.zone]).toEqual([0, 7, 9]);
+    expect(enrichConnection({ ...a, zone: 0 }, index, 'node1').flowId).toBe(unzoned.flowId); // zone 0 flowIds are as before zones
+    expect(zone7.flowId).toBe(`${unzoned.flowId}@z7`);
+    expect(new Set([unzoned.flowId, zone7.flowId, zone9.flowId]).size).toBe(3);
+    expect(zone7).toMatchObject({ verdict: unzoned.verdict, service: unzoned.service, endpoint: unzoned.endpoint });
+  });
+
+  it('treats a UDP query like a TCP connection: Service, pod, verdict', () => {
+    const u = (src: string, sport: number, dst: string, dport: number): Tuple => ({ src, sport, dst, dport, proto: 'udp' });
+    const udpIndex = ClusterIndex.fromObjects(buildInventory(resolveLab(exampleTopology('udp-dns.yaml'))).items);
+    // udp-dns: the tester pod (198.19.3.11, node3) queries default/dns (198.18.255.10:53) and reaches dns-2
+    const query = enrichConnection(observe(u('198.19.3.11', 20001, '198.18.255.10', 53), u('198.19.2.11', 5353, '198.19.3.11', 20001)), udpIndex, 'node3');
+    expect(query).toMatchObject({ verdict: 'preserved', leg: 'entry', dnat: true, snat: false, service: { name: 'dns', port: 53, entry: 'clusterIP' }, endpoint: { pod: 'dns-2', node: 'node2', port: 5353 }, client: { kind: 'pod', name: 'default/tester' } });
+    // alice through node3's UDP node port: SNAT to node3 under Cluster policy
+    const nodePort = enrichConnection(observe(u('198.51.100.79', 20002, '198.18.0.13', 30053), u('198.19.1.11', 5353, '198.18.0.13', 61000)), udpIndex, 'node3');
+    expect(nodePort).toMatchObject({ verdict: 'snat-expected', snat: true, service: { name: 'dns-nodeport', entry: 'nodePort' }, endpoint: { pod: 'dns-1' } });
+    // the same query to a TCP port of that address is no Service's
+    expect(enrichConnection(observe(t('198.19.3.11', 20001, '198.18.255.10', 53), t('198.19.2.11', 5353, '198.19.3.11', 20001)), udpIndex, 'node3').verdict).toBe('not-service');
   });
 
   it('builds every record with the same keys (what touch() sets later included), and JSON leaves out the absent ones', () => {

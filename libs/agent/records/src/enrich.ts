@@ -84,6 +84,7 @@ export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, 
     entryNode: entryNode ? entryNode : undefined,
     counters: conn.counters ? conn.counters : undefined,
     ended: conn.kind === 'destroy' ? true : undefined,
+    zone: conn.zone ?? 0,
   };
 }
 
@@ -141,16 +142,23 @@ function endpointOf(index: ClusterIndex, ip: string, port: number, proto: FlowRe
   return endpoint;
 }
 
-/** Stable for the connection's life on this node, distinct from every other connection: id, instance, tuple. */
-export function flowIdOf(conn: Pick<ObservedConnection, 'source' | 'id' | 'instance' | 'original' | 'flowId'>): string {
+/** Stable for the connection's life on this node, distinct from every other connection: id, instance, tuple, zone. */
+export function flowIdOf(conn: Pick<ObservedConnection, 'source' | 'id' | 'instance' | 'original' | 'flowId' | 'zone'>): string {
   if (conn.flowId !== undefined) return conn.flowId; // built by the source, in this same format
-  return flowIdText(conn.source, conn.instance ?? '-', conn.id, conn.original);
+  return flowIdText(conn.source, conn.instance ?? '-', conn.id, conn.original, conn.zone ?? 0);
 }
 
 /**
- * `<source>:<instance>:<id>:<proto>:<src>:<sport>><dst>:<dport>` as one flat string: a template literal leaves a tree
- * of concatenations that the flow maps' hashing flattens into a second string, and a live connection would hold both.
+ * `<source>:<instance>:<id>:<proto>:<src>:<sport>><dst>:<dport>[@z<zone>]` as one flat string: a template literal
+ * leaves a tree of concatenations that the flow maps' hashing flattens into a second string, and a live connection
+ * would hold both. The zone is written only when it is not the default zone 0: two entries with the same tuple in
+ * two zones are two connections (conntrack keys its table by tuple and zone), and flowIds of zone 0 stay as they were.
  */
-export function flowIdText(source: string, instance: string, id: string | number, o: FlowRecord['original']): string {
-  return [source, ':', instance, ':', id, ':', o.proto, ':', o.src, ':', o.sport, '>', o.dst, ':', o.dport].join('');
+export function flowIdText(source: string, instance: string, id: string | number, o: FlowRecord['original'], zone: number): string {
+  return [source, ':', instance, ':', id, ':', o.proto, ':', o.src, ':', o.sport, '>', o.dst, ':', o.dport, zoneSuffix(zone)].join('');
+}
+
+/** What a flowId or a join key adds for a connection's conntrack zone: nothing for the default zone. */
+export function zoneSuffix(zone: number): string {
+  return zone === 0 ? '' : `@z${zone}`;
 }

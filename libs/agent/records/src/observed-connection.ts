@@ -25,6 +25,10 @@ export interface ObservedConnection {
   endedAt?: number;
   state?: string;
   counters?: { original?: { packets: number; bytes: number }; reply?: { packets: number; bytes: number } };
+  /**
+   * The conntrack zone of the connection's original direction (CTA_ZONE, else the original tuple's CTA_TUPLE_ZONE;
+   * 0 when the kernel names none). Part of its identity. Undefined from the capture, which cannot see zones.
+   */
   zone?: number;
   mark?: number;
   /** The client a proxying load balancer named (PROXY protocol, X-Forwarded-For, Forwarded): pcap only. */

@@ -151,6 +151,7 @@ export function flowRecord(options: RecordOptions = {}): FlowRecord {
     endpoint: { namespace: endpoint.namespace ?? service.namespace, pod: endpoint.pod, node: endpoint.node, ip: endpoint.ip, port: 8080 },
     client: { ip: client, kind: options.clientKind ?? 'external' },
     verdict: options.verdict ?? (snat ? 'snat-expected' : 'preserved'),
+    zone: 0,
   };
 }
 

@@ -82,6 +82,31 @@ describe('SourceMerge', () => {
     expect(sut.size).toBe(1);
   });
 
+  it('keeps one tuple in two conntrack zones two connections, and joins the zone-blind capture to the zoned one', () => {
+    const ct7 = observed('conntrack', 'new', 1000, { zone: 7, instance: '1', flowId: 'conntrack:1:42:x@z7' });
+    const ct9 = observed('conntrack', 'new', 1000, { zone: 9, id: '43', instance: '1', flowId: 'conntrack:1:43:x@z9' });
+    expect(sut.accept(ct7, 1000)).toEqual([ct7]);
+    expect(sut.accept(ct9, 1000)).toEqual([ct9]);
+    expect(sut.size).toBe(2);
+    // the capture cannot see the zone: it joins the connection the kernel last reported for the tuple
+    expect(sut.accept(observed('pcap', 'new', 1500, { realClient: ALICE }), 1500)).toEqual([expect.objectContaining({ flowId: 'conntrack:1:43:x@z9', realClient: ALICE })]);
+    expect(sut.size).toBe(2);
+  });
+
+  it('moves what the capture reported first to the zone the kernel names for the tuple', () => {
+    expect(sut.accept(observed('pcap', 'new', 900, { realClient: ALICE }), 900)).toEqual([]);
+    const ct = observed('conntrack', 'new', 1200, { zone: 7, flowId: 'conntrack:1:42:x@z7' });
+    expect(sut.accept(ct, 1200)).toEqual([{ ...ct, realClient: ALICE }]);
+    expect(sut.size).toBe(1);
+    expect(sut.expire(60_000)).toEqual([]);
+    // ended and forgotten: nothing of the zone is left behind for the tuple
+    sut.accept(observed('conntrack', 'destroy', 61_000, { zone: 7, flowId: 'conntrack:1:42:x@z7' }), 61_000);
+    sut.expire(100_000);
+    expect(sut.size).toBe(0);
+    expect(sut.accept(observed('pcap', 'new', 100_100, { id: 'isn9', startedAt: 100_100 }), 100_100)).toEqual([]);
+    expect(sut.expire(105_100)).toEqual([expect.objectContaining({ source: 'pcap', id: 'isn9' })]);
+  });
+
   it('works for any pair of sources: eBPF decides over the capture, conntrack over eBPF', () => {
     const ebpfPcap = new SourceMerge({ sources: ['ebpf', 'pcap'] });
     expect(ebpfPcap.accept(observed('pcap', 'new', 1, { realClient: ALICE }), 1)).toEqual([]);

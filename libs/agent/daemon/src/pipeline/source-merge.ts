@@ -1,11 +1,13 @@
 import type { Tuple } from '@natlens/shared-model';
-import type { ObservedConnection } from '@natlens/agent-records';
+import { zoneSuffix, type ObservedConnection } from '@natlens/agent-records';
 
 /*
  * One connection seen by two (or three) sources becomes one record. With `--source conntrack,pcap` the kernel and
  * the capture both report the connection client:port → node:nodePort; exported apart they would count it twice.
  * Sources see the same original tuple (the capture joins its pre- and post-NAT legs back into the tuple as the
- * client sent it, as conntrack's ORIGINAL direction does), so that tuple is the join key.
+ * client sent it, as conntrack's ORIGINAL direction does), so that tuple, with the connection's conntrack zone, is the
+ * join key: one tuple in two zones is two connections (conntrack and eBPF both report the zone). The capture cannot
+ * see zones; its observations join the connection a kernel source reported for their tuple, in whatever zone.
  *
  * Who decides what: the best-ranked source that saw the connection (conntrack, then eBPF, then the capture) gives
  * the record its identity (flowId), its translated tuple, its state, counters and end; the others add what only
@@ -37,7 +39,11 @@ export interface SourceMergeOptions {
 type Identity = Pick<ObservedConnection, 'source' | 'id' | 'instance' | 'flowId'>;
 
 interface MergedConnection {
-  readonly key: string;
+  key: string;
+  /** The key without the zone (what a zone-blind capture observation looks the connection up by). */
+  readonly tupleKey: string;
+  /** Some observation named the zone (a kernel source's); until then the connection may still move to its zone's key. */
+  zoneKnown: boolean;
   /** The identity exported; undefined while the first sight waits for a better source. */
   owner?: Identity;
   /** The latest observation of the deciding source (the best-ranked that saw the connection). */
@@ -64,8 +70,8 @@ export interface SourceMergeStats {
   evicted: number;
 }
 
-export function connectionKey(original: Tuple): string {
-  return `${original.proto}:${original.src}:${original.sport}>${original.dst}:${original.dport}`;
+export function connectionKey(original: Tuple, zone = 0): string {
+  return `${original.proto}:${original.src}:${original.sport}>${original.dst}:${original.dport}${zoneSuffix(zone)}`;
 }
 
 function identityOf(conn: ObservedConnection): Identity {
@@ -78,6 +84,8 @@ function sameIdentity(a: Identity, b: ObservedConnection): boolean {
 
 export class SourceMerge {
   private readonly connections = new Map<string, MergedConnection>();
+  /** Tuple key → the key of the connection a kernel source last reported for it outside the default zone. */
+  private readonly zonedKeys = new Map<string, string>();
   private readonly bestRank: number;
   private readonly holdMs: number;
   private readonly lingerMs: number;
@@ -97,17 +105,19 @@ export class SourceMerge {
 
   /** One observation in; what the pipeline should enrich out (none while it waits, or when it adds nothing new). */
   accept(conn: ObservedConnection, now: number): ObservedConnection[] {
-    const key = connectionKey(conn.original);
+    const tupleKey = connectionKey(conn.original);
+    const key = this.keyOf(conn, tupleKey);
     let merged = this.connections.get(key);
     if (merged && this.isLaterConnection(merged, conn)) {
-      this.connections.delete(key);
+      this.connections.delete(key); // replaced under the same key at once: its zonedKeys entry stays right
       merged = undefined;
     }
     if (!merged) {
-      merged = { key, decidingRank: Number.POSITIVE_INFINITY, dropped: false, sentRealClient: false, sentDropped: false, heldDestroy: false };
+      merged = { key, tupleKey, zoneKnown: false, decidingRank: Number.POSITIVE_INFINITY, dropped: false, sentRealClient: false, sentDropped: false, heldDestroy: false };
       this.connections.set(key, merged);
       this.evictBeyondBound();
     }
+    if (conn.zone !== undefined) merged.zoneKnown = true;
     const rank = RANK[conn.source];
     if (conn.realClient && !merged.realClient) merged.realClient = conn.realClient;
     if (conn.dropped) merged.dropped = true;
@@ -147,7 +157,7 @@ export class SourceMerge {
    */
   expire(now: number): ObservedConnection[] {
     const out: ObservedConnection[] = [];
-    for (const [key, merged] of this.connections) {
+    for (const merged of this.connections.values()) {
       if (merged.held && merged.heldSince !== undefined && now - merged.heldSince >= this.holdMs) {
         const held: ObservedConnection = merged.heldDestroy && merged.held.kind !== 'destroy' ? { ...merged.held, kind: 'destroy' } : merged.held;
         merged.owner = identityOf(held);
@@ -159,7 +169,7 @@ export class SourceMerge {
         this.stats.released++;
         out.push(this.asOwner(merged, held));
       } else if (merged.endedAt !== undefined && now - merged.endedAt >= this.lingerMs) {
-        this.connections.delete(key);
+        this.forget(merged);
       }
     }
     return out;
@@ -210,10 +220,34 @@ export class SourceMerge {
 
   private evictBeyondBound(): void {
     while (this.connections.size > this.maxConnections) {
-      const oldest = this.connections.keys().next();
+      const oldest = this.connections.values().next();
       if (oldest.done) return;
-      this.connections.delete(oldest.value);
+      this.forget(oldest.value);
       this.stats.evicted++;
     }
+  }
+
+  /**
+   * The key of the connection an observation is about: its tuple and zone. A zone-blind observation (the capture)
+   * takes the zone a kernel source last reported for its tuple; a kernel source naming a zone first takes over what
+   * zone-blind observations of its tuple gathered so far (they were about this connection).
+   */
+  private keyOf(conn: ObservedConnection, tupleKey: string): string {
+    if (conn.zone === undefined) return this.zonedKeys.get(tupleKey) ?? tupleKey;
+    if (conn.zone === 0) return tupleKey;
+    const key = connectionKey(conn.original, conn.zone);
+    this.zonedKeys.set(tupleKey, key);
+    const blind = this.connections.get(tupleKey);
+    if (blind && !blind.zoneKnown && !this.connections.has(key)) {
+      this.connections.delete(tupleKey);
+      blind.key = key;
+      this.connections.set(key, blind);
+    }
+    return key;
+  }
+
+  private forget(merged: MergedConnection): void {
+    this.connections.delete(merged.key);
+    if (this.zonedKeys.get(merged.tupleKey) === merged.key) this.zonedKeys.delete(merged.tupleKey);
   }
 }

@@ -45,6 +45,22 @@ describe('ConnectionIdentities', () => {
     expect(sut.size).toBe(0);
   });
 
+  it('keeps apart one tuple in two conntrack zones, whether the zone applies to both directions or the original only', () => {
+    const sut = new ConnectionIdentities();
+    const inZone = (id: number, event: LeanConntrackEntry['event'], zone: number | undefined) => ({ ...entry(id, event, tuple(40001)), zone }) as LeanConntrackEntry & { id: number };
+    const unzoned = sut.of(inZone(5, 'new', undefined), 1000);
+    const zone7 = sut.of(inZone(5, 'new', 7), 1000); // ids collide on purpose: the zone alone must tell them apart
+    const zoneOrig9 = sut.of({ ...entry(5, 'new', { ...tuple(40001), zone: 9 }), zone: undefined } as LeanConntrackEntry & { id: number }, 1000);
+    expect(sut.size).toBe(3);
+    expect([unzoned.zone, zone7.zone, zoneOrig9.zone]).toEqual([0, 7, 9]);
+    expect(zone7.flowId).toBe(`conntrack:${zone7.instance}:5:tcp:198.51.100.79:40001>198.18.0.11:30080@z7`);
+    expect(unzoned.flowId).toBe(`conntrack:${unzoned.instance}:5:tcp:198.51.100.79:40001>198.18.0.11:30080`);
+    expect(sut.of(inZone(5, 'update', 7), 1001)).toBe(zone7);
+    expect(sut.of(inZone(5, 'destroy', undefined), 1002)).toBe(unzoned);
+    expect(sut.of(inZone(5, 'update', 7), 1003)).toBe(zone7);
+    expect(sut.size).toBe(2);
+  });
+
   it('names a connection first seen in a dump after the kernel\'s start time, so a restarted agent names it the same', () => {
     const start = { ms: 1_700_000_000_123, ns: 456_789 };
     const before = new ConnectionIdentities().of(entry(3, 'dump', tuple(40003), start), 5000);

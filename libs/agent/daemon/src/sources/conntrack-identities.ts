@@ -1,12 +1,14 @@
 import type { LeanConntrackEntry, LeanConntrackTuple } from '@natlens/agent-conntrack';
 import type { Tuple } from '@natlens/shared-model';
 import { flowIdText } from '@natlens/agent-records';
-import { dportOf, protocolOf, sportOf, tupleOf } from './conntrack-observation';
+import { dportOf, protocolOf, sportOf, tupleOf, zoneOf } from './conntrack-observation';
 
 /** The identity of one connection the kernel holds: its instance and the flowId built once from it. */
 export interface ConnectionIdentity {
   readonly id: number;
   readonly original: Tuple;
+  /** The zone of the original direction (conntrack-observation.ts zoneOf): with the tuple, what conntrack keys on. */
+  readonly zone: number;
   readonly instance: string;
   readonly flowId: string;
   /** When the agent first saw it. */
@@ -14,7 +16,8 @@ export interface ConnectionIdentity {
 }
 
 /*
- * The identities of the connections the kernel holds, by conntrack id (CTA_ID) and original tuple. The kernel gives
+ * The identities of the connections the kernel holds, by conntrack id (CTA_ID), original tuple and zone (two entries
+ * with one tuple in two zones are two connections; their ids differ too, but an id may collide). The kernel gives
  * a connection's successor the same id when a client reuses a TIME_WAIT tuple, so NEW always starts a new identity
  * (a new instance), and DESTROY forgets it. Every later event of a connection finds its identity by the numeric id
  * and a field-by-field tuple comparison, and gets the same flowId string back: no key or flowId string is built per
@@ -43,8 +46,9 @@ export class ConnectionIdentities {
    * tuple: its identity's `original` is the one it would build.
    */
   of(entry: LeanConntrackEntry & { id: number }, now: number): ConnectionIdentity {
-    const known = entry.event === 'new' ? undefined : this.find(entry.id, entry.original);
-    const identity = known ?? this.assign(entry, tupleOf(entry.original), now);
+    const zone = zoneOf(entry);
+    const known = entry.event === 'new' ? undefined : this.find(entry.id, entry.original, zone);
+    const identity = known ?? this.assign(entry, tupleOf(entry.original), zone, now);
     if (entry.event === 'destroy') this.forget(identity);
     return identity;
   }
@@ -58,29 +62,29 @@ export class ConnectionIdentities {
     for (const identity of stale) this.forget(identity);
   }
 
-  private find(id: number, o: LeanConntrackTuple): ConnectionIdentity | undefined {
+  private find(id: number, o: LeanConntrackTuple, zone: number): ConnectionIdentity | undefined {
     const held = this.byId.get(id);
     if (held === undefined) return undefined;
-    if (!Array.isArray(held)) return sameAsLean(held.original, o) ? held : undefined;
-    for (const k of held) if (sameAsLean(k.original, o)) return k;
+    if (!Array.isArray(held)) return held.zone === zone && sameAsLean(held.original, o) ? held : undefined;
+    for (const k of held) if (k.zone === zone && sameAsLean(k.original, o)) return k;
     return undefined;
   }
 
-  private assign(entry: LeanConntrackEntry & { id: number }, original: Tuple, now: number): ConnectionIdentity {
+  private assign(entry: LeanConntrackEntry & { id: number }, original: Tuple, zone: number, now: number): ConnectionIdentity {
     const fromKernel = entry.event !== 'new' && entry.startMs !== undefined;
     this.sequence = (this.sequence + 1) % 1_000_000;
     const instance = fromKernel ? timeOrderedInstance(entry.startMs as number, entry.startNsInMs ?? 0) : timeOrderedInstance(now, this.sequence);
-    const identity: ConnectionIdentity = { id: entry.id, original, instance, flowId: flowIdText('conntrack', instance, entry.id, original), since: now };
+    const identity: ConnectionIdentity = { id: entry.id, original, zone, instance, flowId: flowIdText('conntrack', instance, entry.id, original, zone), since: now };
     const held = this.byId.get(entry.id);
     if (held === undefined) {
       this.byId.set(entry.id, identity);
       this.count++;
     } else if (!Array.isArray(held)) {
-      const successor = sameTuple(held.original, original);
+      const successor = held.zone === zone && sameTuple(held.original, original);
       this.byId.set(entry.id, successor ? identity : [held, identity]);
       if (!successor) this.count++;
     } else {
-      const replaced = held.findIndex((k) => sameTuple(k.original, original));
+      const replaced = held.findIndex((k) => k.zone === zone && sameTuple(k.original, original));
       if (replaced >= 0) held[replaced] = identity;
       else {
         held.push(identity);

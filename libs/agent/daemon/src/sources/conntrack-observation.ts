@@ -1,6 +1,6 @@
 import type { LeanConntrackEntry, LeanConntrackTuple } from '@natlens/agent-conntrack';
 import type { Protocol, Tuple } from '@natlens/shared-model';
-import type { ObservedConnection } from '@natlens/agent-records';
+import { zoneSuffix, type ObservedConnection } from '@natlens/agent-records';
 
 /*
  * ctnetlink's view of a connection → the pipeline's source-neutral observation. For ICMP, conntrack's stand-ins
@@ -27,9 +27,21 @@ export function tupleOf(tuple: LeanConntrackTuple): Tuple {
   return { src: tuple.src, sport: sportOf(tuple), dst: tuple.dst, dport: dportOf(tuple), proto: protocolOf(tuple) };
 }
 
-/** The part of a flowId after its id and instance (enrich.ts flowIdOf): `<proto>:<src>:<sport>><dst>:<dport>`. */
-export function tupleKeyOf(original: Tuple): string {
-  return `${original.proto}:${original.src}:${original.sport}>${original.dst}:${original.dport}`;
+/**
+ * The part of a flowId after its id and instance (enrich.ts flowIdText): `<proto>:<src>:<sport>><dst>:<dport>`, and
+ * `@z<zone>` outside the default zone.
+ */
+export function tupleKeyOf(original: Tuple, zone = 0): string {
+  return `${original.proto}:${original.src}:${original.sport}>${original.dst}:${original.dport}${zoneSuffix(zone)}`;
+}
+
+/**
+ * The zone of the entry's original direction: CTA_ZONE when the zone applies to both directions (`CT --zone`,
+ * `ct zone set`), else the original tuple's own CTA_TUPLE_ZONE (`CT --zone-orig`); 0, the default zone, when the
+ * kernel sends neither (ctnetlink leaves the default zone out).
+ */
+export function zoneOf(entry: Pick<LeanConntrackEntry, 'zone' | 'original'>): number {
+  return entry.zone ?? entry.original.zone ?? 0;
 }
 
 type Counters = NonNullable<ObservedConnection['counters']>;
@@ -64,7 +76,7 @@ export function observationOf(entry: LeanConntrackEntry & { id: number }, observ
     endedAt: entry.stopMs || entry.stopNsInMs ? entry.stopMs : undefined,
     state: entry.tcpState ?? entry.sctpState,
     counters: countersOf(entry),
-    zone: entry.zone,
+    zone: zoneOf(entry),
     mark: entry.mark,
     flowId,
   };

@@ -31,9 +31,9 @@ export interface EbpfIdentity {
   flowId: string;
 }
 
-/** `ebpf:<id>:<instance>:<tuple>`, enrich.ts flowIdOf()'s format. */
-export function ebpfFlowId(id: string, instance: string, original: Tuple): string {
-  return `ebpf:${id}:${instance}:${tupleKeyOf(original)}`;
+/** `ebpf:<id>:<instance>:<tuple>[@z<zone>]` (conntrack-observation.ts tupleKeyOf). */
+export function ebpfFlowId(id: string, instance: string, original: Tuple, zone: number): string {
+  return `ebpf:${id}:${instance}:${tupleKeyOf(original, zone)}`;
 }
 
 /** A NEW (kind 'new') or END (kind 'destroy') event of a connection whose identity the source assigned at NEW. */
@@ -64,7 +64,7 @@ export function tuplesOf(event: EbpfEvent): { original: Tuple; reply: Tuple } {
 
 /**
  * A netfilter drop of a packet to a Service port: the connection went no further than this node. Its identity is
- * its tuple alone, so the retransmitted SYNs of one attempt land on one record.
+ * its tuple and zone alone, so the retransmitted SYNs of one attempt land on one record.
  */
 export function observationOfDrop(event: EbpfEvent, at: number, observedAt: number): ObservedConnection {
   const { original, reply } = tuplesOf(event);
@@ -80,7 +80,8 @@ export function observationOfDrop(event: EbpfEvent, at: number, observedAt: numb
     endedAt: at,
     state: 'DROPPED',
     dropped: true,
+    zone: event.zone,
     mark: event.mark,
-    flowId: ebpfFlowId('drop', '-', original),
+    flowId: ebpfFlowId('drop', '-', original, event.zone),
   };
 }

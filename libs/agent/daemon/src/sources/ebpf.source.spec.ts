@@ -1,4 +1,7 @@
 import { EbpfUnavailableError, capabilitiesOf, formatEventBatch, type EbpfEvent, type EbpfProgramHandlers, type NamespaceCounters } from '@natlens/agent-ebpf';
+import { buildInventory, resolveLab } from '@natlens/lab';
+import { exampleTopology } from '@natlens/lab/testing';
+import { ClusterIndex } from '@natlens/shared-cluster';
 import { indexFromInventoryFile, LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
 import pino from 'pino';
 import { AgentMetrics } from '../metrics/agent-metrics';
@@ -140,6 +143,24 @@ describe('EbpfSource', () => {
     sut.stop();
   });
 
+  it('reports UDP at NEW like TCP, and carries the conntrack zone into the identity: one tuple, two zones, two flows', () => {
+    const { sut, program, observed } = setup();
+    const udp: EbpfEvent = { ...base, protocol: 17, tcpState: 0, original: { ...base.original, dport: 30053 }, reply: { ...base.reply, sport: 5353 } };
+    program.deliver([udp, { ...udp, connCookie: base.connCookie + 64, zone: 7 }]);
+    expect(observed).toMatchObject([
+      { kind: 'new', zone: 0, state: undefined, original: { proto: 'udp', dport: 30053 }, reply: { proto: 'udp', sport: 5353 } },
+      { kind: 'new', zone: 7, original: { proto: 'udp', dport: 30053 } },
+    ]);
+    expect(observed[0]?.flowId).toBe(`ebpf:${observed[0]?.id}:${observed[0]?.instance}:udp:198.51.100.79:40000>198.18.0.12:30053`);
+    expect(observed[1]?.flowId).toBe(`ebpf:${observed[1]?.id}:${observed[1]?.instance}:udp:198.51.100.79:40000>198.18.0.12:30053@z7`);
+    sut.sweep(Date.now() + 121_000);
+    expect(observed.slice(2)).toMatchObject([
+      { kind: 'destroy', zone: 0, flowId: observed[0]?.flowId },
+      { kind: 'destroy', zone: 7, flowId: observed[1]?.flowId },
+    ]);
+    sut.stop();
+  });
+
   it('ends connections the program never ends after their idle timeout', () => {
     const { sut, program, observed } = setup({ tcpIdleTimeoutMs: 10_000, otherIdleTimeoutMs: 1000 });
     const udp: EbpfEvent = { ...base, protocol: 17, tcpState: 0, connCookie: 7, original: { ...base.original, dport: 53 } };
@@ -186,6 +207,12 @@ describe('EbpfSource', () => {
     expect(program.ports).toEqual(expect.arrayContaining([{ protocol: 6, port: 80 }, { protocol: 6, port: 30080 }]));
     expect(servicePortsOf(index)).toEqual(program.ports);
     sut.stop();
+  });
+
+  it('counts UDP Service ports and node ports as Service ports too, keyed by protocol', () => {
+    const udp = ClusterIndex.fromObjects(buildInventory(resolveLab(exampleTopology('udp-dns.yaml'))).items);
+    expect(servicePortsOf(udp)).toEqual(expect.arrayContaining([{ protocol: 17, port: 53 }, { protocol: 17, port: 30053 }]));
+    expect(servicePortsOf(udp).filter((p) => p.protocol !== 17)).toEqual([]);
   });
 });
 

@@ -52,6 +52,7 @@ interface LiveConnection {
   identity: EbpfIdentity;
   original: Tuple;
   reply: Tuple;
+  zone: number;
   startedAt: number;
   tcp: boolean;
 }
@@ -153,8 +154,8 @@ export class EbpfSource implements ConnectionSource {
         // The kernel reused a connection's memory for a new one whose predecessor's END never came: that one is over.
         if (previous) out.push(this.ended(previous, at, now));
         const id = (++this.sequence).toString(36);
-        const identity = { id, instance: this.runTag, flowId: ebpfFlowId(id, this.runTag, original) };
-        this.live.set(event.connCookie, { identity, original, reply, startedAt: at, tcp: original.proto === 'tcp' });
+        const identity = { id, instance: this.runTag, flowId: ebpfFlowId(id, this.runTag, original, event.zone) };
+        this.live.set(event.connCookie, { identity, original, reply, zone: event.zone, startedAt: at, tcp: original.proto === 'tcp' });
         out.push(observationOfConnectionEvent(event, identity, original, reply, at, now, at));
         continue;
       }
@@ -183,6 +184,7 @@ export class EbpfSource implements ConnectionSource {
       observedAt: now,
       startedAt: conn.startedAt,
       endedAt: at,
+      zone: conn.zone,
       flowId: conn.identity.flowId,
     };
   }

@@ -188,6 +188,7 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
       client: { ip: '198.51.100.7', kind: 'pod', name: 'client-0' },
       realClient: { ip: '203.0.113.5', port: 51000 },
       entryNode: 'node2',
+      zone: 7,
     };
     const bare: FlowRecord = { ...flowRecord({ firstSeen: T0 + 1, verdict: 'not-service' }), service: undefined, endpoint: undefined, state: undefined };
     delete bare.service;
@@ -198,6 +199,26 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     expect(page.flows).toEqual([bare, full]);
     // absent optional fields come back absent, not as undefined or null
     expect(page.flows.map((r) => Object.keys(r).sort())).toEqual([Object.keys(bare).sort(), Object.keys(full).sort()]);
+  });
+
+  it('keeps one UDP tuple in two conntrack zones as two connections, each with its zone, counted like TCP', async () => {
+    const inZone = (zone: number): FlowRecord => {
+      const record = flowRecord({ firstSeen: T0, dport: 30053 });
+      return {
+        ...record,
+        flowId: `conntrack:x:${zone}:udp:198.51.100.79:20000>198.18.0.11:30053${zone === 0 ? '' : `@z${zone}`}`,
+        original: { ...record.original, sport: 20000, proto: 'udp' },
+        translated: { ...record.translated, dport: 5353, proto: 'udp' },
+        zone,
+      };
+    };
+    const [zone0, zone7] = [inZone(0), inZone(7)];
+    expect(await sut.ingest([zone0, zone7])).toEqual({ records: 2, inserted: 2 });
+    expect(await sut.ingest([zone7])).toEqual({ records: 1, inserted: 0 }); // idempotent by (node, flowId)
+    const stored = (await sut.flows({ limit: 10 })).flows;
+    expect(stored.map((r) => r.zone).sort()).toEqual([0, 7]);
+    expect(stored.find((r) => r.zone === 7)).toEqual(zone7);
+    expect((await sut.evidenceCounts(web, ALL)).rows.reduce((sum, r) => sum + r.connections, 0)).toBe(2);
   });
 
   it('takes concurrent batches from several nodes that touch the same rollup rows', async () => {

@@ -6,7 +6,7 @@ import type { ClientMinuteDims, Delta, FlowMinuteDims, FlowRow } from './ingest-
 export function flowRowValues(row: FlowRow): (string | number)[] {
   return [
     row.node, row.flowId, row.serviceKey, row.leg, row.verdict, row.entry, row.clientKind, row.snat ? 1 : 0, row.snatAddress,
-    row.endpointNamespace, row.endpointPod, row.endpointNode, row.clientIp, row.seenIp, row.firstSeen, row.lastSeen, row.realClientIp, row.record,
+    row.endpointNamespace, row.endpointPod, row.endpointNode, row.clientIp, row.seenIp, row.firstSeen, row.lastSeen, row.realClientIp, row.zone, row.record,
   ];
 }
 

@@ -74,6 +74,8 @@ export interface FlowDims {
 export interface FlowRow extends FlowDims {
   /** recordKey of the row, computed once. */
   readonly key: string;
+  /** The conntrack zone (no rollup dimension: the zone is part of the identity, which the flowId already carries). */
+  readonly zone: number;
   readonly record: string;
   readonly source: FlowRecord;
 }
@@ -118,6 +120,7 @@ export function flowRow(record: FlowRecord): FlowRow {
     seenIp: record.translated.src,
     firstSeen: record.firstSeen,
     lastSeen: record.lastSeen,
+    zone: record.zone ?? 0,
     record: encodeRecord(record),
     source: record,
   };

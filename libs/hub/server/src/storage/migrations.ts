@@ -164,6 +164,14 @@ export const MIGRATIONS: readonly Migration[] = [
       "ALTER TABLE flows ADD COLUMN real_client_ip TEXT NOT NULL DEFAULT ''",
     ],
   },
+  {
+    version: 5,
+    description: 'the conntrack zone of each connection (part of its identity, which its flowId already carries)',
+    statements: [
+      // Rows written before it were all read as zone 0, the default zone, which is what agents then reported.
+      'ALTER TABLE flows ADD COLUMN zone INTEGER NOT NULL DEFAULT 0',
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -172,5 +180,5 @@ export const SCHEMA_MIGRATIONS_DDL = 'CREATE TABLE IF NOT EXISTS schema_migratio
 
 export const FLOW_COLUMNS = [
   'node', 'flow_id', 'service_key', 'leg', 'verdict', 'entry', 'client_kind', 'snat', 'snat_address', 'ep_namespace', 'ep_pod', 'ep_node',
-  'client_ip', 'seen_ip', 'first_seen', 'last_seen', 'real_client_ip', 'record',
+  'client_ip', 'seen_ip', 'first_seen', 'last_seen', 'real_client_ip', 'zone', 'record',
 ] as const;

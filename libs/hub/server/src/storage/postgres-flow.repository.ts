@@ -13,7 +13,7 @@ import type { RecordColumns } from './record-codec';
 const FLOW_COLUMN_TYPES: Record<(typeof FLOW_COLUMNS)[number], string> = {
   node: 'text', flow_id: 'text', service_key: 'text', leg: 'text', verdict: 'text', entry: 'text', client_kind: 'text', snat: 'int4',
   snat_address: 'text', ep_namespace: 'text', ep_pod: 'text', ep_node: 'text', client_ip: 'text', seen_ip: 'text', first_seen: 'int8',
-  last_seen: 'int8', record: 'text', real_client_ip: 'text',
+  last_seen: 'int8', record: 'text', real_client_ip: 'text', zone: 'int4',
 };
 
 /**

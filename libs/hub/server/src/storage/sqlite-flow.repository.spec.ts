@@ -46,9 +46,10 @@ describe('SqliteFlowRepository', () => {
       if (!first) throw new Error('no migrations');
       for (const statement of statementsFor(first, 'sqlite')) v1.exec(statement);
       v1.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (1, ?, 0)').run(first.description);
-      // schema 1's columns only (real_client_ip came with schema 4)
-      const v1Columns = FLOW_COLUMNS.filter((c) => c !== 'real_client_ip');
-      const values = flowRowValues(flowRow(record)).filter((_, i) => FLOW_COLUMNS[i] !== 'real_client_ip');
+      // schema 1's columns only (real_client_ip came with schema 4, zone with schema 5)
+      const later = new Set<string>(['real_client_ip', 'zone']);
+      const v1Columns = FLOW_COLUMNS.filter((c) => !later.has(c));
+      const values = flowRowValues(flowRow(record)).filter((_, i) => !later.has(FLOW_COLUMNS[i] as string));
       values[values.length - 1] = JSON.stringify(record);
       v1.prepare(`INSERT INTO flows (${v1Columns.join(', ')}) VALUES (${v1Columns.map(() => '?').join(', ')})`).run(...values);
       const plan = planIngest([flowRow(record)], new Map());
