@@ -7,7 +7,7 @@ import { type AgentProcess, readState, startLabAgent, stopAgent, uniqueLabName }
 import type { GenericNotificationBody } from '../alerts/alert-payloads';
 import { startTestReceiver, type TestReceiver, waitFor } from '../alerts/testing-receiver';
 import { startTestHub, TEST_INGEST_TOKEN, TEST_READ_TOKEN, type TestHub } from '../testing';
-import { startTestAlertmanager, type TestMonitoringServer } from '../testing-monitoring';
+import { startTestAlertmanager, type TestMonitoringServer } from '../testing-servers';
 
 /*
  * Alerts end to end on the real kernel: one lab, three Services, each with one cause (its traffic), read by

@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /*
- * A real Alertmanager and a real Prometheus for tests (Debian's prometheus-alertmanager and prometheus packages):
- * each on a free port of 127.0.0.1, with its configuration and data in a temporary directory, ready once its
- * /-/ready answers, and stopped by its PID.
+ * Real servers for the hub's end-to-end tests, from Debian's packages: Alertmanager (prometheus-alertmanager),
+ * Prometheus (prometheus) and NATS with JetStream (nats-server). Each on free ports of 127.0.0.1, with its
+ * configuration and data in a temporary directory, ready once its HTTP readiness path answers, stopped by its PID.
  */
 
 export interface TestMonitoringServer {
+  /** The HTTP API (for NATS: its monitoring port). */
   readonly url: string;
   readonly pid: number | undefined;
   readonly dir: string;
@@ -34,7 +35,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startServer(program: string, what: string, files: Record<string, string>, args: (dir: string, address: string) => string[]): Promise<TestMonitoringServer> {
+async function startServer(program: string, what: string, files: Record<string, string>, args: (dir: string, address: string) => string[], readyPath = '/-/ready'): Promise<TestMonitoringServer> {
   const dir = mkdtempSync(join(tmpdir(), `natlens-${what}-`));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const address = `127.0.0.1:${await freePort()}`;
@@ -70,11 +71,11 @@ async function startServer(program: string, what: string, files: Record<string, 
       await dispose();
       throw new Error(`${what} exited at start:\n${output.slice(-3000)}`);
     }
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}${readyPath}`).then((r) => r.ok, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
       await dispose();
-      throw new Error(`${what} did not answer ${url}/-/ready within 30 s:\n${output.slice(-3000)}`);
+      throw new Error(`${what} did not answer ${url}${readyPath} within 30 s:\n${output.slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -124,4 +125,17 @@ export function startTestPrometheus(options: { targets: Record<string, string[]>
     `--web.listen-address=${address}`,
     '--log.level=warn',
   ]);
+}
+
+/** nats-server with JetStream (its store in the temporary directory); `natsUrl` for clients, `url` its monitoring. */
+export async function startTestNats(): Promise<TestMonitoringServer & { natsUrl: string }> {
+  const clientPort = await freePort();
+  const server = await startServer(
+    'nats-server',
+    'nats',
+    {},
+    (dir, address) => ['-js', '-a', '127.0.0.1', '-p', String(clientPort), '-m', address.split(':')[1] as string, '-sd', dir, '-n', `natlens-test-${clientPort}`],
+    '/healthz?js-enabled-only=true',
+  );
+  return Object.assign(server, { natsUrl: `nats://127.0.0.1:${clientPort}` });
 }
