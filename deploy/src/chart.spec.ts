@@ -43,7 +43,7 @@ const podSpec = (object: KubeObject) => (object['spec'] as { template: { spec: P
 const container = (objects: KubeObject[], kind: string, name: string) => podSpec(find(objects, kind, name)).containers[0] as Container;
 const secretRefs = (c: Container) => Object.fromEntries((c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, `${e.valueFrom?.secretKeyRef?.name}:${e.valueFrom?.secretKeyRef?.key}`]));
 
-const ALWAYS = ['ClusterRole/natlens-agent', 'ClusterRoleBinding/natlens-agent', 'Deployment/natlens-hub', 'Service/natlens-hub', 'ServiceAccount/natlens-agent', 'ServiceAccount/natlens-hub'];
+const ALWAYS = ['ClusterRole/natlens-cluster-reader', 'ClusterRoleBinding/natlens-cluster-reader', 'Deployment/natlens-hub', 'Service/natlens-hub', 'ServiceAccount/natlens-agent', 'ServiceAccount/natlens-hub'];
 const AGENT = ['DaemonSet/natlens-agent'];
 const DASHBOARD = ['Deployment/natlens-dashboard', 'Service/natlens-dashboard'];
 const POSTGRESQL = ['NetworkPolicy/natlens-postgresql', 'Service/natlens-postgresql', 'StatefulSet/natlens-postgresql'];
@@ -157,6 +157,22 @@ describe('the Helm chart, rendered for Kubernetes 1.35', () => {
       const objects = helmTemplate({ postgresql: { enabled: false }, nats: { enabled: false }, store: { url: EXTERNAL_STORE }, bus: { url: EXTERNAL_BUS } });
       expect(stringData(objects, 'natlens-hub')).toEqual({ 'store-url': EXTERNAL_STORE, 'bus-url': EXTERNAL_BUS });
     });
+  });
+
+  it('lets the agents and the hubs read the cluster\'s nodes, pods, services and endpointslices, nothing more', () => {
+    const objects = helmTemplate({});
+    expect(find(objects, 'ClusterRole', 'natlens-cluster-reader')['rules']).toEqual([
+      { apiGroups: [''], resources: ['nodes', 'pods', 'services'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    expect(find(objects, 'ClusterRoleBinding', 'natlens-cluster-reader')['subjects']).toEqual([
+      { kind: 'ServiceAccount', name: 'natlens-agent', namespace: 'natlens' },
+      { kind: 'ServiceAccount', name: 'natlens-hub', namespace: 'natlens' },
+    ]);
+    for (const [kind, name] of [['DaemonSet', 'natlens-agent'], ['Deployment', 'natlens-hub']] as const) {
+      expect(podSpec(find(objects, kind, name))).toEqual(expect.objectContaining({ serviceAccountName: name }));
+      expect(podSpec(find(objects, kind, name))).not.toHaveProperty('automountServiceAccountToken');
+    }
   });
 
   describe('the agent DaemonSet', () => {
