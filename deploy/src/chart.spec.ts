@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { helmLint, helmTemplate, type KubeObject, type Values } from './helm';
+import { type FakeApiServer, startFakeApiServer } from './fake-api-server';
+import { helmLint, helmTemplate, helmTemplateUpgrade, type KubeObject, type Values } from './helm';
 import { validateObject } from './k8s-schema';
 
 /*
@@ -135,6 +136,35 @@ describe('the Helm chart, rendered for Kubernetes 1.35', () => {
       const [first, second] = [stringData(helmTemplate({}), 'natlens-tokens'), stringData(helmTemplate({}), 'natlens-tokens')];
       for (const token of [...Object.values(first), ...Object.values(second)]) expect(token).toMatch(/^[A-Za-z0-9]{32}$/);
       expect(second['ingest-token']).not.toBe(first['ingest-token']);
+    });
+
+    describe('at an upgrade (helm reads the live Secrets from the API server)', () => {
+      const live = { 'natlens-tokens': { 'ingest-token': 'live-ingest-token-0123456789', 'read-token': 'live-read-token-0123456789ab' }, 'natlens-hub': { 'postgres-password': 'live-pg-password-0123456789' } };
+      let api: FakeApiServer;
+      beforeAll(async () => {
+        api = await startFakeApiServer({ natlens: live });
+      });
+      afterAll(() => api.close());
+
+      it('keeps the generated tokens and password of the live Secrets', async () => {
+        const objects = await helmTemplateUpgrade({}, api.url);
+        expect(stringData(objects, 'natlens-tokens')).toEqual(live['natlens-tokens']);
+        expect(stringData(objects, 'natlens-hub')).toEqual({
+          'postgres-password': 'live-pg-password-0123456789',
+          'store-url': 'postgres://natlens:live-pg-password-0123456789@natlens-postgresql:5432/natlens',
+          'bus-url': 'nats://natlens-nats:4222',
+        });
+        expect(api.requests).toEqual(expect.arrayContaining(['/api/v1/namespaces/natlens/secrets/natlens-tokens', '/api/v1/namespaces/natlens/secrets/natlens-hub']));
+      });
+
+      it('takes a value given in values over the live one', async () => {
+        expect(stringData(await helmTemplateUpgrade({ tokens: { ingest: INGEST } }, api.url), 'natlens-tokens')).toEqual({ 'ingest-token': INGEST, 'read-token': live['natlens-tokens']['read-token'] });
+      });
+
+      it('generates what no live Secret holds', async () => {
+        const tokens = stringData(await helmTemplateUpgrade({}, api.url, { release: 'other' }), 'other-natlens-tokens');
+        expect(Object.values(tokens).every((t) => /^[A-Za-z0-9]{32}$/.test(t))).toBe(true);
+      });
     });
 
     it('escapes a generated or given PostgreSQL password inside the store URL', () => {

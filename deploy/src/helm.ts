@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,8 +44,12 @@ function withValuesFile<T>(values: Values, run: (file: string) => T): T {
   }
 }
 
+function helmEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, HELM_CACHE_HOME: join(tmpdir(), 'natlens-helm-cache'), HELM_CONFIG_HOME: join(tmpdir(), 'natlens-helm-config') };
+}
+
 export function helm(args: string[]): HelmResult {
-  const result = spawnSync(helmBinary(), args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: join(tmpdir(), 'natlens-helm-cache'), HELM_CONFIG_HOME: join(tmpdir(), 'natlens-helm-config') } });
+  const result = spawnSync(helmBinary(), args, { encoding: 'utf8', env: helmEnv() });
   if (result.error) throw result.error;
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
@@ -56,9 +60,50 @@ export function helmLint(values: Values): HelmResult {
 
 /** `helm template` of release `natlens` in namespace `natlens`; throws with helm's message when it refuses. */
 export function helmTemplate(values: Values, options: { release?: string; namespace?: string } = {}): KubeObject[] {
-  const result = withValuesFile(values, (file) =>
-    helm(['template', options.release ?? 'natlens', CHART_DIR, '--namespace', options.namespace ?? 'natlens', '--kube-version', KUBE_VERSION, '-f', file]),
-  );
+  const result = withValuesFile(values, (file) => helm([...templateArgs(file, options), '--kube-version', KUBE_VERSION]));
+  return renderedObjects(result);
+}
+
+/**
+ * `helm template` as `helm upgrade` renders, against an API server (`apiUrl`): `lookup` reads it. Asynchronous, so
+ * an API server in this process keeps answering while helm runs.
+ */
+export async function helmTemplateUpgrade(values: Values, apiUrl: string, options: { release?: string; namespace?: string } = {}): Promise<KubeObject[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'natlens-chart-'));
+  try {
+    const file = join(dir, 'values.json');
+    writeFileSync(file, JSON.stringify(values));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'test', cluster: { server: apiUrl } }],
+        users: [{ name: 'test', user: { token: 'test' } }],
+        contexts: [{ name: 'test', context: { cluster: 'test', user: 'test' } }],
+        'current-context': 'test',
+      }),
+    );
+    // the test's API server serves discovery and Secrets, not the OpenAPI documents helm would validate against
+    const args = [...templateArgs(file, options), '--kubeconfig', kubeconfig, '--dry-run=server', '--is-upgrade', '--disable-openapi-validation'];
+    const child = spawn(helmBinary(), args, { env: helmEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const status = await new Promise<number>((resolve, reject) => child.once('error', reject).once('close', (code) => resolve(code ?? -1)));
+    return renderedObjects({ status, stdout, stderr });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function templateArgs(valuesFile: string, options: { release?: string; namespace?: string }): string[] {
+  return ['template', options.release ?? 'natlens', CHART_DIR, '--namespace', options.namespace ?? 'natlens', '-f', valuesFile];
+}
+
+function renderedObjects(result: HelmResult): KubeObject[] {
   if (result.status !== 0) throw new Error(`helm template failed (${result.status}): ${result.stderr.trim()}`);
   return parseManifests(result.stdout);
 }
