@@ -252,7 +252,8 @@ describe('alerts on the real kernel (lab → agents → hub → webhook and Aler
       const resolving = expected.filter(([, , c]) => c === cause);
       for (const [rule, service] of resolving) {
         await waitFor(`${rule} resolved for default/${service}`, () => told(rule, service, 'resolved').length > 0 || undefined, WINDOW_MS + 15_000);
-        expect(await stateOf(rule, service)).toBe('resolved');
+        const history = (await alerts()).history.filter((h) => h.rule === rule && h.service.name === service).map((h) => h.transition);
+        expect({ alert: `${rule} default/${service}`, state: await stateOf(rule, service), history }).toEqual({ alert: `${rule} default/${service}`, state: 'resolved', history: expect.any(Array) });
         await waitFor(`${rule} default/${service} gone from Alertmanager's alerts`, async () => (await amAlert(rule, service)) === undefined || undefined, 10_000);
       }
       for (const [other, otherService, otherCause] of expected) if (otherCause !== cause && !told(other, otherService, 'resolved').length) expect(await stateOf(other, otherService)).toBe('firing');
