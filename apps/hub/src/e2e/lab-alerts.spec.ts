@@ -138,6 +138,11 @@ describe('alerts on the real kernel (lab → agents → hub → webhook and Aler
     expect(res.status).toBe(200);
     return res.body as Alerts;
   };
+  /** The alert's transitions with their times relative to now, oldest first: what a failure message needs. */
+  const transitions = async (rule: string, service: string) => {
+    const now = Date.now();
+    return (await alerts()).history.filter((h) => h.rule === rule && h.service.name === service).map((h) => `${h.transition} ${now - h.at} ms ago`).reverse();
+  };
   const stateOf = async (rule: string, service: string) => (await alerts()).alerts.find((a) => a.rule === rule && a.service.name === service)?.state;
 
   const amAlerts = async () => (alertmanager as TestMonitoringServer).api<AmAlert[]>('/api/v2/alerts');
@@ -244,7 +249,7 @@ describe('alerts on the real kernel (lab → agents → hub → webhook and Aler
     await (hub as TestHub).close();
     hub = await startHub();
     await new Promise((r) => setTimeout(r, 3000));
-    for (const [rule, service] of expected) expect(await stateOf(rule, service)).toBe('firing');
+    for (const [rule, service] of expected) expect({ alert: `${rule} default/${service}`, state: await stateOf(rule, service), history: await transitions(rule, service) }).toEqual({ alert: `${rule} default/${service}`, state: 'firing', history: expect.any(Array) });
 
     // remove each cause in turn: only its alerts resolve, and leave Alertmanager's list
     for (const cause of [api, db, web]) {
@@ -252,8 +257,7 @@ describe('alerts on the real kernel (lab → agents → hub → webhook and Aler
       const resolving = expected.filter(([, , c]) => c === cause);
       for (const [rule, service] of resolving) {
         await waitFor(`${rule} resolved for default/${service}`, () => told(rule, service, 'resolved').length > 0 || undefined, WINDOW_MS + 15_000);
-        const history = (await alerts()).history.filter((h) => h.rule === rule && h.service.name === service).map((h) => h.transition);
-        expect({ alert: `${rule} default/${service}`, state: await stateOf(rule, service), history }).toEqual({ alert: `${rule} default/${service}`, state: 'resolved', history: expect.any(Array) });
+        expect({ alert: `${rule} default/${service}`, state: await stateOf(rule, service), history: await transitions(rule, service) }).toEqual({ alert: `${rule} default/${service}`, state: 'resolved', history: expect.any(Array) });
         await waitFor(`${rule} default/${service} gone from Alertmanager's alerts`, async () => (await amAlert(rule, service)) === undefined || undefined, 10_000);
       }
       for (const [other, otherService, otherCause] of expected) if (otherCause !== cause && !told(other, otherService, 'resolved').length) expect(await stateOf(other, otherService)).toBe('firing');
