@@ -33,10 +33,11 @@ export interface StartHubOptions {
   readonly clock?: Clock;
 }
 
-/** Where the cluster's metadata comes from, if anywhere: an inventory file or a kubeconfig. */
+/** Where the cluster's metadata comes from, if anywhere: an inventory file, a kubeconfig, or the pod's service account. */
 function clusterSource(config: HubConfig, log: Logger): ClusterMetadataSource | null {
   if (config.inventory) return new InventoryFileSource({ file: config.inventory, logger: log });
   if (config.kubeconfig) return new KubeApiWatcher({ kubeConfig: { kind: 'file', path: config.kubeconfig }, logger: log });
+  if (config.inCluster) return new KubeApiWatcher({ kubeConfig: { kind: 'in-cluster' }, logger: log });
   return null;
 }
 
@@ -65,7 +66,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       const path = config.socket;
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
     }
-    log.info({ store: config.store.replace(/\/\/[^@/]*@/, '//***@'), port, socket: config.socket, cluster: config.inventory ?? config.kubeconfig ?? '(records only)' }, 'natlens hub running');
+    log.info({ store: config.store.replace(/\/\/[^@/]*@/, '//***@'), port, socket: config.socket, cluster: config.inventory ?? config.kubeconfig ?? (config.inCluster ? '(in-cluster)' : '(records only)') }, 'natlens hub running');
     return {
       app,
       repository,

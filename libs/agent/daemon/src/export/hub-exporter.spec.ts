@@ -76,6 +76,9 @@ describe('HubExporter', () => {
     expect(sut.enqueue(batch(0, 3))).toBe(true);
     expect(sut.enqueue(batch(3, 30))).toBe(false);
     expect(await metricValue(metrics, 'natlens_agent_lost_records_total')).toEqual([expect.objectContaining({ value: 30, labels: { reason: 'spool-full' } })]);
+    // the spool alert (deploy/prometheus/natlens-rules.yaml) divides the spool's bytes by its limit
+    expect(await metricValue(metrics, 'natlens_agent_spool_max_bytes')).toEqual([expect.objectContaining({ value: 4096 })]);
+    expect((await metricValue(metrics, 'natlens_agent_spool_bytes'))[0]?.value).toBeGreaterThan(0);
     await receiver.start();
   });
 

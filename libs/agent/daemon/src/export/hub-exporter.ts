@@ -31,6 +31,7 @@ export class HubExporter {
   ) {
     this.transport = 'deliver' in endpoint ? endpoint : new HttpHubClient(endpoint);
     metrics.spoolBytes.set(spool.bytes);
+    metrics.spoolMaxBytes.set(spool.maxBytes);
   }
 
   get target(): string {

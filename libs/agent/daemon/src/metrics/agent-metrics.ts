@@ -14,6 +14,7 @@ export class AgentMetrics {
   readonly exported = new Counter({ name: 'natlens_agent_exported_records_total', help: 'Records the hub accepted', registers: [this.registry] });
   readonly exportFailures = new Counter({ name: 'natlens_agent_export_failures_total', help: 'Failed export attempts, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly spoolBytes = new Gauge({ name: 'natlens_agent_spool_bytes', help: 'Bytes of record batches waiting on disk for the hub', registers: [this.registry] });
+  readonly spoolMaxBytes = new Gauge({ name: 'natlens_agent_spool_max_bytes', help: 'The spool\'s limit (--spool-max-bytes): past it new batches are lost', registers: [this.registry] });
   readonly lostRecords = new Counter({ name: 'natlens_agent_lost_records_total', help: 'Records lost for good, by reason (spool full, rejected by the hub)', labelNames: ['reason'], registers: [this.registry] });
   readonly kernelSetting = new Gauge({ name: 'natlens_agent_kernel_setting', help: 'Conntrack sysctls the agent depends on (1 = on)', labelNames: ['setting'], registers: [this.registry] });
   // eBPF source (libs/agent/ebpf)

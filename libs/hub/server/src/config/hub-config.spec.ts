@@ -84,6 +84,11 @@ describe('loadHubConfig', () => {
     for (const part of ['rules.LoadImbalance.threshold', 'rules.LoadImbalance.for', 'Nope', 'alert interval: "often"', 'alertWebhooks.0']) expect(problems).toContain(part);
   });
 
+  it('reads cluster metadata through the pod\'s service account when it runs in a pod (the Helm chart)', () => {
+    expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, {}, readFile).inCluster).toBe(false);
+    expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, readFile).inCluster).toBe(true);
+  });
+
   it('has no bus by default (HTTP ingest only); NATLENS_BUS and its settings turn it on', () => {
     expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, {}, readFile).bus).toBeUndefined();
     const sut = loadHubConfig(

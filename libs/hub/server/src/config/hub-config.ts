@@ -21,6 +21,8 @@ export const hubConfigSchema = z.strictObject({
   socket: z.string().min(1).optional(),
   inventory: z.string().min(1).optional(),
   kubeconfig: z.string().min(1).optional(),
+  /** In a pod (KUBERNETES_SERVICE_HOST set): cluster metadata from the API server through the pod's service account. */
+  inCluster: z.boolean().default(false),
   ingestTokens: z.array(z.string().min(16, 'a token must be at least 16 characters')).min(1, 'no ingest token: set NATLENS_HUB_TOKENS (comma-separated) or NATLENS_HUB_TOKEN_FILE, or pass --token-file'),
   readTokens: z.array(z.string().min(16, 'a token must be at least 16 characters')).default([]),
   maxBodyBytes: z.number().int().min(1024).default(16 << 20),
@@ -147,6 +149,7 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
     socket: flags.socket ?? env['NATLENS_HUB_SOCKET'],
     inventory: flags.inventory ?? env['NATLENS_INVENTORY'],
     kubeconfig: flags.kubeconfig ?? env['KUBECONFIG'],
+    inCluster: env['KUBERNETES_SERVICE_HOST'] !== undefined,
     ingestTokens: tokens(env['NATLENS_HUB_TOKENS'], flags.tokenFile ?? env['NATLENS_HUB_TOKEN_FILE'], 'token') ?? [],
     readTokens: tokens(env['NATLENS_HUB_READ_TOKENS'], flags.readTokenFile ?? env['NATLENS_HUB_READ_TOKEN_FILE'], 'read token'),
     maxBodyBytes: flags.maxBodyBytes ?? numberFrom(env['NATLENS_HUB_MAX_BODY_BYTES']),
