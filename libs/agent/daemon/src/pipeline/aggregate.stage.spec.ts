@@ -27,6 +27,13 @@ describe('FlowAggregator', () => {
     expect(sut.get('a')).toBeUndefined();
   });
 
+  it('a touch without a time keeps the last activity and still records the state and the end', () => {
+    sut.upsert(record('a', { firstSeen: 100, lastSeen: 150, state: 'ESTABLISHED' }));
+    expect(sut.touch('a', undefined, undefined, 'TIME_WAIT')).toBe(false);
+    expect(sut.touch('a', undefined, undefined, 'TIME_WAIT', undefined, true)).toBe(true);
+    expect(sut.flush()[0]).toMatchObject({ firstSeen: 100, lastSeen: 150, state: 'TIME_WAIT', ended: true });
+  });
+
   it('merges updates: earliest first sight, latest last sight, last known state and counters', () => {
     sut.upsert(record('a', { firstSeen: 50, lastSeen: 60, state: 'SYN_SENT', counters: { original: { packets: 1, bytes: 60 } } }));
     sut.upsert(record('a', { firstSeen: 70, lastSeen: 80 }));

@@ -50,15 +50,16 @@ export class FlowAggregator {
   /**
    * A later observation of a flow already known: only what changes over a connection's life is updated, in place
    * (no re-enrichment: the Service, pod and verdict were settled by its first observation). Returns undefined when
-   * the flow is unknown, true when this observation ends it. Arguments rather than one change object: this runs for
-   * every event of every known flow.
+   * the flow is unknown, true when this observation ends it. `lastSeen` undefined: the observation says nothing of the
+   * connection's activity (lastActivityOf). Arguments rather than one change object: this runs for every event of
+   * every known flow.
    */
-  touch(flowId: string, lastSeen: number, firstSeen?: number, state?: string, counters?: FlowRecord['counters'], ended?: boolean): boolean | undefined {
+  touch(flowId: string, lastSeen: number | undefined, firstSeen?: number, state?: string, counters?: FlowRecord['counters'], ended?: boolean): boolean | undefined {
     const record = this.flows.get(flowId);
     if (!record) return undefined;
     const wasEnded = record.ended === true;
     if (firstSeen !== undefined && firstSeen < record.firstSeen) record.firstSeen = firstSeen;
-    if (lastSeen > record.lastSeen) record.lastSeen = lastSeen;
+    if (lastSeen !== undefined && lastSeen > record.lastSeen) record.lastSeen = lastSeen;
     if (state !== undefined) record.state = state;
     if (counters !== undefined) record.counters = counters;
     if (ended) record.ended = true;

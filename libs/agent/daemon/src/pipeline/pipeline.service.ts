@@ -7,6 +7,7 @@ import type { AgentConfig } from '../config/agent-config';
 import type { HubExporter } from '../export/hub-exporter';
 import { ensureAccounting, KernelSettingsRepository } from '../kernel/kernel-settings.repository';
 import { AgentMetrics } from '../metrics/agent-metrics';
+import { lastActivityOf } from './last-activity';
 import type { ConnectionSource } from '../sources/connection-source';
 import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from '../tokens';
 import { FlowAggregator } from './aggregate.stage';
@@ -145,7 +146,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
       const newFacts = known !== undefined && (known.realClient === undefined || observation.dropped === true);
       const ended = newFacts ? undefined : this.aggregator.touch(
         flowId,
-        observation.endedAt ?? observation.observedAt,
+        lastActivityOf(observation),
         observation.startedAt,
         observation.state,
         observation.counters,
