@@ -14,8 +14,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { FlowRecord } from '@natlens/shared-model';
 import { chromium, type Browser } from 'playwright-core';
-import { dashboardBuildStale } from '../apps/cli/src/commands/demo-stack';
-import { flowRecord, startTestHub, TEST_READ_TOKEN, type TestHub } from '../apps/hub/src/testing';
+import { dashboardBuildStale } from '../libs/dashboard/launcher/src';
+import { flowRecord, startTestHub, TEST_READ_TOKEN, type TestHub } from '../libs/hub/server/src/testing';
 
 const ROOT = join(__dirname, '..');
 const DASHBOARD = join(ROOT, 'apps', 'dashboard');

@@ -20,14 +20,14 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceCounts } from '@natlens/shared-analysis';
-import type { FlowRepository } from '../apps/hub/src/storage/flow-repository';
-import { openFlowRepository } from '../apps/hub/src/storage/open-flow-repository';
-import { flowRow, planIngest } from '../apps/hub/src/storage/ingest-plan';
-import { clientMinuteValues, flowMinuteValues, flowRowValues } from '../apps/hub/src/storage/flow-row';
-import { migrateSqlite } from '../apps/hub/src/storage/schema-migration';
-import { openSqliteDatabase, prepareSqliteIngest, startBackgroundCheckpoints } from '../apps/hub/src/storage/sqlite-flow.repository';
-import { flowRecord, startTestPostgres } from '../apps/hub/src/testing';
-import { timeOrderedInstance } from '../apps/agent/src/sources/conntrack.source';
+import type { FlowRepository } from '../libs/hub/server/src/storage/flow-repository';
+import { openFlowRepository } from '../libs/hub/server/src/storage/open-flow-repository';
+import { flowRow, planIngest } from '../libs/hub/server/src/storage/ingest-plan';
+import { clientMinuteValues, flowMinuteValues, flowRowValues } from '../libs/hub/server/src/storage/flow-row';
+import { migrateSqlite } from '../libs/hub/server/src/storage/schema-migration';
+import { openSqliteDatabase, prepareSqliteIngest, startBackgroundCheckpoints } from '../libs/hub/server/src/storage/sqlite-flow.repository';
+import { flowRecord, startTestPostgres } from '../libs/hub/server/src/testing';
+import { timeOrderedInstance } from '../libs/agent/daemon/src/sources/conntrack.source';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {

@@ -16,11 +16,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { FlowRecord } from '@natlens/shared-model';
-import { NatsHubClient } from '../apps/agent/src/export/nats-hub-client';
-import { startTestNatsServer, type TestNatsServer } from '../apps/agent/src/export/nats-test-server';
-import type { FlowRepository } from '../apps/hub/src/storage/flow-repository';
-import { openFlowRepository } from '../apps/hub/src/storage/open-flow-repository';
-import { flowRecord, startTestPostgres, TEST_INGEST_TOKEN, type TestPostgres } from '../apps/hub/src/testing';
+import { NatsHubClient } from '../libs/agent/daemon/src/export/nats-hub-client';
+import { startTestNatsServer, type TestNatsServer } from '../libs/agent/daemon/src/export/nats-test-server';
+import type { FlowRepository } from '../libs/hub/server/src/storage/flow-repository';
+import { openFlowRepository } from '../libs/hub/server/src/storage/open-flow-repository';
+import { flowRecord, startTestPostgres, TEST_INGEST_TOKEN, type TestPostgres } from '../libs/hub/server/src/testing';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {

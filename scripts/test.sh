@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Every check natlens has: lint (with module boundaries), type check, then each project's tests, the lab suites
-# against the real kernel among them. Ends with one "N passed, N failed" line.
+# Every check natlens has: the compiled build, lint (with module boundaries), type check, then each project's tests,
+# the lab suites against the real kernel among them. Ends with one "N passed, N failed" line.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 rm -f artifacts/test-counts.jsonl
 status=0
+# The compiled build first (cached by nx): the end-to-end tests run bin/natlens as users do.
+say "build (nx run-many -t build: the CLI bundle, the dashboard's standalone server; cached)"
+npm run build || exit 1
 say "lint (eslint, @nx/enforce-module-boundaries)"
 npx nx run-many -t lint --outputStyle=stream || status=1
 say "type check (tsc --strict)"

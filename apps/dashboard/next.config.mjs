@@ -14,6 +14,8 @@ const nextConfig = {
   // socket.io-client (the server side of the live feed) is required from node_modules at run time, not bundled.
   serverExternalPackages: ['socket.io-client'],
   reactStrictMode: true,
+  // The compiled build: a server with only the node_modules it uses (dist/apps/dashboard, tools/build/dashboard-dist.mjs).
+  output: 'standalone',
 };
 
 export default nextConfig;

@@ -1,9 +1,14 @@
-import pino, { Logger } from 'pino';
+import type { Logger } from 'pino';
 
 let instance: Logger | undefined;
 
-/** Structured logs go to stderr so stdout stays clean for --json output. */
+/**
+ * Structured logs go to stderr so stdout stays clean for --json output. pino is loaded on the first log, not by
+ * `natlens --help`.
+ */
 export function logger(): Logger {
-  instance ??= pino({ level: process.env['NATLENS_LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+  // A synchronous, lazy load.
+  const pino = require('pino') as typeof import('pino');
+  instance ??= pino.default({ level: process.env['NATLENS_LOG_LEVEL'] ?? 'info' }, pino.destination(2));
   return instance;
 }

@@ -17,9 +17,8 @@ jest.setTimeout(300_000);
 const INVENTORY = join(ROOT, 'libs', 'shared', 'cluster', 'src', 'fixtures', 'lab-seeds-inventory.json');
 const WINDOW_MS = 60_000;
 
-type RunningHub = import('../../hub/src/main').RunningHub;
-type DemoStackModule = typeof import('../../cli/src/commands/demo-stack');
-type HubTesting = typeof import('../../hub/src/testing');
+type RunningHub = import('@natlens/hub-server').RunningHub;
+type DemoStackModule = typeof import('@natlens/dashboard-launcher');
 type AlertsResponse = import('../app/alerts/alerts-types').AlertsResponse;
 
 let workDir: string;
@@ -54,9 +53,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'natlens-alerts-e2e-'));
-  const hubApp = (await import(join(ROOT, 'apps', 'hub', 'src', 'main'))) as typeof import('../../hub/src/main');
-  const { flowRecord } = (await import(join(ROOT, 'apps', 'hub', 'src', 'testing'))) as HubTesting;
-  const stack = (await import(join(ROOT, 'apps', 'cli', 'src', 'commands', 'demo-stack'))) as DemoStackModule;
+  const hubApp = await import('@natlens/hub-server');
+  const { flowRecord } = await import('@natlens/hub-server/testing');
+  const stack = await import('@natlens/dashboard-launcher');
   const pino = (await import('pino')).default;
   hub = await hubApp.startHub(
     hubApp.hubConfigSchema.parse({

@@ -16,8 +16,8 @@ jest.setTimeout(300_000);
 const FIXTURES = join(ROOT, 'libs', 'agent', 'pcap', 'src', 'fixtures');
 const INVENTORY = join(ROOT, 'libs', 'shared', 'cluster', 'src', 'fixtures', 'lab-seeds-inventory.json');
 
-type RunningHub = import('../../hub/src/main').RunningHub;
-type DemoStackModule = typeof import('../../cli/src/commands/demo-stack');
+type RunningHub = import('@natlens/hub-server').RunningHub;
+type DemoStackModule = typeof import('@natlens/dashboard-launcher');
 
 let workDir: string;
 let hub: RunningHub;
@@ -32,8 +32,8 @@ const readToken = randomBytes(24).toString('hex');
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'natlens-import-e2e-'));
   // Loaded by path, as `natlens demo` loads them: the hub and the demo's dashboard runner are other apps.
-  const hubApp = (await import(join(ROOT, 'apps', 'hub', 'src', 'main'))) as typeof import('../../hub/src/main');
-  const stack = (await import(join(ROOT, 'apps', 'cli', 'src', 'commands', 'demo-stack'))) as DemoStackModule;
+  const hubApp = await import('@natlens/hub-server');
+  const stack = await import('@natlens/dashboard-launcher');
   const pino = (await import('pino')).default;
   hub = await hubApp.startHub(
     hubApp.hubConfigSchema.parse({ store: `sqlite://${join(workDir, 'natlens.db')}`, port: 0, host: '127.0.0.1', inventory: INVENTORY, ingestTokens: [ingestToken], readTokens: [readToken], logLevel: 'warn' }),

@@ -1,42 +1,15 @@
 import type { FlowRecord, Verdict } from '@natlens/shared-model';
 import type { Finding, FindingCode, ServiceEvidence, TimeWindow } from '@natlens/shared-analysis';
+import type { ApiError, FlowsResponse, ServiceHeadline, ServicesResponse } from '@natlens/shared-api';
 
 /*
- * What the hub's REST API answers (apps/hub/src/api): the types come from the libraries that define the records,
+ * What the hub's REST API answers (@natlens/shared-api): the types come from the libraries that define the records,
  * so a change of shape there breaks the dashboard's type check rather than its pages.
  */
-export type { FlowRecord, Verdict, Finding, FindingCode, ServiceEvidence, TimeWindow };
-
-/** One row of `GET /api/services`. */
-export interface ServiceHeadline {
-  namespace: string;
-  name: string;
-  type: ServiceEvidence['service']['type'];
-  externalTrafficPolicy: ServiceEvidence['service']['externalTrafficPolicy'];
-  connections: number;
-  external: number;
-  snatted: number;
-  snatRatio: number;
-  byVerdict: Partial<Record<Verdict, number>>;
-  lastSeen?: number;
-}
-
-export interface ServicesResponse {
-  window: TimeWindow;
-  services: ServiceHeadline[];
-}
-
-export interface FlowsResponse {
-  flows: FlowRecord[];
-  nextCursor?: string;
-}
+export type { FlowRecord, Verdict, Finding, FindingCode, ServiceEvidence, TimeWindow, FlowsResponse, ServiceHeadline, ServicesResponse };
 
 /** The hub's error body, and what the dashboard says when it cannot reach the hub at all. */
-export interface HubErrorBody {
-  status: number;
-  code: string;
-  message: string;
-}
+export type HubErrorBody = ApiError;
 
 export const VERDICTS: readonly Verdict[] = ['preserved', 'snat-expected', 'snat-unexpected', 'hairpin-snat', 'not-service', 'dropped-no-local-endpoint', 'proxied'];
 

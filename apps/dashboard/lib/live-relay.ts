@@ -1,5 +1,6 @@
+import type { LiveClientToServerEvents, LiveServerToClientEvents } from '@natlens/shared-api';
 import { io, type Socket } from 'socket.io-client';
-import type { FlowRecord, LiveRow, ServicesResponse } from './api-types';
+import type { LiveRow, ServicesResponse } from './api-types';
 import { hubGet } from './hub';
 import type { HubConfig } from './hub-config';
 import { type LiveFilter, matchesLiveFilter, MAX_LIVE_ROWS, toLiveRow } from './live-buffer';
@@ -27,13 +28,8 @@ export type LiveEvent =
   | { type: 'flows'; data: LiveBatch }
   | { type: 'hub-error'; data: { message: string } };
 
-interface HubLiveEvents {
-  'flow.v1': (record: FlowRecord) => void;
-  'dropped.v1': (notice: { service: string; reason: string }) => void;
-}
-interface HubLiveCommands {
-  subscribe: (request: { service: string }, ack: (reply: { ok: boolean; message?: string }) => void) => void;
-}
+type HubLiveEvents = LiveServerToClientEvents;
+type HubLiveCommands = LiveClientToServerEvents;
 
 export function startLiveRelay(config: HubConfig, filter: LiveFilter, emit: (event: LiveEvent) => void): () => void {
   const socket: Socket<HubLiveEvents, HubLiveCommands> = io(`${config.url}/live`, {

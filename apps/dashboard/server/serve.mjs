@@ -1,6 +1,7 @@
 // The dashboard's server: Next.js (the built app in apps/dashboard/.next) behind node's own HTTP or HTTPS server.
 //
 //   node apps/dashboard/server/serve.mjs [--port 3000] [--hostname 0.0.0.0]      (or PORT / HOSTNAME)
+//   node dist/apps/dashboard/apps/dashboard/server/serve.mjs …                     (the compiled build: npm run build)
 //
 // It exists for what `next start` cannot do:
 // - TLS from files: NATLENS_DASHBOARD_TLS_CERT_FILE + NATLENS_DASHBOARD_TLS_KEY_FILE (PEM; a kubernetes.io/tls
@@ -12,7 +13,7 @@
 // - a session secret when none is configured: a random one for this process (sessions end when it stops; every
 //   replica needs the same NATLENS_DASHBOARD_SESSION_SECRET, so set one in production).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname, join } from 'node:path';
@@ -54,9 +55,15 @@ const peerKey = randomBytes(24).toString('base64url');
 process.env.NATLENS_DASHBOARD_PEER_KEY = peerKey;
 // set before Next is loaded: its modules read NODE_ENV when they load
 process.env.NODE_ENV = 'production';
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The build is `output: 'standalone'` (next.config.mjs): Next then runs on the configuration the build recorded, as
+// the standalone server.js does, rather than loading next.config.mjs (absent from the compiled dist/apps/dashboard).
+const serverFiles = join(dir, '.next', 'required-server-files.json');
+if (!existsSync(serverFiles)) fail(`${dir} has no build (.next/required-server-files.json): run \`npx nx run dashboard:build\` (or \`npm run build\`)`);
+process.env.__NEXT_PRIVATE_STANDALONE_CONFIG = JSON.stringify(JSON.parse(readFileSync(serverFiles, 'utf8')).config);
 const { default: next } = await import('next');
 
-const app = next({ dev: false, dir: join(dirname(fileURLToPath(import.meta.url)), '..'), hostname, port });
+const app = next({ dev: false, dir, hostname, port });
 await app.prepare();
 const handle = app.getRequestHandler();
 

@@ -4,6 +4,7 @@ export * from './topology/addressing';
 export * from './inventory/build-inventory';
 export * from './kube-proxy/chain-names';
 export * from './kube-proxy/render-rules';
+export * from './cni/conntrack-zone';
 export * from './truth/ground-truth';
 export * from './runtime/lab-state';
 export { saveRules } from './runtime/network-builder';

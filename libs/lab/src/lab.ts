@@ -5,6 +5,7 @@ import { EDGE_NODE_SIDE_ADDRESS, PROXY_HEALTHZ_PORT, ResolvedLab, ResolvedServic
 import { Topology } from './topology/topology.schema';
 import { buildInventory } from './inventory/build-inventory';
 import { renderKubeProxyRules } from './kube-proxy/render-rules';
+import { applyConntrackZone, renderZoneRules, type ZoneRuleBackend } from './cni/conntrack-zone';
 import { KubeEndpointSlice, KubeService } from '@natlens/shared-model';
 import { applyRules, buildNetwork, createNamespace, destroyNamespace, existingNamespaces } from './runtime/network-builder';
 import { launchDaemon, runOnce, waitForFiles } from './runtime/daemon-launcher';
@@ -14,7 +15,8 @@ import { PodTruth, readPodTruth, truthFileName } from './truth/ground-truth';
 import type { EchoServerConfig } from './daemons/echo-server';
 import type { HealthServerConfig } from './daemons/health-server';
 import type { LoadBalancerConfig, LoadBalancerStatus } from './daemons/load-balancer';
-import type { TrafficResult } from './daemons/traffic-client';
+import type { TrafficConfig, TrafficResult } from './daemons/traffic-client';
+import { nextUdpSourcePort, parseUdpSourcePort } from './daemons/udp-source-ports';
 
 export interface LabUpOptions {
   iptables?: IptablesFlavour;
@@ -88,6 +90,13 @@ export async function labUp(topology: Topology, options: LabUpOptions = {}): Pro
       const file = rulesPath(lab.name, node.name);
       writeFileSync(file, renderKubeProxyRules({ nodeName: node.name, clusterCidr: CLUSTER_CIDR, services, endpointSlices }));
       await applyRules(ns.nodes[node.name] as string, file, state.iptables);
+      if (node.conntrackZone !== undefined) {
+        // Beside kube-proxy's rules in the raw table (iptables mode; in nftables mode: a table of its own).
+        const backend: ZoneRuleBackend = 'iptables';
+        const zoneFile = join(dir, 'rules', `${node.name}.conntrack-zone`);
+        writeFileSync(zoneFile, renderZoneRules(node.conntrackZone, backend));
+        await applyConntrackZone(ns.nodes[node.name] as string, zoneFile, backend, state.iptables);
+      }
     }
     log?.info({ lab: lab.name }, 'network and kube-proxy rules in place');
 
@@ -123,8 +132,11 @@ async function startDaemons(lab: ResolvedLab, state: LabState, options: LabUpOpt
   const logFile = (id: string) => join(dir, 'logs', `${id}.log`);
 
   for (const pod of lab.pods) {
-    const ports = [...new Set(lab.services.filter((s) => s.endpoints.includes(pod)).flatMap((s) => s.ports.map((p) => p.targetPort)))];
-    if (ports.length === 0) continue;
+    const servicePorts = lab.services.filter((s) => s.endpoints.includes(pod)).flatMap((s) => s.ports);
+    const targetPorts = (protocol: 'TCP' | 'UDP') => [...new Set(servicePorts.filter((p) => p.protocol === protocol).map((p) => p.targetPort))];
+    const ports = targetPorts('TCP');
+    const udpPorts = targetPorts('UDP');
+    if (ports.length === 0 && udpPorts.length === 0) continue;
     const id = `echo-${pod.namespace}-${pod.name}`;
     const netns = state.netns.pods[`${pod.namespace}/${pod.name}`] as string;
     const config: EchoServerConfig = {
@@ -133,6 +145,7 @@ async function startDaemons(lab: ResolvedLab, state: LabState, options: LabUpOpt
       node: pod.node,
       podIP: pod.address,
       ports,
+      udpPorts,
       truthFile: join(truthDir(lab.name), truthFileName(pod.namespace, pod.name)),
       readyFile: readyFile(id),
     };
@@ -251,30 +264,39 @@ export interface TrafficOptions {
   port?: string;
 }
 
+export interface TrafficTarget {
+  netns: string;
+  host: string;
+  port: number;
+  /** The Service port's protocol: UDP sends one datagram per connection. */
+  protocol: 'tcp' | 'udp';
+}
+
 /** Where a connection goes and from which namespace, for one `lab traffic` request. */
-export function trafficTarget(state: LabState, options: TrafficOptions): { netns: string; host: string; port: number } {
+export function trafficTarget(state: LabState, options: TrafficOptions): TrafficTarget {
   const { lab, netns } = state;
   const svc = lab.services.find((s) => serviceKey(s) === options.service);
   if (!svc) throw new Error(`no service ${options.service} in lab ${lab.name}; it has: ${lab.services.map(serviceKey).join(', ')}`);
   const port = pickPort(svc, options.port);
+  const protocol = port.protocol === 'UDP' ? 'udp' : 'tcp';
   const via = options.via;
   if (via.kind === 'pod') {
     const key = `${via.namespace}/${via.name}`;
     const podNs = netns.pods[key];
     if (!podNs) throw new Error(`no pod ${key} in lab ${lab.name}`);
-    return { netns: podNs, host: svc.clusterIP, port: port.port };
+    return { netns: podNs, host: svc.clusterIP, port: port.port, protocol };
   }
   const clientName = options.client ?? lab.clients[0]?.name;
   const clientNs = clientName ? netns.clients[clientName] : undefined;
   if (!clientName || !clientNs) throw new Error(`no client ${options.client ?? ''} in lab ${lab.name}; add one under clients: in the topology`);
   if (via.kind === 'lb') {
     if (!svc.loadBalancerIP) throw new Error(`${options.service} is type ${svc.type}: only LoadBalancer services have an LB to go through`);
-    return { netns: clientNs, host: svc.loadBalancerIP, port: port.port };
+    return { netns: clientNs, host: svc.loadBalancerIP, port: port.port, protocol };
   }
   const node = lab.nodes.find((n) => n.name === via.node);
   if (!node) throw new Error(`--via ${via.node}: not a node of lab ${lab.name} (nodes: ${lab.nodes.map((n) => n.name).join(', ')}), nor lb or pod:<ns>/<name>`);
   if (port.nodePort === undefined) throw new Error(`${options.service} is type ClusterIP: it has no node port; use --via pod:<ns>/<name>`);
-  return { netns: clientNs, host: node.address, port: port.nodePort };
+  return { netns: clientNs, host: node.address, port: port.nodePort, protocol };
 }
 
 function pickPort(svc: ResolvedService, name?: string) {
@@ -288,13 +310,32 @@ export async function labTraffic(name: string, options: TrafficOptions): Promise
   const target = trafficTarget(state, options);
   const timeoutMs = options.timeoutMs ?? 1500;
   const concurrency = options.concurrency ?? 16;
+  const config: TrafficConfig = { host: target.host, port: target.port, connections: options.connections, concurrency, timeoutMs, protocol: target.protocol };
+  if (target.protocol === 'udp') config.firstSourcePort = claimUdpSourcePorts(name, options.connections);
   return runOnce<TrafficResult>(
     target.netns,
     'traffic',
-    { host: target.host, port: target.port, connections: options.connections, concurrency, timeoutMs },
+    config,
     // generous: every connection could time out, one batch of `concurrency` at a time
     60_000 + Math.ceil(options.connections / concurrency) * timeoutMs * 2,
   );
+}
+
+/**
+ * The first of `count` UDP source ports no recent datagram of this lab used (udp-source-ports.ts). The counter is
+ * read and written synchronously, so the runs one process starts at once (the demo's ticks) never share ports.
+ */
+function claimUdpSourcePorts(name: string, count: number): number {
+  const file = join(labDir(name), 'run', 'udp-source-port');
+  let stored: string | undefined;
+  try {
+    stored = readFileSync(file, 'utf8');
+  } catch {
+    stored = undefined;
+  }
+  const first = parseUdpSourcePort(stored);
+  writeFileSync(file, String(nextUdpSourcePort(first, count)));
+  return first;
 }
 
 export function labTruth(name: string, since = 0): PodTruth[] {

@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import type { FlowRecord, Verdict } from '@natlens/shared-model';
 import { useLab, readState } from '@natlens/lab/testing';
 import type { TrafficOptions, PodTruth } from '@natlens/lab';
-import { AgentProcess, IngestReceiver, makeWorkDir, startLabAgent, stopAgent, waitFor } from '../testing';
+import { IngestReceiver, makeWorkDir, waitFor } from '@natlens/agent-daemon/testing';
+import { type AgentProcess, startLabAgent, stopAgent } from '@natlens/lab/testing';
 
 /*
  * What the lab suites of the agent share (lab-agents.spec.ts: conntrack; lab-agents-ebpf.spec.ts: eBPF): the

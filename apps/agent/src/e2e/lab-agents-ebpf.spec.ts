@@ -1,6 +1,8 @@
 import { readState } from '@natlens/lab/testing';
-import { getJson, waitFor } from '../testing';
+import { waitFor } from '@natlens/agent-daemon/testing';
+import { getJson } from '@natlens/lab/testing';
 import { expectRecordsEqualTruth, type Scenario, SCENARIOS, useLabAgents, viaNode } from './lab-agent-suite';
+import { expectUdpDropsRecorded, expectUdpRecordsEqualTruth, UDP_SCENARIOS } from './lab-agent-udp';
 
 /*
  * lab-agents.spec.ts with the eBPF source alone (`--source ebpf`): one agent per node namespace, each with its own
@@ -55,6 +57,21 @@ describe.each(scenarios)('agents in lab $example, --source $sources (real kernel
         expect(r).toMatchObject({ node, source: 'ebpf', leg: 'entry', dnat: false, snat: false, service: { name: 'web', externalTrafficPolicy: 'Local', entry: 'nodePort' } });
         expect(r.original.dst).toBe(address);
       }
+    });
+  }
+});
+
+// UDP Services (lab-agent-udp.ts): a NEW per datagram, the zone read from the nf_conn, UDP drops of a Local node port.
+describe.each(UDP_SCENARIOS)('agents in lab $example, UDP, --source ebpf (real kernel)', (scenario) => {
+  const suite = useLabAgents(scenario.example, 'ebpf');
+
+  it('records every UDP query the pods answered exactly once, with the right pod, entry node, verdict, client and zone', async () => {
+    await expectUdpRecordsEqualTruth(suite, scenario, 'ebpf');
+  });
+
+  if (scenario.drops) {
+    it(`shows the datagrams ${scenario.drops.node} drops for want of a local endpoint as dropped-no-local-endpoint`, async () => {
+      await expectUdpDropsRecorded(suite, scenario);
     });
   }
 });

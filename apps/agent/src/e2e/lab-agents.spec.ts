@@ -1,4 +1,5 @@
 import { expectRecordsEqualTruth, SCENARIOS, useLabAgents } from './lab-agent-suite';
+import { expectUdpRecordsEqualTruth, UDP_SCENARIOS } from './lab-agent-udp';
 
 /*
  * The agent against the real kernel with the conntrack source (`--source conntrack`; the default is the best
@@ -12,5 +13,14 @@ describe.each(SCENARIOS)('agents in lab $example (real kernel)', (scenario) => {
 
   it('records every connection the pods saw exactly once, with the right pod, entry node, verdict and client', async () => {
     await expectRecordsEqualTruth(suite, scenario, 'conntrack');
+  });
+});
+
+// UDP Services (lab-agent-udp.ts): every datagram is a connection, recorded once, in its node's conntrack zone.
+describe.each(UDP_SCENARIOS)('agents in lab $example, UDP (real kernel)', (scenario) => {
+  const suite = useLabAgents(scenario.example, 'conntrack');
+
+  it('records every UDP query the pods answered exactly once, with the right pod, entry node, verdict, client and zone', async () => {
+    await expectUdpRecordsEqualTruth(suite, scenario, 'conntrack');
   });
 });

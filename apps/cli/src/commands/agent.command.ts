@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 
 const int = (value: string): number => {
@@ -30,9 +29,8 @@ export function agentCommand(): Command {
     .option('--spool-max-bytes <n>', 'spool size limit; beyond it records are dropped and counted', int)
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: Record<string, unknown>) => {
-      // The agent is an app of its own (apps/agent); the CLI only starts it. Loaded by path at run time so the
-      // commands that do not need NestJS do not pay for loading it.
-      const agent = (await import(join(__dirname, '..', '..', '..', 'agent', 'src', 'main'))) as typeof import('../../../agent/src/main');
+      // The agent (@natlens/agent-daemon) is loaded only now, so the commands that do not need NestJS do not pay for it.
+      const agent = await import('@natlens/agent-daemon');
       await agent.runAgentCommand({ ...flags, hubTokenFile: flags['hubTokenFile'] as string | undefined });
     });
 }

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { labDown, labTraffic, labTruth, labUp, listLabs, PodTruth, readState, TrafficVia, serviceKey, LabState } from '@natlens/lab';
+import type { LabState, PodTruth, TrafficVia } from '@natlens/lab';
 import { loadTopologyFile } from './lab.command';
 import { table } from '../output';
+import { installRoot } from '../install-root';
 import { logger } from '../logger';
-import { DemoStack, startDemoStack } from './demo-stack';
+import type { DemoStack } from './demo-stack';
 
-const DEFAULT_TOPOLOGY = join(__dirname, '..', '..', '..', '..', 'examples', 'seeds.yaml');
+const DEFAULT_TOPOLOGY = join(installRoot(), 'examples', 'seeds.yaml');
 
 /** Every way into each Service the demo exercises: its LB, each node's nodePort, or the ClusterIP from a pod. */
 export function demoEntries(state: LabState): { service: string; via: TrafficVia; client?: string }[] {
@@ -14,11 +15,11 @@ export function demoEntries(state: LabState): { service: string; via: TrafficVia
   const { lab } = state;
   lab.services.forEach((svc, i) => {
     const client = lab.clients.length > 0 ? lab.clients[i % lab.clients.length]?.name : undefined;
-    if (svc.loadBalancerIP && client) entries.push({ service: serviceKey(svc), via: { kind: 'lb' }, client });
-    else if (svc.type === 'NodePort' && client) for (const n of lab.nodes) entries.push({ service: serviceKey(svc), via: { kind: 'node', node: n.name }, client });
+    if (svc.loadBalancerIP && client) entries.push({ service: `${svc.namespace}/${svc.name}`, via: { kind: 'lb' }, client });
+    else if (svc.type === 'NodePort' && client) for (const n of lab.nodes) entries.push({ service: `${svc.namespace}/${svc.name}`, via: { kind: 'node', node: n.name }, client });
     else {
       const from = lab.pods.find((p) => !svc.endpoints.includes(p)) ?? lab.pods[0];
-      if (from) entries.push({ service: serviceKey(svc), via: { kind: 'pod', namespace: from.namespace, name: from.name } });
+      if (from) entries.push({ service: `${svc.namespace}/${svc.name}`, via: { kind: 'pod', namespace: from.namespace, name: from.name } });
     }
   });
   return entries;
@@ -53,8 +54,11 @@ export function demoCommand(): Command {
     .option('--dashboard-port <n>', 'the dashboard\'s HTTP port on 127.0.0.1 (0 picks a free port)', (v) => Number(v), 3000)
     .option('--no-dashboard', 'do not build and start the dashboard (apps/dashboard)')
     .action(async (opts: { topology: string; name?: string; connectionsPerTick: number; duration?: number; hubPort: number; agentSource?: string; hub: boolean }) => {
+      // Loaded by the demo only: the lab, and the hub stack (which loads NestJS).
+      const { labDown, labTraffic, labTruth, labUp, listLabs, readState } = await import('@natlens/lab');
+      const { startDemoStack } = await import('./demo-stack');
       const log = logger();
-      const topology = loadTopologyFile(opts.topology, opts.name);
+      const topology = await loadTopologyFile(opts.topology, opts.name);
       if (listLabs().includes(topology.name)) {
         log.warn({ lab: topology.name }, 'removing a lab left over from an earlier demo');
         await labDown(topology.name);

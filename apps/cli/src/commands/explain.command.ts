@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 
 const millis = (value: string): number => {
@@ -17,7 +16,7 @@ export function explainCommand(): Command {
     .option('--to <ms>', 'window end (default: now)', millis)
     .option('--json', 'print the evidence JSON')
     .action(async (service: string, flags: Record<string, unknown>) => {
-      const explain = (await import(join(__dirname, '..', '..', '..', 'hub', 'src', 'explain', 'explain'))) as typeof import('../../../hub/src/explain/explain');
+      const explain = await import('../explain/explain');
       process.stdout.write(await explain.runExplainCommand(service, flags));
     });
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 
 const int = (value: string): number => {
@@ -36,8 +35,8 @@ export function hubCommand(): Command {
     .option('--dashboard-url <url>', 'dashboard base URL, for links in notifications')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: Record<string, unknown>) => {
-      // The hub is an app of its own (apps/hub); the CLI only starts it, loading NestJS only when asked to.
-      const hub = (await import(join(__dirname, '..', '..', '..', 'hub', 'src', 'main'))) as typeof import('../../../hub/src/main');
+      // The hub (@natlens/hub-server) is loaded only now: NestJS only when asked to.
+      const hub = await import('@natlens/hub-server');
       await hub.runHubCommand(flags);
     });
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 
 const int = (value: string): number => {
@@ -45,8 +44,8 @@ export function importCommand(): Command {
     .option('--batch-size <n>', 'records per ingest request', int, 1000)
     .option('--json', 'print the summary as JSON')
     .action(async (file: string, flags: { node: string; hub?: string; inventory?: string; dryRun?: boolean; batchSize: number; json?: boolean }) => {
-      // The decoders, the correlation and the enrich stage are the agent's: loaded by path, as `natlens agent` does.
-      const importer = (await import(join(__dirname, '..', '..', '..', 'agent', 'src', 'sources', 'capture-import'))) as typeof import('../../../agent/src/sources/capture-import');
+      // The decoders, the correlation and the enrich stage are the agent's (@natlens/agent-records), loaded when used.
+      const importer = await import('@natlens/agent-records');
       const url = flags.hub ?? process.env['NATLENS_HUB'] ?? 'http://127.0.0.1:8470';
       const token = process.env['NATLENS_HUB_TOKEN'];
       if (!flags.dryRun && !token) throw new Error('set NATLENS_HUB_TOKEN to an ingest token of the hub (or pass --dry-run)');

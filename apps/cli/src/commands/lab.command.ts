@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { labDown, labTraffic, labTruth, labUp, listLabs, parseTopology, parseVia, readState, summarize } from '@natlens/lab';
 import { emit, table } from '../output';
 import { logger } from '../logger';
 
@@ -10,7 +9,11 @@ function positiveInt(value: string): number {
   return n;
 }
 
-export function loadTopologyFile(file: string, name?: string) {
+/** The lab (and its YAML and schema libraries) is loaded by the command that runs, not by `natlens --help`. */
+const loadLab = () => import('@natlens/lab');
+
+export async function loadTopologyFile(file: string, name?: string) {
+  const { parseTopology } = await loadLab();
   const topology = parseTopology(readFileSync(file, 'utf8'), file);
   return name ? { ...topology, name } : topology;
 }
@@ -26,7 +29,8 @@ export function labCommand(): Command {
     .option('--json', 'print machine-readable JSON')
     .description('build the lab; print where its inventory and ground truth live')
     .action(async (file: string, opts: { name?: string; iptables: 'nft' | 'legacy'; json?: boolean }) => {
-      const summary = await labUp(loadTopologyFile(file, opts.name), { iptables: opts.iptables, log: opts.json ? undefined : logger() });
+      const { labUp } = await loadLab();
+      const summary = await labUp(await loadTopologyFile(file, opts.name), { iptables: opts.iptables, log: opts.json ? undefined : logger() });
       emit(!!opts.json, summary, () =>
         [
           `lab ${summary.name} is up`,
@@ -58,6 +62,7 @@ export function labCommand(): Command {
     .option('--json', 'print machine-readable JSON')
     .description('make N real connections; print how many succeeded')
     .action(async (name: string, opts: { service: string; via: string; client?: string; connections: number; concurrency: number; timeoutMs: number; port?: string; json?: boolean }) => {
+      const { labTraffic, parseVia } = await loadLab();
       const result = await labTraffic(name, {
         service: opts.service,
         via: parseVia(opts.via),
@@ -83,7 +88,8 @@ export function labCommand(): Command {
     .option('--since <ms>', 'only requests at or after this time (ms since the epoch)', Number, 0)
     .option('--json', 'print machine-readable JSON')
     .description('for every pod, the client addresses its echo server saw and how often')
-    .action((name: string, opts: { since: number; json?: boolean }) => {
+    .action(async (name: string, opts: { since: number; json?: boolean }) => {
+      const { labTruth } = await loadLab();
       const truth = labTruth(name, opts.since);
       emit(!!opts.json, truth, () =>
         table([
@@ -101,6 +107,7 @@ export function labCommand(): Command {
     .option('--json', 'print machine-readable JSON')
     .description('remove everything the lab made, even after a crash')
     .action(async (name: string, opts: { json?: boolean }) => {
+      const { labDown } = await loadLab();
       const result = await labDown(name);
       emit(!!opts.json, result, () => `removed ${result.removed.length} namespaces of lab ${name}`);
     });
@@ -109,7 +116,8 @@ export function labCommand(): Command {
     .command('list')
     .option('--json', 'print machine-readable JSON')
     .description('the labs on this host')
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }) => {
+      const { listLabs, readState, summarize } = await loadLab();
       const labs = listLabs().map((name) => summarize(readState(name)));
       emit(!!opts.json, labs, () => table([['LAB', 'NODES', 'PODS', 'SERVICES'], ...labs.map((l) => [l.name, l.nodes.length, l.pods.length, l.services.length])]));
     });

@@ -1,23 +1,8 @@
-import type { AlertName, AlertRule, AlertSeverity, AlertState, AlertTransition } from '@natlens/shared-analysis';
+import type { AlertHistoryEntry, AlertSeverity, AlertState, AlertsResponse } from '@natlens/shared-api';
 
-/** What the hub's GET /api/alerts answers (apps/hub/src/alerts/alerts.controller.ts). */
-export interface AlertsResponse {
-  alerts: (AlertState & { key: string })[];
-  history: AlertHistoryEntryShape[];
-  nextBefore?: number;
-  rules: Record<AlertName, AlertRule & { for: string }>;
-}
-
-export interface AlertHistoryEntryShape {
-  id: number;
-  rule: AlertName;
-  service: { namespace: string; name: string };
-  transition: AlertTransition;
-  severity: AlertSeverity;
-  value: number;
-  summary: string;
-  at: number;
-}
+/** What the hub's GET /api/alerts answers (@natlens/shared-api). */
+export type { AlertsResponse };
+export type AlertHistoryEntryShape = AlertHistoryEntry;
 
 /** Firing and pending alerts per Service (`namespace/name`), for the Services page's badges. */
 export function alertBadges(alerts: readonly AlertState[]): Record<string, { firing: number; pending: number; worst?: AlertSeverity }> {

@@ -1,12 +1,9 @@
+import type { ApiError } from '@natlens/shared-api';
 import type { ImportResult } from '@natlens/shared-model';
 
 export type { ImportResult };
 
-export interface ImportError {
-  status: number;
-  code: string;
-  message: string;
-}
+export type ImportError = ApiError;
 
 /** The hub's (or the dashboard route's) answer, read defensively: a proxy in between may answer anything. */
 export function readImportAnswer(status: number, text: string): { result: ImportResult } | { error: ImportError } {

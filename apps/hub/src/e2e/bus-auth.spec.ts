@@ -5,7 +5,7 @@ import { makeTestPki, type TestPki } from '@natlens/shared-auth/testing';
 import type { FlowBatch } from '@natlens/shared-model';
 import { connect, type NatsConnection, nkeys } from 'nats';
 import pino from 'pino';
-import { flowRecord, startTestHub, type TestHub } from '../testing';
+import { flowRecord, startTestHub, type TestHub } from '@natlens/hub-server/testing';
 
 /*
  * NATS with users and TLS, for real: Debian's nats-server started from a configuration whose `authorization` block
@@ -13,13 +13,9 @@ import { flowRecord, startTestHub, type TestHub } from '../testing';
  * throwaway CA; the hub consuming in-process with its consume-only user; agents publishing through their own
  * exporter (spool + NatsHubClient) as per-node users (password = the node's derived token, or an nkey).
  */
-const agentSrc = join(__dirname, '..', '..', '..', 'agent', 'src');
-type NatsTestServerModule = typeof import('../../../agent/src/export/nats-test-server');
-type NatsClientModule = typeof import('../../../agent/src/export/nats-hub-client');
-type ExporterModule = typeof import('../../../agent/src/export/hub-exporter');
-type SpoolModule = typeof import('../../../agent/src/export/disk-spool');
-type AgentMetricsModule = typeof import('../../../agent/src/metrics/agent-metrics');
-type AgentTestingModule = typeof import('../../../agent/src/testing');
+// The agent's exporter is loaded lazily, as the CLI loads the agent.
+type NatsTestServerModule = typeof import('@natlens/agent-daemon/testing');
+type AgentTestingModule = typeof import('@natlens/agent-daemon/testing');
 
 const SECRET = 'shared-node-token-secret-0123456789abcdef';
 const HUB_PASSWORD = 'hub-nats-password-0123456789';
@@ -67,8 +63,8 @@ describe('NATS users and TLS: agents publish only their node, the hub only consu
   beforeAll(async () => {
     pki = makeTestPki();
     const server = pki.issue('nats');
-    const { startTestNatsServer } = (await import(join(agentSrc, 'export', 'nats-test-server'))) as NatsTestServerModule;
-    agentTesting = (await import(join(agentSrc, 'testing'))) as AgentTestingModule;
+    agentTesting = await import('@natlens/agent-daemon/testing');
+    const { startTestNatsServer } = agentTesting;
     const authorization = renderNatsAuthorization({
       hub: { user: 'natlens-hub', password: HUB_PASSWORD },
       agents: [
@@ -92,12 +88,7 @@ describe('NATS users and TLS: agents publish only their node, the hub only consu
   });
 
   async function exporter(node: string, auth: NatsClientAuth) {
-    const [{ NatsHubClient }, { HubExporter }, { DiskSpool }, { AgentMetrics }] = await Promise.all([
-      import(join(agentSrc, 'export', 'nats-hub-client')) as Promise<NatsClientModule>,
-      import(join(agentSrc, 'export', 'hub-exporter')) as Promise<ExporterModule>,
-      import(join(agentSrc, 'export', 'disk-spool')) as Promise<SpoolModule>,
-      import(join(agentSrc, 'metrics', 'agent-metrics')) as Promise<AgentMetricsModule>,
-    ]);
+    const { NatsHubClient, HubExporter, DiskSpool, AgentMetrics } = await import('@natlens/agent-daemon');
     const dir = agentTesting.makeWorkDir(`natlens-bus-auth-${node}`);
     workDirs.push(dir);
     const client = new NatsHubClient({ url: nats.url, name: `test-agent ${node}`, auth, publishTimeoutMs: 3000, connectTimeoutMs: 3000 });

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { connect } from 'nats';
 import pino from 'pino';
 import type { FlowBatch, FlowRecord } from '@natlens/shared-model';
-import type { FlowRepository } from '../storage/flow-repository';
-import { openFlowRepository } from '../storage/open-flow-repository';
-import { flowRecord, startTestPostgres, TEST_INGEST_TOKEN, type TestPostgres } from '../testing';
+import type { FlowRepository } from '@natlens/hub-server';
+import { openFlowRepository } from '@natlens/hub-server';
+import { flowRecord, startTestPostgres, TEST_INGEST_TOKEN, type TestPostgres } from '@natlens/hub-server/testing';
 
 /*
  * Hub replicas behind NATS JetStream, with real servers: Debian's nats-server (JetStream, file store), a private
@@ -17,12 +17,12 @@ import { flowRecord, startTestPostgres, TEST_INGEST_TOKEN, type TestPostgres } f
  */
 
 // The agent is an app of its own: its exporter is loaded by path, as the CLI loads it.
-const agentSrc = join(__dirname, '..', '..', '..', 'agent', 'src');
-type NatsTestServerModule = typeof import('../../../agent/src/export/nats-test-server');
-type NatsClientModule = typeof import('../../../agent/src/export/nats-hub-client');
-type ExporterModule = typeof import('../../../agent/src/export/hub-exporter');
-type SpoolModule = typeof import('../../../agent/src/export/disk-spool');
-type AgentMetricsModule = typeof import('../../../agent/src/metrics/agent-metrics');
+type NatsTestServerModule = typeof import('@natlens/agent-daemon/testing');
+type AgentExportModule = typeof import('@natlens/agent-daemon');
+type NatsClientModule = AgentExportModule;
+type ExporterModule = AgentExportModule;
+type SpoolModule = AgentExportModule;
+type AgentMetricsModule = AgentExportModule;
 
 const repoRoot = join(__dirname, '..', '..', '..', '..');
 const web = { namespace: 'default', name: 'web' };
@@ -89,13 +89,9 @@ describe('hub replicas consuming from NATS JetStream', () => {
   let agent: { client: NatsClientModule; exporter: ExporterModule; spool: SpoolModule; metrics: AgentMetricsModule };
 
   beforeAll(async () => {
-    agent = {
-      client: (await import(join(agentSrc, 'export', 'nats-hub-client'))) as NatsClientModule,
-      exporter: (await import(join(agentSrc, 'export', 'hub-exporter'))) as ExporterModule,
-      spool: (await import(join(agentSrc, 'export', 'disk-spool'))) as SpoolModule,
-      metrics: (await import(join(agentSrc, 'metrics', 'agent-metrics'))) as AgentMetricsModule,
-    };
-    const natsServer = (await import(join(agentSrc, 'export', 'nats-test-server'))) as NatsTestServerModule;
+    const agentExport = await import('@natlens/agent-daemon');
+    agent = { client: agentExport, exporter: agentExport, spool: agentExport, metrics: agentExport };
+    const natsServer = await import('@natlens/agent-daemon/testing');
     workDir = mkdtempSync(join(tmpdir(), 'natlens-bus-e2e-'));
     pg = startTestPostgres();
     nats = await natsServer.startTestNatsServer();

@@ -5,9 +5,9 @@ import { LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
 import type { FlowRecord } from '@natlens/shared-model';
 import pino from 'pino';
 import { io } from 'socket.io-client';
-import { loadHubConfig } from '../config/hub-config';
-import { type RunningHub, startHub } from '../main';
-import { TEST_INGEST_TOKEN, TEST_READ_TOKEN } from '../testing';
+import { loadHubConfig, type RunningHub, startHub } from '@natlens/hub-server';
+import { TEST_INGEST_TOKEN, TEST_READ_TOKEN } from '@natlens/hub-server/testing';
+import type { ObservedConnection } from '@natlens/agent-records';
 
 /*
  * The hub over TLS with a certificate from a CA made in the test (openssl), its files read the way `natlens hub`
@@ -15,13 +15,13 @@ import { TEST_INGEST_TOKEN, TEST_READ_TOKEN } from '../testing';
  * exporting to it over https with NATLENS_HUB_CA_FILE; a socket.io client on wss. A client that does not trust the CA
  * gets nothing.
  */
-const agentSrc = join(__dirname, '..', '..', '..', 'agent', 'src');
-type AgentMainModule = typeof import('../../../agent/src/main');
-type AgentTestingModule = typeof import('../../../agent/src/testing');
-type ObservedConnection = import('../../../agent/src/pipeline/observed-connection').ObservedConnection;
-type ConnectionSink = import('../../../agent/src/sources/connection-source').ConnectionSink;
+// The agent is loaded lazily, as the CLI loads it; its source interface is what startAgent takes.
+type AgentDaemonModule = typeof import('@natlens/agent-daemon');
+type AgentTestingModule = typeof import('@natlens/agent-daemon/testing');
+type ConnectionSource = NonNullable<NonNullable<Parameters<AgentDaemonModule['startAgent']>[2]>['sources']>[number];
+type ConnectionSink = Parameters<ConnectionSource['start']>[0];
 
-class ScriptedSource implements Pick<import('../../../agent/src/sources/connection-source').ConnectionSource, 'name' | 'start' | 'stop' | 'status'> {
+class ScriptedSource implements Pick<ConnectionSource, 'name' | 'start' | 'stop' | 'status'> {
   readonly name = 'conntrack' as const;
   sink: ConnectionSink | undefined;
   async start(sink: ConnectionSink): Promise<void> {
@@ -54,7 +54,7 @@ describe('the hub over TLS, an agent exporting to it', () => {
   beforeAll(async () => {
     pki = makeTestPki();
     const server = pki.issue('hub');
-    agentTesting = (await import(join(agentSrc, 'testing'))) as AgentTestingModule;
+    agentTesting = await import('@natlens/agent-daemon/testing');
     workDir = agentTesting.makeWorkDir('natlens-hub-tls');
     const config = loadHubConfig(
       { store: 'sqlite::memory:', port: 0, host: '127.0.0.1', tlsCertFile: server.certFile, tlsKeyFile: server.keyFile, logLevel: 'silent' },
@@ -80,7 +80,7 @@ describe('the hub over TLS, an agent exporting to it', () => {
   });
 
   it('takes records from an agent that trusts its CA (NATLENS_HUB_CA_FILE)', async () => {
-    const { loadAgentConfig, startAgent } = (await import(join(agentSrc, 'main'))) as AgentMainModule;
+    const { loadAgentConfig, startAgent } = await import('@natlens/agent-daemon');
     const tokenFile = join(workDir, 'token');
     writeFileSync(tokenFile, TEST_INGEST_TOKEN);
     const config = loadAgentConfig(
@@ -89,7 +89,7 @@ describe('the hub over TLS, an agent exporting to it', () => {
       (path) => readFileSync(path, 'utf8'),
     );
     const source = new ScriptedSource();
-    const agent = await startAgent(config, pino({ level: 'silent' }), { sources: [source as unknown as import('../../../agent/src/sources/connection-source').ConnectionSource] });
+    const agent = await startAgent(config, pino({ level: 'silent' }), { sources: [source as unknown as ConnectionSource] });
     cleanups.push(() => agent.close());
     source.sink?.observe([connection(40001), connection(40002), connection(40003)]);
     const deadline = Date.now() + 15_000;
@@ -98,7 +98,7 @@ describe('the hub over TLS, an agent exporting to it', () => {
   });
 
   it('gives nothing to an agent that does not trust the certificate', async () => {
-    const { HttpHubClient } = (await import(join(agentSrc, 'export', 'hub-client'))) as typeof import('../../../agent/src/export/hub-client');
+    const { HttpHubClient } = await import('@natlens/agent-records');
     const body = JSON.stringify({ node: 'node1', sentAt: Date.now(), records: [] as FlowRecord[] });
     const untrusting = await new HttpHubClient({ url: hub.url, token: TEST_INGEST_TOKEN }).deliver({ id: 'a', node: 'node1', body });
     expect(untrusting).toMatchObject({ kind: 'retry', reason: 'network', detail: expect.stringMatching(/certificate/i) });

@@ -4,20 +4,24 @@ import { join } from 'node:path';
 import type { AlertState } from '@natlens/shared-analysis';
 import { labDown, labTraffic, labUp, parseTopology, type TrafficOptions } from '@natlens/lab';
 import { type AgentProcess, readState, startLabAgent, stopAgent, uniqueLabName } from '@natlens/lab/testing';
-import type { GenericNotificationBody } from '../alerts/alert-payloads';
-import { startTestReceiver, type TestReceiver, waitFor } from '../alerts/testing-receiver';
-import { startTestHub, TEST_INGEST_TOKEN, TEST_READ_TOKEN, type TestHub } from '../testing';
+import type { GenericNotificationBody } from '@natlens/hub-server/testing';
+import { startTestReceiver, type TestReceiver, waitFor } from '@natlens/hub-server/testing';
+import { startTestHub, TEST_INGEST_TOKEN, TEST_READ_TOKEN, type TestHub } from '@natlens/hub-server/testing';
+import { startTestAlertmanager, type TestMonitoringServer } from './monitoring-servers';
 
 /*
- * Alerts end to end on the real kernel: one lab, three Services, each with one cause, read by `natlens agent` per
- * node (conntrack) into the hub over its Unix socket:
+ * Alerts end to end on the real kernel: one lab, three Services, each with one cause (its traffic), read by
+ * `natlens agent` per node (conntrack) into the hub over its Unix socket:
  *   default/api  Cluster NodePort annotated natlens.io/expect-client-ip: entering node1 SNATs the client → UnexpectedSNAT
  *   default/web  Local LoadBalancer, 3 pods on node1 and 1 on node2 (examples/lb-local-imbalance.yaml) → LoadImbalance
  *                after its `for` (3 s here, by the rules file); its threshold 1.5 comes from a Service annotation,
  *                because this topology's expected max/mean is exactly the default 2 (50% over a mean of 25%)
- *   default/db   Cluster NodePort, its pod on node1, entered on node3 → TrafficToNodeWithoutEndpoints
- * Each cause is then removed (its traffic stops) and the alert resolves once the evaluation window has passed. The hub
- * is restarted while all three fire. A real HTTP receiver must get exactly one firing and one resolved per alert.
+ *   default/db   Cluster NodePort annotated natlens.io/expect-client-ip, its pod on node1, entered on node3 →
+ *                TrafficToNodeWithoutEndpoints and UnexpectedSNAT: two alerts of one Service
+ * Each cause is then removed (its traffic stops) and its alerts resolve once the evaluation window has passed. The hub
+ * is restarted while all four fire. A real HTTP receiver must get exactly one firing and one resolved per alert; a real
+ * Alertmanager (Debian's prometheus-alertmanager, grouping by namespace and service) must list the firing alerts with
+ * natlens's labels and annotations, group them per Service, take a silence of one, and drop each once it resolved.
  */
 
 const TOPOLOGY = `
@@ -48,6 +52,7 @@ services:
     type: NodePort
     selector: {app: db}
     ports: [{name: http, port: 80, targetPort: 8080, nodePort: 30082}]
+    annotations: {natlens.io/expect-client-ip: "true"}
 clients: [{name: alice, address: 198.51.100.79}]
 `;
 
@@ -81,15 +86,29 @@ class TrafficLoop {
   }
 }
 
+/** Alertmanager API v2 `gettableAlert`, the fields checked here. */
+interface AmAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  status: { state: string; silencedBy: string[] };
+}
+interface AmGroup {
+  labels: Record<string, string>;
+  alerts: AmAlert[];
+}
+
 type Alerts = { alerts: (AlertState & { key: string })[]; history: { rule: string; service: { name: string }; transition: string; at: number }[] };
 
-describe('alerts on the real kernel (lab → agents → hub → webhook)', () => {
+describe('alerts on the real kernel (lab → agents → hub → webhook and Alertmanager)', () => {
   const topology = parseTopology(TOPOLOGY, 'lab-alerts');
   const name = uniqueLabName('alerts');
   const workDir = mkdtempSync(join(tmpdir(), 'natlens-hub-alerts-'));
   const agents: AgentProcess[] = [];
   const loops: TrafficLoop[] = [];
   let receiver: TestReceiver;
+  let alertmanager: TestMonitoringServer | undefined;
   let hub: TestHub | undefined;
   let inventory = '';
 
@@ -98,11 +117,14 @@ describe('alerts on the real kernel (lab → agents → hub → webhook)', () =>
     socket: join(workDir, 'hub.sock'),
     inventory,
     alertWebhooks: [`${receiver.url}/hook`],
+    alertmanagers: [(alertmanager as TestMonitoringServer).url],
     alertIntervalMs: 500,
     alertWindowMs: WINDOW_MS,
+    // no periodic re-send during the test: Alertmanager holds exactly what each transition sent (endsAt 40 min ahead)
+    alertResendMs: 600_000,
   });
   const startHub = async () => {
-    const { loadHubConfig } = await import('../config/hub-config');
+    const { loadHubConfig } = await import('@natlens/hub-server');
     // the rules file goes through the same loading and validation as `natlens hub --alert-rules`
     const rulesFile = join(workDir, 'rules.yaml');
     writeFileSync(rulesFile, RULES);
@@ -116,10 +138,19 @@ describe('alerts on the real kernel (lab → agents → hub → webhook)', () =>
     expect(res.status).toBe(200);
     return res.body as Alerts;
   };
+  /** The alert's transitions with their times relative to now, oldest first: what a failure message needs. */
+  const transitions = async (rule: string, service: string) => {
+    const now = Date.now();
+    return (await alerts()).history.filter((h) => h.rule === rule && h.service.name === service).map((h) => `${h.transition} ${now - h.at} ms ago`).reverse();
+  };
   const stateOf = async (rule: string, service: string) => (await alerts()).alerts.find((a) => a.rule === rule && a.service.name === service)?.state;
+
+  const amAlerts = async () => (alertmanager as TestMonitoringServer).api<AmAlert[]>('/api/v2/alerts');
+  const amAlert = async (rule: string, service: string) => (await amAlerts()).find((a) => a.labels['alertname'] === rule && a.labels['service'] === service);
 
   beforeAll(async () => {
     receiver = await startTestReceiver();
+    alertmanager = await startTestAlertmanager({ groupBy: ['namespace', 'service'] });
     const summary = await labUp({ ...topology, name });
     inventory = summary.inventory;
     hub = await startHub();
@@ -140,6 +171,7 @@ describe('alerts on the real kernel (lab → agents → hub → webhook)', () =>
     await Promise.all(agents.map(stopAgent));
     await hub?.close();
     await receiver?.close();
+    await alertmanager?.dispose();
     await labDown(name);
     rmSync(workDir, { recursive: true, force: true });
   }, 60_000);
@@ -150,7 +182,12 @@ describe('alerts on the real kernel (lab → agents → hub → webhook)', () =>
     const db = new TrafficLoop(name, { service: 'default/db', via: { kind: 'node', node: 'node3' }, client: 'alice', connections: 10 });
     loops.push(web, api, db);
 
-    const expected: [rule: string, service: string, cause: TrafficLoop][] = [['UnexpectedSNAT', 'api', api], ['TrafficToNodeWithoutEndpoints', 'db', db], ['LoadImbalance', 'web', web]];
+    const expected: [rule: string, service: string, cause: TrafficLoop][] = [
+      ['UnexpectedSNAT', 'api', api],
+      ['TrafficToNodeWithoutEndpoints', 'db', db],
+      ['UnexpectedSNAT', 'db', db],
+      ['LoadImbalance', 'web', web],
+    ];
     for (const [rule, service] of expected) await waitFor(`${rule} firing for default/${service}`, () => told(rule, service, 'firing').length > 0 || undefined, 60_000);
 
     // LoadImbalance waited its `for` in pending before it fired
@@ -159,20 +196,74 @@ describe('alerts on the real kernel (lab → agents → hub → webhook)', () =>
     const firedAt = history.find((h) => h.transition === 'firing')?.at ?? 0;
     expect(firedAt - pendingAt).toBeGreaterThanOrEqual(3000);
 
-    // restart while all three fire: still firing afterwards, nobody told twice
+    // Alertmanager lists each firing alert with natlens's labels and the annotations of the same notification
+    for (const [rule, service] of expected) {
+      const sent = told(rule, service, 'firing')[0] as GenericNotificationBody;
+      const listed = await waitFor(`Alertmanager listing ${rule} default/${service} as active`, async () => {
+        const alert = await amAlert(rule, service);
+        return alert?.status.state === 'active' ? alert : undefined; // 'unprocessed' until its dispatcher has it
+      }, 10_000);
+      expect({ labels: listed.labels, annotations: listed.annotations, state: listed.status.state }).toEqual({
+        labels: { alertname: rule, namespace: 'default', service, severity: sent.alert.severity },
+        annotations: { summary: sent.alert.summary, value: String(sent.alert.value), threshold: String(sent.alert.threshold) },
+        state: 'active',
+      });
+      expect(Date.parse(listed.startsAt)).toBe(sent.alert.firedAt);
+    }
+    expect((await amAlerts()).length).toBe(expected.length);
+
+    // grouped by Service (route group_by: [namespace, service]): db's two alerts share a group
+    const groups = await waitFor('Alertmanager groups', async () => {
+      const all = await (alertmanager as TestMonitoringServer).api<AmGroup[]>('/api/v2/alerts/groups');
+      return all.reduce((n, g) => n + g.alerts.length, 0) === expected.length ? all : undefined;
+    });
+    expect(groups.map((g) => ({ labels: g.labels, alerts: g.alerts.map((a) => a.labels['alertname']).sort() })).sort((a, b) => String(a.labels['service']).localeCompare(String(b.labels['service'])))).toEqual([
+      { labels: { namespace: 'default', service: 'api' }, alerts: ['UnexpectedSNAT'] },
+      { labels: { namespace: 'default', service: 'db' }, alerts: ['TrafficToNodeWithoutEndpoints', 'UnexpectedSNAT'] },
+      { labels: { namespace: 'default', service: 'web' }, alerts: ['LoadImbalance'] },
+    ]);
+
+    // a silence made in Alertmanager (its API, as amtool or the UI would) silences natlens's alert, and only that one
+    const now = Date.now();
+    const { silenceID } = await (alertmanager as TestMonitoringServer).api<{ silenceID: string }>('/api/v2/silences', {
+      matchers: [
+        { name: 'alertname', value: 'UnexpectedSNAT', isRegex: false, isEqual: true },
+        { name: 'namespace', value: 'default', isRegex: false, isEqual: true },
+        { name: 'service', value: 'api', isRegex: false, isEqual: true },
+      ],
+      startsAt: new Date(now).toISOString(),
+      endsAt: new Date(now + 3600_000).toISOString(),
+      createdBy: 'natlens lab-alerts test',
+      comment: 'known: default/api is entered on a Cluster-policy node port',
+    });
+    const silenced = await waitFor('the silence applied', async () => ((await amAlert('UnexpectedSNAT', 'api'))?.status.state === 'suppressed' ? amAlert('UnexpectedSNAT', 'api') : undefined));
+    expect(silenced?.status).toEqual(expect.objectContaining({ state: 'suppressed', silencedBy: [silenceID] }));
+    expect((await amAlerts()).filter((a) => a.status.state === 'suppressed').map((a) => `${a.labels['alertname']} ${a.labels['service']}`)).toEqual(['UnexpectedSNAT api']);
+    expect((await (alertmanager as TestMonitoringServer).api<AmAlert[]>('/api/v2/alerts?silenced=false')).map((a) => `${a.labels['alertname']} ${a.labels['service']}`).sort()).toEqual([
+      'LoadImbalance web',
+      'TrafficToNodeWithoutEndpoints db',
+      'UnexpectedSNAT db',
+    ]);
+
+    // restart while all four fire: still firing afterwards, nobody told twice
     await (hub as TestHub).close();
     hub = await startHub();
     await new Promise((r) => setTimeout(r, 3000));
-    for (const [rule, service] of expected) expect(await stateOf(rule, service)).toBe('firing');
+    for (const [rule, service] of expected) expect({ alert: `${rule} default/${service}`, state: await stateOf(rule, service), history: await transitions(rule, service) }).toEqual({ alert: `${rule} default/${service}`, state: 'firing', history: expect.any(Array) });
 
-    // remove each cause in turn: only that alert resolves
-    for (const [rule, service, cause] of expected) {
+    // remove each cause in turn: only its alerts resolve, and leave Alertmanager's list
+    for (const cause of [api, db, web]) {
       await cause.stop();
-      await waitFor(`${rule} resolved for default/${service}`, () => told(rule, service, 'resolved').length > 0 || undefined, WINDOW_MS + 15_000);
-      expect(await stateOf(rule, service)).toBe('resolved');
+      const resolving = expected.filter(([, , c]) => c === cause);
+      for (const [rule, service] of resolving) {
+        await waitFor(`${rule} resolved for default/${service}`, () => told(rule, service, 'resolved').length > 0 || undefined, WINDOW_MS + 15_000);
+        expect({ alert: `${rule} default/${service}`, state: await stateOf(rule, service), history: await transitions(rule, service) }).toEqual({ alert: `${rule} default/${service}`, state: 'resolved', history: expect.any(Array) });
+        await waitFor(`${rule} default/${service} gone from Alertmanager's alerts`, async () => (await amAlert(rule, service)) === undefined || undefined, 10_000);
+      }
       for (const [other, otherService, otherCause] of expected) if (otherCause !== cause && !told(other, otherService, 'resolved').length) expect(await stateOf(other, otherService)).toBe('firing');
     }
     for (const loop of [web, api, db]) expect([loop.made > 0, loop.failed]).toEqual([true, 0]);
+    expect(await amAlerts()).toEqual([]);
 
     await new Promise((r) => setTimeout(r, 2000)); // a late duplicate would arrive now
     const byAlert = new Map<string, string[]>();
@@ -181,6 +272,7 @@ describe('alerts on the real kernel (lab → agents → hub → webhook)', () =>
       'UnexpectedSNAT default/api': ['firing', 'resolved'],
       'LoadImbalance default/web': ['firing', 'resolved'],
       'TrafficToNodeWithoutEndpoints default/db': ['firing', 'resolved'],
+      'UnexpectedSNAT default/db': ['firing', 'resolved'],
     });
-  }, 240_000);
+  }, 300_000);
 });

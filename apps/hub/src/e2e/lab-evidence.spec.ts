@@ -1,7 +1,6 @@
-import type { ServiceEvidence } from '@natlens/shared-analysis';
 import type { PodTruth, TrafficOptions } from '@natlens/lab';
 import { readState } from '@natlens/lab/testing';
-import { useLabHub } from './lab-hub-suite';
+import { settledEvidence, useLabHub } from './lab-hub-suite';
 
 /*
  * The whole path on the real kernel: lab → one `natlens agent` per node (its default source: eBPF here) → the hub over its Unix socket
@@ -49,19 +48,7 @@ describe.each(scenarios)('evidence for lab $example (real kernel → agents → 
     const truth: PodTruth[] = lab.truth(since);
     const total = traffic.reduce((sum, t) => sum + t.connections, 0);
 
-    const evidence = async () => {
-      const res = await testHub().request('GET', `/api/services/default/web/evidence?from=${since}&to=${Date.now() + 60_000}`);
-      expect(res.status).toBe(200);
-      return res.body as ServiceEvidence;
-    };
-    const deadline = Date.now() + 20_000;
-    let e = await evidence();
-    while (e.connections < total && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      e = await evidence();
-    }
-    await new Promise((r) => setTimeout(r, 700)); // late duplicates would show now
-    e = await evidence();
+    const e = await settledEvidence(testHub(), 'default/web', since, total);
 
     expect(e.connections).toBe(total);
     const perPod = Object.fromEntries(truth.map((p) => [p.pod, Object.values(p.seen).reduce((a, b) => a + b, 0)]));

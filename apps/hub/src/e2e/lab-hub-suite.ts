@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ServiceEvidence } from '@natlens/shared-analysis';
 import { type AgentProcess, readState, startLabAgent, stopAgent, useLab } from '@natlens/lab/testing';
-import { startTestHub, TEST_INGEST_TOKEN, type TestHub } from '../testing';
+import { startTestHub, TEST_INGEST_TOKEN, type TestHub } from '@natlens/hub-server/testing';
 
 /*
  * The hub's lab suites (lab-evidence.spec.ts, lab-capture.spec.ts): a lab, a hub on SQLite behind a Unix socket with
@@ -57,4 +58,24 @@ export function useLabHub(example: string, agentArgs: string[] = [], settleMs = 
       return hub;
     },
   };
+}
+
+/**
+ * A Service's evidence from `since` once it counts `total` connections (or after 20 s), then again a moment later:
+ * a late duplicate would show in that second reading.
+ */
+export async function settledEvidence(hub: TestHub, service: string, since: number, total: number): Promise<ServiceEvidence> {
+  const evidence = async () => {
+    const res = await hub.request('GET', `/api/services/${service}/evidence?from=${since}&to=${Date.now() + 60_000}`);
+    expect(res.status).toBe(200);
+    return res.body as ServiceEvidence;
+  };
+  const deadline = Date.now() + 20_000;
+  let e = await evidence();
+  while (e.connections < total && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    e = await evidence();
+  }
+  await new Promise((r) => setTimeout(r, 700));
+  return evidence();
 }

@@ -14,6 +14,22 @@
 #define NATLENS_IPS_TEMPLATE (1UL << 11)
 /* include/linux/netfilter/nf_conntrack_common.h: the low 3 bits of skb->_nfct are the ctinfo. */
 #define NATLENS_NFCT_PTRMASK (~7UL)
+/* include/net/netfilter/nf_conntrack_zones.h: which directions a zone applies to (CT --zone-orig/--zone-reply). */
+#define NATLENS_NF_CT_ZONE_DIR_ORIG (1 << 0)
+
+/*
+ * The zone of the connection's ORIGINAL direction, as ctnetlink reports it (CTA_ZONE for a zone of both directions,
+ * else the original tuple's CTA_TUPLE_ZONE); 0, the default zone, otherwise. nf_conn has a zone only on kernels
+ * built with CONFIG_NF_CONNTRACK_ZONES: without it every connection is in zone 0, and the read is never made.
+ */
+static __always_inline __u16 original_zone(const struct nf_conn *ct)
+{
+	if (!bpf_core_field_exists(ct->zone))
+		return 0;
+	__u16 id = BPF_CORE_READ(ct, zone.id);
+	__u8 dir = BPF_CORE_READ(ct, zone.dir);
+	return dir & NATLENS_NF_CT_ZONE_DIR_ORIG ? id : 0;
+}
 
 static __always_inline void copy_tuple(const struct nf_conntrack_tuple *t, __u8 *src, __u8 *dst, __u16 *sport, __u16 *dport)
 {
@@ -38,7 +54,7 @@ static __always_inline int emit_conn_event(struct nf_conn *ct, __u32 netns, __u8
 	e->netns = netns;
 	e->status = (__u32)status;
 	e->mark = bpf_core_field_exists(ct->mark) ? BPF_CORE_READ(ct, mark) : 0;
-	e->zone = BPF_CORE_READ(ct, zone.id);
+	e->zone = original_zone(ct);
 	e->kind = kind;
 	e->origin = origin;
 	e->family = (__u8)orig.src.l3num;

@@ -8,6 +8,7 @@
 #ifndef NATLENS_DROPS_H
 #define NATLENS_DROPS_H
 
+#include "conntrack.h"
 #include "event.h"
 #include "maps.h"
 
@@ -91,7 +92,9 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, enum skb_drop_reaso
 	e->netns = netns;
 	e->status = 0;
 	e->mark = BPF_CORE_READ(skb, mark);
-	e->zone = 0;
+	/* The dropped packet still holds its (unconfirmed) conntrack entry: the zone the raw table put it in. */
+	struct nf_conn *ct = (struct nf_conn *)(BPF_CORE_READ(skb, _nfct) & NATLENS_NFCT_PTRMASK);
+	e->zone = ct ? original_zone(ct) : 0;
 	e->kind = NATLENS_EVENT_DROP;
 	e->origin = NATLENS_ORIGIN_KFREE_SKB;
 	e->family = family;

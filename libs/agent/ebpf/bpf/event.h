@@ -31,7 +31,7 @@ struct natlens_event {
 	__u32 netns;         /* inode number of the network namespace */
 	__u32 status;        /* nf_conn->status bits (IPS_*) */
 	__u32 mark;          /* nf_conn->mark */
-	__u16 zone;          /* nf_conn->zone.id */
+	__u16 zone;          /* nf_conn->zone.id when the zone applies to the ORIGINAL direction, else 0 (conntrack.h) */
 	__u8 kind;           /* NATLENS_EVENT_* */
 	__u8 origin;         /* NATLENS_ORIGIN_* */
 	__u8 family;         /* AF_INET (2) or AF_INET6 (10) */

@@ -1,4 +1,3 @@
-export * from './parse-error';
 export * from './proxy-protocol';
 export * from './decode/addresses';
 export * from './decode/link-layer';

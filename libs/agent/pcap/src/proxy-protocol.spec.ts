@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ParseError } from './parse-error';
+import { ParseError } from '@natlens/agent-wire';
 import { formatProxyV1, formatProxyV2, parseProxyProtocol, PROXY_V2_SIGNATURE } from './proxy-protocol';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');

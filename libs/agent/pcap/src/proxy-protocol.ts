@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { ParseError } from './parse-error';
+import { ParseError } from '@natlens/agent-wire';
 
 /*
  * PROXY protocol v1 (text) and v2 (binary), as HAProxy's proxy-protocol.txt specifies: a load balancer that

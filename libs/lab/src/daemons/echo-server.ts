@@ -3,19 +3,25 @@ import { createServer as createHttpServer, IncomingMessage, ServerResponse } fro
 import { createServer as createTcpServer, Socket } from 'node:net';
 import { ProxyHeader, parseProxyProtocol } from '@natlens/agent-pcap';
 import type { Logger } from 'pino';
+import { echoPreamble } from './echo-answer';
+import { startUdpEcho } from './udp-echo';
 
 /*
  * The pod's workload: answers like registry.k8s.io/echoserver (`client_address=<what the socket saw>`), reads a
  * PROXY protocol header when one comes first (else an X-Forwarded-For header names the real client), and appends one
  * ground-truth line per request before answering,
- * so the truth is complete the moment the client has its answer.
+ * so the truth is complete the moment the client has its answer. UDP target ports get one answer datagram per
+ * datagram, in the same words (udp-echo.ts).
  */
 export interface EchoServerConfig {
   namespace: string;
   pod: string;
   node: string;
   podIP: string;
+  /** TCP target ports (HTTP). */
   ports: number[];
+  /** UDP target ports. */
+  udpPorts?: number[];
   truthFile: string;
   readyFile: string;
 }
@@ -26,6 +32,8 @@ export interface TruthLine {
   port: number;
   client: string;
   clientPort: number;
+  /** Absent for TCP (every line written before the lab had UDP is TCP). */
+  protocol?: 'udp';
   realClient?: string;
   realClientPort?: number;
 }
@@ -80,8 +88,9 @@ export async function startEchoServer(config: EchoServerConfig, log: Logger): Pr
     socket.on('error', () => socket.destroy());
   };
 
-  await Promise.all(
-    config.ports.map(
+  await Promise.all([
+    ...(config.udpPorts ?? []).map((port) => startUdpEcho(config, port, truthFd, log)),
+    ...config.ports.map(
       (port) =>
         new Promise<void>((resolve, reject) => {
           const server = createTcpServer(acceptWithProxyHeader);
@@ -89,9 +98,9 @@ export async function startEchoServer(config: EchoServerConfig, log: Logger): Pr
           server.listen({ port, host: '0.0.0.0', backlog: 4096 }, () => resolve());
         }),
     ),
-  );
+  ]);
   writeFileSync(config.readyFile, String(process.pid));
-  log.info({ ports: config.ports }, 'echo server ready');
+  log.info({ ports: config.ports, udpPorts: config.udpPorts ?? [] }, 'echo server ready');
 }
 
 function renderEcho(config: EchoServerConfig, req: IncomingMessage, line: TruthLine, header?: ProxyHeader): string {
@@ -102,17 +111,7 @@ function renderEcho(config: EchoServerConfig, req: IncomingMessage, line: TruthL
     ? `\nProxy Protocol:\n\tversion=${header.version}\n\tsource=${header.source.address}:${header.source.port}\n\tdestination=${header.destination?.address}:${header.destination?.port}\n`
     : '';
   return [
-    `Hostname: ${config.pod}`,
-    '',
-    'Pod Information:',
-    `\tnode name:\t${config.node}`,
-    `\tpod name:\t${config.pod}`,
-    `\tpod namespace:\t${config.namespace}`,
-    `\tpod IP:\t${config.podIP}`,
-    '',
-    'Server values:',
-    '\tserver_version=natlens-lab-echo',
-    '',
+    ...echoPreamble(config),
     'Request Information:',
     `\tclient_address=${line.client}`,
     `\tmethod=${req.method}`,

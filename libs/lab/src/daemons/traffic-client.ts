@@ -1,9 +1,14 @@
+import { createSocket } from 'node:dgram';
 import { request } from 'node:http';
+import { parseEchoAnswer } from './echo-answer';
+import { udpSourcePortAt, UDP_SOURCE_PORT_COUNT, UDP_SOURCE_PORT_FIRST } from './udp-source-ports';
 
 /*
- * The lab's traffic generator: N real TCP connections, each carrying one HTTP request with `Connection: close`
- * (a fresh 5-tuple, hence a fresh conntrack entry, every time), at most C at once. A connection that gets no
- * answer within the timeout (a SYN dropped by a node without local endpoints) counts as failed.
+ * The lab's traffic generator: N real connections, at most C at once. TCP: each carries one HTTP request with
+ * `Connection: close` (a fresh 5-tuple, hence a fresh conntrack entry, every time). UDP: each is one datagram from a
+ * port no earlier datagram of the lab used lately (udp-source-ports.ts) and the one answer it gets, like a DNS
+ * query. A connection that gets no answer within the timeout (a SYN or datagram dropped by a node without local
+ * endpoints) counts as failed.
  */
 export interface TrafficConfig {
   host: string;
@@ -11,6 +16,10 @@ export interface TrafficConfig {
   connections: number;
   concurrency: number;
   timeoutMs: number;
+  /** Default tcp. */
+  protocol?: 'tcp' | 'udp';
+  /** UDP: the source port of the first datagram; the i-th uses udpSourcePortAt(firstSourcePort, i). */
+  firstSourcePort?: number;
 }
 
 export interface TrafficResult {
@@ -24,10 +33,12 @@ export interface TrafficResult {
   errors: Record<string, number>;
 }
 
-function once(config: TrafficConfig): Promise<{ pod: string; client: string } | { error: string }> {
+type Outcome = { pod: string; client: string } | { error: string };
+
+function tcpOnce(config: TrafficConfig): Promise<Outcome> {
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (value: { pod: string; client: string } | { error: string }) => {
+    const finish = (value: Outcome) => {
       if (!settled) {
         settled = true;
         resolve(value);
@@ -40,9 +51,8 @@ function once(config: TrafficConfig): Promise<{ pod: string; client: string } | 
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
         res.on('end', () => {
-          const pod = /^Hostname: (.*)$/m.exec(body)?.[1];
-          const client = /client_address=(.*)$/m.exec(body)?.[1];
-          if (res.statusCode === 200 && pod && client) finish({ pod, client });
+          const answer = parseEchoAnswer(body);
+          if (res.statusCode === 200 && answer) finish(answer);
           else finish({ error: `HTTP ${res.statusCode}` });
         });
         res.on('error', (err) => finish({ error: err.message }));
@@ -57,14 +67,40 @@ function once(config: TrafficConfig): Promise<{ pod: string; client: string } | 
   });
 }
 
+/** One datagram from `sourcePort` and its answer; connected, so an ICMP port unreachable (REJECT) is reported. */
+function udpOnce(config: TrafficConfig, sourcePort: number): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    let settled = false;
+    const finish = (value: Outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve(value);
+    };
+    const timer = setTimeout(() => finish({ error: 'timeout' }), config.timeoutMs);
+    socket.on('error', (err: NodeJS.ErrnoException) => finish({ error: err.code ?? err.message }));
+    socket.on('message', (message) => {
+      const answer = parseEchoAnswer(message.toString('utf8'));
+      finish(answer ?? { error: 'not an echo answer' });
+    });
+    socket.bind(sourcePort, () => {
+      socket.connect(config.port, config.host, () => socket.send('natlens lab query\n'));
+    });
+  });
+}
+
 export async function runTraffic(config: TrafficConfig): Promise<TrafficResult> {
   const result: TrafficResult = { made: 0, succeeded: 0, failed: 0, servedBy: {}, seen: {}, errors: {} };
+  const udp = config.protocol === 'udp';
+  if (udp && config.connections > UDP_SOURCE_PORT_COUNT) throw new Error(`at most ${UDP_SOURCE_PORT_COUNT} UDP datagrams per run (one source port each)`);
   let next = 0;
   const worker = async () => {
     while (next < config.connections) {
-      next++;
+      const i = next++;
       result.made++;
-      const outcome = await once(config);
+      const outcome = udp ? await udpOnce(config, udpSourcePortAt(config.firstSourcePort ?? UDP_SOURCE_PORT_FIRST, i)) : await tcpOnce(config);
       if ('error' in outcome) {
         result.failed++;
         result.errors[outcome.error] = (result.errors[outcome.error] ?? 0) + 1;

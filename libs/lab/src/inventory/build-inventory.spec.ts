@@ -39,4 +39,12 @@ describe('buildInventory', () => {
       ],
     });
   });
+
+  it('carries a UDP port\'s protocol to the Service and its EndpointSlice', () => {
+    const udp = buildInventory(resolveLab(exampleTopology('udp-dns.yaml')));
+    const service = udp.items.find((o) => o.kind === 'Service' && o.metadata.name === 'dns-nodeport');
+    expect(service).toMatchObject({ spec: { type: 'NodePort', ports: [{ name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353, nodePort: 30053 }] } });
+    const slice = udp.items.find((o) => o.kind === 'EndpointSlice' && o.metadata.labels?.['kubernetes.io/service-name'] === 'dns');
+    expect(slice).toMatchObject({ ports: [{ name: 'dns', protocol: 'UDP', port: 5353 }] });
+  });
 });

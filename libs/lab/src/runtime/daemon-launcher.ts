@@ -4,14 +4,19 @@ import { join } from 'node:path';
 import { repoRoot, tsEntryArgs, tsEntryEnv } from './repo-root';
 import { run } from './exec';
 
-const DAEMON_MAIN = join(__dirname, '..', 'daemons', 'main.ts');
+/**
+ * The lab's processes: in the compiled build (this code bundled into dist/apps/cli) `lab-daemon.js` beside the bundle,
+ * plain JavaScript; from the sources, daemons/main.ts through SWC.
+ */
+const COMPILED_DAEMON = join(__dirname, 'lab-daemon.js');
+const daemonArgs = (): string[] => (existsSync(COMPILED_DAEMON) ? [COMPILED_DAEMON] : tsEntryArgs(join(__dirname, '..', 'daemons', 'main.ts')));
 
 export type DaemonRole = 'echo' | 'health' | 'load-balancer';
 
 /** Starts a lab process inside a namespace, detached from us, logging to a file; returns its pid. */
 export function launchDaemon(netns: string, role: DaemonRole, config: object, logFile: string): number {
   const log = openSync(logFile, 'a');
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, ...tsEntryArgs(DAEMON_MAIN), role, JSON.stringify(config)], {
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, ...daemonArgs(), role, JSON.stringify(config)], {
     cwd: repoRoot(),
     env: tsEntryEnv(),
     detached: true,
@@ -24,7 +29,7 @@ export function launchDaemon(netns: string, role: DaemonRole, config: object, lo
 
 /** Runs a one-shot lab process (the traffic generator) inside a namespace and returns its JSON answer. */
 export async function runOnce<T>(netns: string, role: 'traffic', config: object, timeoutMs: number): Promise<T> {
-  const out = await run(['ip', 'netns', 'exec', netns, process.execPath, ...tsEntryArgs(DAEMON_MAIN), role, JSON.stringify(config)], {
+  const out = await run(['ip', 'netns', 'exec', netns, process.execPath, ...daemonArgs(), role, JSON.stringify(config)], {
     timeoutMs,
     env: tsEntryEnv(),
   });

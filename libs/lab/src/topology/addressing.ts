@@ -22,6 +22,8 @@ export interface ResolvedNode {
   address: string;
   podCidr: string;
   podGateway: string;
+  /** The conntrack zone the node tracks its connections in, when not the default zone. */
+  conntrackZone?: number;
 }
 
 export interface ResolvedPod {
@@ -66,6 +68,7 @@ export function resolveLab(topology: Topology): ResolvedLab {
     address: `198.18.0.${10 + i + 1}`,
     podCidr: `198.19.${i + 1}.0/24`,
     podGateway: `198.19.${i + 1}.1`,
+    ...(node.conntrackZone !== undefined ? { conntrackZone: node.conntrackZone } : {}),
   }));
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
   const podsPerNode = new Map<string, number>();

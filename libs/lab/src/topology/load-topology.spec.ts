@@ -19,6 +19,11 @@ describe('parseTopology', () => {
     expect(topology.services[0]).toMatchObject({ namespace: 'default', type: 'ClusterIP', externalTrafficPolicy: 'Cluster', annotations: {} });
   });
 
+  it('takes UDP ports as Kubernetes does', () => {
+    const topology = parseTopology(`${minimal}services: [{name: s, type: NodePort, selector: {a: b}, ports: [{name: dns, port: 53, targetPort: 5353, protocol: UDP}]}]`);
+    expect(topology.services[0]?.ports[0]).toEqual({ name: 'dns', port: 53, targetPort: 5353, protocol: 'UDP' });
+  });
+
   it.each([
     ['not YAML', 'name: [', /not valid YAML/],
     ['an unknown key', `${minimal}colour: blue`, /Unrecognized key.*colour/],
@@ -28,7 +33,14 @@ describe('parseTopology', () => {
     ['a pod on a missing node', `${minimal}pods: [{name: a, node: node9}]`, /pods\.0: node "node9" is not in nodes/],
     ['a duplicate pod', `${minimal}pods: [{name: a, node: node1}, {name: a, node: node1}]`, /duplicate pod "default\/a"/],
     ['a client outside 198.51.100.0/24', `${minimal}clients: [{name: c, address: 10.0.0.1}]`, /clients live in 198\.51\.100\.0\/24/],
-    ['UDP ports', `${minimal}services: [{name: s, selector: {a: b}, ports: [{port: 53, targetPort: 53, protocol: UDP}]}]`, /only TCP/],
+    ['conntrack zone 0 (the default zone: leave the key out)', `name: t\nnodes: [{name: node1, conntrackZone: 0}]`, /conntrackZone: Too small/],
+    ['a conntrack zone beyond a u16', `name: t\nnodes: [{name: node1, conntrackZone: 65536}]`, /conntrackZone: Too big/],
+    ['SCTP ports', `${minimal}services: [{name: s, selector: {a: b}, ports: [{port: 53, targetPort: 53, protocol: SCTP}]}]`, /TCP or UDP/],
+    [
+      'a UDP port behind a proxying load balancer',
+      `${minimal}services: [{name: s, type: LoadBalancer, loadBalancer: {mode: proxy}, selector: {a: b}, ports: [{port: 53, targetPort: 53, protocol: UDP}]}]`,
+      /UDP port needs loadBalancer mode forward/,
+    ],
     ['a nodePort out of range', `${minimal}services: [{name: s, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 80}]}]`, /nodePort: Too small/],
     ['Local policy on ClusterIP', `${minimal}services: [{name: s, selector: {a: b}, externalTrafficPolicy: Local, ports: [{port: 80, targetPort: 80}]}]`, /externalTrafficPolicy applies only/],
     [

@@ -61,6 +61,9 @@ function crossReferenceProblems(topology: Topology): string[] {
     if (svc.loadBalancer && svc.type !== 'LoadBalancer') {
       problems.push(`services.${i}: loadBalancer is only for type LoadBalancer`);
     }
+    if (svc.type === 'LoadBalancer' && (svc.loadBalancer?.mode ?? 'forward') !== 'forward' && svc.ports.some((p) => p.protocol === 'UDP')) {
+      problems.push(`services.${i}: a UDP port needs loadBalancer mode forward (the lab's proxying load balancers speak TCP)`);
+    }
     if (svc.healthCheckNodePort !== undefined && !(svc.type === 'LoadBalancer' && svc.externalTrafficPolicy === 'Local')) {
       problems.push(`services.${i}: healthCheckNodePort is only for LoadBalancer services with externalTrafficPolicy Local`);
     }

@@ -13,7 +13,14 @@ const dnsLabel = z
 
 const port = z.number().int().min(1).max(65535);
 
-export const labNodeSchema = z.strictObject({ name: dnsLabel });
+export const labNodeSchema = z.strictObject({
+  name: dnsLabel,
+  /**
+   * Track every connection of this node in this conntrack zone, as CNIs that give kube-proxy's entries a zone of their
+   * own do (cni/conntrack-zone.ts). Absent: the default zone 0.
+   */
+  conntrackZone: z.number().int().min(1).max(65535).optional(),
+});
 
 export const labPodSchema = z.strictObject({
   name: dnsLabel,
@@ -24,7 +31,8 @@ export const labPodSchema = z.strictObject({
 
 export const labServicePortSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]*$/).optional(),
-  protocol: z.literal('TCP', { message: 'only TCP is supported in the lab (its echo servers speak HTTP)' }).default('TCP'),
+  // As in Kubernetes. Echo pods answer TCP with HTTP and UDP with one datagram per datagram (daemons/echo-server.ts).
+  protocol: z.enum(['TCP', 'UDP'], { message: 'TCP or UDP (the lab has no SCTP echo server)' }).default('TCP'),
   port,
   targetPort: port,
   nodePort: z.number().int().min(30000).max(32767).optional(),

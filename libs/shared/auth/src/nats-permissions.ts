@@ -1,4 +1,4 @@
-import { natsNodeToken } from './node-binding';
+import { FLOW_STREAM, natsNodeToken } from '@natlens/shared-api';
 
 /*
  * Who may do what on the NATS server natlens uses, as nats-server `authorization` users (global account, JetStream
@@ -18,7 +18,7 @@ import { natsNodeToken } from './node-binding';
 export const NATS_SUBJECT_ROOT = 'natlens';
 export const HUB_INBOX_PREFIX = '_INBOX.natlens-hub';
 export const DEFAULT_HUB_DURABLE = 'natlens-hub';
-export const DEFAULT_STREAMS = ['NATLENS_FLOWS'] as const;
+export const DEFAULT_STREAMS = [FLOW_STREAM] as const;
 
 export function agentInboxPrefix(node: string): string {
   return `_INBOX.natlens-agent.${natsNodeToken(node)}`;

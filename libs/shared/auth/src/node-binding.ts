@@ -1,4 +1,7 @@
+import { flowSubject, natsNodeToken } from '@natlens/shared-api';
 import { mayWriteFor, type Principal } from './token-verifier';
+
+export { natsNodeToken };
 
 /*
  * Who may write records under which node, checked after a batch was parsed and validated (the guard that read the
@@ -44,13 +47,6 @@ export function batchNodeProblem(principal: Principal, batch: NodeScopedBatch): 
   return recordNodeMismatch(batch) ?? nodeWriteProblem(principal, batch.node);
 }
 
-/**
- * NATS subjects carry the node as one token (`natlens.flows.<token>`): node names may contain '.', a subject
- * separator, so it becomes '_' (which a Kubernetes node name never contains, so no two nodes share a token).
- */
-export function natsNodeToken(node: string): string {
-  return node.replace(/[^A-Za-z0-9_-]/g, '_') || '_';
-}
 
 /** A batch taken from NATS subject `subject` (`<prefix>.<node token>`): the subject, the batch and its records agree. Pure. */
 export function subjectNodeProblem(subject: string, batch: NodeScopedBatch): NodeBindingProblem | undefined {
@@ -58,7 +54,7 @@ export function subjectNodeProblem(subject: string, batch: NodeScopedBatch): Nod
   if (subjectToken !== natsNodeToken(batch.node)) {
     return {
       code: 'subject-node-mismatch',
-      message: `the batch says node "${batch.node}" but came on subject ${subject} (node token "${subjectToken}"): an agent publishes only its own node's records, on natlens.flows.${natsNodeToken(batch.node)}`,
+      message: `the batch says node "${batch.node}" but came on subject ${subject} (node token "${subjectToken}"): an agent publishes only its own node's records, on ${flowSubject(batch.node)}`,
     };
   }
   return recordNodeMismatch(batch);

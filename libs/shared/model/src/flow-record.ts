@@ -100,6 +100,12 @@ export const flowRecordSchema = z.strictObject({
   realClient: z.strictObject({ ip: z.union([z.ipv4(), z.ipv6()]), port: port.optional() }).optional(),
   /** The node where the entry leg of a forwarded connection was NATed, when known. */
   entryNode: z.string().optional(),
+  /**
+   * The conntrack zone the connection was tracked in (CTA_ZONE, nf_conn's zone id; 0, the default zone, when the
+   * kernel names none). Part of the connection's identity: two entries with the same tuple in different zones are
+   * two connections, with two flowIds.
+   */
+  zone: z.number().int().min(0).max(65535).default(0),
 });
 export type FlowRecord = z.infer<typeof flowRecordSchema>;
 

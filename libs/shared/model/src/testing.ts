@@ -20,6 +20,7 @@ export function aFlowRecord(overrides: Partial<FlowRecord> = {}): FlowRecord {
     leg: 'entry',
     client: { ip: '198.51.100.79', kind: 'external' },
     verdict: 'preserved',
+    zone: 0,
     ...overrides,
   };
 }

@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import { NLA_F_NESTED, NLA_HDRLEN, NLA_LEN_OFFSET, NLA_TYPE_MASK, NLA_TYPE_OFFSET, netlinkAlign } from './netlink-constants';
 import type { Parsed } from './netlink-message';
 

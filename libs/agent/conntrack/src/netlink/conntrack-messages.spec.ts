@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import { parseConntrackMessages } from './conntrack-messages';
 import { capturedDatagram } from './fixtures/captured-datagram';
 import { NFGENMSG_FAMILY_OFFSET, NLM_F_ACK, NLM_F_CAPPED, NLM_F_REQUEST, NLMSG_HDRLEN, NLMSG_NOOP, NLMSG_OVERRUN } from './netlink-constants';
@@ -11,7 +11,7 @@ const EINVAL = 22;
 describe('parseConntrackMessages over captured replies', () => {
   it.each([
     // [fixture, kinds in order, what the kernel answered]
-    ['dump-1', Array(11).fill('entry'), 'one entry per flow, several per recv()'],
+    ['dump-1', Array(13).fill('entry'), 'one entry per flow, several per recv()'],
     ['dump-2', ['done'], 'NLMSG_DONE ends the dump'],
     ['dump-after-expiry-1', ['entry'], 'the SCTP entry, the only one left'],
     ['dump-after-expiry-2', ['done'], 'NLMSG_DONE'],
@@ -47,7 +47,7 @@ describe('parseConntrackMessages over captured replies', () => {
   it('reads datagrams joined back to back', () => {
     const joined = Buffer.concat([capturedDatagram('dump-1'), capturedDatagram('dump-2')]);
     const kinds = parseConntrackMessages(joined).messages.map((message) => message.kind);
-    expect(kinds).toEqual([...Array(11).fill('entry'), 'done']);
+    expect(kinds).toEqual([...Array(13).fill('entry'), 'done']);
   });
 
   it('skips NLMSG_NOOP and reports NLMSG_OVERRUN', () => {

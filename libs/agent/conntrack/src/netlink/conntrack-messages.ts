@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import type { ConntrackEntry } from './conntrack-entry';
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN } from './netlink-constants';
 import { type NetlinkHeader, type NetlinkMessage, parseNetlinkDone, parseNetlinkError, parseNetlinkMessage } from './netlink-message';

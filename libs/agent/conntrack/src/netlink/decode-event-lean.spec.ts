@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import fc from 'fast-check';
 import { formatAttribute, formatNestedAttribute } from './attributes';
 import { parseConntrackMessages } from './conntrack-messages';
@@ -84,6 +84,15 @@ describe('decodeConntrackDatagramLean reads what parseConntrackMessages reads', 
     expect(icmp?.original).toMatchObject({ proto: 'icmp', sport: undefined, icmpId: 0x4242, icmpType: 8, icmpCode: 0 });
     const [zoned] = decodeConntrackDatagramLean(capturedDatagram('event-new-zone')).entries;
     expect(zoned).toMatchObject({ zone: 7, mark: 0x2a });
+    const [zonedOriginal] = decodeConntrackDatagramLean(capturedDatagram('event-new-zone-orig')).entries;
+    expect(zonedOriginal).toMatchObject({ zone: undefined, original: { zone: 9 }, reply: { zone: undefined } });
+  });
+
+  it('one tuple in zones 1 and 2: two entries, told apart by CTA_ZONE and CTA_ID', () => {
+    const twins = ['event-new-twin-z1', 'event-new-twin-z2'].flatMap((name) => decodeConntrackDatagramLean(capturedDatagram(name)).entries);
+    expect(twins.map((e) => e.zone)).toEqual([1, 2]);
+    expect(twins[1]?.original).toEqual(twins[0]?.original);
+    expect(twins[1]?.id).not.toBe(twins[0]?.id);
   });
 
   it('a dump datagram: every entry with the request seq, and the end of the dump as a control message', () => {

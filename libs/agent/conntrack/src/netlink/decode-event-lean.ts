@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import type { ConntrackEventKind, ConntrackFamily } from './conntrack-entry';
 import { type ConntrackMessage, classifyConntrackMessage, type ParseConntrackMessagesOptions } from './conntrack-messages';
 import {

@@ -1,7 +1,7 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import type { ConntrackFamily, ConntrackProtocol } from './conntrack-entry';
 import { CTA_IP, CTA_PROTO, CTA_TUPLE, IPPROTO } from './ctnetlink-constants';
-import { formatIPv6, IPV4_LENGTH, IPV6_LENGTH } from './ip-address';
+import { formatIPv6, IPV4_LENGTH, IPV6_LENGTH } from '@natlens/agent-wire';
 import { checkAttributes, expectLength, ipv4Text, LENGTH_OFFSET, step, u16host, u16net } from './lean-attribute-reader';
 import { emptyLeanTuple, type LeanConntrackTuple } from './lean-conntrack-entry';
 import { NLA_HDRLEN, NLA_TYPE_MASK, NLA_TYPE_OFFSET } from './netlink-constants';

@@ -24,7 +24,7 @@ import {
   TCP_CONNTRACK_STATES,
   TCP_FLAGS_LENGTH,
 } from './ctnetlink-constants';
-import { parseIPv4, parseIPv6 } from './ip-address';
+import { parseIPv4, parseIPv6 } from '@natlens/agent-wire';
 import {
   NFGENMSG_LEN,
   NFNL_SUBSYS_CTNETLINK,

@@ -10,7 +10,6 @@ export * from './conntrack-messages';
 export * from './ctnetlink-constants';
 export * from './decode-event-lean';
 export * from './format-conntrack';
-export * from './ip-address';
 export * from './lean-conntrack-entry';
 export * from './netlink-constants';
 export * from './netlink-message';

@@ -1,5 +1,7 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError, u16host, u16net, u32host, u32net, u64net } from '@natlens/agent-wire';
 import { NLA_HDRLEN, netlinkAlign } from './netlink-constants';
+
+export { u16host, u16net, u32host, u32net, u64net };
 
 /*
  * Reading netlink attributes in place for the lean decoder: numbers straight from the bytes (byte order in each
@@ -9,13 +11,7 @@ import { NLA_HDRLEN, netlinkAlign } from './netlink-constants';
 const WHAT_ATTRIBUTE = 'netlink attribute';
 /** nlmsg_len u32 @0 of struct nlmsghdr; nla_len u16 @0 of struct nlattr. */
 export const LENGTH_OFFSET = 0;
-const TWO_POW_32 = 4294967296;
 
-// Host order is little-endian on every target we build (x86-64, arm64), as in netlink-message.ts.
-export const u16host = (buf: Buffer, at: number): number => (buf[at] as number) | ((buf[at + 1] as number) << 8);
-export const u32host = (buf: Buffer, at: number): number => u16host(buf, at) + u16host(buf, at + 2) * 0x10000;
-export const u16net = (buf: Buffer, at: number): number => ((buf[at] as number) << 8) | (buf[at + 1] as number);
-export const u32net = (buf: Buffer, at: number): number => u16net(buf, at) * 0x10000 + u16net(buf, at + 2);
 
 /** Checks every attribute header between start and end, as parseAttributes() does before any payload is read. */
 export function checkAttributes(buf: Buffer, start: number, end: number): void {
@@ -58,8 +54,3 @@ export function ipv4Text(buf: Buffer, at: number): string {
 }
 const IPV4_TEXT = new Map<number, string>();
 const IPV4_TEXT_LIMIT = 65_536;
-
-/** A u64 in network order to the nearest double (Number(bigint) rounds the same way: one rounding of hi·2^32 + lo). */
-export function u64net(buf: Buffer, at: number): number {
-  return u32net(buf, at) * TWO_POW_32 + u32net(buf, at + 4);
-}

@@ -1,21 +1,21 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import { parseAttributes } from './attributes';
 import { capturedDatagram } from './fixtures/captured-datagram';
 import { NLA_F_NESTED, NLMSG_DONE, NLMSG_HDRLEN, NLM_F_MULTI, netlinkAlign } from './netlink-constants';
 import { formatNetlinkHeader, parseNetlinkHeader, parseNetlinkMessages, parseNfGenMessage } from './netlink-message';
 
 describe('netlink framing over captured datagrams', () => {
-  it('splits the dump datagram into its 11 messages, each starting where the previous one ended (NLMSG_ALIGN)', () => {
+  it('splits the dump datagram into its 13 messages (one per flow), each starting where the previous one ended (NLMSG_ALIGN)', () => {
     const dump = capturedDatagram('dump-1');
     const messages = parseNetlinkMessages(dump);
-    expect(messages).toHaveLength(11);
+    expect(messages).toHaveLength(13);
     messages.forEach((message, i) => {
       const previous = messages[i - 1];
       expect(message.offset).toBe(previous === undefined ? 0 : previous.offset + netlinkAlign(previous.header.length));
       expect(message.payload.length).toBe(message.header.length - NLMSG_HDRLEN);
       expect(message.header).toMatchObject({ type: 0x0100, flags: NLM_F_MULTI, seq: 1000 }); // CT_NEW, the request's seq
     });
-    const last = messages[10];
+    const last = messages[messages.length - 1];
     expect(last && last.offset + last.header.length).toBe(dump.length);
   });
 

@@ -26,11 +26,11 @@ function natFlags(entry: ConntrackEntry): ConntrackStatusFlag[] {
 }
 
 const dumpEntries = entriesOf('dump-1');
-const dumpByFlow = new Map(dumpEntries.map((entry) => [capturedFlowName(entry.original), entry]));
+const dumpByFlow = new Map(dumpEntries.map((entry) => [capturedFlowName(entry), entry]));
 
 describe('a dump taken while every flow was open (dump-1)', () => {
   it('holds exactly one entry per flow capture.py made', () => {
-    expect(dumpEntries.map((entry) => capturedFlowName(entry.original)).sort()).toEqual(Object.keys(CAPTURED_FLOW_EXPECTATIONS).sort());
+    expect(dumpEntries.map((entry) => capturedFlowName(entry)).sort()).toEqual(Object.keys(CAPTURED_FLOW_EXPECTATIONS).sort());
   });
 
   it.each(Object.keys(CAPTURED_FLOW_EXPECTATIONS))('%s: family, both tuples, NAT bits, counters, zone and mark', (name) => {
@@ -77,8 +77,15 @@ describe('a dump taken while every flow was open (dump-1)', () => {
     expect(dumpByFlow.get('sctp4')?.sctp).toEqual({ state: 'ESTABLISHED', vtagOriginal: 0x22222222, vtagReply: 0x11111111 });
   });
 
+  it('holds one tuple twice, in zones 1 and 2, as two entries with their own CTA_ID', () => {
+    const twins = [dumpByFlow.get('twin-z1'), dumpByFlow.get('twin-z2')];
+    expect(twins.map((e) => e?.zone)).toEqual([1, 2]);
+    expect(twins[1]?.original).toEqual(twins[0]?.original);
+    expect(twins[1]?.id).not.toBe(twins[0]?.id);
+  });
+
   it('marks only TCP and SCTP as ASSURED (one datagram each way does not assure UDP or ICMP)', () => {
-    const assured = dumpEntries.filter((entry) => entry.status?.flags.includes('ASSURED')).map((entry) => capturedFlowName(entry.original));
+    const assured = dumpEntries.filter((entry) => entry.status?.flags.includes('ASSURED')).map((entry) => capturedFlowName(entry));
     expect(assured.sort()).toEqual(['dnat', 'masq', 'sctp4', 'snat', 'tcp4', 'tcp6']);
   });
 
@@ -184,7 +191,7 @@ describe('events', () => {
   ];
   const rows: Row[] = [
     ...['tcp4', 'tcp6', 'dnat', 'snat', 'masq'].flatMap(tcpLifecycle),
-    ...['udp4', 'icmp4', 'icmp6', 'zone', 'zone-orig'].flatMap(requestResponse),
+    ...['udp4', 'icmp4', 'icmp6', 'zone', 'zone-orig', 'twin-z1', 'twin-z2'].flatMap(requestResponse),
     // On this kernel an INIT leaves the entry CLOSED (closed timeout 10 s); the INIT_ACK moves it to COOKIE_WAIT.
     ['event-new-sctp4', 'new', 'CLOSED', 10],
     ['event-update-sctp4-1', 'update', 'COOKIE_WAIT', 3],

@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import { type NetlinkAttribute, parseAttributes, parseNestedAttributes, readBytes, readU16BE, readU32BE, readU64BE, readU8 } from './attributes';
 import {
   type ConntrackCounters,
@@ -27,7 +27,7 @@ import {
   TCP_CONNTRACK_STATES,
   TCP_FLAGS_LENGTH,
 } from './ctnetlink-constants';
-import { formatIPv4, formatIPv6, IPV4_LENGTH, IPV6_LENGTH } from './ip-address';
+import { formatIPv4, formatIPv6, IPV4_LENGTH, IPV6_LENGTH } from '@natlens/agent-wire';
 import {
   NFGENMSG_LEN,
   NFNL_MSG_TYPE_MASK,

@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import { formatAttribute, formatNestedAttribute, formatU16BEAttribute, formatU32BEAttribute, formatU8Attribute } from './attributes';
 import { parseConntrackMessages } from './conntrack-messages';
 import { CTA, CTA_COUNTERS, CTA_IP, CTA_PROTO, CTA_PROTOINFO, CTA_PROTOINFO_TCP, CTA_TIMESTAMP, CTA_TUPLE } from './ctnetlink-constants';

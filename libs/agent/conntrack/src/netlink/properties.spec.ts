@@ -1,4 +1,4 @@
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import fc from 'fast-check';
 import { formatAttribute, formatNestedAttribute } from './attributes';
 import { parseConntrackMessages } from './conntrack-messages';

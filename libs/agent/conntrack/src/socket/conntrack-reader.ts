@@ -1,4 +1,4 @@
-import type { ParseError } from '@natlens/agent-pcap';
+import type { ParseError } from '@natlens/agent-wire';
 import type { ConntrackEntry } from '../netlink/conntrack-entry';
 import { parseConntrackMessages } from '../netlink/conntrack-messages';
 import { decodeConntrackDatagramLean, emptyLeanBatch, type LeanConntrackBatch } from '../netlink/decode-event-lean';

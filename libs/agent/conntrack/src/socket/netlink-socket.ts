@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { NFNLGRP_CONNTRACK_DESTROY, NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE } from '../netlink/netlink-constants';
 
@@ -36,7 +37,11 @@ interface NativeModule {
   NetlinkSocket: new (protocol: number, groups: number, receiveBufferBytes: number) => NativeSocket;
 }
 
-const ADDON_PATH = join(__dirname, '..', '..', 'native', 'build', 'Release', 'natlens_netlink.node');
+/**
+ * The addon node-gyp built during `npm install`: beside the bundle in the compiled build and the image
+ * (dist/apps/cli/native, copied by tools/build), in native/build/Release from the sources.
+ */
+const ADDON_PATH = [join(__dirname, 'native', 'natlens_netlink.node'), join(__dirname, '..', '..', 'native', 'build', 'Release', 'natlens_netlink.node')].find((path) => existsSync(path)) ?? join(__dirname, '..', '..', 'native', 'build', 'Release', 'natlens_netlink.node');
 let addon: NativeModule | undefined;
 
 export class NetlinkUnavailableError extends Error {

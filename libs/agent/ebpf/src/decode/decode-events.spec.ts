@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ParseError } from '@natlens/agent-pcap';
+import { ParseError } from '@natlens/agent-wire';
 import { decodeEvent, decodeEventBatch } from './decode-events';
 import type { EbpfEvent } from './ebpf-event';
 import { EVENT_LAYOUT, EVENT_SIZE } from './event-layout';

@@ -1,5 +1,5 @@
-import { formatIPv6 } from '@natlens/agent-conntrack';
-import { ParseError } from '@natlens/agent-pcap';
+import { formatIPv6 } from '@natlens/agent-wire';
+import { ParseError } from '@natlens/agent-wire';
 import type { EbpfEvent, EbpfEventKind, EbpfEventOrigin, EbpfTuple } from './ebpf-event';
 import { AF_INET, AF_INET6, EVENT_KIND, EVENT_LAYOUT as L, EVENT_ORIGIN, EVENT_SIZE } from './event-layout';
 

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { parseIPv4, parseIPv6 } from '@natlens/agent-conntrack';
+import { parseIPv4, parseIPv6 } from '@natlens/agent-wire';
 import type { EbpfEvent } from './ebpf-event';
 import { AF_INET, AF_INET6, EVENT_KIND, EVENT_LAYOUT as L, EVENT_ORIGIN, EVENT_SIZE } from './event-layout';
 

@@ -28,6 +28,8 @@ interface ProbeResult {
   drops?: EbpfEvent[];
   sampleNew?: EbpfEvent;
   sampleEnd?: EbpfEvent;
+  udp?: { answered: number; news: number; ends: number; sampleNew?: EbpfEvent };
+  zones?: { answered: number; news: EbpfEvent[] };
   decodeErrors?: number;
   counters?: { netns: number; connections: number; ends: number; drops: number; ringBufferFull: number }[];
 }
@@ -50,6 +52,11 @@ beforeAll(() => {
   sh('iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', PROBE.server, '-p', 'tcp', '--dport', String(PROBE.serverPort), '-j', 'SNAT', '--to-source', PROBE.snat);
   sh('iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(PROBE.droppedPort), '-j', 'DROP');
   sh('iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(PROBE.otherDroppedPort), '-j', 'DROP');
+  sh('iptables', '-t', 'nat', '-A', 'OUTPUT', '-d', PROBE.service, '-p', 'udp', '--dport', String(PROBE.udpServicePort), '-j', 'DNAT', '--to-destination', `${PROBE.server}:${PROBE.udpServerPort}`);
+  sh('iptables', '-A', 'INPUT', '-p', 'udp', '--dport', String(PROBE.udpDroppedPort), '-j', 'DROP');
+  // rules 1 and 2 of raw OUTPUT: the probe replaces them to move the zone port's traffic from zone 1 to zone 2
+  sh('iptables', '-t', 'raw', '-A', 'OUTPUT', '-p', 'udp', '--dport', String(PROBE.zonePort), '-j', 'CT', '--zone', '1');
+  sh('iptables', '-t', 'raw', '-A', 'OUTPUT', '-p', 'udp', '--sport', String(PROBE.zonePort), '-j', 'CT', '--zone', '1');
 });
 
 afterAll(() => {
@@ -72,11 +79,37 @@ describe('the BPF program (real kernel)', () => {
       reply: { src: PROBE.server, sport: PROBE.serverPort, dst: PROBE.snat },
     });
     expect(result.sampleEnd).toMatchObject({ kind: 'end', tcpState: 7 /* TIME_WAIT */, connCookie: result.sampleNew?.connCookie });
-    expect(result.drops).toHaveLength(1);
-    expect(result.drops?.[0]).toMatchObject({ kind: 'drop', origin: 'kfree-skb', dropReason: 12, original: { dst: PROBE.client, dport: PROBE.droppedPort } });
+    expect(result.drops).toHaveLength(2);
+    expect(result.drops?.[0]).toMatchObject({ kind: 'drop', origin: 'kfree-skb', dropReason: 12, protocol: 6, zone: 0, original: { dst: PROBE.client, dport: PROBE.droppedPort } });
+    // a datagram to a UDP Service port is a drop like a SYN
+    expect(result.drops?.[1]).toMatchObject({ kind: 'drop', origin: 'kfree-skb', dropReason: 12, protocol: 17, original: { dst: PROBE.client, dport: PROBE.udpDroppedPort } });
     const ours = result.counters?.find((c) => c.netns === result.netns);
-    // the two dropped SYNs are new connections too (locally sent: they pass POST_ROUTING before INPUT drops them)
-    expect(ours).toMatchObject({ connections: 32, drops: 1, ringBufferFull: 0 });
+    // every dropped SYN or datagram is a new connection too (locally sent: they pass POST_ROUTING before INPUT drops
+    // them): 30 TCP + 2 dropped SYNs, 30 UDP queries + 1 dropped datagram, the zone port's tuple in 2 zones
+    expect(ours).toMatchObject({ connections: 65, drops: 2, ringBufferFull: 0 });
+  });
+
+  it('netfilter link: UDP gets a NEW per query with the translated tuples, and no END (UDP ends by timeout)', async () => {
+    const result = await probe('netfilter', 20);
+    expect(result.udp).toMatchObject({ answered: 20, news: 20, ends: 0 });
+    expect(result.udp?.sampleNew).toMatchObject({
+      kind: 'new',
+      origin: 'post-routing',
+      protocol: 17,
+      tcpState: 0,
+      zone: 0,
+      original: { src: PROBE.client, dst: PROBE.service, dport: PROBE.udpServicePort },
+      reply: { src: PROBE.server, sport: PROBE.udpServerPort, dst: PROBE.client },
+    });
+  });
+
+  it('netfilter link: reads the conntrack zone from the nf_conn: one tuple in zones 1 and 2 is two connections', async () => {
+    const result = await probe('netfilter', 1);
+    expect(result.zones?.answered).toBe(2);
+    const news = result.zones?.news ?? [];
+    expect(news.map((e) => [e.zone, e.kind, e.origin])).toEqual([[1, 'new', 'post-routing'], [2, 'new', 'post-routing']]);
+    expect(news[1]?.original).toEqual(news[0]?.original);
+    expect(news[0]?.original).toMatchObject({ src: PROBE.client, dport: PROBE.zonePort });
   });
 
   it('fexit fallback: refused by this kernel with a plain reason, nothing loaded', async () => {

@@ -8,7 +8,11 @@ import type { EbpfMode } from './capabilities';
  * The typed face of our native loader (native/src/ebpf_loader.cc, libbpf): open, load and attach the BPF object in
  * this process's network namespace, then ring-buffer batches in, one Buffer of records per call.
  */
-export const NATIVE_BUILD_DIR = join(__dirname, '..', '..', 'native', 'build', 'Release');
+/**
+ * Where the loader addon and the BPF object are: beside the bundle in the compiled build and the image
+ * (dist/apps/cli/native, copied by tools/build), in native/build/Release (node-gyp's output) from the sources.
+ */
+export const NATIVE_BUILD_DIR = existsSync(join(__dirname, 'native', 'natlens_ebpf.node')) ? join(__dirname, 'native') : join(__dirname, '..', '..', 'native', 'build', 'Release');
 export const ADDON_PATH = join(NATIVE_BUILD_DIR, 'natlens_ebpf.node');
 export const BPF_OBJECT_PATH = join(NATIVE_BUILD_DIR, 'natlens.bpf.o');
 

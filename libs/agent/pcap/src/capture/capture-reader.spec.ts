@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { decodePacket } from '../decode/packet';
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 import { FIXTURES_DIR, pcapFile } from '../testing';
 import { CaptureReader, readCapture, type CaptureRecord, type CaptureVisitor } from './capture-reader';
 import { splitTimestamp } from './pcapng-format';

@@ -1,4 +1,4 @@
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 import { isPcapMagic, MAXIMUM_SNAPLEN, parsePcapFileHeader, PCAP_RECORD_HEADER_LENGTH, readPcapRecordHeader, type PcapFileHeader, type PcapRecordHeader } from './pcap-format';
 import { BLOCK_HEADER_LENGTH, BLOCK_MIN_LENGTH, BlockType, parseInterfaceDescription, parsePacketBlock, sectionByteOrder, splitTimestamp, type InterfaceDescription } from './pcapng-format';
 

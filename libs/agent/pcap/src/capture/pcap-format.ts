@@ -1,4 +1,4 @@
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 
 /*
  * The classic pcap file format (draft-ietf-opsawg-pcap). The file's own byte order is the order its magic number

@@ -1,4 +1,4 @@
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 
 /*
  * pcapng (draft-ietf-opsawg-pcapng). A file is a sequence of blocks:

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 import { FIXTURES_DIR } from '../testing';
 import { parseConntrackDump } from './conntrack-dump';
 

@@ -1,5 +1,5 @@
 import type { Protocol, Tuple } from '@natlens/shared-model';
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 
 /*
  * `conntrack -L` output saved on some node, for `natlens import`: the text formats (default and `-o extended`, with

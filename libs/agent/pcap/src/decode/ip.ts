@@ -1,4 +1,4 @@
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 import { ipv4At, ipv6At } from './addresses';
 
 /*

@@ -1,4 +1,4 @@
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 
 /*
  * Link layers, as tcpdump.org's LINKTYPE list defines them. Each parser takes one captured frame and returns the

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readCapture } from '../capture/capture-reader';
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 import { FIXTURES_DIR, ethernetFrame, ipPacket } from '../testing';
 import { ipv6At } from './addresses';
 import { parseIPv4, parseIPv6 } from './ip';

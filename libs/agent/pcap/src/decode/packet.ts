@@ -1,4 +1,4 @@
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 import { IpProtocol, parseIPv4, parseIPv6, type IpPacket } from './ip';
 import { EtherType, linkParserFor, type LinkFrame } from './link-layer';
 import { parseTcp, parseUdp, type TcpSegment, type UdpDatagram } from './transport';

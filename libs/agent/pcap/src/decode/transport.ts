@@ -1,4 +1,4 @@
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 
 /* TCP (RFC 9293) and UDP (RFC 768) headers. All fields network order; payloads are views of the captured bytes. */
 

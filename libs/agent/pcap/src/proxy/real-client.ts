@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ParseError } from '../parse-error';
+import { ParseError } from '@natlens/agent-wire';
 import { parseProxyProtocol } from '../proxy-protocol';
 
 /*

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ALERT_NAMES, ALERT_SEVERITIES, type AlertName, type AlertRule, type AlertRules } from './alert-types';
+import { ALERT_NAMES, ALERT_SEVERITIES, type AlertName, type AlertRule, type AlertRules } from '@natlens/shared-api';
 import { parseDuration } from './duration';
 
 /** Built-in rules: DESIGN.md "Alerts". LoadImbalance is the common Prometheus rule (max/mean > 2 for 10m). */

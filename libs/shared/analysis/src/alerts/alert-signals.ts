@@ -1,5 +1,5 @@
 import type { EvidenceCounts, ServiceEvidence } from '../evidence/evidence-types';
-import type { AlertName, AlertRules, AlertSignal } from './alert-types';
+import type { AlertName, AlertRules, AlertSignal } from '@natlens/shared-api';
 
 /*
  * What each rule measures in one Service's evidence over the evaluation window. A signal is `undefined` when the

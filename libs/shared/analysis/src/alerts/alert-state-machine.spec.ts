@@ -1,6 +1,6 @@
 import { DEFAULT_ALERT_RULES } from './alert-rules';
 import { nextAlertState } from './alert-state-machine';
-import type { AlertRule, AlertState, AlertTransition } from './alert-types';
+import type { AlertRule, AlertState, AlertTransition } from '@natlens/shared-api';
 
 const service = { namespace: 'default', name: 'web' };
 const rule: AlertRule = { ...DEFAULT_ALERT_RULES.LoadImbalance, threshold: 2, forMs: 1000 };

@@ -1,4 +1,4 @@
-import type { AlertName, AlertRule, AlertServiceRef, AlertSignal, AlertState, AlertTransition } from './alert-types';
+import type { AlertName, AlertRule, AlertServiceRef, AlertSignal, AlertState, AlertTransition } from '@natlens/shared-api';
 
 export interface AlertStep {
   /** The state to store; `undefined` when there is nothing to keep (never active, or pending then cancelled). */

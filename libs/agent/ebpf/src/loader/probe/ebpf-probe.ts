@@ -1,10 +1,13 @@
 /*
  * Runs inside a throwaway network namespace for ebpf-program.spec.ts (a netfilter link hooks the namespace of the
  * process that makes it): loads the BPF program, makes real TCP connections through a DNAT and an SNAT rule and to a
- * port the filter table drops, and prints as one JSON line what the ring buffer delivered.
+ * port the filter table drops, UDP queries through a DNAT rule and to a dropped UDP Service port, and one UDP tuple
+ * in two conntrack zones, and prints as one JSON line what the ring buffer delivered.
  *   ebpf-probe.ts <netfilter|fexit> <connections>
  * The namespace is prepared by the spec (addresses, rules); see there.
  */
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { connect, createServer, type Socket } from 'node:net';
 import { decodeEventBatch } from '../../decode/decode-events';
 import type { EbpfEvent } from '../../decode/ebpf-event';
@@ -31,6 +34,36 @@ function connectOnce(host: string, port: number, localAddress: string, timeoutMs
   });
 }
 
+/** One datagram from `sourcePort` (0: any) and, unless it is dropped, its answer. */
+function queryOnce(host: string, port: number, localAddress: string, sourcePort: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    const finish = (answered: boolean) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(answered);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('message', () => finish(true));
+    socket.on('error', () => finish(false));
+    socket.bind(sourcePort, localAddress, () => socket.send('query', port, host));
+  });
+}
+
+function udpEcho(address: string, port: number): Promise<ReturnType<typeof createSocket>> {
+  return new Promise((resolve) => {
+    const server = createSocket('udp4');
+    server.on('message', (message, remote) => server.send(message, remote.port, remote.address));
+    server.bind(port, address, () => resolve(server));
+  });
+}
+
+/** The raw-table rules that put UDP to the zone port in `zone` (ebpf-program.spec.ts appends them for zone 1). */
+function zoneRules(zone: number): void {
+  execFileSync('iptables', ['-t', 'raw', '-R', 'OUTPUT', '1', '-p', 'udp', '--dport', String(PROBE.zonePort), '-j', 'CT', '--zone', String(zone)]);
+  execFileSync('iptables', ['-t', 'raw', '-R', 'OUTPUT', '2', '-p', 'udp', '--sport', String(PROBE.zonePort), '-j', 'CT', '--zone', String(zone)]);
+}
+
 async function main(): Promise<void> {
   const caps = probeCapabilities();
   let program: EbpfProgram;
@@ -43,7 +76,10 @@ async function main(): Promise<void> {
   const events: EbpfEvent[] = [];
   let raw: string | undefined;
   let decodeErrors = 0;
-  program.setServicePorts([{ protocol: 6, port: PROBE.droppedPort }]);
+  program.setServicePorts([
+    { protocol: 6, port: PROBE.droppedPort },
+    { protocol: 17, port: PROBE.udpDroppedPort },
+  ]);
   program.start({
     onEvents: (batch) => {
       const decoded = decodeEventBatch(batch);
@@ -61,9 +97,24 @@ async function main(): Promise<void> {
   // one SYN to a Service port the filter table drops, one to a port that is no Service's
   await connectOnce(PROBE.client, PROBE.droppedPort, PROBE.client, 300);
   await connectOnce(PROBE.client, PROBE.otherDroppedPort, PROBE.client, 300);
+  // UDP: queries through the DNAT rule, one to a UDP Service port the filter table drops, one tuple in zones 1 and 2
+  const udpServers = await Promise.all([udpEcho(PROBE.server, PROBE.udpServerPort), udpEcho(PROBE.server, PROBE.zonePort)]);
+  let udpAnswered = 0;
+  for (let i = 0; i < connections; i++) if (await queryOnce(PROBE.service, PROBE.udpServicePort, PROBE.client, 0, 2000)) udpAnswered++;
+  await queryOnce(PROBE.client, PROBE.udpDroppedPort, PROBE.client, 0, 300);
+  let zoneAnswered = 0;
+  // a port of this run: an earlier probe's entries for the tuple (UDP lives 30 s) would make these no new connection
+  const zoneClientPort = PROBE.zoneClientPort + (process.pid % 10_000);
+  for (const zone of [1, 2]) {
+    zoneRules(zone);
+    if (await queryOnce(PROBE.server, PROBE.zonePort, PROBE.client, zoneClientPort, 2000)) zoneAnswered++;
+  }
   await new Promise((r) => setTimeout(r, 300));
   server.close();
-  const ours = events.filter((e) => e.original.dport === PROBE.servicePort);
+  for (const udpServer of udpServers) udpServer.close();
+  const ours = events.filter((e) => e.protocol === 6 && e.original.dport === PROBE.servicePort);
+  const udp = events.filter((e) => e.protocol === 17 && e.original.dport === PROBE.udpServicePort);
+  const zoned = events.filter((e) => e.protocol === 17 && e.original.dport === PROBE.zonePort);
   process.stdout.write(
     JSON.stringify({
       mode,
@@ -76,6 +127,8 @@ async function main(): Promise<void> {
       drops: events.filter((e) => e.kind === 'drop'),
       sampleNew: ours.find((e) => e.kind === 'new'),
       sampleEnd: ours.find((e) => e.kind === 'end'),
+      udp: { answered: udpAnswered, news: udp.filter((e) => e.kind === 'new').length, ends: udp.filter((e) => e.kind === 'end').length, sampleNew: udp.find((e) => e.kind === 'new') },
+      zones: { answered: zoneAnswered, news: zoned.filter((e) => e.kind === 'new') },
       raw,
       decodeErrors,
       counters: program.namespaceCounters(),

@@ -1,0 +1,50 @@
+import { flowRecord, startTestHub, TEST_READ_TOKEN, type TestHub } from '@natlens/hub-server/testing';
+import { runExplainCommand } from './explain';
+
+describe('natlens explain', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await startTestHub();
+    await hub.ingest([
+      flowRecord({ node: 'node3', firstSeen: 1_700_000_000_000, seenAs: '198.18.0.13', endpoint: { pod: 'web-1', node: 'node1', ip: '198.19.1.11' } }),
+      flowRecord({ node: 'node3', firstSeen: 1_700_000_001_000, client: '198.51.100.80', seenAs: '198.18.0.13', endpoint: { pod: 'web-2', node: 'node2', ip: '198.19.2.11' } }),
+    ]);
+  });
+  afterAll(async () => {
+    await hub.close();
+  });
+
+  const env = { NATLENS_HUB_TOKEN: TEST_READ_TOKEN };
+  const window = { from: 1_699_999_990_000, to: 1_700_000_060_000 };
+
+  it('prints the evidence as tables and the findings', async () => {
+    const sut = await runExplainCommand('default/web', { hub: hub.hub.url, ...window }, env);
+    expect(sut).toMatch(/^default\/web {2}NodePort, externalTrafficPolicy: Cluster/);
+    expect(sut).toMatch(/clients {5}2 as sent, 1 as seen by pods/);
+    expect(sut).toMatch(/NODE +SNAT ADDRESS +CONNECTIONS\nnode3 +198\.18\.0\.13 +2/);
+    expect(sut).toMatch(/default\/web-1 +node1 +1 +50\.0% +50\.0% +50\.0%/);
+    expect(sut).toMatch(/\[WARNING\] client-ip-lost: /);
+  });
+
+  it('says when a proxy header carried the client through the SNAT', async () => {
+    const api = { namespace: 'default', name: 'api' };
+    await hub.ingest([
+      { ...flowRecord({ node: 'node3', service: api, firstSeen: 1_700_000_002_000, client: '198.18.0.254', clientKind: 'node', seenAs: '198.18.0.13', verdict: 'proxied' }), realClient: { ip: '198.51.100.81' } },
+    ]);
+    const sut = await runExplainCommand('default/api', { hub: hub.hub.url, ...window }, env);
+    expect(sut).toMatch(/1 connection carried the client in a PROXY protocol \/ X-Forwarded-For header/);
+  });
+
+  it('prints the JSON with --json', async () => {
+    const sut = JSON.parse(await runExplainCommand('default/web', { hub: hub.hub.url, json: true, ...window }, env));
+    expect(sut.connections).toBe(2);
+  });
+
+  it.each([
+    ['a malformed name', 'web', {}, /expected namespace\/name/],
+    ['an unknown Service', 'default/nope', {}, /404: no Service default\/nope/],
+    ['no token', 'default/web', { NATLENS_HUB_TOKEN: '' }, /401/],
+  ])('fails clearly on %s', async (_name, service, envOverride, message) => {
+    await expect(runExplainCommand(service, { hub: hub.hub.url }, { ...env, ...envOverride })).rejects.toThrow(message);
+  });
+});

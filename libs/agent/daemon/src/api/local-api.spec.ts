@@ -1,0 +1,163 @@
+import { rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import pino from 'pino';
+import { io, Socket } from 'socket.io-client';
+import { LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
+import type { FlowRecord } from '@natlens/shared-model';
+import { agentConfigSchema } from '../config/agent-config';
+import { RunningAgent, startAgent } from '../agent-daemon';
+import type { ObservedConnection } from '@natlens/agent-records';
+import type { ConnectionSink, ConnectionSource } from '../sources/connection-source';
+import { makeWorkDir, waitFor } from '../testing';
+
+/**
+ * The local API of a booted agent (Nest app, express, socket.io) over real sockets. A scripted source stands in for
+ * the kernel here; the kernel path through the same pipeline is covered by e2e/lab-agents.spec.ts.
+ */
+class ScriptedSource implements ConnectionSource {
+  readonly name = 'conntrack' as const;
+  sink: ConnectionSink | undefined;
+  async start(sink: ConnectionSink): Promise<void> {
+    this.sink = sink;
+  }
+  stop(): void {
+    this.sink = undefined;
+  }
+  status() {
+    return { scripted: true };
+  }
+}
+
+const connection = (sport: number, dst: string, dport: number, replySrc: string, replyDport: number): ObservedConnection => ({
+  source: 'conntrack',
+  kind: 'new',
+  id: String(sport),
+  original: { src: '198.51.100.79', sport, dst, dport, proto: 'tcp' },
+  reply: { src: replySrc, sport: replyDport === sport ? 8080 : 9090, dst: replyDport === sport ? '198.51.100.79' : '198.18.0.11', dport: replyDport, proto: 'tcp' },
+  observedAt: Date.now(),
+});
+
+const READ_TOKEN = 'agent-read-token-0123456789abc';
+const auth = { Authorization: `Bearer ${READ_TOKEN}` };
+
+describe('agent local API', () => {
+  const source = new ScriptedSource();
+  const workDir = makeWorkDir('natlens-agent-api');
+  let agent: RunningAgent;
+  let base: string;
+  let client: Socket | undefined;
+
+  beforeAll(async () => {
+    const config = agentConfigSchema.parse({ node: 'node1', inventory: LAB_SEEDS_INVENTORY, apiPort: 0, apiHost: '127.0.0.1', flushIntervalMs: 100, spoolDir: join(workDir, 'spool'), readTokens: [READ_TOKEN] });
+    agent = await startAgent(config, pino({ level: 'silent' }), { sources: [source] });
+    base = `http://127.0.0.1:${(agent.app.getHttpServer().address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    client?.close();
+    await agent.close();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('streams records of the Service a client asked for on socket.io /flows (flow.v1)', async () => {
+    const received: FlowRecord[] = [];
+    client = io(`${base}/flows`, { query: { service: 'default/api' }, transports: ['websocket'], auth: { token: READ_TOKEN } });
+    client.on('flow.v1', (record: FlowRecord) => received.push(record));
+    await new Promise<void>((resolve, reject) => {
+      client?.on('connect', resolve);
+      client?.on('connect_error', reject);
+    });
+    // LB, Local policy, to web-1 (not what the client asked for) and NodePort Cluster to api-1 with SNAT
+    source.sink?.observe([connection(40000, '203.0.113.10', 80, '198.19.1.11', 40000), connection(40001, '198.18.0.11', 30090, '198.19.1.13', 51000)]);
+    await waitFor(() => received.length >= 1, 5000, () => `${received.length} records`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received.map((r) => [r.service?.name, r.verdict])).toEqual([['api', 'snat-expected']]);
+  });
+
+  it('serves recent records with filters on GET /api/flows', async () => {
+    const body = (await (await fetch(`${base}/api/flows?service=default/web&verdict=preserved`, { headers: auth })).json()) as { records: FlowRecord[] };
+    expect(body.records.map((r) => [r.service?.name, r.endpoint?.pod, r.verdict])).toEqual([['web', 'web-1', 'preserved']]);
+  });
+
+  it('answers a bad query with a status, a code and what to fix', async () => {
+    const res = await fetch(`${base}/api/flows?service=web&limit=0`, { headers: auth });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ status: 400, code: 'bad-query', message: expect.stringMatching(/service: expected namespace\/name/) });
+  });
+
+  it.each([
+    ['no token', {}, 401, 'token-missing'],
+    ['a wrong token', { Authorization: 'Bearer not-the-agent-read-token' }, 403, 'token-rejected'],
+    ['a token in the wrong scheme', { Authorization: `Basic ${READ_TOKEN}` }, 401, 'token-missing'],
+  ])('refuses records to %s', async (_name, headers, status, code) => {
+    const res = await fetch(`${base}/api/flows`, { headers });
+    expect(res.status).toBe(status);
+    expect(await res.json()).toMatchObject({ status, code });
+  });
+
+  it.each([
+    ['no token', undefined, /unauthorized \(token-missing\)/],
+    ['a wrong token', 'not-the-agent-read-token', /unauthorized \(token-rejected\)/],
+  ])('refuses the /flows stream to %s', async (_name, token, message) => {
+    const anonymous = io(`${base}/flows`, { transports: ['websocket'], reconnection: false, ...(token ? { auth: { token } } : {}) });
+    const outcome = await new Promise<string>((resolve) => {
+      anonymous.once('connect', () => resolve('connected'));
+      anonymous.once('connect_error', (err) => resolve(err.message));
+    });
+    anonymous.close();
+    expect(outcome).toMatch(message);
+  });
+
+  it('reports health and Prometheus metrics without a token, and without any record in them', async () => {
+    const health = await (await fetch(`${base}/healthz`)).text();
+    expect(JSON.parse(health)).toMatchObject({ status: 'ok', node: 'node1', cluster: { ready: true }, sources: { conntrack: { scripted: true } } });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/natlens_agent_records_total\{verdict="snat-expected"\} 1/);
+    expect(metrics).toMatch(/natlens_agent_queue_depth\{queue="observed"\} 0/);
+    // the records above: client, node address, pod addresses and ports: none of them in health or metrics
+    for (const text of [health, metrics]) {
+      for (const value of ['198.51.100.79', '203.0.113.10', '198.18.0.11', '198.19.1.11', '198.19.1.13', '40000', '40001', '51000', 'web-1', 'api-1']) expect(text).not.toContain(value);
+    }
+  });
+});
+
+describe('agent local API without read tokens', () => {
+  const workDir = makeWorkDir('natlens-agent-api-open');
+  const agents: RunningAgent[] = [];
+  afterAll(async () => {
+    for (const agent of agents) await agent.close();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+  const boot = async (where: { apiSocket: string } | { apiPort: 0; apiHost: string }) => {
+    const config = agentConfigSchema.parse({ node: 'node1', inventory: LAB_SEEDS_INVENTORY, flushIntervalMs: 100, spoolDir: join(workDir, `spool-${agents.length}`), ...where });
+    const agent = await startAgent(config, pino({ level: 'silent' }), { sources: [new ScriptedSource()] });
+    agents.push(agent);
+    return agent;
+  };
+
+  it('refuses records on a TCP port and says how to open them', async () => {
+    const agent = await boot({ apiPort: 0, apiHost: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(agent.app.getHttpServer().address() as AddressInfo).port}`;
+    const res = await fetch(`${url}/api/flows`);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: 'records-need-token', message: expect.stringMatching(/NATLENS_AGENT_READ_TOKENS/) });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('serves records on a Unix socket (the file\'s permissions guard it)', async () => {
+    const socketPath = join(workDir, 'agent.sock');
+    await boot({ apiSocket: socketPath });
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ socketPath, path: '/api/flows', method: 'GET' }, (r) => {
+        let body = '';
+        r.on('data', (c: Buffer) => (body += c.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ records: [] });
+  });
+});

@@ -1,0 +1,105 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { FlowBatch, FlowRecord } from '@natlens/shared-model';
+import { aFlowRecord } from '@natlens/shared-model/testing';
+import { AgentMetrics } from '../metrics/agent-metrics';
+import { IngestReceiver, makeWorkDir, waitFor } from '../testing';
+import { DiskSpool } from './disk-spool';
+import { HubExporter } from './hub-exporter';
+
+const log = pino({ level: 'silent' });
+const record = (i: number): FlowRecord =>
+  aFlowRecord({ flowId: `conntrack:${i}:tcp:198.51.100.79:${1000 + i}>203.0.113.10:80`, original: { src: '198.51.100.79', sport: 1000 + i, dst: '203.0.113.10', dport: 80, proto: 'tcp' } });
+const batch = (from: number, n: number): FlowBatch => ({ node: 'node1', sentAt: Date.now(), records: Array.from({ length: n }, (_, k) => record(from + k)) });
+const metricValue = async (metrics: AgentMetrics, name: string) => (await metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
+
+// A real HTTP server on a Unix socket stands in for the hub: the exporter's retries, spool and token are exercised
+// over real sockets.
+describe('HubExporter', () => {
+  let workDir: string;
+  let receiver: IngestReceiver;
+  const exporters: HubExporter[] = [];
+  const make = (maxBytes = 1 << 20, token = 's3cret') => {
+    const metrics = new AgentMetrics();
+    const sut = new HubExporter({ url: `unix:${receiver.socketPath}`, token }, new DiskSpool(join(workDir, 'spool'), maxBytes), metrics, log);
+    exporters.push(sut);
+    return { sut, metrics };
+  };
+
+  beforeEach(async () => {
+    workDir = makeWorkDir('natlens-exporter');
+    receiver = new IngestReceiver(join(workDir, 'hub.sock'), 's3cret');
+    await receiver.start();
+  });
+  afterEach(async () => {
+    exporters.splice(0).forEach((e) => e.stop());
+    await receiver.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('delivers batches with the bearer token', async () => {
+    const { sut, metrics } = make();
+    sut.start();
+    sut.enqueue(batch(0, 10));
+    await waitFor(() => receiver.records.size === 10, 5000, () => `${receiver.records.size} records`);
+    expect((await metricValue(metrics, 'natlens_agent_exported_records_total'))[0]?.value).toBe(10);
+    expect(sut.pending.batches).toBe(0);
+  });
+
+  it('keeps retrying while the hub answers 503, then delivers everything in order', async () => {
+    receiver.failRequests(3);
+    const { sut } = make();
+    sut.start();
+    sut.enqueue(batch(0, 5));
+    sut.enqueue(batch(5, 5));
+    await waitFor(() => receiver.records.size === 10, 15_000, () => `${receiver.records.size} records`);
+    expect(sut.lastError).toBeUndefined();
+  });
+
+  it('loses nothing across an agent restart while the hub is away: the spool is on disk', async () => {
+    await receiver.stop();
+    const first = make();
+    first.sut.start();
+    first.sut.enqueue(batch(0, 7));
+    first.sut.stop();
+    await receiver.start();
+    const second = make();
+    expect(second.sut.pending.batches).toBe(1);
+    second.sut.start();
+    await waitFor(() => receiver.records.size === 7, 15_000, () => `${receiver.records.size} records`);
+  });
+
+  it('counts the records it must drop when the spool is full', async () => {
+    await receiver.stop();
+    const { sut, metrics } = make(4096);
+    expect(sut.enqueue(batch(0, 3))).toBe(true);
+    expect(sut.enqueue(batch(3, 30))).toBe(false);
+    expect(await metricValue(metrics, 'natlens_agent_lost_records_total')).toEqual([expect.objectContaining({ value: 30, labels: { reason: 'spool-full' } })]);
+    // the spool alert (deploy/prometheus/natlens-rules.yaml) divides the spool's bytes by its limit
+    expect(await metricValue(metrics, 'natlens_agent_spool_max_bytes')).toEqual([expect.objectContaining({ value: 4096 })]);
+    expect((await metricValue(metrics, 'natlens_agent_spool_bytes'))[0]?.value).toBeGreaterThan(0);
+    await receiver.start();
+  });
+
+  it('drops a batch the hub rejects as malformed instead of retrying it forever', async () => {
+    const { sut, metrics } = make();
+    sut.start();
+    const bad = batch(0, 2) as unknown as { records: Record<string, unknown>[] };
+    (bad.records[0] as Record<string, unknown>)['verdict'] = 'no-such-verdict';
+    sut.enqueue(bad as unknown as FlowBatch);
+    sut.enqueue(batch(10, 1));
+    await waitFor(() => receiver.records.size === 1, 10_000, () => `${receiver.records.size} records`);
+    expect(receiver.rejected).toBe(1);
+    expect(await metricValue(metrics, 'natlens_agent_lost_records_total')).toEqual([expect.objectContaining({ value: 2, labels: { reason: 'rejected' } })]);
+  });
+
+  it('keeps the batch while the hub refuses the token', async () => {
+    const { sut } = make(1 << 20, 'wrong');
+    sut.start();
+    sut.enqueue(batch(0, 1));
+    await waitFor(() => sut.lastError?.startsWith('HTTP 401') ?? false, 5000, () => String(sut.lastError));
+    expect(sut.pending.batches).toBe(1);
+    expect(receiver.records.size).toBe(0);
+  });
+});

@@ -1,0 +1,29 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every number the agent exposes on /metrics, in one registry (no global default registry: tests build many). */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly netlinkDatagrams = new Counter({ name: 'natlens_agent_netlink_datagrams_total', help: 'Netlink datagrams received, by purpose', labelNames: ['purpose'], registers: [this.registry] });
+  readonly netlinkEnobufs = new Counter({ name: 'natlens_agent_netlink_enobufs_total', help: 'Times the kernel reported lost conntrack events (ENOBUFS); each triggers a resynchronising dump', registers: [this.registry] });
+  readonly conntrackEvents = new Counter({ name: 'natlens_agent_conntrack_events_total', help: 'Conntrack messages decoded, by kind (new, update, destroy, dump)', labelNames: ['kind'], registers: [this.registry] });
+  readonly resyncs = new Counter({ name: 'natlens_agent_conntrack_resyncs_total', help: 'Full conntrack dumps, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly records = new Counter({ name: 'natlens_agent_records_total', help: 'Flow records produced, by verdict', labelNames: ['verdict'], registers: [this.registry] });
+  readonly dropped = new Counter({ name: 'natlens_agent_dropped_total', help: 'Items a pipeline stage dropped, by stage and reason', labelNames: ['stage', 'reason'], registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'natlens_agent_queue_depth', help: 'Items waiting between pipeline stages', labelNames: ['queue'], registers: [this.registry] });
+  readonly activeFlows = new Gauge({ name: 'natlens_agent_active_flows', help: 'Connections tracked by the aggregate stage', registers: [this.registry] });
+  readonly exported = new Counter({ name: 'natlens_agent_exported_records_total', help: 'Records the hub accepted', registers: [this.registry] });
+  readonly exportFailures = new Counter({ name: 'natlens_agent_export_failures_total', help: 'Failed export attempts, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly spoolBytes = new Gauge({ name: 'natlens_agent_spool_bytes', help: 'Bytes of record batches waiting on disk for the hub', registers: [this.registry] });
+  readonly spoolMaxBytes = new Gauge({ name: 'natlens_agent_spool_max_bytes', help: 'The spool\'s limit (--spool-max-bytes): past it new batches are lost', registers: [this.registry] });
+  readonly lostRecords = new Counter({ name: 'natlens_agent_lost_records_total', help: 'Records lost for good, by reason (spool full, rejected by the hub)', labelNames: ['reason'], registers: [this.registry] });
+  readonly kernelSetting = new Gauge({ name: 'natlens_agent_kernel_setting', help: 'Conntrack sysctls the agent depends on (1 = on)', labelNames: ['setting'], registers: [this.registry] });
+  // eBPF source (libs/agent/ebpf)
+  readonly ebpfEvents = new Counter({ name: 'natlens_agent_ebpf_events_total', help: 'Ring-buffer events decoded, by kind (new, end, drop)', labelNames: ['kind'], registers: [this.registry] });
+  readonly ebpfBatches = new Counter({ name: 'natlens_agent_ebpf_batches_total', help: 'Ring-buffer batches handed over by the loader', registers: [this.registry] });
+  readonly ebpfRingBufferDrops = new Counter({ name: 'natlens_agent_ebpf_ringbuf_drops_total', help: 'Events the BPF program could not queue because the ring buffer was full (counted in the kernel)', registers: [this.registry] });
+  readonly ebpfKernelTotals = new Gauge({ name: 'natlens_agent_ebpf_kernel_totals', help: 'Per-namespace totals counted by the BPF program since it was loaded (connections, ends, drops, ringbuf_full)', labelNames: ['netns', 'counter'], registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'natlens_agent_' });
+  }
+}

@@ -1,0 +1,122 @@
+import { indexFromInventoryFile, LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import pino from 'pino';
+import { AgentMetrics } from '../metrics/agent-metrics';
+import { enrichConnection } from '@natlens/agent-records';
+import type { ObservedConnection } from '@natlens/agent-records';
+import { CaptureSource, tcpdumpArguments, type CaptureProcess } from './capture.source';
+import { servicePortFilter } from './capture-filter';
+import { findTcpdump } from './tcpdump-process';
+
+// Captures made in the lab (libs/agent/pcap/src/fixtures/README.md says how), read as tcpdump's stdout would be.
+const FIXTURES = join(__dirname, '..', '..', '..', 'pcap', 'src', 'fixtures');
+// The seeds lab's inventory (examples/seeds.yaml): default/web is a Local-policy LoadBalancer on node port 30080 with
+// web-1 (198.19.1.11) on node1 and no pod on node3, like the labs the fixtures were captured in.
+const index = indexFromInventoryFile(LAB_SEEDS_INVENTORY);
+const cluster = { current: () => index, onChange: () => () => undefined };
+
+class ScriptedTcpdump implements CaptureProcess {
+  readonly stdout = new PassThrough();
+  readonly stderr = new PassThrough();
+  private exit: ((code: number | null, signal: string | null) => void) | undefined;
+  killed = false;
+  onExit(listener: (code: number | null, signal: string | null) => void): void {
+    this.exit = listener;
+  }
+  onError(): void {
+    // never fails to start
+  }
+  kill(): void {
+    this.killed = true;
+    this.exit?.(null, 'SIGTERM');
+  }
+  /** Writes the file in small chunks, as a pipe delivers it. */
+  async play(file: string): Promise<void> {
+    const bytes = readFileSync(join(FIXTURES, file));
+    for (let at = 0; at < bytes.length; at += 333) {
+      this.stdout.write(bytes.subarray(at, at + 333));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+function setup(): { sut: CaptureSource; spawned: { args: string[]; process: ScriptedTcpdump }[]; observed: ObservedConnection[] } {
+  const spawned: { args: string[]; process: ScriptedTcpdump }[] = [];
+  const observed: ObservedConnection[] = [];
+  const sut = new CaptureSource(
+    (args) => {
+      const process = new ScriptedTcpdump();
+      spawned.push({ args, process });
+      return process;
+    },
+    cluster,
+    new AgentMetrics(),
+    pino({ level: 'silent' }),
+    { interfaces: ['any'], pollIntervalMs: 60_000 },
+  );
+  void sut.start({ observe: (batch) => observed.push(...batch), tableSynced: () => undefined });
+  return { sut, spawned, observed };
+}
+
+describe('CaptureSource', () => {
+  it('runs tcpdump on the Services\' ports and writes pcap to stdout', () => {
+    const { sut, spawned } = setup();
+    expect(servicePortFilter(index)).toMatch(/^tcp and \(.*port 30080.*\)$/);
+    expect(spawned.map((s) => s.args)).toEqual([tcpdumpArguments('any', servicePortFilter(index))]);
+    expect(spawned[0]?.args).toEqual(expect.arrayContaining(['-w', '-', '-U', '-i', 'any']));
+    sut.stop();
+    expect(spawned[0]?.process.killed).toBe(true);
+  });
+
+  it('turns the PROXY v2 connection of the lab LB into a proxied record naming the real client', async () => {
+    const { sut, spawned, observed } = setup();
+    await spawned[0]?.process.play('lb-proxy-protocol-node1-any.pcap');
+    sut.poll(Date.now());
+    expect(observed).toHaveLength(1);
+    const record = enrichConnection(observed[0] as ObservedConnection, index, 'node1');
+    expect(record).toMatchObject({
+      source: 'pcap',
+      verdict: 'proxied',
+      realClient: { ip: '198.51.100.79', port: 58094 },
+      original: { src: '198.18.0.254', dst: '198.18.0.11', dport: 30080 },
+      translated: { src: '198.18.0.254', dst: '198.19.1.11', dport: 8080 },
+      dnat: true,
+      snat: false,
+      service: { name: 'web', entry: 'nodePort', externalTrafficPolicy: 'Local' },
+      endpoint: { pod: 'web-1' },
+      ended: true,
+    });
+    sut.stop();
+  });
+
+  it('turns unanswered SYNs on a node without a local endpoint into dropped-no-local-endpoint', async () => {
+    const { sut, spawned, observed } = setup();
+    await spawned[0]?.process.play('np-local-node3-any-drop.pcap');
+    sut.poll(Date.now());
+    expect(observed).toMatchObject([{ source: 'pcap', kind: 'destroy', dropped: true, state: 'UNANSWERED' }]);
+    const record = enrichConnection(observed[0] as ObservedConnection, index, 'node3');
+    expect(record).toMatchObject({ verdict: 'dropped-no-local-endpoint', service: { name: 'web' }, original: { src: '198.51.100.79', dst: '198.18.0.13', dport: 30080 } });
+    // the same observation on node1, which has local endpoints, is not a no-local-endpoint drop
+    expect(enrichConnection(observed[0] as ObservedConnection, index, 'node1').verdict).not.toBe('dropped-no-local-endpoint');
+    sut.stop();
+  });
+
+  it('counts a corrupted stream and keeps decoding after it', async () => {
+    const { sut, spawned, observed } = setup();
+    const bytes = Buffer.from(readFileSync(join(FIXTURES, 'lb-proxy-protocol-node1-any.pcap')));
+    bytes.writeUInt32LE(0x4000_0000, 24 + 8); // the first record's captured length: 1 GiB
+    spawned[0]?.process.stdout.write(bytes);
+    spawned[0]?.process.kill();
+    sut.poll(Date.now());
+    expect(sut.status()).toMatchObject({ fileErrors: 1, packets: 35 });
+    // the client's SYN is lost, its SYN-ACK still joins the two legs (it acknowledges the same ISN)
+    expect(observed).toMatchObject([{ original: { dst: '198.18.0.11', dport: 30080 }, reply: { src: '198.19.1.11', sport: 8080 }, realClient: { ip: '198.51.100.79' } }]);
+    sut.stop();
+  });
+
+  it('says how to get tcpdump when it is missing', () => {
+    expect(() => findTcpdump('/nonexistent', [])).toThrow(/needs tcpdump.*apt-get install tcpdump/);
+  });
+});

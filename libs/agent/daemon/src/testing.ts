@@ -1,0 +1,82 @@
+/*
+ * Fixtures for the agent's tests: a hub stand-in that receives `POST /api/ingest` batches on a Unix socket (a real
+ * HTTP server the exporter talks to, which tests can make fail). Agents in lab namespaces: @natlens/lab/testing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { flowBatchSchema, type FlowRecord } from '@natlens/shared-model';
+
+
+/** Keeps the latest version of each record by (node, flowId), as the hub's idempotent upsert does. */
+export class IngestReceiver {
+  readonly records = new Map<string, FlowRecord>();
+  batches = 0;
+  rejected = 0;
+  private server: Server | undefined;
+
+  constructor(
+    readonly socketPath: string,
+    private readonly token?: string,
+    private readonly failNext = { count: 0 },
+  ) {}
+
+  /** The next `count` requests answer 503, as a hub that is down would. */
+  failRequests(count: number): void {
+    this.failNext.count = count;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        if (this.failNext.count > 0) {
+          this.failNext.count--;
+          res.writeHead(503).end('{"status":503,"code":"unavailable","message":"test hub is down"}');
+          return;
+        }
+        if (this.token && req.headers.authorization !== `Bearer ${this.token}`) {
+          res.writeHead(401).end('{"status":401,"code":"unauthorized","message":"bad token"}');
+          return;
+        }
+        const parsed = flowBatchSchema.safeParse(JSON.parse(body));
+        if (req.url !== '/api/ingest' || !parsed.success) {
+          this.rejected++;
+          res.writeHead(400).end(JSON.stringify({ status: 400, code: 'bad-batch', message: parsed.success ? 'wrong path' : parsed.error.message }));
+          return;
+        }
+        this.batches++;
+        for (const record of parsed.data.records) this.records.set(`${record.node} ${record.flowId}`, record);
+        res.writeHead(202).end('{"accepted":true}');
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(this.socketPath, resolve));
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    rmSync(this.socketPath, { force: true });
+  }
+
+  all(): FlowRecord[] {
+    return [...this.records.values()];
+  }
+}
+
+export function makeWorkDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `${prefix}-`));
+}
+
+
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export { startTestNatsServer, natsServerInstalled, type TestNatsServer } from './export/nats-test-server';

@@ -1,0 +1,61 @@
+import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, PayloadTooLargeException } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { ApiError } from '@natlens/shared-api';
+import type { Logger } from 'pino';
+
+export type { ApiError };
+
+/** What body-parser throws (it runs before any route, so it sets `type` and `status` rather than an HttpException). */
+interface BodyParserError {
+  type: string;
+  status: number;
+  limit?: number;
+}
+
+function isBodyParserError(err: unknown): err is BodyParserError {
+  return typeof err === 'object' && err !== null && typeof (err as BodyParserError).type === 'string' && typeof (err as BodyParserError).status === 'number';
+}
+
+/**
+ * body-parser runs before routing, and Nest maps its errors to a bare 400 with the parser's message; this
+ * express error middleware (installed right after the parser) turns them into errors that say what to fix.
+ */
+export function bodyParserErrors(err: unknown, _req: Request, _res: Response, next: (err?: unknown) => void): void {
+  if (!isBodyParserError(err)) return next(err);
+  if (err.type === 'entity.too.large') {
+    return next(new PayloadTooLargeException({ code: 'body-too-large', message: `the body is larger than the hub accepts (${err.limit ?? '?'} bytes); send smaller batches or raise NATLENS_HUB_MAX_BODY_BYTES on the hub` }));
+  }
+  if (err.type === 'entity.parse.failed') {
+    return next(new BadRequestException({ code: 'malformed-json', message: 'the body is not valid JSON; send a FlowBatch object with Content-Type: application/json' }));
+  }
+  next(new HttpException({ code: err.type.replace(/\./g, '-'), message: `the request body could not be read (${err.type}); send JSON with Content-Type: application/json` }, err.status));
+}
+
+/** Turns any error into {status, code, message}: a status, a machine code and a sentence that says what to fix. */
+export function toApiError(exception: unknown): ApiError {
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const body = exception.getResponse();
+    const detail = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : { message: String(body) };
+    return {
+      status,
+      code: typeof detail['code'] === 'string' ? detail['code'] : HttpStatus[status]?.toLowerCase().replace(/_/g, '-') ?? 'error',
+      message: Array.isArray(detail['message']) ? detail['message'].join('; ') : String(detail['message'] ?? exception.message),
+    };
+  }
+  return { status: 500, code: 'internal', message: `unexpected error: ${(exception as Error)?.message ?? String(exception)}; see the hub log` };
+}
+
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  constructor(private readonly log: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const req = host.switchToHttp().getRequest<Request>();
+    const error = toApiError(exception);
+    if (error.status >= 500) this.log.error({ err: exception, method: req.method, url: req.url }, 'request failed');
+    else this.log.debug({ method: req.method, url: req.url, ...error }, 'request rejected');
+    res.status(error.status).json(error);
+  }
+}

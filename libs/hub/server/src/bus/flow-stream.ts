@@ -1,0 +1,82 @@
+import { FLOW_DUPLICATE_WINDOW_MS, FLOW_STREAM, FLOW_SUBJECTS, type FlowStreamLimits } from '@natlens/shared-api';
+import { AckPolicy, DeliverPolicy, DiscardPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType, type StreamConfig } from 'nats';
+
+/*
+ * The hub's side of the JetStream contract (@natlens/shared-api: stream, subjects, message ids): the stream, whose
+ * limits the hub owns and brings up to date when they differ (agents only create it when it is missing, so settings
+ * never flip between writers), and the durable consumer every hub replica shares.
+ */
+export { FLOW_STREAM, FLOW_SUBJECTS, type FlowStreamLimits };
+
+export interface FlowConsumerSettings {
+  readonly durable: string;
+  readonly ackWaitMs: number;
+  readonly maxAckPending: number;
+}
+
+export function flowStreamConfig(limits: FlowStreamLimits): Partial<StreamConfig> & { name: string } {
+  return {
+    name: FLOW_STREAM,
+    subjects: [FLOW_SUBJECTS],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(limits.maxAgeMs),
+    max_bytes: limits.maxBytes,
+    duplicate_window: nanos(FLOW_DUPLICATE_WINDOW_MS),
+  };
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: string; api_error?: { err_code?: number }; message?: string };
+  return e.code === '404' || e.api_error?.err_code === 10059 || e.api_error?.err_code === 10014 || /not found/i.test(e.message ?? '');
+}
+
+/** Creates the stream, or updates its limits when they differ from ours. Idempotent; safe for replicas racing. */
+export async function ensureFlowStream(jsm: JetStreamManager, limits: FlowStreamLimits): Promise<'created' | 'updated' | 'unchanged'> {
+  const wanted = flowStreamConfig(limits);
+  let current: StreamConfig | undefined;
+  try {
+    current = (await jsm.streams.info(FLOW_STREAM)).config;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  if (!current) {
+    try {
+      await jsm.streams.add(wanted);
+      return 'created';
+    } catch (err) {
+      if (!/already in use|already exists/i.test((err as Error).message)) throw err;
+      current = (await jsm.streams.info(FLOW_STREAM)).config;
+    }
+  }
+  const differs =
+    current.max_age !== wanted.max_age ||
+    current.max_bytes !== wanted.max_bytes ||
+    current.duplicate_window !== wanted.duplicate_window ||
+    current.discard !== wanted.discard ||
+    !current.subjects?.includes(FLOW_SUBJECTS);
+  if (!differs) return 'unchanged';
+  await jsm.streams.update(FLOW_STREAM, { ...current, ...wanted, subjects: [...new Set([...(current.subjects ?? []), FLOW_SUBJECTS])] });
+  return 'updated';
+}
+
+/** The shared durable pull consumer: explicit acks, every batch from the start of the stream. */
+export async function ensureFlowConsumer(jsm: JetStreamManager, settings: FlowConsumerSettings): Promise<void> {
+  const wanted = { ack_wait: nanos(settings.ackWaitMs), max_ack_pending: settings.maxAckPending };
+  try {
+    const current = (await jsm.consumers.info(FLOW_STREAM, settings.durable)).config;
+    if (current.ack_wait !== wanted.ack_wait || current.max_ack_pending !== wanted.max_ack_pending) {
+      await jsm.consumers.update(FLOW_STREAM, settings.durable, wanted);
+    }
+    return;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  try {
+    await jsm.consumers.add(FLOW_STREAM, { durable_name: settings.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: FLOW_SUBJECTS, ...wanted });
+  } catch (err) {
+    // Another replica created it in between with other settings: use it as it is.
+    if (!/already (in use|exists)/i.test((err as Error).message)) throw err;
+  }
+}

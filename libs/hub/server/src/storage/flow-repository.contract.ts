@@ -1,0 +1,299 @@
+import type { EvidenceCounts } from '@natlens/shared-analysis';
+import type { FlowRecord } from '@natlens/shared-model';
+import { flowRecord } from '../testing';
+import { InvalidCursorError, type FlowRepository } from './flow-repository';
+import { LATEST_SCHEMA_VERSION } from './migrations';
+
+/*
+ * The behaviour every FlowRepository must have. Run by sqlite-flow.repository.spec.ts and
+ * postgres-flow.repository.spec.ts against real databases; `open` returns a fresh, migrated, empty store.
+ */
+
+const T0 = 1_700_000_040_000; // 40 s into a minute, so windows cross minute boundaries
+const web = { namespace: 'default', name: 'web' };
+const api = { namespace: 'default', name: 'api' };
+const ALL = { from: 0, to: 2_000_000_000_000 };
+
+function sorted(counts: EvidenceCounts): EvidenceCounts {
+  return { ...counts, rows: [...counts.rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) };
+}
+
+/** A mixed, deterministic workload over 5 minutes: 3 nodes, 4 pods, SNAT and not, both legs, 20 clients. */
+function workload(): FlowRecord[] {
+  const records: FlowRecord[] = [];
+  const pods = [
+    { pod: 'web-1', node: 'node1', ip: '198.19.1.11' },
+    { pod: 'web-2', node: 'node1', ip: '198.19.1.12' },
+    { pod: 'web-3', node: 'node2', ip: '198.19.2.11' },
+    { pod: 'web-4', node: 'node2', ip: '198.19.2.12' },
+  ];
+  for (let i = 0; i < 240; i++) {
+    const entryNode = `node${(i % 3) + 1}`;
+    const endpoint = pods[(i * 7) % 4] ?? pods[0];
+    const client = `198.51.100.${(i % 20) + 1}`;
+    const seenAs = i % 2 === 0 ? `198.18.0.1${(i % 3) + 1}` : client;
+    const firstSeen = T0 + i * 1250;
+    records.push(flowRecord({ node: entryNode, firstSeen, endpoint, client, seenAs, dst: `198.18.0.1${(i % 3) + 1}` }));
+    if (endpoint && endpoint.node !== entryNode) {
+      records.push(flowRecord({ node: endpoint.node, firstSeen: firstSeen + 1, endpoint, client: seenAs, leg: 'forwarded', clientKind: seenAs === client ? 'external' : 'node' }));
+    }
+  }
+  return records;
+}
+
+export function flowRepositoryContract(open: () => Promise<FlowRepository>): void {
+  let sut: FlowRepository;
+  beforeEach(async () => {
+    sut = await open();
+  });
+  afterEach(async () => {
+    await sut.close();
+  });
+
+  it('migrates idempotently', async () => {
+    expect(await sut.migrate()).toBe(LATEST_SCHEMA_VERSION);
+    expect(await sut.migrate()).toBe(LATEST_SCHEMA_VERSION);
+  });
+
+  it('stores a batch and counts entry legs only', async () => {
+    const entry = flowRecord({ node: 'node3', firstSeen: T0, seenAs: '198.18.0.13', endpoint: { pod: 'web-1', node: 'node1', ip: '198.19.1.11' } });
+    const forwarded = flowRecord({ node: 'node1', firstSeen: T0 + 1, client: '198.18.0.13', clientKind: 'node', leg: 'forwarded', endpoint: { pod: 'web-1', node: 'node1', ip: '198.19.1.11' } });
+    expect(await sut.ingest([entry, forwarded])).toEqual({ records: 2, inserted: 2 });
+    expect(await sut.countFlows()).toBe(2);
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect(counts).toEqual({
+      rows: [{ node: 'node3', entry: 'nodePort', verdict: 'snat-expected', clientKind: 'external', snat: true, snatAddress: '198.18.0.13', endpoint: { namespace: 'default', pod: 'web-1', node: 'node1' }, connections: 1 }],
+      distinctOriginal: 1,
+      distinctSeenByPods: 1,
+    });
+  });
+
+  it('a re-sent batch changes nothing', async () => {
+    const batch = workload();
+    await sut.ingest(batch);
+    const before = await sut.evidenceCounts(web, ALL);
+    expect(await sut.ingest(batch)).toEqual({ records: batch.length, inserted: 0 });
+    expect(await sut.countFlows()).toBe(batch.length);
+    expect(await sut.evidenceCounts(web, ALL)).toEqual(before);
+  });
+
+  it('duplicates inside one batch count once', async () => {
+    const record = flowRecord({ firstSeen: T0 });
+    expect(await sut.ingest([record, record, { ...record, lastSeen: record.lastSeen + 10 }])).toEqual({ records: 1, inserted: 1 });
+    expect((await sut.evidenceCounts(web, ALL)).rows.map((r) => r.connections)).toEqual([1]);
+  });
+
+  it('an updated record replaces the stored one and keeps its count', async () => {
+    const record = flowRecord({ firstSeen: T0 });
+    await sut.ingest([record]);
+    const ended: FlowRecord = { ...record, lastSeen: record.lastSeen + 30_000, ended: true, state: 'TIME_WAIT', counters: { original: { packets: 6, bytes: 420 }, reply: { packets: 4, bytes: 900 } } };
+    expect(await sut.ingest([ended])).toEqual({ records: 1, inserted: 0 });
+    expect((await sut.flows({ limit: 10 })).flows).toEqual([ended]);
+    expect((await sut.evidenceCounts(web, ALL)).rows.map((r) => r.connections)).toEqual([1]);
+  });
+
+  it('a re-sent record whose dimensions changed moves its count instead of adding one', async () => {
+    const record = flowRecord({ firstSeen: T0 });
+    await sut.ingest([record]);
+    await sut.ingest([{ ...record, verdict: 'proxied', firstSeen: T0 + 60_000 }]);
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect(counts.rows.map((r) => [r.verdict, r.connections])).toEqual([['proxied', 1]]);
+  });
+
+  it.each([
+    ['the whole range', ALL],
+    ['whole minutes only', { from: Math.ceil(T0 / 60_000) * 60_000, to: Math.ceil(T0 / 60_000) * 60_000 + 120_000 }],
+    ['partial minutes at both edges', { from: T0 + 10_000, to: T0 + 200_000 }],
+    ['inside one minute', { from: T0 + 1_000, to: T0 + 15_000 }],
+  ])('rollup evidence equals a raw scan: %s', async (_name, window) => {
+    await sut.ingest(workload());
+    const fromRollups = sorted(await sut.evidenceCounts(web, window, 'rollups'));
+    const fromRaw = sorted(await sut.evidenceCounts(web, window, 'raw'));
+    expect(fromRollups).toEqual(fromRaw);
+    expect(fromRaw.rows.length).toBeGreaterThan(0);
+  });
+
+  it('counts distinct clients as sent and as seen by pods', async () => {
+    await sut.ingest(workload());
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect(counts.distinctOriginal).toBe(20);
+    // odd i keep the client (10 odd clients of 20), even i are SNATed to one of 3 node addresses
+    expect(counts.distinctSeenByPods).toBe(13);
+    expect(counts.rows.reduce((sum, r) => sum + r.connections, 0)).toBe(240);
+  });
+
+  it('counts the real client a proxy named as the client as sent, the same from rollups and raw records', async () => {
+    // A proxying LB (198.18.0.254) opens every connection; 15 of 45 name one of 5 real clients in a PROXY header.
+    const LB = '198.18.0.254';
+    const batch: FlowRecord[] = [];
+    for (let i = 0; i < 45; i++) {
+      const record = flowRecord({ firstSeen: T0 + i * 4000, client: LB, service: { namespace: 'default', name: 'web', entry: 'loadBalancer' } });
+      batch.push(i % 3 === 0 ? { ...record, verdict: 'proxied', realClient: { ip: `198.51.100.${100 + (i % 5)}`, port: 40_000 + i } } : record);
+    }
+    await sut.ingest(batch);
+    for (const window of [ALL, { from: T0 + 10_000, to: T0 + 150_000 }]) {
+      expect(sorted(await sut.evidenceCounts(web, window, 'rollups'))).toEqual(sorted(await sut.evidenceCounts(web, window, 'raw')));
+    }
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect([counts.distinctOriginal, counts.distinctSeenByPods]).toEqual([6, 1]); // the LB itself for the other 30
+    expect(counts.rows.map((r) => [r.verdict, r.connections]).sort()).toEqual([['preserved', 30], ['proxied', 15]]);
+    // the real client is kept in the record and found by the client filter
+    const named = batch.filter((r) => r.realClient?.ip === '198.51.100.103').reverse();
+    expect(named).toHaveLength(3);
+    expect((await sut.flows({ client: '198.51.100.103', limit: 10 })).flows).toEqual(named);
+    // a re-send without the header (say, the capture's view was lost) moves the count back to the LB
+    await sut.ingest(batch.map((r) => ({ ...r, verdict: 'preserved' as const, realClient: undefined })).map(({ realClient: _, ...r }) => r));
+    const after = await sut.evidenceCounts(web, ALL);
+    expect([after.distinctOriginal, after.distinctSeenByPods]).toEqual([1, 1]);
+    expect(sorted(await sut.evidenceCounts(web, ALL, 'rollups'))).toEqual(sorted(await sut.evidenceCounts(web, ALL, 'raw')));
+  });
+
+  it('pages through flows newest first with filters and a cursor', async () => {
+    const batch = workload();
+    await sut.ingest(batch);
+    const expected = batch.filter((r) => r.node === 'node2').sort((a, b) => b.firstSeen - a.firstSeen || b.flowId.localeCompare(a.flowId));
+    const seen: FlowRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await sut.flows({ node: 'node2', limit: 7, ...(cursor ? { cursor } : {}) });
+      expect(page.flows.length).toBeLessThanOrEqual(7);
+      seen.push(...page.flows);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.map((r) => r.flowId)).toEqual(expected.map((r) => r.flowId));
+  });
+
+  it.each([
+    ['service', { service: api }, (r: FlowRecord) => r.service?.name === 'api'],
+    ['client', { client: '198.51.100.3' }, (r: FlowRecord) => r.original.src === '198.51.100.3'],
+    ['verdict', { verdict: 'snat-expected' as const }, (r: FlowRecord) => r.verdict === 'snat-expected'],
+    ['window', { from: T0 + 10_000, to: T0 + 20_000 }, (r: FlowRecord) => r.firstSeen >= T0 + 10_000 && r.firstSeen < T0 + 20_000],
+  ])('filters flows by %s', async (_name, filter, predicate) => {
+    const batch = [...workload(), flowRecord({ firstSeen: T0, service: api }), flowRecord({ firstSeen: T0 + 5, service: api })];
+    await sut.ingest(batch);
+    const page = await sut.flows({ ...filter, limit: 1000 });
+    expect(page.flows.map((r) => r.flowId).sort()).toEqual(batch.filter(predicate).map((r) => r.flowId).sort());
+    expect(page.nextCursor).toBeUndefined();
+  });
+
+  it('gives back every field of a record, optional ones included', async () => {
+    const base = flowRecord({ firstSeen: T0, ended: true, service: { ...web, type: 'LoadBalancer', policy: 'Local', entry: 'loadBalancer' } });
+    const full: FlowRecord = {
+      ...base,
+      source: 'ebpf',
+      portRemap: true,
+      counters: { original: { packets: 3, bytes: 180 }, reply: { packets: 2, bytes: 4096 } },
+      service: { ...(base.service as NonNullable<FlowRecord['service']>), portName: 'http', expectClientIP: true },
+      endpoint: { namespace: 'other', pod: 'web-9', ip: '198.19.9.9', port: 8443 },
+      client: { ip: '198.51.100.7', kind: 'pod', name: 'client-0' },
+      realClient: { ip: '203.0.113.5', port: 51000 },
+      entryNode: 'node2',
+      zone: 7,
+    };
+    const bare: FlowRecord = { ...flowRecord({ firstSeen: T0 + 1, verdict: 'not-service' }), service: undefined, endpoint: undefined, state: undefined };
+    delete bare.service;
+    delete bare.endpoint;
+    delete bare.state;
+    await sut.ingest([full, bare]);
+    const page = await sut.flows({ limit: 10 });
+    expect(page.flows).toEqual([bare, full]);
+    // absent optional fields come back absent, not as undefined or null
+    expect(page.flows.map((r) => Object.keys(r).sort())).toEqual([Object.keys(bare).sort(), Object.keys(full).sort()]);
+  });
+
+  it('keeps one UDP tuple in two conntrack zones as two connections, each with its zone, counted like TCP', async () => {
+    const inZone = (zone: number): FlowRecord => {
+      const record = flowRecord({ firstSeen: T0, dport: 30053 });
+      return {
+        ...record,
+        flowId: `conntrack:x:${zone}:udp:198.51.100.79:20000>198.18.0.11:30053${zone === 0 ? '' : `@z${zone}`}`,
+        original: { ...record.original, sport: 20000, proto: 'udp' },
+        translated: { ...record.translated, dport: 5353, proto: 'udp' },
+        zone,
+      };
+    };
+    const [zone0, zone7] = [inZone(0), inZone(7)];
+    expect(await sut.ingest([zone0, zone7])).toEqual({ records: 2, inserted: 2 });
+    expect(await sut.ingest([zone7])).toEqual({ records: 1, inserted: 0 }); // idempotent by (node, flowId)
+    const stored = (await sut.flows({ limit: 10 })).flows;
+    expect(stored.map((r) => r.zone).sort()).toEqual([0, 7]);
+    expect(stored.find((r) => r.zone === 7)).toEqual(zone7);
+    expect((await sut.evidenceCounts(web, ALL)).rows.reduce((sum, r) => sum + r.connections, 0)).toBe(2);
+  });
+
+  it('takes concurrent batches from several nodes that touch the same rollup rows', async () => {
+    // Same Service, minutes and client addresses on every node, in a different order per node.
+    const batches = [1, 2, 3].map((n) => {
+      const batch = Array.from({ length: 200 }, (_, i) => flowRecord({ node: `node${n}`, firstSeen: T0 + i * 1000, client: `198.51.100.${(i % 20) + 1}`, seenAs: `198.18.0.1${n}` }));
+      return n === 2 ? batch.reverse() : batch;
+    });
+    await Promise.all(batches.map((batch) => sut.ingest(batch)));
+    const counts = await sut.evidenceCounts(web, ALL);
+    expect(counts.rows.reduce((sum, r) => sum + r.connections, 0)).toBe(600);
+    expect(sorted(counts)).toEqual(sorted(await sut.evidenceCounts(web, ALL, 'raw')));
+  });
+
+  it('rejects a cursor it did not issue', async () => {
+    await expect(sut.flows({ limit: 5, cursor: 'bm90IGEgY3Vyc29y' })).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('remembers each Service with the type and policy of its latest record', async () => {
+    await sut.ingest([
+      flowRecord({ firstSeen: T0, lastSeen: T0 + 10, service: { ...web, type: 'NodePort', policy: 'Cluster' } }),
+      flowRecord({ firstSeen: T0, lastSeen: T0 + 20, service: { ...web, type: 'LoadBalancer', policy: 'Local' } }),
+      flowRecord({ firstSeen: T0, service: api }),
+    ]);
+    await sut.ingest([flowRecord({ firstSeen: T0, lastSeen: T0 + 15, service: { ...web, type: 'NodePort', policy: 'Cluster' } })]);
+    expect((await sut.services()).map((s) => `${s.name}:${s.type}:${s.externalTrafficPolicy}`)).toEqual(['api:NodePort:Cluster', 'web:LoadBalancer:Local']);
+    expect(await sut.service(web)).toEqual({ ...web, type: 'LoadBalancer', externalTrafficPolicy: 'Local', expectClientIP: false, lastSeen: T0 + 20 });
+    expect(await sut.service({ namespace: 'default', name: 'nope' })).toBeUndefined();
+  });
+
+  it('summarises every Service from rollups', async () => {
+    await sut.ingest([...workload(), flowRecord({ firstSeen: T0, service: api, seenAs: '198.18.0.12' })]);
+    const counts = await sut.serviceCounts(ALL);
+    expect(counts.map((c) => [c.name, c.connections, c.external, c.snatted])).toEqual([
+      ['api', 1, 1, 1],
+      ['web', 240, 240, 120],
+    ]);
+    expect(counts[1]?.byVerdict).toEqual({ 'snat-expected': 120, preserved: 120 });
+  });
+
+  it('keeps the newest version of a flow when an older one arrives later (batches out of order)', async () => {
+    const newer = flowRecord({ flowId: 'ooo-1', firstSeen: T0, lastSeen: T0 + 9000, ended: true, verdict: 'snat-expected', seenAs: '198.18.0.12' });
+    const older = flowRecord({ flowId: 'ooo-1', firstSeen: T0, lastSeen: T0 + 1000, verdict: 'preserved' });
+    await sut.ingest([newer]);
+    await sut.ingest([older]);
+    await sut.ingest([older, newer, older]);
+    const page = await sut.flows({ limit: 10 });
+    expect(page.flows).toEqual([newer]);
+    const rows = (await sut.evidenceCounts(web, ALL)).rows;
+    expect(rows.map((r) => [r.verdict, r.connections])).toEqual([['snat-expected', 1]]);
+    expect(sorted(await sut.evidenceCounts(web, ALL))).toEqual(sorted(await sut.evidenceCounts(web, ALL, 'raw')));
+  });
+
+  it('counts a Service the same in the list as in its evidence when the window cuts minutes in half', async () => {
+    // records every 7 s over 5 minutes; a window from 1m30s to 3m20s keeps whole minutes and two partial ones
+    const start = Math.floor(T0 / 60_000) * 60_000;
+    await sut.ingest(Array.from({ length: 43 }, (_, i) => flowRecord({ firstSeen: start + i * 7000, client: `198.51.100.${(i % 9) + 1}` })));
+    const window = { from: start + 90_000, to: start + 200_000 };
+    const inWindow = Array.from({ length: 43 }, (_, i) => start + i * 7000).filter((t) => t >= window.from && t < window.to).length;
+    const [listed] = await sut.serviceCounts(window);
+    const evidence = (await sut.evidenceCounts(web, window)).rows.reduce((sum, r) => sum + r.connections, 0);
+    expect(listed?.connections).toBe(inWindow);
+    expect(evidence).toBe(inWindow);
+  });
+
+  it('expires raw records and rollups by their own cutoffs', async () => {
+    const old = flowRecord({ firstSeen: T0, lastSeen: T0 + 1 });
+    const recent = flowRecord({ firstSeen: T0 + 600_000, lastSeen: T0 + 600_001 });
+    await sut.ingest([old, recent]);
+    expect(await sut.deleteExpired({ rawBefore: T0 + 300_000, rollupsBefore: 0 })).toEqual({ raw: 1, rollups: 0 });
+    expect((await sut.flows({ limit: 10 })).flows.map((r) => r.flowId)).toEqual([recent.flowId]);
+    // rollups outlive the raw record: the old minute still counts
+    expect((await sut.evidenceCounts(web, { from: Math.floor(T0 / 60_000) * 60_000, to: Math.floor(T0 / 60_000) * 60_000 + 60_000 })).rows.map((r) => r.connections)).toEqual([1]);
+    const removed = await sut.deleteExpired({ rawBefore: 0, rollupsBefore: T0 + 300_000 });
+    expect(removed.rollups).toBe(3); // one flow_minute row, two client_minute rows
+    expect((await sut.evidenceCounts(web, ALL)).rows.map((r) => r.connections)).toEqual([1]);
+  });
+}

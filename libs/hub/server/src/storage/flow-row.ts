@@ -1,0 +1,41 @@
+import type { ServiceTypeName, TrafficPolicyName } from '@natlens/shared-analysis';
+import type { StoredService } from './flow-repository';
+import type { ClientMinuteDims, Delta, FlowMinuteDims, FlowRow } from './ingest-plan';
+
+/** A row of `flows` as bind values, in FLOW_COLUMNS order. */
+export function flowRowValues(row: FlowRow): (string | number)[] {
+  return [
+    row.node, row.flowId, row.serviceKey, row.leg, row.verdict, row.entry, row.clientKind, row.snat ? 1 : 0, row.snatAddress,
+    row.endpointNamespace, row.endpointPod, row.endpointNode, row.clientIp, row.seenIp, row.firstSeen, row.lastSeen, row.realClientIp, row.zone, row.record,
+  ];
+}
+
+/** A flow_minute delta as bind values: its dimensions in primary-key order, then the delta. */
+export function flowMinuteValues({ dims: d, delta }: Delta<FlowMinuteDims>): (string | number)[] {
+  return [d.serviceKey, d.minute, d.node, d.entry, d.verdict, d.clientKind, d.snat ? 1 : 0, d.snatAddress, d.endpointNamespace, d.endpointPod, d.endpointNode, delta];
+}
+
+/** A client_minute delta as bind values: service_key, minute, side, address, delta. */
+export function clientMinuteValues({ dims: d, delta }: Delta<ClientMinuteDims>): (string | number)[] {
+  return [d.serviceKey, d.minute, d.side, d.address, delta];
+}
+
+export interface ServiceRowColumns {
+  namespace: string;
+  name: string;
+  type: string;
+  policy: string;
+  expect_client_ip: number | string;
+  last_seen: number | string;
+}
+
+export function toStoredService(row: ServiceRowColumns): StoredService {
+  return {
+    namespace: row.namespace,
+    name: row.name,
+    type: row.type as ServiceTypeName,
+    externalTrafficPolicy: row.policy as TrafficPolicyName,
+    expectClientIP: Number(row.expect_client_ip) === 1,
+    lastSeen: Number(row.last_seen),
+  };
+}

@@ -1,0 +1,245 @@
+import type { FlowRecord } from '@natlens/shared-model';
+import { encodeRecord } from './record-codec';
+
+/*
+ * What one batch changes, computed before touching the database (pure; shared by both stores).
+ *
+ * A record contributes +1 connection to the rollup minute of its firstSeen, under its dimensions, and its client
+ * addresses to the client rollups (as sent: the real client a proxy named, when one did; as seen: translated.src),
+ * but only on its entry leg (a forwarded leg is the same connection seen again on
+ * the endpoint's node). When (node, flowId) is re-sent, its old contribution is subtracted and the new one added:
+ * an unchanged re-send nets to zero, a changed one moves the count, and nothing is ever counted twice.
+ *
+ * A contribution depends only on columns of `flows` (FlowDims), so a store looks up the stored version of a key by
+ * those columns and never has to parse a stored record.
+ */
+
+export const MINUTE_MS = 60_000;
+
+export interface FlowMinuteDims {
+  readonly serviceKey: string;
+  readonly minute: number;
+  readonly node: string;
+  readonly entry: string;
+  readonly verdict: string;
+  readonly clientKind: string;
+  readonly snat: boolean;
+  /** '' when not SNATed; storage keeps '' rather than NULL so the dimensions form a primary key. */
+  readonly snatAddress: string;
+  readonly endpointNamespace: string;
+  readonly endpointPod: string;
+  readonly endpointNode: string;
+}
+
+export type ClientSide = 'original' | 'seen';
+
+export interface ClientMinuteDims {
+  readonly serviceKey: string;
+  readonly minute: number;
+  readonly side: ClientSide;
+  readonly address: string;
+}
+
+export interface Delta<D> {
+  readonly dims: D;
+  delta: number;
+}
+
+/** The columns of a `flows` row that decide its contribution to the rollups ('' where the record has no value). */
+export interface FlowDims {
+  readonly node: string;
+  readonly flowId: string;
+  readonly serviceKey: string;
+  readonly leg: string;
+  readonly verdict: string;
+  readonly entry: string;
+  readonly clientKind: string;
+  readonly snat: boolean;
+  readonly snatAddress: string;
+  readonly endpointNamespace: string;
+  readonly endpointPod: string;
+  readonly endpointNode: string;
+  /** original.src */
+  readonly clientIp: string;
+  /** realClient.ip ('' when none): the client behind a proxying load balancer, counted as the client as sent. */
+  readonly realClientIp: string;
+  /** translated.src */
+  readonly seenIp: string;
+  readonly firstSeen: number;
+  /** Which version of the flow this is: a version older than the one held changes nothing. */
+  readonly lastSeen: number;
+}
+
+/** A record as a `flows` row: its dimensions, lastSeen and the compact record (record-codec.ts). */
+export interface FlowRow extends FlowDims {
+  /** recordKey of the row, computed once. */
+  readonly key: string;
+  /** The conntrack zone (no rollup dimension: the zone is part of the identity, which the flowId already carries). */
+  readonly zone: number;
+  readonly record: string;
+  readonly source: FlowRecord;
+}
+
+export interface IngestPlan {
+  /** One row per (node, flowId), the batch's last. */
+  readonly upserts: FlowRow[];
+  readonly insertedCount: number;
+  readonly flowMinuteDeltas: Delta<FlowMinuteDims>[];
+  readonly clientMinuteDeltas: Delta<ClientMinuteDims>[];
+  /** The latest record per Service (by lastSeen), to refresh its type and policy. */
+  readonly services: FlowRecord[];
+}
+
+export function recordKey(record: Pick<FlowDims, 'node' | 'flowId'>): string {
+  return `${record.node}\u0000${record.flowId}`;
+}
+
+export function serviceKeyOf(service: { namespace: string; name: string }): string {
+  return `${service.namespace}/${service.name}`;
+}
+
+export function flowRow(record: FlowRecord): FlowRow {
+  const service = record.service;
+  const endpoint = record.endpoint;
+  return {
+    key: recordKey(record),
+    node: record.node,
+    flowId: record.flowId,
+    serviceKey: service ? `${service.namespace}/${service.name}` : '',
+    leg: record.leg,
+    verdict: record.verdict,
+    entry: service?.entry ?? '',
+    clientKind: record.client.kind,
+    snat: record.snat,
+    snatAddress: record.snat ? record.translated.src : '',
+    endpointNamespace: endpoint?.namespace ?? '',
+    endpointPod: endpoint?.pod ?? '',
+    endpointNode: endpoint?.node ?? '',
+    clientIp: record.original.src,
+    realClientIp: record.realClient?.ip ?? '',
+    seenIp: record.translated.src,
+    firstSeen: record.firstSeen,
+    lastSeen: record.lastSeen,
+    zone: record.zone ?? 0,
+    record: encodeRecord(record),
+    source: record,
+  };
+}
+
+/** Rows as a store reads them back (PostgreSQL returns bigints as strings). */
+export interface StoredDimsColumns {
+  node: string;
+  flow_id: string;
+  service_key: string;
+  leg: string;
+  verdict: string;
+  entry: string;
+  client_kind: string;
+  snat: number | string;
+  snat_address: string;
+  ep_namespace: string;
+  ep_pod: string;
+  ep_node: string;
+  client_ip: string;
+  real_client_ip: string;
+  seen_ip: string;
+  first_seen: number | string;
+  last_seen: number | string;
+}
+
+/** The columns to select for StoredDimsColumns. */
+export const STORED_DIMS_COLUMNS = 'node, flow_id, service_key, leg, verdict, entry, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, client_ip, real_client_ip, seen_ip, first_seen, last_seen';
+
+export function storedDims(row: StoredDimsColumns): FlowDims {
+  return {
+    node: row.node,
+    flowId: row.flow_id,
+    serviceKey: row.service_key,
+    leg: row.leg,
+    verdict: row.verdict,
+    entry: row.entry,
+    clientKind: row.client_kind,
+    snat: Number(row.snat) === 1,
+    snatAddress: row.snat_address,
+    endpointNamespace: row.ep_namespace,
+    endpointPod: row.ep_pod,
+    endpointNode: row.ep_node,
+    clientIp: row.client_ip,
+    realClientIp: row.real_client_ip,
+    seenIp: row.seen_ip,
+    firstSeen: Number(row.first_seen),
+    lastSeen: Number(row.last_seen),
+  };
+}
+
+/** Only entry legs of a Service count (serviceKey is '' exactly when the record has no Service). */
+function countsInEvidence(row: FlowDims): boolean {
+  return row.leg === 'entry' && row.serviceKey !== '' && row.verdict !== 'not-service';
+}
+
+function nonZero<D>(entries: Map<string, Delta<D>>): Delta<D>[] {
+  const out: Delta<D>[] = [];
+  for (const entry of entries.values()) if (entry.delta !== 0) out.push(entry);
+  return out;
+}
+
+/**
+ * `rows` are the batch's records as rows (flowRow), in batch order; `stored` the stored dimensions of those keys
+ * that the store already holds, by recordKey.
+ */
+export function planIngest(rows: readonly FlowRow[], stored: ReadonlyMap<string, FlowDims>): IngestPlan {
+  const flowMinutes = new Map<string, Delta<FlowMinuteDims>>();
+  const clientMinutes = new Map<string, Delta<ClientMinuteDims>>();
+  const addClient = (key: string, serviceKey: string, minute: number, side: ClientSide, address: string, sign: number) => {
+    const entry = clientMinutes.get(key);
+    if (entry) entry.delta += sign;
+    else clientMinutes.set(key, { dims: { serviceKey, minute, side, address }, delta: sign });
+  };
+  const contribute = (d: FlowDims, sign: 1 | -1) => {
+    if (!countsInEvidence(d)) return;
+    const minute = Math.floor(d.firstSeen / MINUTE_MS);
+    const prefix = `${d.serviceKey}\u0000${minute}\u0000`;
+    const key = `${prefix}${d.node}\u0000${d.entry}\u0000${d.verdict}\u0000${d.clientKind}\u0000${d.snat ? 1 : 0}\u0000${d.snatAddress}\u0000${d.endpointNamespace}\u0000${d.endpointPod}\u0000${d.endpointNode}`;
+    const entry = flowMinutes.get(key);
+    if (entry) entry.delta += sign;
+    else {
+      const dims: FlowMinuteDims = {
+        serviceKey: d.serviceKey, minute, node: d.node, entry: d.entry, verdict: d.verdict, clientKind: d.clientKind, snat: d.snat, snatAddress: d.snatAddress,
+        endpointNamespace: d.endpointNamespace, endpointPod: d.endpointPod, endpointNode: d.endpointNode,
+      };
+      flowMinutes.set(key, { dims, delta: sign });
+    }
+    const sentBy = d.realClientIp !== '' ? d.realClientIp : d.clientIp;
+    addClient(`${prefix}o\u0000${sentBy}`, d.serviceKey, minute, 'original', sentBy, sign);
+    addClient(`${prefix}s\u0000${d.seenIp}`, d.serviceKey, minute, 'seen', d.seenIp, sign);
+  };
+
+  const current = new Map<string, FlowRow>();
+  let insertedCount = 0;
+  for (const row of rows) {
+    const key = row.key;
+    const previous = current.get(key) ?? stored.get(key);
+    // Batches of one node can arrive out of order (several hub replicas, a spool replayed after a newer send): an
+    // older version of a flow than the one held is not stored and moves no count.
+    if (previous && row.lastSeen < previous.lastSeen) continue;
+    if (previous) contribute(previous, -1);
+    else insertedCount++;
+    contribute(row, 1);
+    current.set(key, row);
+  }
+
+  const services = new Map<string, FlowRecord>();
+  for (const row of current.values()) {
+    if (row.serviceKey === '') continue;
+    const latest = services.get(row.serviceKey);
+    if (!latest || row.lastSeen >= latest.lastSeen) services.set(row.serviceKey, row.source);
+  }
+
+  return {
+    upserts: [...current.values()],
+    insertedCount,
+    flowMinuteDeltas: nonZero(flowMinutes),
+    clientMinuteDeltas: nonZero(clientMinutes),
+    services: [...services.values()],
+  };
+}

@@ -1,0 +1,43 @@
+/*
+ * The NATS JetStream contract between agents and hubs: agents publish each record batch (a FlowBatch as JSON) to
+ * `natlens.flows.<node>` in the stream NATLENS_FLOWS with a Nats-Msg-Id header; every hub replica pulls from one
+ * shared durable consumer. The hub owns the stream's limits and brings them up to date; an agent creates the stream
+ * with the defaults only when it is missing, so agents and hubs starting in any order never fight over settings.
+ */
+export const FLOW_STREAM = 'NATLENS_FLOWS';
+export const FLOW_SUBJECT_PREFIX = 'natlens.flows';
+export const FLOW_SUBJECTS = `${FLOW_SUBJECT_PREFIX}.>`;
+/** The header JetStream de-duplicates on: `<node>:<spool batch id>[:<part>/<parts>]`. */
+export const FLOW_MESSAGE_ID_HEADER = 'Nats-Msg-Id';
+
+export interface FlowStreamLimits {
+  readonly maxAgeMs: number;
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_FLOW_STREAM_LIMITS: FlowStreamLimits = { maxAgeMs: 24 * 3600_000, maxBytes: 1024 ** 3 };
+
+/** Batches re-published within this window with the same Nats-Msg-Id are stored once. */
+export const FLOW_DUPLICATE_WINDOW_MS = 5 * 60_000;
+
+/**
+ * `natlens.flows.<node>`, the node name made one subject token: Kubernetes node names may contain dots (a token
+ * separator) and nothing here may contain the wildcards `*`/`>` or whitespace. The node itself travels in the batch.
+ */
+export function flowSubject(node: string): string {
+  return `${FLOW_SUBJECT_PREFIX}.${natsNodeToken(node)}`;
+}
+
+/**
+ * A node name as one NATS subject token: '.' (a separator) and anything else outside [A-Za-z0-9_-] become '_', which a
+ * Kubernetes node name never contains, so no two nodes share a token. Every per-node subject (and the NATS users'
+ * permissions in @natlens/shared-auth) uses it.
+ */
+export function natsNodeToken(node: string): string {
+  return node.replace(/[^A-Za-z0-9_-]/g, '_') || '_';
+}
+
+/** The Nats-Msg-Id of one batch, or of one part of a batch split to fit the server's max_payload. */
+export function flowMessageId(node: string, batchId: string, part?: { index: number; of: number }): string {
+  return part && part.of > 1 ? `${node}:${batchId}:${part.index + 1}/${part.of}` : `${node}:${batchId}`;
+}
