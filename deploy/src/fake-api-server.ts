@@ -15,7 +15,7 @@ export interface FakeApiServer {
 }
 
 const resource = (name: string, kind: string, namespaced: boolean) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] });
-const CORE = [resource('secrets', 'Secret', true), resource('services', 'Service', true), resource('serviceaccounts', 'ServiceAccount', true)];
+const CORE = [resource('configmaps', 'ConfigMap', true), resource('secrets', 'Secret', true), resource('services', 'Service', true), resource('serviceaccounts', 'ServiceAccount', true)];
 const GROUPS: Record<string, ReturnType<typeof resource>[]> = {
   'apps/v1': [resource('daemonsets', 'DaemonSet', true), resource('deployments', 'Deployment', true), resource('statefulsets', 'StatefulSet', true)],
   'rbac.authorization.k8s.io/v1': [resource('clusterroles', 'ClusterRole', false), resource('clusterrolebindings', 'ClusterRoleBinding', false)],

@@ -7,6 +7,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
@@ -29,6 +30,7 @@ type ModelClass = new (data: object) => object;
 
 const KINDS: Record<string, { model: ModelClass; clientType?: string }> = {
   'v1/Service': { model: Service, clientType: 'V1Service' },
+  'v1/ConfigMap': { model: ConfigMap, clientType: 'V1ConfigMap' },
   'v1/Secret': { model: Secret, clientType: 'V1Secret' },
   'v1/ServiceAccount': { model: ServiceAccount, clientType: 'V1ServiceAccount' },
   'apps/v1/DaemonSet': { model: DaemonSet, clientType: 'V1DaemonSet' },

@@ -21,6 +21,23 @@ import { fileURLToPath } from 'node:url';
 
 const CONNECTION_HEADERS = ['x-natlens-peer', 'x-natlens-peer-key', 'x-natlens-tls'];
 
+const USAGE = `Usage: node apps/dashboard/server/serve.mjs [options]
+
+The natlens dashboard: Next.js behind node's HTTP or HTTPS server, with sessions and proxy trust.
+
+Options:
+  --port <n>       port to listen on (default PORT, else 3000)
+  --hostname <a>   address to listen on (default HOSTNAME, else 0.0.0.0)
+  --help           this text
+
+Environment: NATLENS_HUB_URL, NATLENS_HUB_TOKEN, NATLENS_DASHBOARD_SESSION_SECRET, NATLENS_DASHBOARD_TLS_CERT_FILE,
+NATLENS_DASHBOARD_TLS_KEY_FILE and the rest in apps/dashboard/README.md.
+`;
+if (process.argv.includes('--help')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
 function argument(name, fallback) {
   const index = process.argv.indexOf(`--${name}`);
   return index > 0 && process.argv[index + 1] !== undefined ? process.argv[index + 1] : fallback;
