@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './support/demo-stack';
 
 /*
  * The dashboard served over TLS from certificate files (a CA made in the test with openssl), reading a hub that is
@@ -13,9 +12,9 @@ import { ROOT } from './support/demo-stack';
  */
 jest.setTimeout(300_000);
 
-type DemoStackModule = typeof import('../../cli/src/commands/demo-stack');
-type RunningHub = import('../../hub/src/main').RunningHub;
-type Pki = ReturnType<typeof import('../../../libs/shared/auth/src/testing').makeTestPki>;
+type DemoStackModule = typeof import('@natlens/dashboard-launcher');
+type RunningHub = import('@natlens/hub-server').RunningHub;
+type Pki = ReturnType<typeof import('@natlens/shared-auth/testing').makeTestPki>;
 
 const readToken = randomBytes(24).toString('hex');
 const ingestToken = randomBytes(24).toString('hex');
@@ -52,7 +51,7 @@ function send(url: string, options: { method?: string; headers?: Record<string, 
 }
 
 async function startDashboard(env: Record<string, string>): Promise<string> {
-  const stack = (await import(join(ROOT, 'apps', 'cli', 'src', 'commands', 'demo-stack'))) as DemoStackModule;
+  const stack = await import('@natlens/dashboard-launcher');
   const pino = (await import('pino')).default;
   const dashboard = new stack.DashboardProcess(workDir, pino({ level: 'warn' }));
   dashboards.push(dashboard);
@@ -61,10 +60,10 @@ async function startDashboard(env: Record<string, string>): Promise<string> {
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'natlens-dashboard-tls-'));
-  const testing = (await import(join(ROOT, 'libs', 'shared', 'auth', 'src', 'testing'))) as typeof import('../../../libs/shared/auth/src/testing');
+  const testing = await import('@natlens/shared-auth/testing');
   pki = testing.makeTestPki();
   const hubCert = pki.issue('hub');
-  const hubApp = (await import(join(ROOT, 'apps', 'hub', 'src', 'main'))) as typeof import('../../hub/src/main');
+  const hubApp = await import('@natlens/hub-server');
   hub = await hubApp.startHub(
     hubApp.hubConfigSchema.parse({ store: 'sqlite::memory:', port: 0, host: '127.0.0.1', ingestTokens: [ingestToken], readTokens: [readToken], tls: { cert: hubCert.cert, key: hubCert.key }, logLevel: 'warn' }),
   );

@@ -2,7 +2,7 @@ import type { FlowRecord, LiveRow } from './api-types';
 import { matchesLiveFilter, prependRows, toLiveRow } from './live-buffer';
 
 const record: FlowRecord = {
-  node: 'node2', source: 'conntrack', flowId: 'f1', firstSeen: 1, lastSeen: 2,
+  node: 'node2', source: 'conntrack', flowId: 'f1', firstSeen: 1, lastSeen: 2, zone: 0,
   original: { src: '198.51.100.79', sport: 7294, dst: '198.18.0.12', dport: 30080, proto: 'tcp' },
   translated: { src: '198.18.0.12', sport: 54396, dst: '198.19.1.11', dport: 8080, proto: 'tcp' },
   snat: true, dnat: true, portRemap: false, leg: 'entry',
