@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { labDown, labTraffic, labTruth, labUp, listLabs, parseTopology, parseVia, readState, summarize } from '@natlens/lab';
+import { labDown, labTraffic, labTruth, labUp, listLabs, parseTopology, parseVia, ProxyMode, readState, summarize } from '@natlens/lab';
 import { emit, table } from '../output';
 import { logger } from '../logger';
+
+/** `--proxy-mode iptables|nftables`: kube-proxy's mode on every node, over the topology's `kubeProxy.mode`. */
+export function proxyMode(value: string): ProxyMode {
+  if (value !== 'iptables' && value !== 'nftables') throw new InvalidArgumentError('expected iptables or nftables');
+  return value;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -22,14 +28,15 @@ export function labCommand(): Command {
     .command('up')
     .argument('<topology>', 'topology YAML file (see examples/)')
     .option('--name <name>', 'lab name (default: the topology name); namespaces are prefixed with it')
-    .option('--iptables <flavour>', 'nft or legacy', 'nft')
+    .option('--proxy-mode <mode>', "kube-proxy's mode on every node: iptables or nftables (default: the topology's kubeProxy.mode, else iptables)", proxyMode)
+    .option('--iptables <flavour>', 'iptables mode only: the nft or legacy back end', 'nft')
     .option('--json', 'print machine-readable JSON')
     .description('build the lab; print where its inventory and ground truth live')
-    .action(async (file: string, opts: { name?: string; iptables: 'nft' | 'legacy'; json?: boolean }) => {
-      const summary = await labUp(loadTopologyFile(file, opts.name), { iptables: opts.iptables, log: opts.json ? undefined : logger() });
+    .action(async (file: string, opts: { name?: string; proxyMode?: ProxyMode; iptables: 'nft' | 'legacy'; json?: boolean }) => {
+      const summary = await labUp(loadTopologyFile(file, opts.name), { iptables: opts.iptables, proxyMode: opts.proxyMode, log: opts.json ? undefined : logger() });
       emit(!!opts.json, summary, () =>
         [
-          `lab ${summary.name} is up`,
+          `lab ${summary.name} is up (kube-proxy ${summary.kubeProxy.mode} mode)`,
           table([
             ['NODE', 'NETNS', 'ADDRESSES'],
             ...summary.nodes.map((n) => [n.name, n.netns, n.addresses.join(' ')]),
