@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import type { FlowRecord, Verdict } from '@natlens/shared-model';
 import { useLab, readState } from '@natlens/lab/testing';
-import type { TrafficOptions, PodTruth } from '@natlens/lab';
+import type { TrafficOptions, PodTruth, ProxyMode } from '@natlens/lab';
 import { AgentProcess, IngestReceiver, makeWorkDir, startLabAgent, stopAgent, waitFor } from '../testing';
 
 /*
@@ -49,9 +49,12 @@ export interface LabAgents {
   readonly agents: AgentProcess[];
 }
 
-/** Registers the lab, the receiver and one agent per node (`--source sources`) for the enclosing describe block. */
-export function useLabAgents(example: string, sources: string): LabAgents {
-  const lab = useLab(example);
+/**
+ * Registers the lab (kube-proxy in `proxyMode`), the receiver and one agent per node (`--source sources`) for the
+ * enclosing describe block.
+ */
+export function useLabAgents(example: string, sources: string, proxyMode: ProxyMode = 'iptables'): LabAgents {
+  const lab = useLab(example, { proxyMode });
   const workDir = makeWorkDir('natlens-agent-e2e');
   const receiver = new IngestReceiver(join(workDir, 'hub.sock'));
   const agents: AgentProcess[] = [];

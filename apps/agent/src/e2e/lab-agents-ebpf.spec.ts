@@ -1,26 +1,29 @@
-import { readState } from '@natlens/lab/testing';
+import { PROXY_MODES, readState } from '@natlens/lab/testing';
+import type { ProxyMode } from '@natlens/lab';
 import { getJson, waitFor } from '../testing';
 import { expectRecordsEqualTruth, type Scenario, SCENARIOS, useLabAgents, viaNode } from './lab-agent-suite';
 
 /*
- * lab-agents.spec.ts with the eBPF source alone (`--source ebpf`): one agent per node namespace, each with its own
- * netfilter links in its namespace, exporting to a real HTTP receiver, for every example. Every connection the pods
- * saw must come out as exactly one entry-leg record with the right Service, endpoint pod, entry node, verdict and
- * client address; connections that crossed nodes also produce exactly one forwarded leg. Where a Local-policy node
- * has no endpoint, the connections it drops come out as `dropped-no-local-endpoint`, one record per connection.
+ * lab-agents.spec.ts with the eBPF source alone (`--source ebpf`, the default source): one agent per node namespace,
+ * each with its own netfilter links in its namespace, exporting to a real HTTP receiver, for every example and in both
+ * of kube-proxy's modes (iptables and nftables write different rules for the same NAT; the records must not differ).
+ * Every connection the pods saw must come out as exactly one entry-leg record with the right Service, endpoint pod,
+ * entry node, verdict and client address; connections that crossed nodes also produce exactly one forwarded leg.
+ * Where a Local-policy node has no endpoint, the connections it drops (a KUBE-EXTERNAL-SERVICES DROP, or nftables'
+ * no-endpoint-nodeports drop verdict) come out as `dropped-no-local-endpoint`, one record per connection.
  */
 
 /** `--source`; with conntrack too, the pipeline merges the two reports of a connection into one record. */
-const scenarios: (Scenario & { sources: 'ebpf' | 'ebpf,conntrack' })[] = [
-  ...SCENARIOS.map((s) => ({ ...s, sources: 'ebpf' as const })),
+const scenarios: (Scenario & { sources: 'ebpf' | 'ebpf,conntrack'; proxyMode: ProxyMode })[] = [
+  ...SCENARIOS.flatMap((s) => PROXY_MODES.map((proxyMode) => ({ ...s, sources: 'ebpf' as const, proxyMode }))),
   // both kernel sources: the same tuples, so each connection is still one record (conntrack, the better-ranked, owns it)
-  { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected', sources: 'ebpf,conntrack' },
+  { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected', sources: 'ebpf,conntrack', proxyMode: 'iptables' },
 ];
 
-describe.each(scenarios)('agents in lab $example, --source $sources (real kernel)', (scenario) => {
+describe.each(scenarios)('agents in lab $example, kube-proxy $proxyMode mode, --source $sources (real kernel)', (scenario) => {
   const { dropsAt, sources } = scenario;
   const recordSource = sources === 'ebpf' ? 'ebpf' : 'conntrack';
-  const suite = useLabAgents(scenario.example, sources);
+  const suite = useLabAgents(scenario.example, sources, scenario.proxyMode);
   const { lab, receiver, agents } = suite;
 
   it('runs the eBPF source, on its netfilter hook, in every agent', async () => {
