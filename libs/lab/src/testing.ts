@@ -190,11 +190,12 @@ export async function startLabAgent(options: { netns: string; node: string; inve
   );
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const deadline = Date.now() + 30_000;
+  // generous: on 2 cores shared with a whole lab (and other suites), node's start-up alone can take tens of seconds
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`agent for ${options.node} exited (${child.exitCode}): ${output}`);
     if (await getJson(apiSocket, '/healthz').catch(() => undefined)) break;
-    if (Date.now() > deadline) throw new Error(`agent for ${options.node} did not answer /healthz within 30 s: ${output}`);
+    if (Date.now() > deadline) throw new Error(`agent for ${options.node} did not answer /healthz within 60 s: ${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { node: options.node, apiSocket, process: child, log: () => output };
