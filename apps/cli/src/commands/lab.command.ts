@@ -118,7 +118,9 @@ export function labCommand(): Command {
     .description('the labs on this host')
     .action((opts: { json?: boolean }) => {
       const labs = listLabs().map((name) => summarize(readState(name)));
-      emit(!!opts.json, labs, () => table([['LAB', 'NODES', 'PODS', 'SERVICES'], ...labs.map((l) => [l.name, l.nodes.length, l.pods.length, l.services.length])]));
+      emit(!!opts.json, labs, () =>
+        table([['LAB', 'KUBE-PROXY', 'NODES', 'PODS', 'SERVICES'], ...labs.map((l) => [l.name, l.kubeProxy.mode, l.nodes.length, l.pods.length, l.services.length])]),
+      );
     });
 
   return lab;
