@@ -1,4 +1,4 @@
-import { LabClient, LabService, LabServicePort, LoadBalancerMode, Topology } from './topology.schema';
+import { KubeProxySettings, LabClient, LabService, LabServicePort, LoadBalancerMode, Topology } from './topology.schema';
 
 /*
  * Address plan (DESIGN.md): nodes 198.18.0.0/24, pod CIDRs 198.19.N.0/24, Service CIDR 198.18.255.0/24,
@@ -54,6 +54,8 @@ export interface ResolvedLab {
   pods: ResolvedPod[];
   services: ResolvedService[];
   clients: LabClient[];
+  /** How each node's kube-proxy runs (the topology's `kubeProxy`, `--proxy-mode` applied). */
+  kubeProxy: KubeProxySettings;
 }
 
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
@@ -118,7 +120,7 @@ export function resolveLab(topology: Topology): ResolvedLab {
     };
   });
   if (services.length > 240) throw new Error('more than 240 services do not fit the lab Service CIDR');
-  return { name: topology.name, nodes, pods, services, clients: topology.clients };
+  return { name: topology.name, nodes, pods, services, clients: topology.clients, kubeProxy: topology.kubeProxy };
 }
 
 export function serviceKey(svc: { namespace: string; name: string }): string {

@@ -60,12 +60,20 @@ export const labClientSchema = z.strictObject({
   }),
 });
 
+export const proxyModeSchema = z.enum(['iptables', 'nftables']);
+
+/** How each node's kube-proxy runs; a strict object so that later knobs (e.g. masqueradePortRange) join it. */
+export const kubeProxySchema = z.strictObject({
+  mode: proxyModeSchema.default('iptables'),
+});
+
 export const topologySchema = z.strictObject({
   name: dnsLabel.max(24, 'keep lab names to 24 characters: namespaces are named <lab>-<role>-<name>'),
   nodes: z.array(labNodeSchema).min(1).max(200),
   pods: z.array(labPodSchema).default([]),
   services: z.array(labServiceSchema).default([]),
   clients: z.array(labClientSchema).default([]),
+  kubeProxy: kubeProxySchema.default({ mode: 'iptables' }),
 });
 
 export type Topology = z.infer<typeof topologySchema>;
@@ -75,3 +83,6 @@ export type LabService = z.infer<typeof labServiceSchema>;
 export type LabServicePort = z.infer<typeof labServicePortSchema>;
 export type LabClient = z.infer<typeof labClientSchema>;
 export type LoadBalancerMode = z.infer<typeof loadBalancerModeSchema>;
+/** kube-proxy's --proxy-mode in the lab. */
+export type ProxyMode = z.infer<typeof proxyModeSchema>;
+export type KubeProxySettings = z.infer<typeof kubeProxySchema>;

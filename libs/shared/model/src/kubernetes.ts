@@ -66,11 +66,17 @@ export const kubeServiceSchema = z.object({
     externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
     internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
     healthCheckNodePort: z.number().int().optional(),
+    // What kube-proxy also programs: client-IP affinity and the load balancer's allowed source ranges.
+    sessionAffinity: z.enum(['None', 'ClientIP']).optional(),
+    sessionAffinityConfig: z.object({ clientIP: z.object({ timeoutSeconds: z.number().int().optional() }).optional() }).optional(),
+    loadBalancerSourceRanges: z.array(z.string()).optional(),
   }),
   status: z
     .object({
       loadBalancer: z
-        .object({ ingress: z.array(z.object({ ip: z.string().optional(), hostname: z.string().optional() })).optional() })
+        .object({
+          ingress: z.array(z.object({ ip: z.string().optional(), hostname: z.string().optional(), ipMode: z.enum(['VIP', 'Proxy']).optional() })).optional(),
+        })
         .optional(),
     })
     .default({}),

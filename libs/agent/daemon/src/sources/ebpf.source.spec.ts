@@ -13,7 +13,7 @@ import { selectSources, withSelectionNote } from './ebpf-selection';
 /*
  * The eBPF source over ring-buffer batches in the kernel's byte format (formatEventBatch writes what the BPF program
  * writes; the layout test pins both to bpf/event.h), fed by a scripted program in place of the loader. The real
- * program against the real kernel: libs/agent/ebpf (loader spec) and e2e/lab-agents-ebpf.spec.ts.
+ * program against the real kernel: libs/agent/ebpf (loader spec), e2e/lab-agents.spec.ts and lab-agents-nftables.spec.ts.
  */
 
 // The seeds lab's inventory (examples/seeds.yaml): default/web is a Local-policy LoadBalancer (port 80, node port
