@@ -30,6 +30,7 @@ export class ClusterTopologyRepository implements OnModuleDestroy {
       externalTrafficPolicy: service.externalTrafficPolicy,
       ...(service.healthCheckNodePort !== undefined ? { healthCheckNodePort: service.healthCheckNodePort } : {}),
       expectClientIP: service.expectClientIP,
+      ...(service.lbDistribution !== undefined ? { lbDistribution: service.lbDistribution } : {}),
       endpoints: readyEndpointPods(index, ref),
       nodes: index.nodeNames(),
       source: 'cluster',

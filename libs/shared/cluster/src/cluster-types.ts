@@ -43,6 +43,8 @@ export interface ServiceInfo extends ServiceRef {
   readonly healthCheckNodePort?: number;
   /** The Service carries `natlens.io/expect-client-ip: "true"`: SNAT of external clients is a finding. */
   readonly expectClientIP: boolean;
+  /** The Service's `natlens.io/lb-distribution` annotation as written (shared-analysis parses it). */
+  readonly lbDistribution?: string;
 }
 
 /** The Service port a destination address:port reaches, and through which door. */

@@ -1,4 +1,4 @@
-import type { KubeService, ServiceEntry } from '@natlens/shared-model';
+import { LB_DISTRIBUTION_ANNOTATION, type KubeService, type ServiceEntry } from '@natlens/shared-model';
 import {
   EXPECT_CLIENT_IP_ANNOTATION,
   objectKey,
@@ -39,6 +39,7 @@ function describeService(service: KubeService): ServiceDescription {
     externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster',
     ...(spec.healthCheckNodePort === undefined ? {} : { healthCheckNodePort: spec.healthCheckNodePort }),
     expectClientIP: metadata.annotations?.[EXPECT_CLIENT_IP_ANNOTATION] === 'true',
+    ...(metadata.annotations?.[LB_DISTRIBUTION_ANNOTATION] === undefined ? {} : { lbDistribution: metadata.annotations[LB_DISTRIBUTION_ANNOTATION] }),
   };
   const ports = spec.ports.map(
     ({ port, protocol, name, targetPort, nodePort }): ServicePortInfo => ({

@@ -121,3 +121,9 @@ export type KubeList = z.infer<typeof kubeListSchema>;
 
 /** The label every EndpointSlice carries to name the Service it belongs to (discovery.k8s.io/v1). */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/**
+ * How the load balancer in front of a LoadBalancer Service spreads connections over nodes: `per-node`,
+ * `single-node` (MetalLB L2) or `per-pod` (IP-mode load balancers). natlens infers it when it is absent.
+ */
+export const LB_DISTRIBUTION_ANNOTATION = 'natlens.io/lb-distribution';

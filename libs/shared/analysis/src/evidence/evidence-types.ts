@@ -1,5 +1,6 @@
 import type { ServiceEntry, Verdict } from '@natlens/shared-model';
 import type { ClientKind } from '../types';
+import type { LbModel } from './lb-distribution';
 
 /*
  * The per-Service evidence of DESIGN.md "Per-Service evidence", and what it is computed from. Every number counts
@@ -58,6 +59,8 @@ export interface ServiceTopology {
   readonly nodes: readonly string[];
   /** `cluster` when from cluster metadata; `records` when derived from what the agents reported (may miss idle pods). */
   readonly source: 'cluster' | 'records';
+  /** The Service's `natlens.io/lb-distribution` annotation, as written (lb-distribution.ts). */
+  readonly lbDistribution?: string;
 }
 
 export interface TimeWindow {
@@ -138,6 +141,12 @@ export interface ServiceEvidence {
     readonly maxShare: number;
     readonly minShare: number;
     readonly predicted: readonly { readonly pod: string; readonly share: number }[];
+    /**
+     * The load balancer's distribution model the predictions assume, where it came from (the annotation, inferred
+     * from the observed split over entry nodes, or the per-node default) and what the observed split says. Present
+     * for LoadBalancer Services and for Services carrying the annotation.
+     */
+    readonly model?: LbModel;
   };
   readonly findings: readonly Finding[];
 }
