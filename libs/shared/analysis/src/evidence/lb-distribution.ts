@@ -1,3 +1,6 @@
+// jstat ships no types: the declaration beside this file must reach every compilation that reaches this module (the
+// workspace's and the dashboard's, whose tsconfigs include different folders), which only a reference does.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
 /// <reference path="./jstat.d.ts" />
 import { LB_DISTRIBUTION_ANNOTATION } from '@natlens/shared-model';
 import { jStat } from 'jstat';
