@@ -61,6 +61,9 @@ function crossReferenceProblems(topology: Topology): string[] {
     if (svc.loadBalancer && svc.type !== 'LoadBalancer') {
       problems.push(`services.${i}: loadBalancer is only for type LoadBalancer`);
     }
+    if (svc.loadBalancer?.distribution === 'single-node' && svc.loadBalancer.mode !== 'forward') {
+      problems.push(`services.${i}: loadBalancer.distribution single-node is for mode forward (the proxies spread per node)`);
+    }
     if (svc.healthCheckNodePort !== undefined && !(svc.type === 'LoadBalancer' && svc.externalTrafficPolicy === 'Local')) {
       problems.push(`services.${i}: healthCheckNodePort is only for LoadBalancer services with externalTrafficPolicy Local`);
     }
