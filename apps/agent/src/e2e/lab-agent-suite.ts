@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import type { FlowRecord, Verdict } from '@natlens/shared-model';
-import { useLab, readState } from '@natlens/lab/testing';
+import type { FlowRecord, FlowService, Verdict } from '@natlens/shared-model';
+import { useLab, readState, waitForHealthCheckProbers } from '@natlens/lab/testing';
 import type { TrafficOptions, PodTruth } from '@natlens/lab';
 import { AgentProcess, IngestReceiver, makeWorkDir, startLabAgent, stopAgent, waitFor } from '../testing';
 
@@ -16,6 +16,11 @@ export interface Scenario {
   traffic: Omit<TrafficOptions, 'service'>[];
   /** The verdict of a connection, from the address its pod saw. */
   verdict: (seenByPod: string) => Verdict;
+  /**
+   * How the connections entered (libs/shared/analysis entry.ts): the proxying load balancers deliver to node ports,
+   * and the agents tell them from direct hits by their source, which health-checks the nodes.
+   */
+  entry: Pick<FlowService, 'entry' | 'via' | 'viaBasis'>;
   /** A node without a local endpoint under Local policy: connections through it are dropped there. */
   dropsAt?: string;
 }
@@ -24,18 +29,22 @@ const lb = (connections: number): Omit<TrafficOptions, 'service'> => ({ via: { k
 export const viaNode = (node: string, connections: number): Omit<TrafficOptions, 'service'> => ({ via: { kind: 'node', node }, client: 'alice', connections });
 const fromPod = (name: string, connections: number): Omit<TrafficOptions, 'service'> => ({ via: { kind: 'pod', namespace: 'default', name }, connections });
 
+const byAddress = (entry: FlowService['entry']) => ({ entry });
+export const VIA_NODE_PORT_PROBER: Scenario['entry'] = { entry: 'loadBalancer', via: 'nodePort', viaBasis: 'health-check-prober' };
+
 /** Every example in examples/, with its traffic and the verdicts the reference documents predict. */
 export const SCENARIOS: readonly Scenario[] = [
-  { example: 'clusterip-from-pod.yaml', traffic: [fromPod('tester', 60), fromPod('web-1', 40)], verdict: (seen) => (seen === '198.19.1.1' ? 'hairpin-snat' : 'preserved') },
-  { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected' },
-  { example: 'nodeport-local.yaml', traffic: [viaNode('node1', 40), viaNode('node2', 40)], verdict: () => 'preserved', dropsAt: 'node3' },
-  { example: 'lb-cluster.yaml', traffic: [lb(90)], verdict: () => 'snat-expected' },
-  { example: 'lb-local.yaml', traffic: [lb(80)], verdict: () => 'preserved', dropsAt: 'node3' },
-  { example: 'lb-local-imbalance.yaml', traffic: [lb(80)], verdict: () => 'preserved' },
-  { example: 'lb-proxy.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3' },
-  { example: 'lb-proxy-xff.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3' },
-  { example: 'lb-proxy-protocol.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3' },
+  { example: 'clusterip-from-pod.yaml', traffic: [fromPod('tester', 60), fromPod('web-1', 40)], verdict: (seen) => (seen === '198.19.1.1' ? 'hairpin-snat' : 'preserved'), entry: byAddress('clusterIP') },
+  { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected', entry: byAddress('nodePort') },
+  { example: 'nodeport-local.yaml', traffic: [viaNode('node1', 40), viaNode('node2', 40)], verdict: () => 'preserved', dropsAt: 'node3', entry: byAddress('nodePort') },
+  { example: 'lb-cluster.yaml', traffic: [lb(90)], verdict: () => 'snat-expected', entry: byAddress('loadBalancer') },
+  { example: 'lb-local.yaml', traffic: [lb(80)], verdict: () => 'preserved', dropsAt: 'node3', entry: byAddress('loadBalancer') },
+  { example: 'lb-local-imbalance.yaml', traffic: [lb(80)], verdict: () => 'preserved', entry: byAddress('loadBalancer') },
+  { example: 'lb-proxy.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3', entry: VIA_NODE_PORT_PROBER },
+  { example: 'lb-proxy-xff.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3', entry: VIA_NODE_PORT_PROBER },
+  { example: 'lb-proxy-protocol.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3', entry: VIA_NODE_PORT_PROBER },
 ];
+
 
 export function count<T>(items: T[], key: (item: T) => string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -81,7 +90,8 @@ export function useLabAgents(example: string, sources: string): LabAgents {
  * from `recordSource`, with the right Service, endpoint pod, entry node, verdict and client address as the pod saw it,
  * and that each connection that crossed nodes also comes out as exactly one forwarded leg.
  */
-export async function expectRecordsEqualTruth({ lab, receiver, agents }: LabAgents, { traffic, verdict }: Scenario, recordSource: FlowRecord['source']): Promise<void> {
+export async function expectRecordsEqualTruth({ lab, receiver, agents }: LabAgents, { traffic, verdict, entry }: Scenario, recordSource: FlowRecord['source']): Promise<void> {
+  if (entry.via) await waitForHealthCheckProbers(agents);
   const since = Date.now();
   for (const step of traffic) {
     const result = await lab.traffic({ service: 'default/web', ...step });
@@ -119,7 +129,8 @@ export async function expectRecordsEqualTruth({ lab, receiver, agents }: LabAgen
   expect(count(records, (r) => r.node)).toEqual(expectedEntryNodes);
   for (const r of records) {
     expect(r.source).toBe(recordSource);
-    expect(r.service).toMatchObject({ namespace: 'default', name: 'web', port: 80 });
+    expect(r.service).toMatchObject({ namespace: 'default', name: 'web', port: 80, ...entry });
+    expect(r.service?.via).toBe(entry.via);
     expect(r.dnat).toBe(true);
     expect(r.endpoint?.node).toBe(state.lab.pods.find((p) => p.name === r.endpoint?.pod)?.node);
   }

@@ -14,7 +14,7 @@ import { expectRecordsEqualTruth, type Scenario, SCENARIOS, useLabAgents, viaNod
 const scenarios: (Scenario & { sources: 'ebpf' | 'ebpf,conntrack' })[] = [
   ...SCENARIOS.map((s) => ({ ...s, sources: 'ebpf' as const })),
   // both kernel sources: the same tuples, so each connection is still one record (conntrack, the better-ranked, owns it)
-  { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected', sources: 'ebpf,conntrack' },
+  { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected', entry: { entry: 'nodePort' }, sources: 'ebpf,conntrack' },
 ];
 
 describe.each(scenarios)('agents in lab $example, --source $sources (real kernel)', (scenario) => {

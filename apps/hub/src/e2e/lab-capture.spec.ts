@@ -1,6 +1,7 @@
 import type { ServiceEvidence } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { PodTruth } from '@natlens/lab';
+import { waitForHealthCheckProbers } from '@natlens/lab/testing';
 import { useLabHub } from './lab-hub-suite';
 
 /*
@@ -57,9 +58,10 @@ const decidingSource = (sources: string): FlowRecord['source'] => (['conntrack',
 
 describe.each(scenarios)('--source $sources, lab $example (real kernel → agents → hub)', ({ example, sources, connections, header, distinctOriginal, proxied }) => {
   // tcpdump is running once the agent answers; its first capture buffer gets a moment to open
-  const { lab, hub: testHub } = useLabHub(example, ['--source', sources], 1500);
+  const { lab, agents, hub: testHub } = useLabHub(example, ['--source', sources], 1500);
 
   it(proxied ? 'shows the real client the header carried, and counts each connection once' : 'shows the load balancer as the only client, and counts each connection once', async () => {
+    await waitForHealthCheckProbers(agents);
     const since = Date.now() - 1000;
     expect((await lab.traffic({ service: 'default/web', via: { kind: 'lb' }, client: 'alice', connections })).failed).toBe(0);
     const truth: PodTruth[] = lab.truth(since);
@@ -88,6 +90,7 @@ describe.each(scenarios)('--source $sources, lab $example (real kernel → agent
 
     expect(e.connections).toBe(connections);
     expect(e.byVerdict).toEqual(proxied ? { proxied: connections } : { preserved: connections });
+    expect(e.byEntry).toMatchObject({ loadBalancer: connections, nodePort: 0 });
     expect(e.clients).toEqual({ distinctOriginal: distinctOriginal.length, distinctSeenByPods: 1, viaProxy: proxied ? connections : 0 });
     const perPod = Object.fromEntries(truth.map((p) => [p.pod, Object.values(p.seen).reduce((a, b) => a + b, 0)]));
     expect(Object.fromEntries(e.endpoints.map((ep) => [ep.pod, ep.connections]))).toEqual(perPod);
@@ -107,6 +110,8 @@ describe.each(scenarios)('--source $sources, lab $example (real kernel → agent
     expect(new Set(flows.map((f) => `${f.original.src}:${f.original.sport}>${f.original.dst}:${f.original.dport}`)).size).toBe(connections);
     for (const flow of flows) {
       expect(flow).toMatchObject({ source: decidingSource(sources), original: { src: LB }, snat: false, dnat: true });
+      // the LB delivered to the node port: its entry, told apart by the header, else by its health checks
+      expect(flow.service).toMatchObject({ entry: 'loadBalancer', via: 'nodePort', viaBasis: proxied ? 'proxy-header' : 'health-check-prober' });
       if (proxied) expect(flow.realClient?.ip).toBe(ALICE);
       else expect(flow.realClient).toBeUndefined();
     }

@@ -183,7 +183,7 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
       source: 'ebpf',
       portRemap: true,
       counters: { original: { packets: 3, bytes: 180 }, reply: { packets: 2, bytes: 4096 } },
-      service: { ...(base.service as NonNullable<FlowRecord['service']>), portName: 'http', expectClientIP: true },
+      service: { ...(base.service as NonNullable<FlowRecord['service']>), portName: 'http', expectClientIP: true, via: 'nodePort', viaBasis: 'health-check-prober' },
       endpoint: { namespace: 'other', pod: 'web-9', ip: '198.19.9.9', port: 8443 },
       client: { ip: '198.51.100.7', kind: 'pod', name: 'client-0' },
       realClient: { ip: '203.0.113.5', port: 51000 },

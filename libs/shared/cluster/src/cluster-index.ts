@@ -17,6 +17,9 @@ import { indexNodeAddresses, type NodeAddressBook } from './node-addresses';
 import { indexPodAddresses } from './pod-addresses';
 import { indexServices, type ServiceCatalog } from './service-catalog';
 
+/** kube-proxy answers `/healthz` here (`--healthz-bind-address` 0.0.0.0:10256 by default); load balancers of Cluster-policy Services check it. */
+export const KUBE_PROXY_HEALTHZ_PORT = 10256;
+
 /** The objects an index is built from, by kind. */
 export interface ClusterObjects {
   readonly nodes: readonly KubeNode[];
@@ -80,6 +83,15 @@ export class ClusterIndex {
     if (byAddress !== undefined) return byAddress;
     if (this.node(ip) === undefined) return undefined;
     return this.serviceCatalog.nodePortFrontends.get(`${port}|${serviceProtocol(protocol) ?? ''}`);
+  }
+
+  /**
+   * A destination a load balancer's health check goes to: a node address with a Service's healthCheckNodePort or
+   * kube-proxy's own health port (KUBE_PROXY_HEALTHZ_PORT, its `--healthz-bind-address` default). TCP only.
+   */
+  isHealthCheckPort(ip: string, port: number, protocol: LookupProtocol): boolean {
+    if (serviceProtocol(protocol) !== 'TCP' || this.node(ip) === undefined) return false;
+    return port === KUBE_PROXY_HEALTHZ_PORT || this.serviceCatalog.healthCheckNodePorts.has(port);
   }
 
   /**

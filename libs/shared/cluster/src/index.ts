@@ -1,4 +1,4 @@
-export { ClusterIndex, groupByKind, type ClusterObjects } from './cluster-index';
+export { ClusterIndex, groupByKind, KUBE_PROXY_HEALTHZ_PORT, type ClusterObjects } from './cluster-index';
 export {
   EXPECT_CLIENT_IP_ANNOTATION,
   type ClientIdentity,
