@@ -36,7 +36,8 @@ export interface StartHubOptions {
 /** Where the cluster's metadata comes from, if anywhere: an inventory file or a kubeconfig. */
 function clusterSource(config: HubConfig, log: Logger): ClusterMetadataSource | null {
   if (config.inventory) return new InventoryFileSource({ file: config.inventory, logger: log });
-  if (config.kubeconfig) return new KubeApiWatcher({ kubeConfig: { kind: 'file', path: config.kubeconfig }, logger: log });
+  // workloads: the remedies name the Deployment, StatefulSet or DaemonSet that runs a Service's pods
+  if (config.kubeconfig) return new KubeApiWatcher({ kubeConfig: { kind: 'file', path: config.kubeconfig }, logger: log, workloads: true });
   return null;
 }
 

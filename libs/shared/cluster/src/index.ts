@@ -21,3 +21,4 @@ export type { ResourceInformerStatus } from './resource-informer';
 export type { KubeResourceName } from './kube-resources';
 export { loadKubeConfig, type KubeConfigOptions, type KubeConfigSource } from './kube-client';
 export type { BackoffPolicy } from './backoff';
+export type { PodOwner, WorkloadKind, WorkloadRef } from './workload-owners';
