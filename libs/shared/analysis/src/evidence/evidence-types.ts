@@ -43,6 +43,36 @@ export interface EvidenceCounts {
   readonly distinctOriginal: number;
   /** Distinct `translated.src`: the clients as the pods saw them. */
   readonly distinctSeenByPods: number;
+  /**
+   * Observed: the addresses the pods saw for proxied connections (`translated.src` of the records whose real client
+   * a PROXY / X-Forwarded-For header named): the proxies an application must trust to read that header.
+   */
+  readonly proxyAddresses?: readonly string[];
+}
+
+/** A label selector (meta/v1 LabelSelector) as the cluster holds it. */
+export interface LabelSelectorEvidence {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly { readonly key: string; readonly operator: string; readonly values?: readonly string[] }[];
+}
+
+/** A workload that runs endpoint pods of the Service, found by their ownerReferences (Pod → ReplicaSet → Deployment, …). */
+export interface WorkloadEvidence {
+  readonly kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet';
+  readonly namespace: string;
+  readonly name: string;
+  /** Its spec.selector; absent when the cluster metadata holds none. */
+  readonly selector?: LabelSelectorEvidence;
+  /** Its endpoint pods, `namespace/pod`. */
+  readonly pods: readonly string[];
+}
+
+/** An endpoint pod whose workload natlens could not find, and why (it never invents one). */
+export interface UnknownOwnerEvidence {
+  readonly pod: string;
+  readonly reason: string;
+  /** The owner reference that could not be followed, as the pod (or its ReplicaSet) names it. */
+  readonly owner?: { readonly kind: string; readonly name: string };
 }
 
 /** What the cluster says about a Service: from the inventory / API, or else guessed from its records. */
@@ -61,6 +91,11 @@ export interface ServiceTopology {
   readonly source: 'cluster' | 'records';
   /** The Service's `natlens.io/lb-distribution` annotation, as written (lb-distribution.ts). */
   readonly lbDistribution?: string;
+  /** The Nodes' spec.podCIDR(s) (cluster metadata only). */
+  readonly podCIDRs?: readonly string[];
+  /** The workloads owning the ready endpoint pods, and the pods whose owner is unknown (cluster metadata only). */
+  readonly workloads?: readonly WorkloadEvidence[];
+  readonly unknownOwners?: readonly UnknownOwnerEvidence[];
 }
 
 export interface TimeWindow {
@@ -147,6 +182,17 @@ export interface ServiceEvidence {
      * for LoadBalancer Services and for Services carrying the annotation.
      */
     readonly model?: LbModel;
+  };
+  /**
+   * What the remedies are built from, so they name this cluster's own objects and addresses: the Nodes' pod CIDRs, the
+   * workloads that run the endpoint pods (with their real selectors) and the pods whose owner is unknown, derived from
+   * cluster objects (empty without cluster metadata); and the proxies' addresses, observed.
+   */
+  readonly context: {
+    readonly podCIDRs: readonly string[];
+    readonly workloads: readonly WorkloadEvidence[];
+    readonly unknownOwners: readonly UnknownOwnerEvidence[];
+    readonly proxyAddresses: readonly string[];
   };
   readonly findings: readonly Finding[];
 }

@@ -17,3 +17,4 @@ export {
   type LbModel,
   type LbModelSource,
 } from './lb-distribution';
+export { remedyFor, type Remedy } from './remedies';

@@ -129,6 +129,12 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
     endpoints,
     nodes,
     imbalance,
+    context: {
+      podCIDRs: [...(topology.podCIDRs ?? [])],
+      workloads: [...(topology.workloads ?? [])],
+      unknownOwners: [...(topology.unknownOwners ?? [])],
+      proxyAddresses: [...(counts.proxyAddresses ?? [])].sort(),
+    },
   };
   return { ...evidenceWithoutFindings, findings: serviceFindings(evidenceWithoutFindings, topology) };
 }
