@@ -1,11 +1,11 @@
 import type { FlowRecord, Verdict } from '@natlens/shared-model';
-import type { Finding, FindingCode, ServiceEvidence, TimeWindow } from '@natlens/shared-analysis';
+import type { EvidenceFigure, FigureSource, Finding, FindingCode, LbModel, ServiceEvidence, TimeWindow } from '@natlens/shared-analysis';
 
 /*
  * What the hub's REST API answers (apps/hub/src/api): the types come from the libraries that define the records,
  * so a change of shape there breaks the dashboard's type check rather than its pages.
  */
-export type { FlowRecord, Verdict, Finding, FindingCode, ServiceEvidence, TimeWindow };
+export type { EvidenceFigure, FigureSource, FlowRecord, Verdict, Finding, FindingCode, LbModel, ServiceEvidence, TimeWindow };
 
 /** One row of `GET /api/services`. */
 export interface ServiceHeadline {

@@ -143,6 +143,37 @@ export interface EndpointEvidence {
   readonly expectedShare: number;
 }
 
+/**
+ * Where a figure comes from. `observed`: counted from the agents' records (what the kernel and the wire showed).
+ * `cluster`: derived from the cluster's own objects (Services, EndpointSlices, Nodes, Pods, workloads), from the
+ * inventory or the API server. `records`: derived like `cluster`, but from the records' own fields because the hub has
+ * no cluster metadata (idle pods and nodes are missing). `annotation`: stated by a Service annotation. `inferred`:
+ * inferred from observed figures by a stated test. `assumed`: a default, neither stated nor inferred.
+ */
+export type FigureSource = 'observed' | 'cluster' | 'records' | 'annotation' | 'inferred' | 'assumed';
+
+/** The figure groups of ServiceEvidence, by their path in it. */
+export const EVIDENCE_FIGURES = [
+  'connections',
+  'byEntry',
+  'byVerdict',
+  'clients',
+  'snat',
+  'endpoints.connections',
+  'endpoints.share',
+  'endpoints.expectedShare',
+  'nodes.localEndpoints',
+  'nodes.traffic',
+  'nodes.healthCheck',
+  'imbalance.observed',
+  'imbalance.predicted',
+  'imbalance.model',
+  'context.podCIDRs',
+  'context.workloads',
+  'context.proxyAddresses',
+] as const;
+export type EvidenceFigure = (typeof EVIDENCE_FIGURES)[number];
+
 export interface ServiceEvidence {
   readonly service: {
     readonly namespace: string;
@@ -194,5 +225,11 @@ export interface ServiceEvidence {
     readonly unknownOwners: readonly UnknownOwnerEvidence[];
     readonly proxyAddresses: readonly string[];
   };
+  /**
+   * Per figure group, where it comes from (FigureSource): `nodes.traffic` is received/forwarded/dropped,
+   * `imbalance.observed` maxOverMean/maxShare/minShare; `imbalance.model` is the model's own source (absent without
+   * a model).
+   */
+  readonly provenance: Readonly<Partial<Record<EvidenceFigure, FigureSource>>>;
   readonly findings: readonly Finding[];
 }

@@ -214,3 +214,33 @@ describe('buildServiceEvidence: the load balancer\'s distribution model', () => 
     expect(buildServiceEvidence(clusterLb, window, counts([snatOnNode3('web-1', 'node1', 5)])).imbalance.model).toEqual({ distribution: 'per-node', source: 'default' });
   });
 });
+
+describe('buildServiceEvidence: provenance of each figure group', () => {
+  it.each([
+    ['cluster metadata: counts observed, the rest derived from cluster objects', localImbalance, 'cluster', 'inferred'],
+    ['no cluster metadata: derived from the records\' own fields', { ...localImbalance, source: 'records' as const }, 'records', 'inferred'],
+    ['a stated model', { ...localImbalance, lbDistribution: 'per-node' }, 'cluster', 'annotation'],
+  ])('%s', (_name, topology, derived, model) => {
+    const rows = [preservedLocal('web-1', 'node1', 300), preservedLocal('web-4', 'node2', 300)];
+    const sut = buildServiceEvidence(topology, window, counts(rows));
+    expect(sut.provenance).toMatchObject({
+      connections: 'observed',
+      snat: 'observed',
+      'endpoints.share': 'observed',
+      'nodes.traffic': 'observed',
+      'imbalance.observed': 'observed',
+      'context.proxyAddresses': 'observed',
+      'endpoints.expectedShare': derived,
+      'nodes.localEndpoints': derived,
+      'nodes.healthCheck': derived,
+      'imbalance.predicted': derived,
+      'context.workloads': derived,
+      'imbalance.model': model,
+    });
+  });
+
+  it('has no model provenance without a model, and a default model is assumed', () => {
+    expect(buildServiceEvidence(clusterNodePort, window, counts([])).provenance['imbalance.model']).toBeUndefined();
+    expect(buildServiceEvidence({ ...clusterNodePort, type: 'LoadBalancer' }, window, counts([])).provenance['imbalance.model']).toBe('assumed');
+  });
+});

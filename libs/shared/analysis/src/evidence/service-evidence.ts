@@ -3,6 +3,7 @@ import type {
   EndpointEvidence,
   EndpointRef,
   EvidenceCounts,
+  FigureSource,
   NodeEvidence,
   ServiceEvidence,
   ServiceTopology,
@@ -135,8 +136,35 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
       unknownOwners: [...(topology.unknownOwners ?? [])],
       proxyAddresses: [...(counts.proxyAddresses ?? [])].sort(),
     },
+    provenance: provenanceOf(topology, model),
   };
   return { ...evidenceWithoutFindings, findings: serviceFindings(evidenceWithoutFindings, topology) };
+}
+
+const MODEL_SOURCE: Record<LbModel['source'], FigureSource> = { annotation: 'annotation', inferred: 'inferred', default: 'assumed' };
+
+/** Where each figure group comes from: the records, or the cluster's objects (or the records' fields without them). */
+function provenanceOf(topology: ServiceTopology, model: LbModel | undefined): ServiceEvidence['provenance'] {
+  const derived: FigureSource = topology.source === 'cluster' ? 'cluster' : 'records';
+  return {
+    connections: 'observed',
+    byEntry: 'observed',
+    byVerdict: 'observed',
+    clients: 'observed',
+    snat: 'observed',
+    'endpoints.connections': 'observed',
+    'endpoints.share': 'observed',
+    'endpoints.expectedShare': derived,
+    'nodes.localEndpoints': derived,
+    'nodes.traffic': 'observed',
+    'nodes.healthCheck': derived,
+    'imbalance.observed': 'observed',
+    'imbalance.predicted': derived,
+    ...(model ? { 'imbalance.model': MODEL_SOURCE[model.source] } : {}),
+    'context.podCIDRs': derived,
+    'context.workloads': derived,
+    'context.proxyAddresses': 'observed',
+  };
 }
 
 /**
