@@ -44,7 +44,7 @@ const podSpec = (object: KubeObject) => (object['spec'] as { template: { spec: P
 const container = (objects: KubeObject[], kind: string, name: string) => podSpec(find(objects, kind, name)).containers[0] as Container;
 const secretRefs = (c: Container) => Object.fromEntries((c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, `${e.valueFrom?.secretKeyRef?.name}:${e.valueFrom?.secretKeyRef?.key}`]));
 
-const ALWAYS = ['ClusterRole/natlens-cluster-reader', 'ClusterRoleBinding/natlens-cluster-reader', 'Deployment/natlens-hub', 'Service/natlens-hub', 'ServiceAccount/natlens-agent', 'ServiceAccount/natlens-hub'];
+const ALWAYS = ['ClusterRole/natlens-cluster-reader', 'ClusterRoleBinding/natlens-cluster-reader', 'ClusterRole/natlens-workload-reader', 'ClusterRoleBinding/natlens-workload-reader', 'Deployment/natlens-hub', 'Service/natlens-hub', 'ServiceAccount/natlens-agent', 'ServiceAccount/natlens-hub'];
 const AGENT = ['DaemonSet/natlens-agent'];
 const DASHBOARD = ['Deployment/natlens-dashboard', 'Service/natlens-dashboard'];
 const POSTGRESQL = ['NetworkPolicy/natlens-postgresql', 'Service/natlens-postgresql', 'StatefulSet/natlens-postgresql'];

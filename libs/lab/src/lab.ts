@@ -202,6 +202,7 @@ async function startDaemons(lab: ResolvedLab, state: LabState, options: LabUpOpt
         key: serviceKey(s),
         ip: s.loadBalancerIP as string,
         mode: s.loadBalancerMode ?? 'forward',
+        distribution: s.loadBalancerDistribution ?? 'per-node',
         ports: s.ports.map((p) => ({ port: p.port, nodePort: p.nodePort as number })),
         healthCheck: s.healthCheckNodePort ? { port: s.healthCheckNodePort, path: '/healthz' } : { port: PROXY_HEALTHZ_PORT, path: '/healthz' },
       })),

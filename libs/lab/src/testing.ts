@@ -229,5 +229,20 @@ export function getJson(socketPath: string, path: string): Promise<unknown> {
   });
 }
 
+/**
+ * Waits until every agent has seen a load balancer health-check its node (its /healthz lists the prober's address):
+ * only then can it tell the load balancer's node-port deliveries from direct hits (libs/shared/analysis entry.ts).
+ * The lab's load balancer probes every node every second.
+ */
+export async function waitForHealthCheckProbers(agents: AgentProcess[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await Promise.all(agents.map(async (agent) => ((await getJson(agent.apiSocket, '/healthz')) as { healthCheckProbers?: string[] }).healthCheckProbers ?? []));
+    if (seen.every((probers) => probers.length > 0)) return;
+    if (Date.now() > deadline) throw new Error(`an agent saw no health check of its node within ${timeoutMs} ms: ${JSON.stringify(seen)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export { readState };
 export { runIn } from './runtime/exec';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
-import type { FlowRecord, Verdict } from '@natlens/shared-model';
-import { useLab, readState } from '@natlens/lab/testing';
+import type { FlowRecord, FlowService, Verdict } from '@natlens/shared-model';
+import { useLab, readState, waitForHealthCheckProbers } from '@natlens/lab/testing';
 import type { TrafficOptions, PodTruth, ProxyMode } from '@natlens/lab';
 import { IngestReceiver, makeWorkDir, waitFor } from '@natlens/agent-daemon/testing';
 import { type AgentProcess, getJson, startLabAgent, stopAgent } from '@natlens/lab/testing';
@@ -22,31 +22,42 @@ export interface Scenario {
   traffic: Step[];
   /** The verdict of a connection, from the address its pod saw. */
   verdict: (seenByPod: string) => Verdict;
+  /**
+   * How the connections to each Service entered (libs/shared/analysis entry.ts): the proxying load balancers deliver
+   * to node ports, and the agents tell them from direct hits by their source, which health-checks the nodes.
+   */
+  entry: (service: string) => EntryExpectation;
   /** A node without a local endpoint of default/web under Local policy: connections through it are dropped there. */
   dropsAt?: string;
 }
+
+type EntryExpectation = Pick<FlowService, 'entry' | 'via' | 'viaBasis'>;
 
 const ALICE = '198.51.100.79';
 const lb = (connections: number): Step => ({ via: { kind: 'lb' }, client: 'alice', connections });
 export const viaNode = (node: string, connections: number, service?: string): Step => ({ via: { kind: 'node', node }, client: 'alice', connections, ...(service ? { service } : {}) });
 const fromPod = (name: string, connections: number): Step => ({ via: { kind: 'pod', namespace: 'default', name }, connections });
 
+const byAddress = (entry: FlowService['entry']) => (): EntryExpectation => ({ entry });
+export const VIA_NODE_PORT_PROBER: EntryExpectation = { entry: 'loadBalancer', via: 'nodePort', viaBasis: 'health-check-prober' };
+
 /** Every example in examples/, with its traffic and the verdicts the reference documents predict. */
 export const SCENARIOS: readonly Scenario[] = [
-  { example: 'clusterip-from-pod.yaml', traffic: [fromPod('tester', 60), fromPod('web-1', 40)], verdict: (seen) => (seen === '198.19.1.1' ? 'hairpin-snat' : 'preserved') },
-  { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected' },
-  { example: 'nodeport-local.yaml', traffic: [viaNode('node1', 40), viaNode('node2', 40)], verdict: () => 'preserved', dropsAt: 'node3' },
-  { example: 'lb-cluster.yaml', traffic: [lb(90)], verdict: () => 'snat-expected' },
-  { example: 'lb-local.yaml', traffic: [lb(80)], verdict: () => 'preserved', dropsAt: 'node3' },
-  { example: 'lb-local-imbalance.yaml', traffic: [lb(80)], verdict: () => 'preserved' },
-  { example: 'lb-proxy.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3' },
-  { example: 'lb-proxy-xff.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3' },
-  { example: 'lb-proxy-protocol.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3' },
+  { example: 'clusterip-from-pod.yaml', traffic: [fromPod('tester', 60), fromPod('web-1', 40)], verdict: (seen) => (seen === '198.19.1.1' ? 'hairpin-snat' : 'preserved'), entry: byAddress('clusterIP') },
+  { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected', entry: byAddress('nodePort') },
+  { example: 'nodeport-local.yaml', traffic: [viaNode('node1', 40), viaNode('node2', 40)], verdict: () => 'preserved', dropsAt: 'node3', entry: byAddress('nodePort') },
+  { example: 'lb-cluster.yaml', traffic: [lb(90)], verdict: () => 'snat-expected', entry: byAddress('loadBalancer') },
+  { example: 'lb-local.yaml', traffic: [lb(80)], verdict: () => 'preserved', dropsAt: 'node3', entry: byAddress('loadBalancer') },
+  { example: 'lb-local-imbalance.yaml', traffic: [lb(80)], verdict: () => 'preserved', entry: byAddress('loadBalancer') },
+  { example: 'lb-proxy.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3', entry: () => VIA_NODE_PORT_PROBER },
+  { example: 'lb-proxy-xff.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3', entry: () => VIA_NODE_PORT_PROBER },
+  { example: 'lb-proxy-protocol.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3', entry: () => VIA_NODE_PORT_PROBER },
   // the demo's lab: a Local LoadBalancer (the client kept) beside a Cluster NodePort (SNAT to the entry node)
   {
     example: 'seeds.yaml',
     traffic: [lb(60), viaNode('node1', 20, 'default/api'), viaNode('node3', 20, 'default/api')],
     verdict: (seen) => (seen === ALICE ? 'preserved' : 'snat-expected'),
+    entry: (service) => ({ entry: service === 'web' ? 'loadBalancer' : 'nodePort' }),
     dropsAt: 'node3',
   },
 ];
@@ -140,7 +151,7 @@ export async function runScenarioTraffic(lab: LabAgents['lab'], { traffic }: Sce
  * right Service, endpoint pod, entry node, verdict and client address as the pod saw it, and that each connection
  * that crossed nodes also comes out as exactly one forwarded leg.
  */
-export async function expectRecordsEqualTruth({ lab, receiver, agents }: LabAgents, { verdict }: Scenario, { since, truth, total }: TrafficRun, recordSource: FlowRecord['source']): Promise<void> {
+export async function expectRecordsEqualTruth({ lab, receiver, agents }: LabAgents, { verdict, entry }: Scenario, { since, truth, total }: TrafficRun, recordSource: FlowRecord['source']): Promise<void> {
   const state = readState(lab.name);
   const serviceOfPod = (pod: string | undefined) => state.lab.services.find((s) => s.endpoints.some((e) => e.name === pod))?.name;
   const services = new Set(truth.map((p) => serviceOfPod(p.pod)));
@@ -172,7 +183,9 @@ export async function expectRecordsEqualTruth({ lab, receiver, agents }: LabAgen
   expect(count(records, (r) => r.node)).toEqual(expectedEntryNodes);
   for (const r of records) {
     expect(r.source).toBe(recordSource);
-    expect(r.service).toMatchObject({ namespace: 'default', name: serviceOfPod(r.endpoint?.pod), port: 80 });
+    const service = serviceOfPod(r.endpoint?.pod) as string;
+    expect(r.service).toMatchObject({ namespace: 'default', name: service, port: 80, ...entry(service) });
+    expect(r.service?.via).toBe(entry(service).via);
     expect(r.dnat).toBe(true);
     expect(r.endpoint?.node).toBe(state.lab.pods.find((p) => p.name === r.endpoint?.pod)?.node);
   }
@@ -227,7 +240,12 @@ export function describeAgentsInLab(scenario: Scenario, proxyMode: ProxyMode): v
     const ebpf = sets[DEFAULT_SOURCE] as LabAgents;
     const conntrack = sets['conntrack'] as LabAgents;
     let run: TrafficRun | undefined;
-    const traffic = async () => (run ??= await runScenarioTraffic(lab, scenario));
+    const traffic = async () => {
+      // the agents tell a proxying load balancer's node-port deliveries from direct hits by the health checks it sends:
+      // make the traffic once every agent has seen them
+      if (!run && scenario.entry('web').via) await waitForHealthCheckProbers([...ebpf.agents, ...conntrack.agents]);
+      return (run ??= await runScenarioTraffic(lab, scenario));
+    };
 
     it('runs the eBPF source by default, on its netfilter hook, in every agent', async () => {
       await expectSources(ebpf.agents, ['ebpf']);

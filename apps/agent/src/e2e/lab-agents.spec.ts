@@ -15,7 +15,7 @@ for (const scenario of SCENARIOS) describeAgentsInLab(scenario, 'iptables');
 // Both kernel sources in one agent: the same tuples, so each connection is still one record (conntrack, the
 // better-ranked source, owns it).
 describe('agents in lab nodeport-cluster.yaml, --source ebpf,conntrack (real kernel)', () => {
-  const scenario: Scenario = { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected' };
+  const scenario: Scenario = { example: 'nodeport-cluster.yaml', traffic: [viaNode('node3', 50), viaNode('node1', 30)], verdict: () => 'snat-expected', entry: () => ({ entry: 'nodePort' }) };
   const { lab, sets } = useLabAgents(scenario.example, ['ebpf,conntrack'], 'iptables');
   const merged = sets['ebpf,conntrack'] as LabAgents;
 

@@ -57,6 +57,12 @@ describe('parseTopology', () => {
       /healthCheckNodePort is only for/,
     ],
     [
+      'a single-node distribution on a proxying load balancer',
+      `${minimal}services: [{name: s, type: LoadBalancer, selector: {a: b}, loadBalancer: {mode: proxy, distribution: single-node}, ports: [{port: 80, targetPort: 80}]}]`,
+      /distribution single-node is for mode forward/,
+    ],
+    ['an unknown distribution', `${minimal}services: [{name: s, type: LoadBalancer, selector: {a: b}, loadBalancer: {distribution: round-robin}, ports: [{port: 80, targetPort: 80}]}]`, /distribution: Invalid option/],
+    [
       'one node port used twice',
       `${minimal}services: [{name: s, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 30001}]}, {name: t, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 30001}]}]`,
       /node port 30001 is already used by default\/s/,

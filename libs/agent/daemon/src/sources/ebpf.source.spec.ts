@@ -101,6 +101,24 @@ describe('EbpfSource', () => {
     sut.stop();
   });
 
+  it('observes each event when the kernel saw it, so a record never looks newer at NEW than at its END', () => {
+    // A short connection's NEW and END come in one read, well after both happened. The hub keeps the version of a
+    // record with the latest lastSeen (endedAt ?? observedAt): the END's version, and a copy of it re-made later
+    // with the capture's real client, must not look older than the NEW's.
+    const { sut, program, observed } = setup();
+    const readLater = NOW_NS - 200_000_000; // both events 200 ms before this test reads them
+    program.deliver([{ ...base, ktimeNs: readLater }, { ...base, kind: 'end', tcpState: 7, ktimeNs: readLater + 2_000_000 }]);
+    const [opened, closed] = observed;
+    const lastSeen = (o: ObservedConnection | undefined) => o?.endedAt ?? o?.observedAt ?? Number.NaN;
+    expect(opened?.observedAt).toBe(opened?.startedAt);
+    expect(lastSeen(closed)).toBeGreaterThanOrEqual(lastSeen(opened));
+    expect(Date.now() - lastSeen(closed)).toBeGreaterThan(150);
+    // an END whose kernel time reads before its NEW (the clock offset was measured again in between) ends at the NEW
+    program.deliver([{ ...base, connCookie: 7, ktimeNs: readLater }, { ...base, connCookie: 7, kind: 'end', tcpState: 7, ktimeNs: readLater - 3_000_000 }]);
+    expect(observed[3]?.endedAt).toBe(observed[2]?.startedAt);
+    sut.stop();
+  });
+
   it('gives two connections two identities, even on one reused kernel object', () => {
     const { sut, program, observed } = setup();
     program.deliver([base, { ...base, original: { ...base.original, sport: 40001 }, ktimeNs: NOW_NS + 1 }]);
