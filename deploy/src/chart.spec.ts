@@ -55,7 +55,7 @@ const secretRefs = (c: Container) => Object.fromEntries((c.env ?? []).filter((e)
 const envValues = (c: Container) => Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
 const mounts = (c: Container) => Object.fromEntries((c.volumeMounts ?? []).map((m) => [m.name, m.mountPath]));
 
-const ALWAYS = ['ClusterRole/natlens-cluster-reader', 'ClusterRoleBinding/natlens-cluster-reader', 'Deployment/natlens-hub', 'Service/natlens-hub', 'ServiceAccount/natlens-agent', 'ServiceAccount/natlens-hub'];
+const ALWAYS = ['ClusterRole/natlens-cluster-reader', 'ClusterRoleBinding/natlens-cluster-reader', 'ClusterRole/natlens-workload-reader', 'ClusterRoleBinding/natlens-workload-reader', 'Deployment/natlens-hub', 'Service/natlens-hub', 'ServiceAccount/natlens-agent', 'ServiceAccount/natlens-hub'];
 const AGENT = ['DaemonSet/natlens-agent'];
 const DASHBOARD = ['Deployment/natlens-dashboard', 'Service/natlens-dashboard', 'NetworkPolicy/natlens-dashboard'];
 const POSTGRESQL = ['NetworkPolicy/natlens-postgresql', 'Service/natlens-postgresql', 'StatefulSet/natlens-postgresql'];

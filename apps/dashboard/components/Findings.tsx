@@ -1,12 +1,16 @@
+import { remedyFor } from '@natlens/shared-analysis';
 import type { ServiceEvidence } from '../lib/api-types';
-import { remedyFor } from '../lib/remedies';
 
+/*
+ * The findings with their remedies. A remedy is built from the evidence's context (libs/shared/analysis remedies.ts):
+ * the cluster's own workloads, selectors and pod CIDRs, the proxies observed; what natlens could not fill in is said.
+ */
 export function Findings({ evidence }: { evidence: ServiceEvidence }) {
   if (evidence.findings.length === 0) return <p className="muted">No findings: nothing NAT did to this Service in the window needs attention.</p>;
   return (
     <div data-testid="findings">
       {evidence.findings.map((f) => {
-        const remedy = remedyFor(f.code, evidence.service);
+        const remedy = remedyFor(f.code, evidence);
         return (
           <div key={f.code} className={`finding sev-${f.severity}`} data-code={f.code}>
             <div>
@@ -21,6 +25,11 @@ export function Findings({ evidence }: { evidence: ServiceEvidence }) {
                 {remedy.cost && <p className="muted" style={{ margin: '6px 0' }}>Cost: {remedy.cost}</p>}
                 {remedy.yaml && <pre data-testid="remedy-yaml">{remedy.yaml}</pre>}
                 {remedy.command && <pre>{remedy.command}</pre>}
+                {remedy.unknown && (
+                  <p className="notice" data-testid="remedy-unknown" style={{ margin: '6px 0' }}>
+                    Not known to natlens: {remedy.unknown}
+                  </p>
+                )}
               </details>
             )}
           </div>

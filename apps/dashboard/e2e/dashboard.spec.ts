@@ -148,6 +148,25 @@ describe('Service detail shows the evidence API\'s numbers', () => {
       expect(translated).toMatch(/^[\d.]+:\d+ → 198\.19\.\d+\.\d+:\d+$/);
       expect(await text(page, '[data-testid="path-snat"] .what')).toBe(evidence.snat.snatted > 0 ? 'SNAT' : 'no SNAT');
       if (service === 'default/api') expect(await page.locator('[data-testid="remedy-yaml"]').first().textContent()).toContain('externalTrafficPolicy: Local');
+
+      // every figure group is labelled with where it comes from, as the evidence API says: observed in the records,
+      // or derived from the cluster's objects (the demo's hub reads the lab's inventory)
+      const labels = Object.fromEntries(
+        await page.locator('[data-provenance]').evaluateAll((els) => els.map((el) => [el.getAttribute('data-provenance'), el.getAttribute('data-source')])),
+      ) as Record<string, string>;
+      const shown = ['connections', 'snat', 'clients', 'imbalance.observed', 'endpoints.connections', 'endpoints.expectedShare', 'imbalance.predicted', 'nodes.localEndpoints', 'nodes.traffic', 'nodes.healthCheck'] as const;
+      for (const figure of shown) expect([figure, labels[figure]]).toEqual([figure, evidence.provenance[figure]]);
+      expect(labels).toMatchObject({ connections: 'observed', 'nodes.traffic': 'observed', 'endpoints.expectedShare': 'cluster', 'imbalance.predicted': 'cluster', 'nodes.localEndpoints': 'cluster' });
+      expect(await text(page, '[data-provenance="connections"]')).toBe('observed');
+      expect(await text(page, '[data-provenance="endpoints.expectedShare"]')).toBe('from cluster objects');
+      // the LoadBalancer's distribution model: its value and its source (inferred from the demo's traffic, or assumed)
+      if (service === 'default/web') {
+        expect(await text(page, '[data-evidence="lb-distribution"]')).toBe(evidence.imbalance.model?.distribution);
+        expect(labels['imbalance.model']).toBe(evidence.provenance['imbalance.model']);
+        expect(['inferred', 'assumed']).toContain(labels['imbalance.model']);
+      } else {
+        expect(await page.locator('[data-testid="lb-model"]').count()).toBe(0);
+      }
     } finally {
       await page.close();
     }

@@ -1,12 +1,12 @@
 import type { FlowRecord, Verdict } from '@natlens/shared-model';
-import type { Finding, FindingCode, ServiceEvidence, TimeWindow } from '@natlens/shared-analysis';
+import type { EvidenceFigure, FigureSource, Finding, FindingCode, LbModel, ServiceEvidence, TimeWindow } from '@natlens/shared-analysis';
 import type { ApiError, FlowsResponse, ServiceHeadline, ServicesResponse } from '@natlens/shared-api';
 
 /*
  * What the hub's REST API answers (@natlens/shared-api): the types come from the libraries that define the records,
  * so a change of shape there breaks the dashboard's type check rather than its pages.
  */
-export type { FlowRecord, Verdict, Finding, FindingCode, ServiceEvidence, TimeWindow, FlowsResponse, ServiceHeadline, ServicesResponse };
+export type { EvidenceFigure, FigureSource, FlowRecord, Verdict, Finding, FindingCode, LbModel, ServiceEvidence, TimeWindow, FlowsResponse, ServiceHeadline, ServicesResponse };
 
 /** The hub's error body, and what the dashboard says when it cannot reach the hub at all. */
 export type HubErrorBody = ApiError;

@@ -1,13 +1,14 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { EDGE_NODE_SIDE_ADDRESS, PROXY_HEALTHZ_PORT, ResolvedLab, ResolvedService, resolveLab, serviceKey, CLUSTER_CIDR } from './topology/addressing';
-import { Topology } from './topology/topology.schema';
+import { EDGE_NODE_SIDE_ADDRESS, PROXY_HEALTHZ_PORT, ResolvedLab, ResolvedService, resolveLab, serviceKey } from './topology/addressing';
+import { ProxyMode, Topology } from './topology/topology.schema';
 import { buildInventory } from './inventory/build-inventory';
-import { renderKubeProxyRules } from './kube-proxy/render-rules';
-import { applyConntrackZone, renderZoneRules, type ZoneRuleBackend } from './cni/conntrack-zone';
+import { renderLabNodeRules } from './kube-proxy/lab-node-rules';
+import { KUBE_PROXY_NFACCT_COUNTERS } from './kube-proxy/render-iptables';
+import { applyConntrackZone, renderZoneRules } from './cni/conntrack-zone';
 import { KubeEndpointSlice, KubeService } from '@natlens/shared-model';
-import { applyRules, buildNetwork, createNamespace, destroyNamespace, existingNamespaces } from './runtime/network-builder';
+import { applyRules, buildNetwork, createNamespace, destroyNamespace, ensureNfacctCounters, existingNamespaces } from './runtime/network-builder';
 import { launchDaemon, runOnce, waitForFiles } from './runtime/daemon-launcher';
 import { IptablesFlavour, LabState, labDir, namespacesFor, readState, statePath, writeState } from './runtime/lab-state';
 import { checkPrerequisites } from './runtime/prerequisites';
@@ -20,6 +21,8 @@ import { nextUdpSourcePort, parseUdpSourcePort } from './daemons/udp-source-port
 
 export interface LabUpOptions {
   iptables?: IptablesFlavour;
+  /** kube-proxy's mode on every node; overrides the topology's `kubeProxy.mode`. */
+  proxyMode?: ProxyMode;
   /** How often the load balancer checks node health (ms). */
   healthCheckIntervalMs?: number;
   log?: Logger;
@@ -31,6 +34,8 @@ export interface LabSummary {
   pods: { namespace: string; name: string; node: string; netns: string; ip: string }[];
   clients: { name: string; netns: string; address: string }[];
   services: { namespace: string; name: string; type: string; clusterIP: string; loadBalancerIP?: string; nodePorts: number[]; healthCheckNodePort?: number }[];
+  /** How the nodes' kube-proxy runs. */
+  kubeProxy: { mode: ProxyMode };
   inventory: string;
   truth: string;
 }
@@ -45,14 +50,16 @@ export function truthDir(name: string): string {
   return join(labDir(name), 'truth');
 }
 
-export function rulesPath(name: string, node: string): string {
-  return join(labDir(name), 'rules', `${node}.rules`);
+/** Where a node's kube-proxy rules are written: `<node>.rules` (iptables-restore) or `<node>.nft` (nft -f). */
+export function rulesPath(name: string, node: string, extension = 'rules'): string {
+  return join(labDir(name), 'rules', `${node}.${extension}`);
 }
 
 /** Builds the lab; on any failure removes what it made and rethrows. */
 export async function labUp(topology: Topology, options: LabUpOptions = {}): Promise<LabSummary> {
-  await checkPrerequisites(options.iptables ?? 'nft');
-  const lab = resolveLab(topology);
+  const resolved = resolveLab(topology);
+  const lab: ResolvedLab = options.proxyMode ? { ...resolved, kubeProxy: { ...resolved.kubeProxy, mode: options.proxyMode } } : resolved;
+  await checkPrerequisites(options.iptables ?? 'nft', lab.kubeProxy.mode);
   const dir = labDir(lab.name);
   if ((await existingNamespaces()).some((ns) => ns.startsWith(`${lab.name}-`)) || safeExists(statePath(lab.name))) {
     throw new Error(`a lab named "${lab.name}" already exists; remove it with \`natlens lab down ${lab.name}\` or pick another name`);
@@ -86,19 +93,26 @@ export async function labUp(topology: Topology, options: LabUpOptions = {}): Pro
     writeFileSync(inventoryPath(lab.name), JSON.stringify(inventory, null, 2));
     const services = inventory.items.filter((o): o is KubeService => o.kind === 'Service');
     const endpointSlices = inventory.items.filter((o): o is KubeEndpointSlice => o.kind === 'EndpointSlice');
+    const mode = lab.kubeProxy.mode;
     for (const node of lab.nodes) {
-      const file = rulesPath(lab.name, node.name);
-      writeFileSync(file, renderKubeProxyRules({ nodeName: node.name, clusterCidr: CLUSTER_CIDR, services, endpointSlices }));
-      await applyRules(ns.nodes[node.name] as string, file, state.iptables);
+      const netns = ns.nodes[node.name] as string;
+      // iptables mode: kube-proxy's metrics counters first, as kube-proxy makes them before its first sync
+      const nfacctCounters = mode === 'iptables' && (await ensureNfacctCounters(netns, KUBE_PROXY_NFACCT_COUNTERS));
+      if (mode === 'iptables' && !nfacctCounters) log?.warn({ node: node.name }, 'nfacct counters could not be created (apt-get install nfacct); rendering without them, as kube-proxy would');
+      state.nfacctCounters = nfacctCounters;
+      const rules = renderLabNodeRules({ mode, node, services, endpointSlices, nfacctCounters });
+      const file = rulesPath(lab.name, node.name, rules.extension);
+      writeFileSync(file, rules.text);
+      await applyRules(netns, file, mode, state.iptables);
       if (node.conntrackZone !== undefined) {
-        // Beside kube-proxy's rules in the raw table (iptables mode; in nftables mode: a table of its own).
-        const backend: ZoneRuleBackend = 'iptables';
+        // A CNI's zone beside kube-proxy's rules: in the raw table (iptables mode) or a table of its own (nftables).
         const zoneFile = join(dir, 'rules', `${node.name}.conntrack-zone`);
-        writeFileSync(zoneFile, renderZoneRules(node.conntrackZone, backend));
-        await applyConntrackZone(ns.nodes[node.name] as string, zoneFile, backend, state.iptables);
+        writeFileSync(zoneFile, renderZoneRules(node.conntrackZone, mode));
+        await applyConntrackZone(netns, zoneFile, mode, state.iptables);
       }
     }
-    log?.info({ lab: lab.name }, 'network and kube-proxy rules in place');
+    writeState(state);
+    log?.info({ lab: lab.name, proxyMode: mode }, 'network and kube-proxy rules in place');
 
     await startDaemons(lab, state, options);
     state.ready = true;
@@ -188,6 +202,7 @@ async function startDaemons(lab: ResolvedLab, state: LabState, options: LabUpOpt
         key: serviceKey(s),
         ip: s.loadBalancerIP as string,
         mode: s.loadBalancerMode ?? 'forward',
+        distribution: s.loadBalancerDistribution ?? 'per-node',
         ports: s.ports.map((p) => ({ port: p.port, nodePort: p.nodePort as number })),
         healthCheck: s.healthCheckNodePort ? { port: s.healthCheckNodePort, path: '/healthz' } : { port: PROXY_HEALTHZ_PORT, path: '/healthz' },
       })),
@@ -221,6 +236,8 @@ export function summarize(state: LabState): LabSummary {
       nodePorts: s.ports.map((p) => p.nodePort).filter((p): p is number => p !== undefined),
       ...(s.healthCheckNodePort ? { healthCheckNodePort: s.healthCheckNodePort } : {}),
     })),
+    // a lab made before kube-proxy modes existed ran iptables
+    kubeProxy: { mode: lab.kubeProxy?.mode ?? 'iptables' },
     inventory: inventoryPath(lab.name),
     truth: truthDir(lab.name),
   };

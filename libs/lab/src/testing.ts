@@ -1,19 +1,25 @@
 /*
  * Test fixtures for suites that run against the real kernel: a lab per suite with a unique name, removed after the
- * suite even when it fails; binomial share tolerances; golden iptables-save files.
+ * suite even when it fails; binomial share tolerances; golden rule files (iptables-save, or `nft list ruleset` in
+ * kube-proxy's nftables mode).
  */
+import { ZONE_NFT_TABLE } from './cni/conntrack-zone';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { labDown, labTraffic, labTruth, labUp, LabSummary, TrafficOptions } from './lab';
 import { readState } from './runtime/lab-state';
-import { saveRules } from './runtime/network-builder';
+import { listRuleset, saveRules } from './runtime/network-builder';
 import { repoRoot } from './runtime/repo-root';
 import { parseTopology } from './topology/load-topology';
 import { PodTruth } from './truth/ground-truth';
 import type { IptablesFlavour } from './runtime/lab-state';
+import type { ProxyMode } from './topology/topology.schema';
+
+/** Both of kube-proxy's modes, for suites that run every example in each (`describe.each(PROXY_MODES)`). */
+export const PROXY_MODES: readonly ProxyMode[] = ['iptables', 'nftables'];
 
 export const EXAMPLES_DIR = join(repoRoot(), 'examples');
 
@@ -36,7 +42,7 @@ export interface LabHandle {
 }
 
 /** Builds the example's lab before the suite and removes it after, whatever happened in between. */
-export function useLab(exampleFile: string, options: { iptables?: IptablesFlavour; healthCheckIntervalMs?: number } = {}): LabHandle {
+export function useLab(exampleFile: string, options: { iptables?: IptablesFlavour; proxyMode?: ProxyMode; healthCheckIntervalMs?: number } = {}): LabHandle {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new Error('lab tests build network namespaces: run them as root (the README test command does)');
   }
@@ -101,21 +107,60 @@ export function normalizeIptablesSave(text: string): string {
 }
 
 /**
- * Compares every node's live `iptables-save` with examples/golden/<example>/<node>.iptables-save.
+ * `nft list ruleset` without what the kernel may list in any order: the elements of a set or map (and of an inline
+ * verdict map) are sorted, and a set's elements, which nft wraps over several lines, are put on one.
+ */
+export function normalizeNftRuleset(text: string): string {
+  const lines: string[] = [];
+  const lineList = text.split('\n');
+  for (let i = 0; i < lineList.length; i++) {
+    let line = lineList[i] as string;
+    const open = (l: string) => (l.match(/\{/g) ?? []).length - (l.match(/\}/g) ?? []).length;
+    if (/elements = \{/.test(line)) {
+      while (open(line) > 0 && i + 1 < lineList.length) line = `${line} ${(lineList[++i] as string).trim()}`;
+    }
+    lines.push(line.replace(/\{ ([^{}]*, [^{}]*) \}/g, (_, items: string) => `{ ${items.split(/,\s+/).sort().join(', ')} }`));
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** Whether golden files may be written: only when asked, never by accident (a missing file is a failure). */
+function goldenUpdate(): boolean {
+  return process.env['UPDATE_GOLDEN'] === '1';
+}
+
+function expectGoldenFile(file: string, actual: string): void {
+  if (goldenUpdate()) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, actual);
+  } else if (!existsSync(file)) {
+    throw new Error(`golden file ${file} is missing; run the test once with UPDATE_GOLDEN=1, review it and commit it`);
+  }
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+/**
+ * Compares every node's live rules with the example's golden files: `examples/golden/<example>/<node>.iptables-save`
+ * in kube-proxy's iptables mode, `<node>.nft` (`nft list ruleset`) in its nftables mode, where the node must also hold
+ * no iptables rule at all: its only nftables table is kube-proxy's, and `iptables-save` shows no KUBE- chain.
  * UPDATE_GOLDEN=1 rewrites the files (review the diff before committing it).
  */
 export async function expectGoldenRules(labName: string, example: string): Promise<void> {
   const state = readState(labName);
   const dir = join(EXAMPLES_DIR, 'golden', example);
+  const mode = state.lab.kubeProxy?.mode ?? 'iptables';
   for (const node of state.lab.nodes) {
-    const actual = normalizeIptablesSave(await saveRules(state.netns.nodes[node.name] as string, state.iptables));
-    const file = join(dir, `${node.name}.iptables-save`);
-    if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) {
-      if (process.env['CI'] && process.env['UPDATE_GOLDEN'] !== '1') throw new Error(`golden file ${file} is missing; run the tests once with UPDATE_GOLDEN=1 and commit it`);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(file, actual);
+    const netns = state.netns.nodes[node.name] as string;
+    if (mode === 'iptables') {
+      expectGoldenFile(join(dir, `${node.name}.iptables-save`), normalizeIptablesSave(await saveRules(netns, state.iptables)));
+      continue;
     }
-    expect(actual).toBe(readFileSync(file, 'utf8'));
+    const ruleset = await listRuleset(netns);
+    // kube-proxy's table, and the lab's CNI zone table on a node that has one (libs/lab/src/cni), nothing else
+    const tables = node.conntrackZone === undefined ? ['ip kube-proxy'] : ['ip kube-proxy', `ip ${ZONE_NFT_TABLE}`];
+    expect([...ruleset.matchAll(/^table (\S+ \S+)/gm)].map((m) => m[1]).sort()).toEqual(tables.sort());
+    for (const table of ['nat', 'filter'] as const) expect(await saveRules(netns, 'nft', table)).not.toMatch(/KUBE-/);
+    expectGoldenFile(join(dir, `${node.name}.nft`), normalizeNftRuleset(ruleset));
   }
 }
 
@@ -148,11 +193,12 @@ export async function startLabAgent(options: { netns: string; node: string; inve
   );
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const deadline = Date.now() + 30_000;
+  // generous: on 2 cores shared with a whole lab (and other suites), node's start-up alone can take tens of seconds
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`agent for ${options.node} exited (${child.exitCode}): ${output}`);
     if (await getJson(apiSocket, '/healthz').catch(() => undefined)) break;
-    if (Date.now() > deadline) throw new Error(`agent for ${options.node} did not answer /healthz within 30 s: ${output}`);
+    if (Date.now() > deadline) throw new Error(`agent for ${options.node} did not answer /healthz within 60 s: ${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { node: options.node, apiSocket, process: child, log: () => output };
@@ -181,6 +227,21 @@ export function getJson(socketPath: string, path: string): Promise<unknown> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Waits until every agent has seen a load balancer health-check its node (its /healthz lists the prober's address):
+ * only then can it tell the load balancer's node-port deliveries from direct hits (libs/shared/analysis entry.ts).
+ * The lab's load balancer probes every node every second.
+ */
+export async function waitForHealthCheckProbers(agents: AgentProcess[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await Promise.all(agents.map(async (agent) => ((await getJson(agent.apiSocket, '/healthz')) as { healthCheckProbers?: string[] }).healthCheckProbers ?? []));
+    if (seen.every((probers) => probers.length > 0)) return;
+    if (Date.now() > deadline) throw new Error(`an agent saw no health check of its node within ${timeoutMs} ms: ${JSON.stringify(seen)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 export { readState };

@@ -2,10 +2,11 @@ import type { FlowRecord, ServiceEntry, Verdict } from '@natlens/shared-model';
 import type { PodTruth, TrafficOptions } from '@natlens/lab';
 import { readState } from '@natlens/lab/testing';
 import { waitFor } from '@natlens/agent-daemon/testing';
-import { count, type LabAgents } from './lab-agent-suite';
+import type { ProxyMode } from '@natlens/lab';
+import { count, DEFAULT_SOURCE, expectSources, type LabAgents, useLabAgents } from './lab-agent-suite';
 
 /*
- * The UDP half of the agent's lab suites (lab-agents.spec.ts: conntrack; lab-agents-ebpf.spec.ts: eBPF), beside
+ * The UDP half of the agent's lab suites (lab-agents.spec.ts: iptables mode; lab-agents-nftables.spec.ts), beside
  * lab-agent-suite.ts: examples whose Services are UDP, several Services per example, and the conntrack zone each node
  * tracks its connections in. Every datagram `lab traffic` sends is one connection (a fresh source port): each must
  * come out as exactly one entry-leg record with the right Service, endpoint pod, entry node, verdict, client and zone.
@@ -130,4 +131,34 @@ export async function expectUdpDropsRecorded({ lab, receiver }: LabAgents, scena
     expect(r).toMatchObject({ node: drops.node, source: 'ebpf', leg: 'entry', dnat: false, snat: false, zone: scenario.zones[drops.node] ?? 0, service: { name, externalTrafficPolicy: 'Local', entry: 'nodePort' } });
     expect(r.original).toMatchObject({ proto: 'udp', dst: address });
   }
+}
+
+/**
+ * One lab of a UDP example (kube-proxy in `proxyMode`) with one agent per node on the default source (eBPF) and one on
+ * conntrack: every query each set recorded equals the ground truth (the steps' traffic is made once per set), and the
+ * datagrams a Local-policy node without endpoints drops come out as drops (a NEW per datagram, the zone read from the
+ * nf_conn; the conntrack source never sees a dropped datagram's entry).
+ */
+export function describeUdpAgentsInLab(scenario: UdpScenario, proxyMode: ProxyMode): void {
+  describe(`agents in lab ${scenario.example}, UDP, kube-proxy ${proxyMode} mode (real kernel)`, () => {
+    const { sets } = useLabAgents(scenario.example, [DEFAULT_SOURCE, 'conntrack'], proxyMode);
+    const ebpf = sets[DEFAULT_SOURCE] as LabAgents;
+    const conntrack = sets['conntrack'] as LabAgents;
+
+    it('records every UDP query the pods answered exactly once, with the right pod, entry node, verdict, client and zone (default source: eBPF)', async () => {
+      await expectSources(ebpf.agents, ['ebpf']);
+      await expectUdpRecordsEqualTruth(ebpf, scenario, 'ebpf');
+    });
+
+    it('records the same with the conntrack source', async () => {
+      await expectUdpRecordsEqualTruth(conntrack, scenario, 'conntrack');
+    });
+
+    if (scenario.drops) {
+      const drops = scenario.drops;
+      it(`shows the datagrams ${drops.node} drops for want of a local endpoint as dropped-no-local-endpoint`, async () => {
+        await expectUdpDropsRecorded(ebpf, scenario);
+      });
+    }
+  });
 }

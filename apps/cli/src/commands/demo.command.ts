@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import type { LabState, PodTruth, TrafficVia } from '@natlens/lab';
-import { loadTopologyFile } from './lab.command';
+import type { LabState, PodTruth, ProxyMode, TrafficVia } from '@natlens/lab';
+import { loadTopologyFile, proxyMode } from './lab.command';
 import { table } from '../output';
 import { installRoot } from '../install-root';
 import { logger } from '../logger';
@@ -46,6 +46,7 @@ export function demoCommand(): Command {
     .description('lab + steady traffic + live per-pod ground truth; Ctrl-C removes everything')
     .option('--topology <file>', 'topology YAML', DEFAULT_TOPOLOGY)
     .option('--name <name>', 'lab name (default: the topology name)')
+    .option('--proxy-mode <mode>', "kube-proxy's mode on every node: iptables or nftables (default: the topology's)", proxyMode)
     .option('--connections-per-tick <n>', 'connections per entry point each second', (v) => Number(v), 4)
     .option('--duration <seconds>', 'stop by itself after this long (default: until Ctrl-C)', seconds)
     .option('--hub-port <n>', 'the hub\'s HTTP port on 127.0.0.1', (v) => Number(v), 8470)
@@ -53,7 +54,7 @@ export function demoCommand(): Command {
     .option('--no-hub', 'only the lab, its traffic and the ground truth')
     .option('--dashboard-port <n>', 'the dashboard\'s HTTP port on 127.0.0.1 (0 picks a free port)', (v) => Number(v), 3000)
     .option('--no-dashboard', 'do not build and start the dashboard (apps/dashboard)')
-    .action(async (opts: { topology: string; name?: string; connectionsPerTick: number; duration?: number; hubPort: number; agentSource?: string; hub: boolean }) => {
+    .action(async (opts: { topology: string; name?: string; proxyMode?: ProxyMode; connectionsPerTick: number; duration?: number; hubPort: number; agentSource?: string; hub: boolean }) => {
       // Loaded by the demo only: the lab, and the hub stack (which loads NestJS).
       const { labDown, labTraffic, labTruth, labUp, listLabs, readState } = await import('@natlens/lab');
       const { startDemoStack } = await import('./demo-stack');
@@ -77,8 +78,8 @@ export function demoCommand(): Command {
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
 
-      log.info({ topology: opts.topology }, 'building the lab (namespaces, kube-proxy rules, echo pods, load balancer)');
-      await labUp(topology, { log });
+      log.info({ topology: opts.topology, proxyMode: opts.proxyMode ?? topology.kubeProxy.mode }, 'building the lab (namespaces, kube-proxy rules, echo pods, load balancer)');
+      await labUp(topology, { log, proxyMode: opts.proxyMode });
       const state = readState(topology.name);
       if (opts.hub) stack = await startDemoStack(state, { hubPort: opts.hubPort, agentSource: opts.agentSource, log });
       const entries = demoEntries(state);

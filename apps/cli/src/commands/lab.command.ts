@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import type { ProxyMode } from '@natlens/lab';
 import { emit, table } from '../output';
 import { logger } from '../logger';
+
+/** `--proxy-mode iptables|nftables`: kube-proxy's mode on every node, over the topology's `kubeProxy.mode`. */
+export function proxyMode(value: string): ProxyMode {
+  if (value !== 'iptables' && value !== 'nftables') throw new InvalidArgumentError('expected iptables or nftables');
+  return value;
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -25,15 +32,16 @@ export function labCommand(): Command {
     .command('up')
     .argument('<topology>', 'topology YAML file (see examples/)')
     .option('--name <name>', 'lab name (default: the topology name); namespaces are prefixed with it')
-    .option('--iptables <flavour>', 'nft or legacy', 'nft')
+    .option('--proxy-mode <mode>', "kube-proxy's mode on every node: iptables or nftables (default: the topology's kubeProxy.mode, else iptables)", proxyMode)
+    .option('--iptables <flavour>', 'iptables mode only: the nft or legacy back end', 'nft')
     .option('--json', 'print machine-readable JSON')
     .description('build the lab; print where its inventory and ground truth live')
-    .action(async (file: string, opts: { name?: string; iptables: 'nft' | 'legacy'; json?: boolean }) => {
+    .action(async (file: string, opts: { name?: string; proxyMode?: ProxyMode; iptables: 'nft' | 'legacy'; json?: boolean }) => {
       const { labUp } = await loadLab();
-      const summary = await labUp(await loadTopologyFile(file, opts.name), { iptables: opts.iptables, log: opts.json ? undefined : logger() });
+      const summary = await labUp(await loadTopologyFile(file, opts.name), { iptables: opts.iptables, proxyMode: opts.proxyMode, log: opts.json ? undefined : logger() });
       emit(!!opts.json, summary, () =>
         [
-          `lab ${summary.name} is up`,
+          `lab ${summary.name} is up (kube-proxy ${summary.kubeProxy.mode} mode)`,
           table([
             ['NODE', 'NETNS', 'ADDRESSES'],
             ...summary.nodes.map((n) => [n.name, n.netns, n.addresses.join(' ')]),
@@ -119,7 +127,9 @@ export function labCommand(): Command {
     .action(async (opts: { json?: boolean }) => {
       const { listLabs, readState, summarize } = await loadLab();
       const labs = listLabs().map((name) => summarize(readState(name)));
-      emit(!!opts.json, labs, () => table([['LAB', 'NODES', 'PODS', 'SERVICES'], ...labs.map((l) => [l.name, l.nodes.length, l.pods.length, l.services.length])]));
+      emit(!!opts.json, labs, () =>
+        table([['LAB', 'KUBE-PROXY', 'NODES', 'PODS', 'SERVICES'], ...labs.map((l) => [l.name, l.kubeProxy.mode, l.nodes.length, l.pods.length, l.services.length])]),
+      );
     });
 
   return lab;

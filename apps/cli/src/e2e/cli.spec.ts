@@ -1,5 +1,6 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -59,6 +60,40 @@ describe('natlens lab --json', () => {
   it('says what is wrong with a bad request instead of crashing', async () => {
     await expect(exec(process.execPath, [BIN, 'lab', 'traffic', 'no-such-lab', '--service', 'a/b', '--via', 'lb'], { cwd: ROOT })).rejects.toMatchObject({
       stderr: expect.stringContaining('no lab named "no-such-lab"'),
+    });
+  });
+});
+
+describe('natlens lab up --proxy-mode nftables', () => {
+  const name = unique('nft');
+  const dir = mkdtempSync(join(tmpdir(), 'natlens-cli-'));
+  afterAll(async () => {
+    await exec(process.execPath, [BIN, 'lab', 'down', name], { cwd: ROOT }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('builds the lab with kube-proxy in nftables mode (the flag over the file) and no KUBE- iptables chains', async () => {
+    // the topology asks for iptables; the flag wins
+    const topology = join(dir, 'lb-local.yaml');
+    writeFileSync(topology, `${readFileSync(join(ROOT, 'examples', 'lb-local.yaml'), 'utf8')}\nkubeProxy: {mode: iptables}\n`);
+    const up = (await natlens('lab', 'up', topology, '--name', name, '--proxy-mode', 'nftables', '--json')) as { kubeProxy: { mode: string }; nodes: { netns: string }[] };
+    expect(up.kubeProxy).toEqual({ mode: 'nftables' });
+    expect(up.nodes).toHaveLength(3);
+    for (const node of up.nodes) {
+      const { stdout: nat } = await exec('ip', ['netns', 'exec', node.netns, 'iptables-save', '-t', 'nat']);
+      expect(nat).not.toMatch(/KUBE-/);
+      const { stdout: table } = await exec('ip', ['netns', 'exec', node.netns, 'nft', 'list', 'table', 'ip', 'kube-proxy']);
+      expect(table).toMatch(/map service-ips \{/);
+    }
+    expect(((await natlens('lab', 'list', '--json')) as { name: string; kubeProxy: { mode: string } }[]).find((l) => l.name === name)?.kubeProxy).toEqual({ mode: 'nftables' });
+    // the load balancer's health checks, the Local policy and the client address behave as in iptables mode
+    const traffic = await natlens('lab', 'traffic', name, '--service', 'default/web', '--via', 'lb', '--client', 'alice', '--connections', '30', '--json');
+    expect(traffic).toMatchObject({ made: 30, succeeded: 30, failed: 0, seen: { '198.51.100.79': 30 } });
+  });
+
+  it('refuses a mode it does not know', async () => {
+    await expect(exec(process.execPath, [BIN, 'lab', 'up', join(ROOT, 'examples', 'lb-local.yaml'), '--proxy-mode', 'ipvs'], { cwd: ROOT })).rejects.toMatchObject({
+      stderr: expect.stringContaining('expected iptables or nftables'),
     });
   });
 });

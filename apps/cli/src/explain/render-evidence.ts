@@ -38,6 +38,13 @@ export function renderEvidence(evidence: ServiceEvidence): string {
       ),
     );
     lines.push(`max/mean ${evidence.imbalance.maxOverMean.toFixed(2)}, max share ${pct(evidence.imbalance.maxShare)}, min share ${pct(evidence.imbalance.minShare)}`);
+    const model = evidence.imbalance.model;
+    if (model) {
+      const source = { annotation: 'stated by natlens.io/lb-distribution', inferred: 'inferred from the observed split over entry nodes', default: 'assumed' }[model.source];
+      lines.push(`load balancer split ${model.distribution}${model.entryNode ? ` (everything to ${model.entryNode})` : ''}, ${source}`);
+    }
+    const derived = evidence.provenance['endpoints.expectedShare'] === 'records' ? 'the records (the hub has no cluster metadata)' : 'cluster objects';
+    lines.push(`counts and shares observed; expected and predicted shares derived from ${derived}`);
   }
   if (evidence.nodes.length > 0) {
     lines.push('');

@@ -29,9 +29,11 @@ describe('relaunchCommand', () => {
   });
 
   it("is what the DaemonSet starts the agent with (the chart cannot import this list)", () => {
-    const template = readFileSync(join(ROOT, 'deploy', 'helm', 'natlens', 'templates', 'agent-daemonset.yaml'), 'utf8');
-    const command = /^\s*command:\s*(\[.*\])\s*$/m.exec(template)?.[1];
-    expect(command && (JSON.parse(command) as string[])).toEqual(['node', ...AGENT_NODE_FLAGS, 'bin/natlens']);
+    // the chart's commands live in one helper (templates/_helpers.tpl, natlens.command); the agent's is its first branch
+    const helpers = readFileSync(join(ROOT, 'deploy', 'helm', 'natlens', 'templates', '_helpers.tpl'), 'utf8');
+    const command = /\{\{- if eq \.component "agent" -\}\}\s*(\[.*\])\s*$/m.exec(helpers)?.[1];
+    expect(command && (JSON.parse(command) as string[])).toEqual(['node', ...AGENT_NODE_FLAGS, 'bin/natlens', 'agent']);
+    expect(readFileSync(join(ROOT, 'deploy', 'helm', 'natlens', 'templates', 'agent-daemonset.yaml'), 'utf8')).toMatch(/command: \{\{ include "natlens\.command" \(dict "root" \. "component" "agent"\) \}\}/);
   });
 
   it('asks only the agent for flags', () => {

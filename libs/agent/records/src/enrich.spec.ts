@@ -1,7 +1,7 @@
 import { buildInventory, resolveLab } from '@natlens/lab';
 import { exampleTopology } from '@natlens/lab/testing';
 import { ClusterIndex } from '@natlens/shared-cluster';
-import { indexFromInventoryFile, LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
+import { CLOUD_CLUSTER_INVENTORY, indexFromInventoryFile, LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
 import type { Tuple } from '@natlens/shared-model';
 import { enrichConnection } from './enrich';
 import type { ObservedConnection } from './observed-connection';
@@ -109,5 +109,61 @@ describe('enrichConnection', () => {
     expect(Object.keys(ended)).toEqual(Object.keys(entered));
     expect(Object.keys(JSON.parse(JSON.stringify(entered)))).toEqual(Object.keys(entered).filter((key) => !['state', 'realClient', 'counters', 'ended'].includes(key)));
     expect(Object.keys(JSON.parse(JSON.stringify(ended)))).toEqual(Object.keys(ended).filter((key) => !['service', 'endpoint', 'realClient', 'entryNode'].includes(key)));
+  });
+});
+
+describe('enrichConnection: node-port deliveries of a load balancer, on a cluster sharing nothing with the lab', () => {
+  // fixtures/cloud-cluster-inventory.json: nodes 10.20.1.11-13; shop/storefront LoadBalancer + Local whose ingress is
+  // a hostname only (an NLB in instance mode), node port 31443, health check 31990, pods 10.88.0.21-22 and 10.88.1.31;
+  // shop/checkout LoadBalancer + Cluster with ingress IP 192.0.2.40, node port 30480, pods checkout-0/1; shop/edge-agent
+  // a NodePort Service (30900) over a DaemonSet.
+  const cloud = indexFromInventoryFile(CLOUD_CLUSTER_INVENTORY);
+  const LB_PROBER = '10.20.200.7'; // an NLB/ELB node's private address
+  const CLIENT = '192.0.2.99';
+  const probers = { has: (address: string) => address === LB_PROBER };
+  const via = (viaBasis: string) => ({ entry: 'loadBalancer', via: 'nodePort', viaBasis });
+  const direct = (entry: string) => ({ entry });
+
+  it.each<[string, ObservedConnection, object]>([
+    [
+      'hostname-only ingress: an external connection to the node port is the load balancer\'s',
+      observe(t(CLIENT, 40000, '10.20.1.12', 31443), t('10.88.1.31', 8443, CLIENT, 40000)),
+      { verdict: 'preserved', service: { name: 'storefront', ...via('hostname-only-ingress') }, endpoint: { pod: 'web-frontend-6b7c9d8f5-p4wqs' } },
+    ],
+    [
+      'an ingress IP: delivered to the node port from an address that health-checks the nodes',
+      observe(t(LB_PROBER, 40001, '10.20.1.13', 30480), t('10.88.2.40', 8080, '10.20.1.13', 61000)),
+      { verdict: 'snat-expected', service: { name: 'checkout', ...via('health-check-prober') } },
+    ],
+    [
+      'an ingress IP: a PROXY header named the client',
+      { ...observe(t('10.20.200.8', 40002, '10.20.1.13', 30480), t('10.88.2.40', 8080, '10.20.1.13', 61001)), realClient: { ip: CLIENT } },
+      { verdict: 'proxied', service: { name: 'checkout', ...via('proxy-header') }, realClient: { ip: CLIENT } },
+    ],
+    [
+      'an ingress IP: a client hitting the node port directly',
+      observe(t(CLIENT, 40003, '10.20.1.13', 30480), t('10.88.2.40', 8080, '10.20.1.13', 61002)),
+      { service: { name: 'checkout', ...direct('nodePort') } },
+    ],
+    [
+      'the ingress IP itself: the load balancer by address, no node port',
+      observe(t(CLIENT, 40004, '192.0.2.40', 80), t('10.88.1.40', 8080, '10.20.1.12', 61003)),
+      { service: { name: 'checkout', ...direct('loadBalancer') } },
+    ],
+    [
+      'a NodePort Service: a direct hit even from a prober',
+      observe(t(LB_PROBER, 40005, '10.20.1.11', 30900), t('10.88.0.50', 9000, '10.20.1.11', 61004)),
+      { service: { name: 'edge-agent', ...direct('nodePort') } },
+    ],
+    [
+      'a node of the cluster reaching the hostname-only LoadBalancer\'s node port: direct',
+      observe(t('10.20.1.11', 40006, '10.20.1.12', 31443), t('10.88.1.31', 8443, '10.20.1.12', 61005)),
+      { service: { name: 'storefront', ...direct('nodePort') }, client: { kind: 'node', name: 'ip-10-20-1-11' } },
+    ],
+  ])('%s', (_name, observation, expected) => {
+    const record = enrichConnection(observation, cloud, 'ip-10-20-1-12', probers);
+    expect(record).toMatchObject(expected);
+    // a direct entry carries no `via` at all
+    expect(record.service?.via).toBe((expected as { service: { via?: string } }).service.via);
   });
 });

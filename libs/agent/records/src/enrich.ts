@@ -1,7 +1,14 @@
 import type { ClientIdentity, ClusterIndex, ServiceEndpoint, ServiceFrontend } from '@natlens/shared-cluster';
-import type { FlowRecord, FlowService, FlowEndpoint, FlowClient } from '@natlens/shared-model';
-import { classifyVerdict, isHairpin, translate } from '@natlens/shared-analysis';
+import type { FlowRecord, FlowService, FlowEndpoint, FlowClient, LoadBalancerBasis } from '@natlens/shared-model';
+import { classifyVerdict, isHairpin, nodePortEntry, translate } from '@natlens/shared-analysis';
 import type { ObservedConnection } from './observed-connection';
+
+/** Whether an address health-checks the nodes (health-check-probers.ts), for telling a load balancer's node-port deliveries apart. */
+export interface LoadBalancerSources {
+  has(address: string, now: number): boolean;
+}
+
+const NO_SOURCES: LoadBalancerSources = { has: () => false };
 
 /*
  * The enrich stage: one observed connection + the cluster's metadata → a flow record with its meaning. Pure.
@@ -11,8 +18,12 @@ import type { ObservedConnection } from './observed-connection';
  * calling pod's) to the endpoint, whose original tuple is A's translated tuple. B's record is marked `forwarded`
  * so evidence counts the connection once. From B alone a direct pod-to-pod connection to an endpoint port looks the
  * same; it is marked forwarded too (the hub can tell them apart by joining the tuples).
+ *
+ * A node-port hit on a LoadBalancer Service may be its load balancer delivering to nodeIP:nodePort: entry
+ * `loadBalancer` via `nodePort` (libs/shared/analysis entry.ts says how it is told apart; `probers` are the addresses
+ * seen health-checking this node).
  */
-export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, node: string): FlowRecord {
+export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, node: string, probers: LoadBalancerSources = NO_SOURCES): FlowRecord {
   const t = translate(conn.original, conn.reply);
   const proto = conn.original.proto;
   const client = clientOf(conn.original.src, index);
@@ -23,7 +34,17 @@ export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, 
 
   const frontend = index.serviceFrontend(conn.original.dst, conn.original.dport, proto);
   if (frontend) {
-    service = flowServiceOf(frontend);
+    const delivered =
+      frontend.entry === 'nodePort'
+        ? nodePortEntry({
+            serviceType: frontend.type,
+            ...(frontend.loadBalancerIngress ? { loadBalancerIngress: frontend.loadBalancerIngress } : {}),
+            clientKind: client.kind,
+            proxyHeader: conn.realClient !== undefined,
+            prober: client.kind === 'external' && frontend.type === 'LoadBalancer' && probers.has(conn.original.src, conn.observedAt),
+          })
+        : undefined;
+    service = delivered?.entry === 'loadBalancer' ? flowServiceViaNodePort(frontend, delivered.viaBasis) : flowServiceOf(frontend);
     endpoint = endpointOf(index, t.translated.dst, t.translated.dport, proto, frontend);
     entryNode = node;
   } else if (!t.dnat) {
@@ -128,6 +149,20 @@ function flowServiceOf(frontend: ServiceFrontend): FlowService {
       expectClientIP: frontend.expectClientIP,
     };
     flowServices.set(frontend, service);
+  }
+  return service;
+}
+
+const flowServicesViaNodePort = new WeakMap<ServiceFrontend, Map<LoadBalancerBasis, FlowService>>();
+
+/** The load balancer's entry through a node port, one per frontend and basis. */
+function flowServiceViaNodePort(frontend: ServiceFrontend, viaBasis: LoadBalancerBasis): FlowService {
+  let byBasis = flowServicesViaNodePort.get(frontend);
+  if (!byBasis) flowServicesViaNodePort.set(frontend, (byBasis = new Map()));
+  let service = byBasis.get(viaBasis);
+  if (!service) {
+    service = { ...flowServiceOf(frontend), entry: 'loadBalancer', via: 'nodePort', viaBasis };
+    byBasis.set(viaBasis, service);
   }
   return service;
 }

@@ -36,8 +36,9 @@ export interface StartHubOptions {
 /** Where the cluster's metadata comes from, if anywhere: an inventory file, a kubeconfig, or the pod's service account. */
 function clusterSource(config: HubConfig, log: Logger): ClusterMetadataSource | null {
   if (config.inventory) return new InventoryFileSource({ file: config.inventory, logger: log });
-  if (config.kubeconfig) return new KubeApiWatcher({ kubeConfig: { kind: 'file', path: config.kubeconfig }, logger: log });
-  if (config.inCluster) return new KubeApiWatcher({ kubeConfig: { kind: 'in-cluster' }, logger: log });
+  // workloads: the remedies name the Deployment, StatefulSet or DaemonSet that runs a Service's pods
+  if (config.kubeconfig) return new KubeApiWatcher({ kubeConfig: { kind: 'file', path: config.kubeconfig }, logger: log, workloads: true });
+  if (config.inCluster) return new KubeApiWatcher({ kubeConfig: { kind: 'in-cluster' }, logger: log, workloads: true });
   return null;
 }
 

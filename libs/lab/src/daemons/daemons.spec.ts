@@ -1,4 +1,4 @@
-import { forwardRouteArgs } from './load-balancer';
+import { forwardRouteArgs, receivingNodes } from './load-balancer';
 import { serviceHealthResponse } from './health-server';
 
 describe('load balancer routes', () => {
@@ -8,6 +8,18 @@ describe('load balancer routes', () => {
     [['198.18.0.11', '198.18.0.12'], ['replace', '203.0.113.10/32', 'nexthop', 'via', '198.18.0.11', 'nexthop', 'via', '198.18.0.12']],
   ])('over healthy nodes %j', (hops, args) => {
     expect(forwardRouteArgs('203.0.113.10', hops)).toEqual(args);
+  });
+});
+
+describe('where the load balancer sends connections', () => {
+  it.each([
+    ['per-node: every healthy node', 'per-node', ['node1', 'node2'], undefined, ['node1', 'node2']],
+    ['single-node: the first healthy node', 'single-node', ['node1', 'node2'], undefined, ['node1']],
+    ['single-node: keeps its node while it stays healthy (no move back)', 'single-node', ['node1', 'node2'], ['node2'], ['node2']],
+    ['single-node: moves when its node fails', 'single-node', ['node2', 'node3'], ['node1'], ['node2']],
+    ['single-node: nowhere when no node is healthy', 'single-node', [], ['node1'], []],
+  ] as const)('%s', (_name, distribution, healthy, current, expected) => {
+    expect(receivingNodes(distribution, [...healthy], current ? [...current] : undefined)).toEqual(expected);
   });
 });
 

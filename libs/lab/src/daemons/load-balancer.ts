@@ -16,6 +16,9 @@ import type { Logger } from 'pino';
  *   load balancers do; proxy-protocol prepends a PROXY v2 header carrying the client.
  * Either way a node is used only while its health check passes (healthCheckNodePort for Local policy, kube-proxy's
  * :10256/healthz for Cluster policy), checked every interval.
+ * forward takes a distribution: per-node routes over every healthy node; single-node routes everything to one of them,
+ * as MetalLB in L2 mode does (the node that answers ARP for the address): the first healthy node in the topology's
+ * order, kept while it stays healthy (no move back when an earlier node recovers), replaced when it fails.
  */
 export interface LoadBalancerConfig {
   intervalMs: number;
@@ -32,13 +35,24 @@ export interface LoadBalancedService {
   key: string;
   ip: string;
   mode: 'forward' | 'proxy' | 'proxy-xff' | 'proxy-protocol';
+  /** forward only: over every healthy node, or all to one of them. */
+  distribution: 'per-node' | 'single-node';
   ports: { port: number; nodePort: number }[];
   healthCheck: { port: number; path: string };
 }
 
 export interface LoadBalancerStatus {
   checkedAt: string;
-  services: Record<string, { ip: string; mode: string; healthyNodes: string[] }>;
+  /** receivingNodes: where the LB sends connections now (every healthy node, or the one a single-node LB chose). */
+  services: Record<string, { ip: string; mode: string; distribution: string; healthyNodes: string[]; receivingNodes: string[] }>;
+}
+
+/** The nodes a service's traffic goes to: all healthy ones, or one of them, kept while it stays healthy. */
+export function receivingNodes(distribution: LoadBalancedService['distribution'], healthy: string[], current: string[] | undefined): string[] {
+  if (distribution === 'per-node') return healthy;
+  const kept = current?.find((node) => healthy.includes(node));
+  if (kept) return [kept];
+  return healthy.length > 0 ? [healthy[0] as string] : [];
 }
 
 function probe(address: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
@@ -67,6 +81,7 @@ export function forwardRouteArgs(ip: string, nextHops: string[]): string[] {
 
 export async function startLoadBalancer(config: LoadBalancerConfig, log: Logger): Promise<void> {
   const healthy = new Map<string, string[]>();
+  const receiving = new Map<string, string[]>();
   const failures = new Map<string, number>();
   const roundRobin = new Map<string, number>();
   const nodeAddress = new Map(config.nodes.map((n) => [n.name, n.address]));
@@ -88,13 +103,15 @@ export async function startLoadBalancer(config: LoadBalancerConfig, log: Logger)
         })
         .map((n) => n.name);
       if (!before || before.join() !== up.join()) {
-        log.info({ service: svc.key, healthyNodes: up }, 'healthy nodes changed');
+        const targets = receivingNodes(svc.distribution, up, receiving.get(svc.key));
+        log.info({ service: svc.key, healthyNodes: up, receivingNodes: targets }, 'healthy nodes changed');
         if (svc.mode === 'forward') {
-          await ipRoute(forwardRouteArgs(svc.ip, up.map((n) => nodeAddress.get(n) as string)));
+          await ipRoute(forwardRouteArgs(svc.ip, targets.map((n) => nodeAddress.get(n) as string)));
         }
         healthy.set(svc.key, up);
+        receiving.set(svc.key, targets);
       }
-      status.services[svc.key] = { ip: svc.ip, mode: svc.mode, healthyNodes: up };
+      status.services[svc.key] = { ip: svc.ip, mode: svc.mode, distribution: svc.distribution, healthyNodes: up, receivingNodes: receiving.get(svc.key) ?? [] };
     }
     const tmp = `${config.statusFile}.tmp`;
     writeFileSync(tmp, JSON.stringify(status, null, 2));

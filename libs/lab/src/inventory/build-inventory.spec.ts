@@ -1,4 +1,5 @@
 import { kubeListSchema } from '@natlens/shared-model';
+import { ClusterIndex } from '@natlens/shared-cluster';
 import { buildInventory } from './build-inventory';
 import { resolveLab } from '../topology/addressing';
 import { exampleTopology } from '../testing';
@@ -16,6 +17,27 @@ describe('buildInventory', () => {
     expect(kinds.filter((k) => k === 'Pod')).toHaveLength(5);
     expect(kinds.filter((k) => k === 'Service')).toHaveLength(2);
     expect(kinds.filter((k) => k === 'EndpointSlice')).toHaveLength(2);
+  });
+
+  it('gives each app a Deployment and a ReplicaSet that own its pods, as a real cluster has them', () => {
+    const index = ClusterIndex.fromObjects(inventory.items);
+    for (const pod of ['web-1', 'web-2', 'web-3']) {
+      expect(index.ownerOf({ namespace: 'default', name: pod })).toEqual({ known: true, workload: { kind: 'Deployment', namespace: 'default', name: 'web', selector: { matchLabels: { app: 'web' } } } });
+    }
+    expect(index.ownerOf({ namespace: 'default', name: 'api-2' })).toMatchObject({ known: true, workload: { kind: 'Deployment', name: 'api' } });
+    const replicaSet = inventory.items.find((o) => o.kind === 'ReplicaSet' && o.metadata.name.startsWith('web-'));
+    expect(replicaSet?.metadata.name).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]{10}$/);
+    expect(inventory.items.find((o) => o.kind === 'Deployment' && o.metadata.name === 'web')).toMatchObject({ spec: { replicas: 3 } });
+    // the same topology gives the same objects, uids included
+    expect(buildInventory(resolveLab(exampleTopology('seeds.yaml')))).toEqual(inventory);
+  });
+
+  it('leaves a pod without an app label without an owner', () => {
+    const seeds = exampleTopology('seeds.yaml');
+    const withBare = { ...seeds, pods: [...seeds.pods, { name: 'debug', namespace: 'default', node: 'node2', labels: {} }] };
+    const items = buildInventory(resolveLab(withBare)).items;
+    expect(items.find((o) => o.kind === 'Pod' && o.metadata.name === 'debug')?.metadata.ownerReferences).toBeUndefined();
+    expect(ClusterIndex.fromObjects(items).ownerOf({ namespace: 'default', name: 'debug' })).toMatchObject({ known: false });
   });
 
   it('writes the Service as the API server would, with the LB ingress IP in its status', () => {

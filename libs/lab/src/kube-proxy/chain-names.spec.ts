@@ -1,4 +1,4 @@
-import { base32, endpointChain, servicePortChains, servicePortName } from './chain-names';
+import { base32, endpointChain, nftEndpointNames, nftServicePortChains, servicePortChains, servicePortName } from './chain-names';
 
 describe('kube-proxy chain names', () => {
   it.each([
@@ -33,5 +33,33 @@ describe('kube-proxy chain names', () => {
     ['foobar', 'MZXW6YTBOI'],
   ])('base32(%j) = %s (RFC 4648 test vectors, without padding)', (input, expected) => {
     expect(base32(Buffer.from(input))).toBe(expected);
+  });
+
+  it.each([
+    // from kube-proxy's TestOverallNFTablesRules, and a real k3s node's kube-dns
+    ['ns1', 'svc1', 'TCP', 'p80', 'service-ULMVA6XW-ns1/svc1/tcp/p80'],
+    ['ns5', 'svc5', 'TCP', 'p80', 'service-HVFWP5L3-ns5/svc5/tcp/p80'],
+    ['kube-system', 'kube-dns', 'TCP', 'dns-tcp', 'service-NWBZK7IH-kube-system/kube-dns/tcp/dns-tcp'],
+  ])('nftables: %s/%s %s %s -> %s', (namespace, name, protocol, port, expected) => {
+    const chains = nftServicePortChains(namespace, name, protocol, port);
+    expect(chains.cluster).toBe(expected);
+    const base = expected.slice('service-'.length);
+    expect(chains).toEqual({ cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` });
+  });
+
+  it.each([
+    ['ns1', 'svc1', '10.180.0.1', 80, 'endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80'],
+    ['ns5', 'svc5', '10.180.0.3', 80, 'endpoint-GTK6MW7G-ns5/svc5/tcp/p80__10.180.0.3/80'],
+  ])('nftables: endpoint %s/%s %s:%s -> %s, and its affinity set', (namespace, name, ip, port, expected) => {
+    const names = nftEndpointNames(namespace, name, 'tcp', 'p80', { ip, port });
+    expect(names.chain).toBe(expected);
+    expect(names.affinitySet).toBe(expected.replace(/^endpoint-/, 'affinity-'));
+  });
+
+  it('nftables: the protocol is part of the name and of its hash', () => {
+    const udp = nftServicePortChains('kube-system', 'kube-dns', 'UDP', 'dns').cluster;
+    const tcp = nftServicePortChains('kube-system', 'kube-dns', 'TCP', 'dns').cluster;
+    expect(udp).toMatch(/^service-[A-Z2-7]{8}-kube-system\/kube-dns\/udp\/dns$/);
+    expect(udp.slice(8, 16)).not.toBe(tcp.slice(8, 16));
   });
 });

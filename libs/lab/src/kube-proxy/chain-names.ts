@@ -52,3 +52,38 @@ export function servicePortChains(spn: string, protocol: string): ServicePortCha
 export function endpointChain(spn: string, protocol: string, endpoint: string): string {
   return `KUBE-SEP-${hash16(spn + protocol.toLowerCase() + endpoint)}`;
 }
+
+/*
+ * kube-proxy's nftables mode (pkg/proxy/nftables/proxier.go) names chains for people: "<hash>-ns/name/proto/port",
+ * the hash being the first 8 characters of base32(sha256(name)) of the name it prefixes, so two endpoints differing
+ * in one digit still look different at a glance. nftables names may hold "/" and "." but not ":", which is why an
+ * endpoint is written "ip/port" after a "__".
+ */
+const NFT_NAME_BASE_MAX = 256 - 16;
+
+function hashAndTruncate(name: string): string {
+  const hashed = `${base32(createHash('sha256').update(name).digest()).slice(0, 8)}-${name}`;
+  return hashed.length > NFT_NAME_BASE_MAX ? `${hashed.slice(0, NFT_NAME_BASE_MAX - 3)}...` : hashed;
+}
+
+export interface NftServicePortChains {
+  /** service-*: every endpoint (Cluster policy). */
+  cluster: string;
+  /** local-*: local endpoints (Local policy). */
+  local: string;
+  /** external-*: node ports, external IPs and load-balancer IPs. */
+  external: string;
+  /** firewall-*: loadBalancerSourceRanges. */
+  firewall: string;
+}
+
+export function nftServicePortChains(namespace: string, name: string, protocol: string, portName: string): NftServicePortChains {
+  const base = hashAndTruncate(`${namespace}/${name}/${protocol.toLowerCase()}/${portName}`);
+  return { cluster: `service-${base}`, local: `local-${base}`, external: `external-${base}`, firewall: `firewall-${base}` };
+}
+
+/** endpoint-* (the DNAT chain) and affinity-* (the client-IP set) of one endpoint "ip:port". */
+export function nftEndpointNames(namespace: string, name: string, protocol: string, portName: string, endpoint: { ip: string; port: number }): { chain: string; affinitySet: string } {
+  const base = hashAndTruncate(`${namespace}/${name}/${protocol.toLowerCase()}/${portName}__${endpoint.ip.replaceAll(':', '.')}/${endpoint.port}`);
+  return { chain: `endpoint-${base}`, affinitySet: `affinity-${base}` };
+}

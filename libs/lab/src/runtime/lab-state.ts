@@ -25,7 +25,10 @@ export interface LabProcess {
 export interface LabState {
   name: string;
   createdAt: string;
+  /** The iptables back end (iptables mode only; an nftables-mode node has no iptables rules). */
   iptables: IptablesFlavour;
+  /** Whether kube-proxy's nfacct counters could be made in the nodes (iptables mode; its rules count with them). */
+  nfacctCounters?: boolean;
   /** Namespaces in creation order; removed in reverse. */
   namespaces: string[];
   processes: LabProcess[];

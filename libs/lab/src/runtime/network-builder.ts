@@ -1,6 +1,7 @@
 import { ResolvedLab, EDGE_CLIENT_SIDE_ADDRESS, EDGE_NODE_SIDE_ADDRESS, NODE_SUBNET_PREFIX, CLIENT_SUBNET_PREFIX } from '../topology/addressing';
 import { run, runIn } from './exec';
-import { LabNamespaces } from './lab-state';
+import { IptablesFlavour, LabNamespaces } from './lab-state';
+import { ProxyMode } from '../topology/topology.schema';
 
 /*
  * Builds the lab's network, every command addressed to a namespace of the lab (`ip -n`, `ip netns exec`): the host's
@@ -123,13 +124,39 @@ export async function buildNetwork(lab: ResolvedLab, ns: LabNamespaces): Promise
   }
 }
 
-export async function applyRules(netns: string, rulesFile: string, flavour: 'nft' | 'legacy'): Promise<void> {
+/** Loads a node's kube-proxy rules: iptables-restore (nft or legacy back end), or `nft -f` in nftables mode. */
+export async function applyRules(netns: string, rulesFile: string, mode: ProxyMode, flavour: IptablesFlavour): Promise<void> {
+  if (mode === 'nftables') {
+    await runIn(netns, ['nft', '-f', rulesFile]);
+    return;
+  }
   const restore = flavour === 'legacy' ? 'iptables-legacy-restore' : 'iptables-restore';
   await runIn(netns, [restore, rulesFile]);
 }
 
-export async function saveRules(netns: string, flavour: 'nft' | 'legacy'): Promise<string> {
-  return runIn(netns, [flavour === 'legacy' ? 'iptables-legacy-save' : 'iptables-save']);
+export async function saveRules(netns: string, flavour: IptablesFlavour, table?: 'filter' | 'nat'): Promise<string> {
+  return runIn(netns, [flavour === 'legacy' ? 'iptables-legacy-save' : 'iptables-save', ...(table ? ['-t', table] : [])]);
+}
+
+/** `nft list ruleset` of the namespace: every nftables table in it (iptables-nft's too, if any). */
+export async function listRuleset(netns: string): Promise<string> {
+  return runIn(netns, ['nft', 'list', 'ruleset']);
+}
+
+/**
+ * Creates kube-proxy's nfacct counters in the namespace, as kube-proxy does at start (nfnetlink_acct objects are per
+ * network namespace). False when they cannot be made (no `nfacct` tool, or a kernel without nfnetlink_acct): kube-proxy
+ * then writes its rules without the `-m nfacct` matches, and so does the lab.
+ */
+export async function ensureNfacctCounters(netns: string, names: readonly string[]): Promise<boolean> {
+  for (const name of names) {
+    try {
+      await runIn(netns, ['nfacct', 'add', name]);
+    } catch (err) {
+      if (!/exists/i.test((err as Error).message)) return false;
+    }
+  }
+  return true;
 }
 
 /** Kills whatever still runs in the namespace, then deletes it; a namespace already gone is fine. */

@@ -1,7 +1,7 @@
-import { connectionsPerPod, expectGoldenRules, expectShare, useLab } from '../testing';
+import { PROXY_MODES, connectionsPerPod, expectGoldenRules, expectShare, useLab } from '../testing';
 
-describe('example clusterip-from-pod (real kernel)', () => {
-  const lab = useLab('clusterip-from-pod.yaml');
+describe.each(PROXY_MODES)('example clusterip-from-pod, kube-proxy %s mode (real kernel)', (proxyMode) => {
+  const lab = useLab('clusterip-from-pod.yaml', { proxyMode });
   const tester = '198.19.3.11';
 
   it('pins the kube-proxy rules of every node', async () => {

@@ -1,8 +1,8 @@
-import { connectionsPerPod, expectGoldenRules, expectShare, seenAddresses, useLab } from '../testing';
+import { PROXY_MODES, connectionsPerPod, expectGoldenRules, expectShare, seenAddresses, useLab } from '../testing';
 import { labLoadBalancerStatus } from '../lab';
 
-describe('example lb-cluster (real kernel)', () => {
-  const lab = useLab('lb-cluster.yaml');
+describe.each(PROXY_MODES)('example lb-cluster, kube-proxy %s mode (real kernel)', (proxyMode) => {
+  const lab = useLab('lb-cluster.yaml', { proxyMode });
   const nodeAddresses = ['198.18.0.11', '198.19.1.1', '198.18.0.12', '198.19.2.1', '198.18.0.13', '198.19.3.1'];
 
   it('pins the kube-proxy rules of every node', async () => {

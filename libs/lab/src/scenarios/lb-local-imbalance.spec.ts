@@ -1,7 +1,7 @@
-import { connectionsPerPod, expectGoldenRules, expectShare, useLab } from '../testing';
+import { PROXY_MODES, connectionsPerPod, expectGoldenRules, expectShare, useLab } from '../testing';
 
-describe('example lb-local-imbalance (real kernel)', () => {
-  const lab = useLab('lb-local-imbalance.yaml');
+describe.each(PROXY_MODES)('example lb-local-imbalance, kube-proxy %s mode (real kernel)', (proxyMode) => {
+  const lab = useLab('lb-local-imbalance.yaml', { proxyMode });
 
   it('pins the kube-proxy rules of every node', async () => {
     await expectGoldenRules(lab.name, 'lb-local-imbalance');

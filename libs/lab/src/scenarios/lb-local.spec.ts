@@ -1,8 +1,8 @@
-import { connectionsPerPod, expectGoldenRules, expectShare, readState, runIn, useLab } from '../testing';
+import { PROXY_MODES, connectionsPerPod, expectGoldenRules, expectShare, readState, runIn, useLab } from '../testing';
 import { labLoadBalancerStatus } from '../lab';
 
-describe('example lb-local with health checks (real kernel)', () => {
-  const lab = useLab('lb-local.yaml', { healthCheckIntervalMs: 500 });
+describe.each(PROXY_MODES)('example lb-local with health checks, kube-proxy %s mode (real kernel)', (proxyMode) => {
+  const lab = useLab('lb-local.yaml', { proxyMode, healthCheckIntervalMs: 500 });
   const alice = '198.51.100.79';
 
   it('pins the kube-proxy rules of every node', async () => {

@@ -1,11 +1,15 @@
-import { expectGoldenRules, seenAddresses, useLab } from '../testing';
+import { PROXY_MODES, expectGoldenRules, seenAddresses, useLab } from '../testing';
 
-describe.each([
+const examples: [file: string, golden: string, realClient: string | undefined][] = [
   ['lb-proxy.yaml', 'lb-proxy', undefined],
   ['lb-proxy-xff.yaml', 'lb-proxy-xff', '198.51.100.79'],
   ['lb-proxy-protocol.yaml', 'lb-proxy-protocol', '198.51.100.79'],
-])('example %s (real kernel)', (file, golden, realClient) => {
-  const lab = useLab(file);
+];
+
+const cases = examples.flatMap(([file, golden, realClient]) => PROXY_MODES.map((proxyMode) => ({ file, golden, realClient, proxyMode })));
+
+describe.each(cases)('example $file, kube-proxy $proxyMode mode (real kernel)', ({ file, golden, realClient, proxyMode }) => {
+  const lab = useLab(file, { proxyMode });
 
   it('pins the kube-proxy rules of every node', async () => {
     await expectGoldenRules(lab.name, golden);

@@ -1,12 +1,18 @@
 import { connectionsPerPod, expectGoldenRules, expectShare, seenAddresses, useLab } from '../testing';
 import type { IptablesFlavour } from '../runtime/lab-state';
+import type { ProxyMode } from '../topology/topology.schema';
 
 const node1 = ['198.18.0.11', '198.19.1.1'];
 const node3 = ['198.18.0.13', '198.19.3.1'];
 
-// The same scenario on both iptables back ends: kube-proxy's rules must mean the same under nft and legacy.
-describe.each<IptablesFlavour>(['nft', 'legacy'])('example nodeport-cluster with iptables-%s (real kernel)', (iptables) => {
-  const lab = useLab('nodeport-cluster.yaml', { iptables });
+// The same scenario in kube-proxy's nftables mode and in its iptables mode on both iptables back ends: kube-proxy's
+// rules must mean the same under nft and legacy.
+describe.each<[ProxyMode, IptablesFlavour]>([
+  ['iptables', 'nft'],
+  ['iptables', 'legacy'],
+  ['nftables', 'nft'],
+])('example nodeport-cluster, kube-proxy %s mode (iptables-%s) (real kernel)', (proxyMode, iptables) => {
+  const lab = useLab('nodeport-cluster.yaml', { proxyMode, iptables });
 
   it('pins the kube-proxy rules of every node', async () => {
     await expectGoldenRules(lab.name, 'nodeport-cluster');

@@ -1,7 +1,7 @@
-import { expectGoldenRules, useLab } from '../testing';
+import { PROXY_MODES, expectGoldenRules, useLab } from '../testing';
 
-describe('example nodeport-local (real kernel)', () => {
-  const lab = useLab('nodeport-local.yaml');
+describe.each(PROXY_MODES)('example nodeport-local, kube-proxy %s mode (real kernel)', (proxyMode) => {
+  const lab = useLab('nodeport-local.yaml', { proxyMode });
   const alice = '198.51.100.79';
 
   it('pins the kube-proxy rules of every node', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { readState } from '../runtime/lab-state';
 import { runIn } from '../runtime/exec';
 import { connectionsPerPod, EXAMPLES_DIR, expectGoldenRules, expectShare, seenAddresses, useLab } from '../testing';
+import type { ProxyMode } from '../topology/topology.schema';
 
 /** The UDP entries of a lab node's conntrack table (`conntrack -L` prints `zone=N` outside the default zone). */
 async function udpEntries(labName: string, node: string): Promise<string[]> {
@@ -10,20 +11,31 @@ async function udpEntries(labName: string, node: string): Promise<string[]> {
   return out.split('\n').filter((line) => line.startsWith('udp'));
 }
 
-describe('example udp-dns (real kernel)', () => {
-  const lab = useLab('udp-dns.yaml');
+// In both of kube-proxy's modes: the same ground truth, the rules each mode writes.
+describe.each<[ProxyMode]>([['iptables'], ['nftables']])('example udp-dns, kube-proxy %s mode (real kernel)', (proxyMode) => {
+  const lab = useLab('udp-dns.yaml', { proxyMode });
+  const golden = (node: string) => readFileSync(join(EXAMPLES_DIR, 'golden', 'udp-dns', `${node}.${proxyMode === 'iptables' ? 'iptables-save' : 'nft'}`), 'utf8');
   const tester = '198.19.3.11';
   const node3 = '198.18.0.13';
 
-  it('pins the kube-proxy rules of every node: the same chains as TCP, matching -p udp', async () => {
+  it('pins the kube-proxy rules of every node: the same chains as TCP, matching udp', async () => {
     await expectGoldenRules(lab.name, 'udp-dns');
-    const node3Rules = readFileSync(join(EXAMPLES_DIR, 'golden', 'udp-dns', 'node3.iptables-save'), 'utf8');
-    expect(node3Rules).toMatch(/^-A KUBE-SERVICES -d 198\.18\.255\.10\/32 -p udp -m comment --comment "default\/dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-/m);
-    expect(node3Rules).toMatch(/^-A KUBE-NODEPORTS -p udp -m comment --comment "default\/dns-nodeport:dns" -m udp --dport 30053 -j KUBE-EXT-/m);
-    expect(node3Rules).not.toMatch(/-p tcp .*--dport (53|30053)\b/);
-    // node3's CNI zone: raw-table rules apart from kube-proxy's
-    expect(node3Rules).toMatch(/^-A PREROUTING -m comment --comment "natlens lab: CNI conntrack zone 7" -j CT --zone 7$/m);
-    expect(readFileSync(join(EXAMPLES_DIR, 'golden', 'udp-dns', 'node1.iptables-save'), 'utf8')).not.toContain('*raw');
+    const node3Rules = golden('node3');
+    if (proxyMode === 'iptables') {
+      expect(node3Rules).toMatch(/^-A KUBE-SERVICES -d 198\.18\.255\.10\/32 -p udp -m comment --comment "default\/dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-/m);
+      expect(node3Rules).toMatch(/^-A KUBE-NODEPORTS -p udp -m comment --comment "default\/dns-nodeport:dns" -m udp --dport 30053 -j KUBE-EXT-/m);
+      expect(node3Rules).not.toMatch(/-p tcp .*--dport (53|30053)\b/);
+      // node3's CNI zone: raw-table rules apart from kube-proxy's
+      expect(node3Rules).toMatch(/^-A PREROUTING -m comment --comment "natlens lab: CNI conntrack zone 7" -j CT --zone 7$/m);
+      expect(golden('node1')).not.toContain('*raw');
+    } else {
+      expect(node3Rules).toMatch(/198\.18\.255\.10 \. udp \. 53 : goto service-\S+-default\/dns\/udp\/dns/);
+      expect(node3Rules).toMatch(/udp \. 30053 : goto external-\S+-default\/dns-nodeport\/udp\/dns/);
+      // node3's CNI zone: a table of its own beside kube-proxy's
+      expect(node3Rules).toMatch(/^table ip natlens-cni-zone \{/m);
+      expect(node3Rules).toMatch(/ct zone set 7/);
+      expect(golden('node1')).not.toContain('natlens-cni-zone');
+    }
   });
 
   it('delivers a pod\'s queries to the ClusterIP with the pod as source: DNAT, no SNAT, split over both pods', async () => {
@@ -62,8 +74,8 @@ describe('example udp-dns (real kernel)', () => {
       ['dns-1', { '198.51.100.79': 100 }],
       ['dns-2', {}],
     ]);
-    const rules = readFileSync(join(EXAMPLES_DIR, 'golden', 'udp-dns', 'node3.iptables-save'), 'utf8');
-    expect(rules).toMatch(/^-A KUBE-EXTERNAL-SERVICES -p udp -m comment --comment "default\/dns-local:dns has no local endpoints" -m addrtype --dst-type LOCAL -m udp --dport 30054 -j DROP$/m);
+    if (proxyMode === 'iptables') expect(golden('node3')).toMatch(/^-A KUBE-EXTERNAL-SERVICES -p udp -m comment --comment "default\/dns-local:dns has no local endpoints" -m addrtype --dst-type LOCAL -m udp --dport 30054 -j DROP$/m);
+    else expect(golden('node3')).toMatch(/udp \. 30054 comment "default\/dns-local:dns" : drop/);
   });
 
   it('tracks node3\'s connections in its CNI\'s zone 7, and the forwarded legs on node1 and node2 in the default zone', async () => {

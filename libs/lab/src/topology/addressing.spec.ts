@@ -28,6 +28,7 @@ describe('resolveLab', () => {
       nodes: [{ name: 'n' }],
       pods: [],
       clients: [],
+      kubeProxy: { mode: 'iptables' },
       services: [
         { name: 'a', namespace: 'default', type: 'NodePort', selector: { x: 'y' }, ports: [{ protocol: 'TCP', port: 80, targetPort: 80, nodePort: 30080 }], externalTrafficPolicy: 'Cluster', annotations: {} },
         { name: 'b', namespace: 'default', type: 'LoadBalancer', selector: { x: 'y' }, ports: [{ protocol: 'TCP', port: 80, targetPort: 80 }], externalTrafficPolicy: 'Local', annotations: {} },

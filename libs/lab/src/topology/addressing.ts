@@ -1,4 +1,4 @@
-import { LabClient, LabService, LabServicePort, LoadBalancerMode, Topology } from './topology.schema';
+import { KubeProxySettings, LabClient, LabService, LabServicePort, LoadBalancerDistribution, LoadBalancerMode, Topology } from './topology.schema';
 
 /*
  * Address plan (DESIGN.md): nodes 198.18.0.0/24, pod CIDRs 198.19.N.0/24, Service CIDR 198.18.255.0/24,
@@ -44,6 +44,7 @@ export interface ResolvedService extends Omit<LabService, 'ports'> {
   ports: ResolvedServicePort[];
   loadBalancerIP?: string;
   loadBalancerMode?: LoadBalancerMode;
+  loadBalancerDistribution?: LoadBalancerDistribution;
   healthCheckNodePort?: number;
   endpoints: ResolvedPod[];
 }
@@ -54,6 +55,8 @@ export interface ResolvedLab {
   pods: ResolvedPod[];
   services: ResolvedService[];
   clients: LabClient[];
+  /** How each node's kube-proxy runs (the topology's `kubeProxy`, `--proxy-mode` applied). */
+  kubeProxy: KubeProxySettings;
 }
 
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
@@ -113,12 +116,13 @@ export function resolveLab(topology: Topology): ResolvedLab {
       clusterIP: `198.18.255.${10 + i}`,
       loadBalancerIP: isLb ? `203.0.113.${10 + i}` : undefined,
       loadBalancerMode: isLb ? (svc.loadBalancer?.mode ?? 'forward') : undefined,
+      loadBalancerDistribution: isLb ? (svc.loadBalancer?.distribution ?? 'per-node') : undefined,
       healthCheckNodePort,
       endpoints: pods.filter((p) => p.namespace === svc.namespace && selects(svc.selector, p.labels)),
     };
   });
   if (services.length > 240) throw new Error('more than 240 services do not fit the lab Service CIDR');
-  return { name: topology.name, nodes, pods, services, clients: topology.clients };
+  return { name: topology.name, nodes, pods, services, clients: topology.clients, kubeProxy: topology.kubeProxy };
 }
 
 export function serviceKey(svc: { namespace: string; name: string }): string {

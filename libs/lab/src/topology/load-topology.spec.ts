@@ -17,6 +17,12 @@ describe('parseTopology', () => {
     const topology = parseTopology(`${minimal}pods: [{name: a, node: node1}]\nservices: [{name: s, selector: {app: a}, ports: [{port: 80, targetPort: 8080}]}]`);
     expect(topology.pods[0]).toEqual({ name: 'a', namespace: 'default', node: 'node1', labels: {} });
     expect(topology.services[0]).toMatchObject({ namespace: 'default', type: 'ClusterIP', externalTrafficPolicy: 'Cluster', annotations: {} });
+    expect(topology.kubeProxy).toEqual({ mode: 'iptables' });
+  });
+
+  it('takes the kube-proxy mode', () => {
+    expect(parseTopology(`${minimal}kubeProxy: {mode: nftables}`).kubeProxy).toEqual({ mode: 'nftables' });
+    expect(parseTopology(`${minimal}kubeProxy: {}`).kubeProxy).toEqual({ mode: 'iptables' });
   });
 
   it('takes UDP ports as Kubernetes does', () => {
@@ -41,6 +47,8 @@ describe('parseTopology', () => {
       `${minimal}services: [{name: s, type: LoadBalancer, loadBalancer: {mode: proxy}, selector: {a: b}, ports: [{port: 53, targetPort: 53, protocol: UDP}]}]`,
       /UDP port needs loadBalancer mode forward/,
     ],
+    ['an unknown proxy mode', `${minimal}kubeProxy: {mode: ipvs}`, /kubeProxy\.mode: Invalid option/],
+    ['an unknown kube-proxy knob', `${minimal}kubeProxy: {mode: nftables, masqueradeAll: true}`, /kubeProxy: Unrecognized key.*masqueradeAll/],
     ['a nodePort out of range', `${minimal}services: [{name: s, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 80}]}]`, /nodePort: Too small/],
     ['Local policy on ClusterIP', `${minimal}services: [{name: s, selector: {a: b}, externalTrafficPolicy: Local, ports: [{port: 80, targetPort: 80}]}]`, /externalTrafficPolicy applies only/],
     [
@@ -48,6 +56,12 @@ describe('parseTopology', () => {
       `${minimal}services: [{name: s, type: LoadBalancer, selector: {a: b}, healthCheckNodePort: 32000, ports: [{port: 80, targetPort: 80}]}]`,
       /healthCheckNodePort is only for/,
     ],
+    [
+      'a single-node distribution on a proxying load balancer',
+      `${minimal}services: [{name: s, type: LoadBalancer, selector: {a: b}, loadBalancer: {mode: proxy, distribution: single-node}, ports: [{port: 80, targetPort: 80}]}]`,
+      /distribution single-node is for mode forward/,
+    ],
+    ['an unknown distribution', `${minimal}services: [{name: s, type: LoadBalancer, selector: {a: b}, loadBalancer: {distribution: round-robin}, ports: [{port: 80, targetPort: 80}]}]`, /distribution: Invalid option/],
     [
       'one node port used twice',
       `${minimal}services: [{name: s, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 30001}]}, {name: t, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 30001}]}]`,

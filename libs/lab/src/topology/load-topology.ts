@@ -64,6 +64,9 @@ function crossReferenceProblems(topology: Topology): string[] {
     if (svc.type === 'LoadBalancer' && (svc.loadBalancer?.mode ?? 'forward') !== 'forward' && svc.ports.some((p) => p.protocol === 'UDP')) {
       problems.push(`services.${i}: a UDP port needs loadBalancer mode forward (the lab's proxying load balancers speak TCP)`);
     }
+    if (svc.loadBalancer?.distribution === 'single-node' && svc.loadBalancer.mode !== 'forward') {
+      problems.push(`services.${i}: loadBalancer.distribution single-node is for mode forward (the proxies spread per node)`);
+    }
     if (svc.healthCheckNodePort !== undefined && !(svc.type === 'LoadBalancer' && svc.externalTrafficPolicy === 'Local')) {
       problems.push(`services.${i}: healthCheckNodePort is only for LoadBalancer services with externalTrafficPolicy Local`);
     }

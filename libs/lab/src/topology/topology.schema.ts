@@ -40,6 +40,13 @@ export const labServicePortSchema = z.strictObject({
 
 export const loadBalancerModeSchema = z.enum(['forward', 'proxy', 'proxy-xff', 'proxy-protocol']);
 
+/**
+ * How the `forward` load balancer spreads connections over the healthy nodes: per-node (an ECMP route over all of
+ * them, as BGP or a cloud network LB) or single-node (all to one, as MetalLB in L2 mode: the node that answers ARP
+ * for the address, until it fails its health check).
+ */
+export const loadBalancerDistributionSchema = z.enum(['per-node', 'single-node']);
+
 export const labServiceSchema = z.strictObject({
   name: dnsLabel,
   namespace: dnsLabel.default('default'),
@@ -49,7 +56,7 @@ export const labServiceSchema = z.strictObject({
   externalTrafficPolicy: z.enum(['Cluster', 'Local']).default('Cluster'),
   healthCheckNodePort: z.number().int().min(30000).max(32767).optional(),
   externalIPs: z.array(z.ipv4()).optional(),
-  loadBalancer: z.strictObject({ mode: loadBalancerModeSchema.default('forward') }).optional(),
+  loadBalancer: z.strictObject({ mode: loadBalancerModeSchema.default('forward'), distribution: loadBalancerDistributionSchema.default('per-node') }).optional(),
   annotations: z.record(z.string(), z.string()).default({}),
 });
 
@@ -60,12 +67,20 @@ export const labClientSchema = z.strictObject({
   }),
 });
 
+export const proxyModeSchema = z.enum(['iptables', 'nftables']);
+
+/** How each node's kube-proxy runs; a strict object so that later knobs (e.g. masqueradePortRange) join it. */
+export const kubeProxySchema = z.strictObject({
+  mode: proxyModeSchema.default('iptables'),
+});
+
 export const topologySchema = z.strictObject({
   name: dnsLabel.max(24, 'keep lab names to 24 characters: namespaces are named <lab>-<role>-<name>'),
   nodes: z.array(labNodeSchema).min(1).max(200),
   pods: z.array(labPodSchema).default([]),
   services: z.array(labServiceSchema).default([]),
   clients: z.array(labClientSchema).default([]),
+  kubeProxy: kubeProxySchema.default({ mode: 'iptables' }),
 });
 
 export type Topology = z.infer<typeof topologySchema>;
@@ -75,3 +90,7 @@ export type LabService = z.infer<typeof labServiceSchema>;
 export type LabServicePort = z.infer<typeof labServicePortSchema>;
 export type LabClient = z.infer<typeof labClientSchema>;
 export type LoadBalancerMode = z.infer<typeof loadBalancerModeSchema>;
+/** kube-proxy's --proxy-mode in the lab. */
+export type ProxyMode = z.infer<typeof proxyModeSchema>;
+export type KubeProxySettings = z.infer<typeof kubeProxySchema>;
+export type LoadBalancerDistribution = z.infer<typeof loadBalancerDistributionSchema>;

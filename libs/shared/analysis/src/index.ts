@@ -3,3 +3,4 @@ export * from './verdict';
 export * from './types';
 export * from './evidence';
 export * from './alerts';
+export * from './entry';

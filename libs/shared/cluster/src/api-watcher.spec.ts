@@ -265,6 +265,34 @@ describe('KubeApiWatcher', () => {
     );
   });
 
+  it('with workloads, follows each pod to its Deployment through its ReplicaSet, and watches the workloads too', async () => {
+    await startWatcher({ workloads: true });
+    expect(index().ownerOf({ namespace: 'default', name: 'web-3' })).toEqual({ known: true, workload: { kind: 'Deployment', namespace: 'default', name: 'web', selector: { matchLabels: { app: 'web' } } } });
+    expect(index().ownerOf({ namespace: 'default', name: 'api-1' })).toMatchObject({ known: true, workload: { kind: 'Deployment', name: 'api' } });
+    for (const name of ['replicasets', 'deployments', 'statefulsets', 'daemonsets'] as const) {
+      expect(requests(name, false)).toEqual([undefined]);
+      await waitFor(() => requests(name, true).length === 1, `the ${name} watch`);
+    }
+    // a rollout changes the selector (a new label): the remedy must use the cluster's selector, as it is now
+    const deployment = server.get('deployments', 'default', 'web');
+    (deployment['spec'] as { selector: object }).selector = { matchLabels: { app: 'web', track: 'stable' } };
+    server.change('deployments', 'MODIFIED', deployment);
+    await waitFor(() => {
+      const owner = index().ownerOf({ namespace: 'default', name: 'web-1' });
+      return owner.known && JSON.stringify(owner.workload.selector) === JSON.stringify({ matchLabels: { app: 'web', track: 'stable' } });
+    }, 'the new selector');
+    // the ReplicaSet goes away (its Deployment is deleted): the owner is no longer known, and the index says why
+    server.change('replicasets', 'DELETED', server.get('replicasets', 'default', 'web-7c9f8d6b5'));
+    await waitFor(() => !index().ownerOf({ namespace: 'default', name: 'web-1' }).known, 'the owner to be unknown');
+    expect(index().ownerOf({ namespace: 'default', name: 'web-1' })).toEqual({ known: false, reason: 'its owner ReplicaSet web-7c9f8d6b5 is not in the cluster metadata', owner: { kind: 'ReplicaSet', name: 'web-7c9f8d6b5' } });
+  });
+
+  it('without workloads, asks the API server for none of them (agents need no RBAC on apps/v1)', async () => {
+    await startWatcher();
+    expect(server.requests.filter((r) => ['replicasets', 'deployments', 'statefulsets', 'daemonsets'].includes(r.resource))).toEqual([]);
+    expect(index().ownerOf({ namespace: 'default', name: 'web-1' })).toMatchObject({ known: false, reason: 'its owner ReplicaSet web-7c9f8d6b5 is not in the cluster metadata' });
+  });
+
   it('closes its watches on stop', async () => {
     await startWatcher();
     await waitFor(() => server.openWatches() === 4, 'four open watches');

@@ -4,7 +4,7 @@ import { ClusterIndex } from './cluster-index';
 import type { ClusterIndexListener, ClusterMetadataSource, ClusterMetadataStatus } from './cluster-metadata-source';
 import { IndexListeners } from './index-listeners';
 import { type KubeConfig, type KubeConfigSource, loadKubeClient, loadKubeConfig } from './kube-client';
-import { KUBE_RESOURCES } from './kube-resources';
+import { KUBE_RESOURCES, WORKLOAD_RESOURCES } from './kube-resources';
 import { ResourceInformer, type ResourceInformerStatus } from './resource-informer';
 import { silentLogger } from './silent-logger';
 
@@ -18,6 +18,11 @@ export interface KubeApiWatcherOptions {
   readonly backoff?: BackoffPolicy;
   /** How long `start` waits for the first list of every collection before it gives up (ms). Default 60 000. */
   readonly syncTimeoutMs?: number;
+  /**
+   * Also watch the apps/v1 workloads (replicasets, deployments, statefulsets, daemonsets) that own pods: the hub's
+   * remedies name them. Needs list and watch on them. Default false (the agents map addresses only).
+   */
+  readonly workloads?: boolean;
 }
 
 function isKubeConfigSource(value: KubeConfigSource | KubeConfig): value is KubeConfigSource {
@@ -25,8 +30,8 @@ function isKubeConfigSource(value: KubeConfigSource | KubeConfig): value is Kube
 }
 
 /**
- * Cluster metadata from the API server: one informer per collection (nodes, pods, services, endpointslices, all
- * namespaces), each keeping its valid objects; after the first full sync, any change rebuilds the index after a
+ * Cluster metadata from the API server: one informer per collection (nodes, pods, services, endpointslices, and with
+ * `workloads` replicasets, deployments, statefulsets, daemonsets; all namespaces), each keeping its valid objects; after the first full sync, any change rebuilds the index after a
  * short quiet time and swaps it in whole.
  */
 export class KubeApiWatcher implements ClusterMetadataSource {
@@ -49,7 +54,7 @@ export class KubeApiWatcher implements ClusterMetadataSource {
     const { kubeConfig } = this.options;
     const config = isKubeConfigSource(kubeConfig) ? await loadKubeConfig(kubeConfig) : kubeConfig;
     const server = config.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)';
-    this.informers = KUBE_RESOURCES.map(
+    this.informers = [...KUBE_RESOURCES, ...(this.options.workloads ? WORKLOAD_RESOURCES : [])].map(
       (resource) =>
         new ResourceInformer(resource, client, config, {
           logger: this.logger,

@@ -3,7 +3,7 @@ import type { KubeObject } from '@natlens/shared-model';
 import { ClusterIndex } from './cluster-index';
 import type { LookupProtocol } from './cluster-types';
 import { parseInventory } from './inventory-parse';
-import { DUAL_STACK_INVENTORY, indexFromInventoryFile, LAB_SEEDS_INVENTORY } from './testing/inventory-fixtures';
+import { CLOUD_CLUSTER_INVENTORY, DUAL_STACK_INVENTORY, indexFromInventoryFile, LAB_SEEDS_INVENTORY } from './testing/inventory-fixtures';
 
 // The seeds lab (examples/seeds.yaml): default/web is LoadBalancer + Local with pods web-1, web-2 on node1 and
 // web-3 on node2; default/api is NodePort + Cluster with api-1 on node1 and api-2 on node3.
@@ -18,6 +18,7 @@ const web = {
   externalTrafficPolicy: 'Local',
   healthCheckNodePort: 32122,
   expectClientIP: true,
+  loadBalancerIngress: 'address',
   port: webPort,
 };
 const apiPort = { port: 80, protocol: 'TCP', name: 'http', targetPort: 9090, nodePort: 30090 };
@@ -225,3 +226,36 @@ describe('ClusterIndex Services', () => {
 function kubeObjects(path: string): KubeObject[] {
   return [...parseInventory(readFileSync(path, 'utf8'), path).objects];
 }
+
+describe('a cloud cluster sharing no address with the lab (fixtures/cloud-cluster-inventory.json)', () => {
+  const cloud = indexFromInventoryFile(CLOUD_CLUSTER_INVENTORY);
+  const shop = (name: string) => ({ namespace: 'shop', name });
+
+  it('tells what each LoadBalancer publishes: a hostname only (its addresses unknown) or an address', () => {
+    expect(cloud.service(shop('storefront'))).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', loadBalancerIngress: 'hostname-only', healthCheckNodePort: 31990 });
+    expect(cloud.service(shop('checkout'))).toMatchObject({ type: 'LoadBalancer', loadBalancerIngress: 'address' });
+    expect(cloud.service(shop('edge-agent'))?.loadBalancerIngress).toBeUndefined();
+  });
+
+  it.each<[string, string, number, object | undefined]>([
+    ['a hostname-only LoadBalancer has no address to match: its node port is the door', '10.20.1.12', 31443, { name: 'storefront', entry: 'nodePort' }],
+    ['the ingress IP of the other LoadBalancer', '192.0.2.40', 80, { name: 'checkout', entry: 'loadBalancer' }],
+    ['a NodePort Service on any node', '10.20.1.13', 30900, { name: 'edge-agent', entry: 'nodePort' }],
+    ['a ClusterIP', '10.100.12.4', 22, { name: 'debug', entry: 'clusterIP' }],
+    ['a node port on an address that is no node\'s', '10.20.1.99', 31443, undefined],
+  ])('%s', (_name, ip, port, expected) => {
+    const frontend = cloud.serviceFrontend(ip, port, 'tcp');
+    if (expected === undefined) expect(frontend).toBeUndefined();
+    else expect(frontend).toMatchObject({ namespace: 'shop', ...expected });
+  });
+
+  it.each<[string, string, number, LookupProtocol, boolean]>([
+    ['a healthCheckNodePort on a node', '10.20.1.11', 31990, 'tcp', true],
+    ['kube-proxy\'s :10256 on a node', '10.20.1.13', 10256, 'tcp', true],
+    ['a node port is no health check', '10.20.1.11', 31443, 'tcp', false],
+    ['a health port on an address that is no node\'s', '192.0.2.40', 31990, 'tcp', false],
+    ['UDP', '10.20.1.11', 31990, 'udp', false],
+  ])('health-check destinations: %s', (_name, ip, port, protocol, expected) => {
+    expect(cloud.isHealthCheckPort(ip, port, protocol)).toBe(expected);
+  });
+});

@@ -1,4 +1,4 @@
-import type { KubeEndpointSlice, KubeNode, KubeObject, KubePod, KubeService } from '@natlens/shared-model';
+import type { KubeEndpointSlice, KubeNode, KubeObject, KubePod, KubeService, KubeWorkload } from '@natlens/shared-model';
 import {
   type ClientIdentity,
   type LookupProtocol,
@@ -16,6 +16,10 @@ import { lookupSocketKey, serviceProtocol } from './lookup-keys';
 import { indexNodeAddresses, type NodeAddressBook } from './node-addresses';
 import { indexPodAddresses } from './pod-addresses';
 import { indexServices, type ServiceCatalog } from './service-catalog';
+import { indexWorkloads, type PodOwner, type WorkloadCatalog } from './workload-owners';
+
+/** kube-proxy answers `/healthz` here (`--healthz-bind-address` 0.0.0.0:10256 by default); load balancers of Cluster-policy Services check it. */
+export const KUBE_PROXY_HEALTHZ_PORT = 10256;
 
 /** The objects an index is built from, by kind. */
 export interface ClusterObjects {
@@ -23,18 +27,21 @@ export interface ClusterObjects {
   readonly pods: readonly KubePod[];
   readonly services: readonly KubeService[];
   readonly endpointSlices: readonly KubeEndpointSlice[];
+  /** ReplicaSets, Deployments, StatefulSets and DaemonSets: the owners of pods (absent: none known). */
+  readonly workloads?: readonly KubeWorkload[];
 }
 
-const NO_OBJECTS: ClusterObjects = { nodes: [], pods: [], services: [], endpointSlices: [] };
+const NO_OBJECTS: ClusterObjects = { nodes: [], pods: [], services: [], endpointSlices: [], workloads: [] };
 
 /** Splits a mixed list (a `kubectl get … -o json` List) by kind. */
 export function groupByKind(objects: Iterable<KubeObject>): ClusterObjects {
-  const grouped = { nodes: [] as KubeNode[], pods: [] as KubePod[], services: [] as KubeService[], endpointSlices: [] as KubeEndpointSlice[] };
+  const grouped = { nodes: [] as KubeNode[], pods: [] as KubePod[], services: [] as KubeService[], endpointSlices: [] as KubeEndpointSlice[], workloads: [] as KubeWorkload[] };
   for (const object of objects) {
     if (object.kind === 'Node') grouped.nodes.push(object);
     else if (object.kind === 'Pod') grouped.pods.push(object);
     else if (object.kind === 'Service') grouped.services.push(object);
-    else grouped.endpointSlices.push(object);
+    else if (object.kind === 'EndpointSlice') grouped.endpointSlices.push(object);
+    else grouped.workloads.push(object);
   }
   return grouped;
 }
@@ -51,6 +58,7 @@ export class ClusterIndex {
     private readonly nodeAddresses: NodeAddressBook,
     private readonly serviceCatalog: ServiceCatalog,
     private readonly endpointCatalog: EndpointCatalog,
+    private readonly workloadCatalog: WorkloadCatalog,
   ) {}
 
   static empty(): ClusterIndex {
@@ -66,7 +74,8 @@ export class ClusterIndex {
     const nodeAddresses = indexNodeAddresses(objects.nodes, podByAddress);
     const serviceCatalog = indexServices(objects.services);
     const endpointCatalog = indexEndpoints(objects.endpointSlices, serviceCatalog.services, podByAddress);
-    return new ClusterIndex(objects, podByAddress, nodeAddresses, serviceCatalog, endpointCatalog);
+    const workloadCatalog = indexWorkloads(objects.workloads ?? [], objects.pods);
+    return new ClusterIndex(objects, podByAddress, nodeAddresses, serviceCatalog, endpointCatalog, workloadCatalog);
   }
 
   /**
@@ -80,6 +89,15 @@ export class ClusterIndex {
     if (byAddress !== undefined) return byAddress;
     if (this.node(ip) === undefined) return undefined;
     return this.serviceCatalog.nodePortFrontends.get(`${port}|${serviceProtocol(protocol) ?? ''}`);
+  }
+
+  /**
+   * A destination a load balancer's health check goes to: a node address with a Service's healthCheckNodePort or
+   * kube-proxy's own health port (KUBE_PROXY_HEALTHZ_PORT, its `--healthz-bind-address` default). TCP only.
+   */
+  isHealthCheckPort(ip: string, port: number, protocol: LookupProtocol): boolean {
+    if (serviceProtocol(protocol) !== 'TCP' || this.node(ip) === undefined) return false;
+    return port === KUBE_PROXY_HEALTHZ_PORT || this.serviceCatalog.healthCheckNodePorts.has(port);
   }
 
   /**
@@ -159,6 +177,20 @@ export class ClusterIndex {
   /** Ready endpoints of a Service on one node (0 when none). */
   localEndpoints(service: ServiceRef, node: string): number {
     return this.readyEndpointsByNode(service).get(node) ?? 0;
+  }
+
+  /** The workload that runs a pod (Deployment, StatefulSet, DaemonSet, or a ReplicaSet of none), or why it is not known. */
+  ownerOf(pod: ServiceRef): PodOwner {
+    return this.workloadCatalog.ownerOf(pod);
+  }
+
+  /** The nodes' pod CIDRs (spec.podCIDRs, or spec.podCIDR), in node-name order. */
+  podCIDRs(): string[] {
+    const cidrs: string[] = [];
+    for (const node of [...this.objects.nodes].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+      for (const cidr of [...(node.spec.podCIDR === undefined ? [] : [node.spec.podCIDR]), ...(node.spec.podCIDRs ?? [])]) if (!cidrs.includes(cidr)) cidrs.push(cidr);
+    }
+    return cidrs;
   }
 
   /** Node names, sorted. */

@@ -43,6 +43,14 @@ export interface ServiceInfo extends ServiceRef {
   readonly healthCheckNodePort?: number;
   /** The Service carries `natlens.io/expect-client-ip: "true"`: SNAT of external clients is a finding. */
   readonly expectClientIP: boolean;
+  /** The Service's `natlens.io/lb-distribution` annotation as written (shared-analysis parses it). */
+  readonly lbDistribution?: string;
+  /**
+   * LoadBalancer Services: what `status.loadBalancer.ingress` publishes. `address`: at least one IP, which kube-proxy
+   * matches packets against; `hostname-only`: names only (e.g. AWS ELB/NLB), so the load balancer's addresses are
+   * unknown here and it delivers to node ports. Absent while no ingress is published.
+   */
+  readonly loadBalancerIngress?: 'address' | 'hostname-only';
 }
 
 /** The Service port a destination address:port reaches, and through which door. */

@@ -1,4 +1,4 @@
-export { ClusterIndex, groupByKind, type ClusterObjects } from './cluster-index';
+export { ClusterIndex, groupByKind, KUBE_PROXY_HEALTHZ_PORT, type ClusterObjects } from './cluster-index';
 export {
   EXPECT_CLIENT_IP_ANNOTATION,
   type ClientIdentity,
@@ -21,3 +21,4 @@ export type { ResourceInformerStatus } from './resource-informer';
 export type { KubeResourceName } from './kube-resources';
 export { loadKubeConfig, type KubeConfigOptions, type KubeConfigSource } from './kube-client';
 export type { BackoffPolicy } from './backoff';
+export type { PodOwner, WorkloadKind, WorkloadRef } from './workload-owners';

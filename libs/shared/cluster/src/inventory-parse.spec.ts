@@ -36,19 +36,26 @@ describe('parseInventory', () => {
   });
 
   it('skips kinds it does not read (kubectl get all) and says which', () => {
-    const text = labWith((list) => list.items.push({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' } }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }));
+    const text = labWith((list) =>
+      list.items.push(
+        { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'nightly' } },
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } },
+        { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'web' } } } },
+      ),
+    );
     const { objects, ignoredKinds } = parseInventory(text, 'all.json');
-    expect(objects).toHaveLength(12);
-    expect(ignoredKinds).toEqual({ Deployment: 1, ConfigMap: 1 });
+    expect(objects).toHaveLength(13); // the lab's 12, and the Deployment: workloads are read
+    expect(objects.at(-1)).toMatchObject({ kind: 'Deployment', spec: { selector: { matchLabels: { app: 'web' } } } });
+    expect(ignoredKinds).toEqual({ Job: 1, ConfigMap: 1 });
   });
 
   it.each<[string, string, string, RegExp]>([
-    ['not JSON', '{"kind": "List", items: []}', '(top level)', /not valid JSON .*kubectl get nodes,pods,services,endpointslices -A -o json/],
+    ['not JSON', '{"kind": "List", items: []}', '(top level)', /not valid JSON .*kubectl get nodes,pods,services,endpointslices,replicasets,deployments,statefulsets,daemonsets -A -o json/],
     ['a JSON array', '[]', '(top level)', /expected a JSON object/],
     ['a single object, not a list', JSON.stringify(lab.items[0]), 'kind', /expected "List" .* got "Node"/],
     ['no items', '{"apiVersion":"v1","kind":"List"}', 'items', /expected an array of objects, got nothing/],
     ['an item that is no object', labWith((l) => l.items.splice(2, 0, 5 as never)), 'items[2]', /expected object, received number/],
-    ['an item without kind', labWith((l) => setAt(l, ['items', 4, 'kind'], undefined)), 'items[4].kind (default/web-2)', /^expected 'Node' \| 'Pod' \| 'Service' \| 'EndpointSlice', got nothing$/],
+    ['an item without kind', labWith((l) => setAt(l, ['items', 4, 'kind'], undefined)), 'items[4].kind (default/web-2)', /^expected 'Node' \| 'Pod' \| 'Service' \| 'EndpointSlice' \| 'ReplicaSet' \| 'Deployment' \| 'StatefulSet' \| 'DaemonSet', got nothing$/],
     [
       'a Service port out of range',
       labWith((l) => setAt(l, ['items', 8, 'spec', 'ports', 0, 'port'], 0)),
@@ -60,7 +67,7 @@ describe('parseInventory', () => {
     [
       'an endpoint without addresses, after an ignored kind',
       labWith((l) => {
-        l.items.unshift({ kind: 'Deployment', metadata: { name: 'web' } });
+        l.items.unshift({ kind: 'CronJob', metadata: { name: 'web' } });
         setAt(l, ['items', 11, 'endpoints', 0, 'addresses'], []);
       }),
       'items[11].endpoints[0].addresses (EndpointSlice default/web-lab)',

@@ -2,18 +2,24 @@ import { type KubeObject, kubeListSchema } from '@natlens/shared-model';
 import { firstProblem } from './schema-issues';
 
 /*
- * The inventory file: what `kubectl get nodes,pods,services,endpointslices -A -o json` prints (a `List`), or one
- * typed list as the API server returns it (`NodeList`, ...), whose items carry no kind of their own.
+ * The inventory file: what `kubectl get nodes,pods,services,endpointslices,replicasets,deployments,statefulsets,
+ * daemonsets -A -o json` prints (a `List`), or one typed list as the API server returns it (`NodeList`, ...), whose
+ * items carry no kind of their own. The apps/v1 workloads are optional: without them the remedies say that a pod's
+ * owner is not known rather than name one.
  */
 
-const READ_KINDS = new Set(['Node', 'Pod', 'Service', 'EndpointSlice']);
+const READ_KINDS = new Set(['Node', 'Pod', 'Service', 'EndpointSlice', 'ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet']);
 const TYPED_LISTS: Readonly<Record<string, string>> = {
   NodeList: 'Node',
   PodList: 'Pod',
   ServiceList: 'Service',
   EndpointSliceList: 'EndpointSlice',
+  ReplicaSetList: 'ReplicaSet',
+  DeploymentList: 'Deployment',
+  StatefulSetList: 'StatefulSet',
+  DaemonSetList: 'DaemonSet',
 };
-const HOW_TO_MAKE = 'write it with `kubectl get nodes,pods,services,endpointslices -A -o json > FILE`';
+const HOW_TO_MAKE = 'write it with `kubectl get nodes,pods,services,endpointslices,replicasets,deployments,statefulsets,daemonsets -A -o json > FILE`';
 
 /** An inventory that cannot be used, with where and what to fix. */
 export class InventoryError extends Error {
@@ -59,7 +65,7 @@ export function parseInventory(text: string, file: string): ParsedInventory {
   const listKind = document['kind'];
   const itemKind = typeof listKind === 'string' ? TYPED_LISTS[listKind] : undefined;
   if (listKind !== 'List' && itemKind === undefined) {
-    throw new InventoryError(file, 'kind', `expected "List" (or NodeList, PodList, ServiceList, EndpointSliceList), got ${JSON.stringify(listKind) ?? 'nothing'}; ${HOW_TO_MAKE}`);
+    throw new InventoryError(file, 'kind', `expected "List" (or a typed list: ${Object.keys(TYPED_LISTS).join(', ')}), got ${JSON.stringify(listKind) ?? 'nothing'}; ${HOW_TO_MAKE}`);
   }
   const items = document['items'];
   if (!Array.isArray(items)) throw new InventoryError(file, 'items', `expected an array of objects, got ${JSON.stringify(items) ?? 'nothing'}`);

@@ -1,4 +1,4 @@
-import type { KubeService, ServiceEntry } from '@natlens/shared-model';
+import { LB_DISTRIBUTION_ANNOTATION, type KubeService, type ServiceEntry } from '@natlens/shared-model';
 import {
   EXPECT_CLIENT_IP_ANNOTATION,
   objectKey,
@@ -25,6 +25,8 @@ export interface ServiceCatalog {
    * port and test the address against the node address book at lookup, rather than storing nodes × ports entries.
    */
   readonly nodePortFrontends: ReadonlyMap<string, ServiceFrontend>;
+  /** Every Service's healthCheckNodePort (TCP, on every node address). */
+  readonly healthCheckNodePorts: ReadonlySet<number>;
 }
 
 /** A headless Service's clusterIP is the literal "None": no virtual address, no kube-proxy rules. */
@@ -39,6 +41,8 @@ function describeService(service: KubeService): ServiceDescription {
     externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster',
     ...(spec.healthCheckNodePort === undefined ? {} : { healthCheckNodePort: spec.healthCheckNodePort }),
     expectClientIP: metadata.annotations?.[EXPECT_CLIENT_IP_ANNOTATION] === 'true',
+    ...(metadata.annotations?.[LB_DISTRIBUTION_ANNOTATION] === undefined ? {} : { lbDistribution: metadata.annotations[LB_DISTRIBUTION_ANNOTATION] }),
+    ...loadBalancerIngressOf(service),
   };
   const ports = spec.ports.map(
     ({ port, protocol, name, targetPort, nodePort }): ServicePortInfo => ({
@@ -50,6 +54,12 @@ function describeService(service: KubeService): ServiceDescription {
     }),
   );
   return { info, ports };
+}
+
+function loadBalancerIngressOf(service: KubeService): Pick<ServiceInfo, 'loadBalancerIngress'> {
+  const ingress = service.spec.type === 'LoadBalancer' ? (service.status.loadBalancer?.ingress ?? []) : [];
+  if (ingress.length === 0) return {};
+  return { loadBalancerIngress: ingress.some((entry) => entry.ip !== undefined) ? 'address' : 'hostname-only' };
 }
 
 function virtualAddresses(service: KubeService): { address: string; entry: ServiceEntry }[] {
@@ -74,6 +84,7 @@ export function indexServices(services: readonly KubeService[]): ServiceCatalog 
   const byName = new Map<string, ServiceDescription>();
   const addressFrontends = new Map<string, ServiceFrontend>();
   const nodePortFrontends = new Map<string, ServiceFrontend>();
+  const healthCheckNodePorts = new Set<number>();
   const claim = (map: Map<string, ServiceFrontend>, key: string, frontend: ServiceFrontend): void => {
     if (!map.has(key)) map.set(key, frontend);
   };
@@ -83,6 +94,7 @@ export function indexServices(services: readonly KubeService[]): ServiceCatalog 
     if (byName.has(key)) continue;
     byName.set(key, description);
     if (service.spec.type === 'ExternalName') continue;
+    if (service.spec.healthCheckNodePort !== undefined) healthCheckNodePorts.add(service.spec.healthCheckNodePort);
     for (const { address, entry } of virtualAddresses(service)) {
       const addressKey = ipKey(address);
       if (addressKey === undefined) continue;
@@ -96,5 +108,5 @@ export function indexServices(services: readonly KubeService[]): ServiceCatalog 
       }
     }
   }
-  return { services: byName, addressFrontends, nodePortFrontends };
+  return { services: byName, addressFrontends, nodePortFrontends, healthCheckNodePorts };
 }

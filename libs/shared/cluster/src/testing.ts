@@ -1,4 +1,4 @@
-export { DUAL_STACK_INVENTORY, indexFromInventoryFile, LAB_SEEDS_INVENTORY } from './testing/inventory-fixtures';
+export { CLOUD_CLUSTER_INVENTORY, DUAL_STACK_INVENTORY, indexFromInventoryFile, LAB_SEEDS_INVENTORY } from './testing/inventory-fixtures';
 export {
   KubeApiReplayServer,
   recordedLabLists,

@@ -34,6 +34,18 @@ export type Verdict = z.infer<typeof verdictSchema>;
 export const serviceEntrySchema = z.enum(['clusterIP', 'nodePort', 'loadBalancer', 'externalIP']);
 export type ServiceEntry = z.infer<typeof serviceEntrySchema>;
 
+/**
+ * Why a connection that arrived on a node port is the load balancer's (entry `loadBalancer`, via `nodePort`) rather
+ * than a client's direct NodePort hit (libs/shared/analysis entry.ts):
+ * - `proxy-header`: it carried a PROXY protocol / X-Forwarded-For header naming another client: a proxy opened it;
+ * - `health-check-prober`: its source health-checks the nodes (healthCheckNodePort, kube-proxy's :10256), as a load
+ *   balancer does;
+ * - `hostname-only-ingress`: the Service's load balancer publishes a hostname and no address, so it can only deliver
+ *   to node ports (cloud load balancers in instance mode); a direct hit from outside looks the same.
+ */
+export const loadBalancerBasisSchema = z.enum(['proxy-header', 'health-check-prober', 'hostname-only-ingress']);
+export type LoadBalancerBasis = z.infer<typeof loadBalancerBasisSchema>;
+
 export const flowServiceSchema = z.strictObject({
   namespace: z.string().min(1),
   name: z.string().min(1),
@@ -43,6 +55,10 @@ export const flowServiceSchema = z.strictObject({
   externalTrafficPolicy: z.enum(['Cluster', 'Local']),
   entry: serviceEntrySchema,
   expectClientIP: z.boolean().optional(),
+  /** Set when a `loadBalancer` entry reached the node on its node port (the LB delivered to nodeIP:nodePort). */
+  via: z.literal('nodePort').optional(),
+  /** With `via`: how the connection was told from a direct NodePort hit. */
+  viaBasis: loadBalancerBasisSchema.optional(),
 });
 export type FlowService = z.infer<typeof flowServiceSchema>;
 

@@ -15,7 +15,7 @@ describe('kubeListSchema', () => {
   });
 
   it.each([
-    ['an object of another kind', ['items', 0, 'kind'], 'Deployment', /items\.0\.kind/],
+    ['an object of a kind natlens does not read', ['items', 0, 'kind'], 'ConfigMap', /items\.0\.kind/],
     ['a port out of range', ['items', 2, 'spec', 'ports', 0, 'port'], 70000, /items\.2\.spec\.ports\.0\.port/],
     ['an endpoint without addresses', ['items', 3, 'endpoints', 0, 'addresses'], [], /items\.3\.endpoints\.0\.addresses/],
     ['a Service without a name', ['items', 2, 'metadata', 'name'], undefined, /items\.2\.metadata\.name/],

@@ -1,11 +1,21 @@
 import { z } from 'zod';
 
 /*
- * The subset of Kubernetes API objects natlens reads: what `kubectl get nodes,pods,services,endpointslices -o json`
- * prints and what the lab writes as its inventory. Field names and nesting follow the core/v1 and
+ * The subset of Kubernetes API objects natlens reads: what `kubectl get
+ * nodes,pods,services,endpointslices,replicasets,deployments,statefulsets,daemonsets -A -o json` prints and what the
+ * lab writes as its inventory. Field names and nesting follow the core/v1 and
  * discovery.k8s.io/v1 API exactly so real cluster output parses; unknown fields are kept out of the types but
  * tolerated in the input (the API server adds many we do not need).
  */
+
+/** metadata.ownerReferences[]: who created the object (a ReplicaSet for a Deployment's pods, …). */
+export const ownerReferenceSchema = z.object({
+  apiVersion: z.string().optional(),
+  kind: z.string().min(1),
+  name: z.string().min(1),
+  uid: z.string().optional(),
+  controller: z.boolean().optional(),
+});
 
 const objectMeta = z.object({
   name: z.string().min(1),
@@ -14,6 +24,7 @@ const objectMeta = z.object({
   resourceVersion: z.string().optional(),
   labels: z.record(z.string(), z.string()).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
+  ownerReferences: z.array(ownerReferenceSchema).optional(),
 });
 
 export const nodeAddressSchema = z.object({
@@ -66,11 +77,17 @@ export const kubeServiceSchema = z.object({
     externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
     internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
     healthCheckNodePort: z.number().int().optional(),
+    // What kube-proxy also programs: client-IP affinity and the load balancer's allowed source ranges.
+    sessionAffinity: z.enum(['None', 'ClientIP']).optional(),
+    sessionAffinityConfig: z.object({ clientIP: z.object({ timeoutSeconds: z.number().int().optional() }).optional() }).optional(),
+    loadBalancerSourceRanges: z.array(z.string()).optional(),
   }),
   status: z
     .object({
       loadBalancer: z
-        .object({ ingress: z.array(z.object({ ip: z.string().optional(), hostname: z.string().optional() })).optional() })
+        .object({
+          ingress: z.array(z.object({ ip: z.string().optional(), hostname: z.string().optional(), ipMode: z.enum(['VIP', 'Proxy']).optional() })).optional(),
+        })
         .optional(),
     })
     .default({}),
@@ -97,11 +114,34 @@ export const kubeEndpointSliceSchema = z.object({
     .default([]),
 });
 
+/** A label selector (meta/v1 LabelSelector), as workloads carry it in spec.selector. */
+export const labelSelectorSchema = z.object({
+  matchLabels: z.record(z.string(), z.string()).optional(),
+  matchExpressions: z
+    .array(z.object({ key: z.string().min(1), operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(z.string()).optional() }))
+    .optional(),
+});
+
+/*
+ * The apps/v1 workloads that own pods: what a remedy edits (topology spread, a DaemonSet instead). Only the owner
+ * chain and the selector are read; the pod template and status are left to the API.
+ */
+const workloadSpec = z.object({ selector: labelSelectorSchema.optional(), replicas: z.number().int().nonnegative().optional() }).default({});
+const workload = <K extends string>(kind: K) => z.object({ apiVersion: z.literal('apps/v1').optional(), kind: z.literal(kind), metadata: objectMeta, spec: workloadSpec });
+export const kubeReplicaSetSchema = workload('ReplicaSet');
+export const kubeDeploymentSchema = workload('Deployment');
+export const kubeStatefulSetSchema = workload('StatefulSet');
+export const kubeDaemonSetSchema = workload('DaemonSet');
+
 export const kubeObjectSchema = z.discriminatedUnion('kind', [
   kubeNodeSchema,
   kubePodSchema,
   kubeServiceSchema,
   kubeEndpointSliceSchema,
+  kubeReplicaSetSchema,
+  kubeDeploymentSchema,
+  kubeStatefulSetSchema,
+  kubeDaemonSetSchema,
 ]);
 
 export const kubeListSchema = z.object({
@@ -117,7 +157,21 @@ export type KubeServicePort = z.infer<typeof servicePortSchema>;
 export type KubeEndpointSlice = z.infer<typeof kubeEndpointSliceSchema>;
 export type KubeEndpoint = z.infer<typeof endpointSchema>;
 export type KubeObject = z.infer<typeof kubeObjectSchema>;
+export type KubeOwnerReference = z.infer<typeof ownerReferenceSchema>;
+export type KubeLabelSelector = z.infer<typeof labelSelectorSchema>;
+export type KubeReplicaSet = z.infer<typeof kubeReplicaSetSchema>;
+export type KubeDeployment = z.infer<typeof kubeDeploymentSchema>;
+export type KubeStatefulSet = z.infer<typeof kubeStatefulSetSchema>;
+export type KubeDaemonSet = z.infer<typeof kubeDaemonSetSchema>;
+/** The objects of apps/v1 that own pods. */
+export type KubeWorkload = KubeReplicaSet | KubeDeployment | KubeStatefulSet | KubeDaemonSet;
 export type KubeList = z.infer<typeof kubeListSchema>;
 
 /** The label every EndpointSlice carries to name the Service it belongs to (discovery.k8s.io/v1). */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/**
+ * How the load balancer in front of a LoadBalancer Service spreads connections over nodes: `per-node`,
+ * `single-node` (MetalLB L2) or `per-pod` (IP-mode load balancers). natlens infers it when it is absent.
+ */
+export const LB_DISTRIBUTION_ANNOTATION = 'natlens.io/lb-distribution';

@@ -13,6 +13,7 @@ import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER 
 import { FlowAggregator } from './aggregate.stage';
 import { BoundedQueue, consume } from './bounded-queue';
 import { enrichConnection, flowIdOf } from '@natlens/agent-records';
+import { HealthCheckProbers } from './health-check-probers';
 import { memoisedIndex } from './memoised-index';
 import type { ObservedConnection } from '@natlens/agent-records';
 import { RecentFlows } from './recent-flows';
@@ -51,6 +52,8 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   /** Only with two or more sources; a single source's observations go straight to enrich. */
   private readonly merge: SourceMerge | undefined;
   private mergeTimer: NodeJS.Timeout | undefined;
+  /** Sources of health checks to this node: a load balancer's, which tells its node-port deliveries apart. */
+  private readonly probers = new HealthCheckProbers();
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -160,7 +163,10 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
         tooMany++;
         continue;
       }
-      const record = enrichConnection(observation, index, this.config.node);
+      const record = enrichConnection(observation, index, this.config.node, this.probers);
+      if (record.verdict === 'not-service' && record.client.kind === 'external' && index.isHealthCheckPort(record.original.dst, record.original.dport, record.original.proto)) {
+        this.probers.saw(record.original.src, observation.observedAt);
+      }
       verdicts.set(record.verdict, (verdicts.get(record.verdict) ?? 0) + 1);
       if (this.aggregator.upsert(record)) this.scheduleEndFlush();
     }
@@ -208,6 +214,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
       activeFlows: this.aggregator.size,
       queues: { observed: { depth: this.observed.depth, dropped: this.observed.dropped } },
       ...(this.merge ? { merge: { connections: this.merge.size, ...this.merge.stats } } : {}),
+      healthCheckProbers: this.probers.addresses(Date.now()),
       hub: this.exporter ? { url: this.exporter.target, pending: this.exporter.pending, lastSuccessAt: this.exporter.lastSuccessAt, lastError: this.exporter.lastError } : null,
     };
   }

@@ -84,7 +84,8 @@ describe('CaptureSource', () => {
       translated: { src: '198.18.0.254', dst: '198.19.1.11', dport: 8080 },
       dnat: true,
       snat: false,
-      service: { name: 'web', entry: 'nodePort', externalTrafficPolicy: 'Local' },
+      // the LB delivered it to the node port, and its PROXY header says so
+      service: { name: 'web', entry: 'loadBalancer', via: 'nodePort', viaBasis: 'proxy-header', externalTrafficPolicy: 'Local' },
       endpoint: { pod: 'web-1' },
       ended: true,
     });

@@ -13,7 +13,7 @@ import { selectSources, withSelectionNote } from './ebpf-selection';
 /*
  * The eBPF source over ring-buffer batches in the kernel's byte format (formatEventBatch writes what the BPF program
  * writes; the layout test pins both to bpf/event.h), fed by a scripted program in place of the loader. The real
- * program against the real kernel: libs/agent/ebpf (loader spec) and e2e/lab-agents-ebpf.spec.ts.
+ * program against the real kernel: libs/agent/ebpf (loader spec), e2e/lab-agents.spec.ts and lab-agents-nftables.spec.ts.
  */
 
 // The seeds lab's inventory (examples/seeds.yaml): default/web is a Local-policy LoadBalancer (port 80, node port
@@ -98,6 +98,24 @@ describe('EbpfSource', () => {
     expect(opened?.flowId).toBe(`ebpf:${opened?.id}:${opened?.instance}:tcp:198.51.100.79:40000>198.18.0.12:30080`);
     const record = enrichConnection(opened as ObservedConnection, index, 'node2');
     expect(record).toMatchObject({ source: 'ebpf', dnat: true, snat: true, service: { name: 'web', entry: 'nodePort' }, endpoint: { pod: 'web-1' } });
+    sut.stop();
+  });
+
+  it('observes each event when the kernel saw it, so a record never looks newer at NEW than at its END', () => {
+    // A short connection's NEW and END come in one read, well after both happened. The hub keeps the version of a
+    // record with the latest lastSeen (endedAt ?? observedAt): the END's version, and a copy of it re-made later
+    // with the capture's real client, must not look older than the NEW's.
+    const { sut, program, observed } = setup();
+    const readLater = NOW_NS - 200_000_000; // both events 200 ms before this test reads them
+    program.deliver([{ ...base, ktimeNs: readLater }, { ...base, kind: 'end', tcpState: 7, ktimeNs: readLater + 2_000_000 }]);
+    const [opened, closed] = observed;
+    const lastSeen = (o: ObservedConnection | undefined) => o?.endedAt ?? o?.observedAt ?? Number.NaN;
+    expect(opened?.observedAt).toBe(opened?.startedAt);
+    expect(lastSeen(closed)).toBeGreaterThanOrEqual(lastSeen(opened));
+    expect(Date.now() - lastSeen(closed)).toBeGreaterThan(150);
+    // an END whose kernel time reads before its NEW (the clock offset was measured again in between) ends at the NEW
+    program.deliver([{ ...base, connCookie: 7, ktimeNs: readLater }, { ...base, connCookie: 7, kind: 'end', tcpState: 7, ktimeNs: readLater - 3_000_000 }]);
+    expect(observed[3]?.endedAt).toBe(observed[2]?.startedAt);
     sut.stop();
   });
 

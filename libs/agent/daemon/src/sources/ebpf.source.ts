@@ -127,7 +127,15 @@ export class EbpfSource implements ConnectionSource {
     }
   }
 
-  /** One ring-buffer batch: decode, give identities, hand on in one call. */
+  /**
+   * One ring-buffer batch: decode, give identities, hand on in one call.
+   *
+   * An event is observed when the kernel saw it (its ktime), not when the batch was read: a short connection's NEW
+   * and END usually arrive in one read, and a NEW stamped with the read time would make the record's lastSeen later
+   * than its END. The hub keeps the version of a record with the latest lastSeen, so a record re-made after its end
+   * (the capture adding the real client behind a proxy, seconds later) carried the END's time, looked older than the
+   * NEW's, and was ignored: with `--source ebpf,pcap` most proxied connections kept the proxy as their client.
+   */
   onBatch(batch: Buffer): void {
     const now = Date.now();
     const { events, errors } = decodeEventBatch(batch);
@@ -156,7 +164,7 @@ export class EbpfSource implements ConnectionSource {
         const id = (++this.sequence).toString(36);
         const identity = { id, instance: this.runTag, flowId: ebpfFlowId(id, this.runTag, original, event.zone) };
         this.live.set(event.connCookie, { identity, original, reply, zone: event.zone, startedAt: at, tcp: original.proto === 'tcp' });
-        out.push(observationOfConnectionEvent(event, identity, original, reply, at, now, at));
+        out.push(observationOfConnectionEvent(event, identity, original, reply, at, at, at));
         continue;
       }
       const known = this.live.get(event.connCookie);
@@ -167,7 +175,10 @@ export class EbpfSource implements ConnectionSource {
       }
       ends++;
       this.live.delete(event.connCookie);
-      out.push(observationOfConnectionEvent(event, known.identity, known.original, known.reply, known.startedAt, now, at));
+      // The clock offset is measured again every second: an END read after a new measurement must still not precede
+      // its NEW.
+      const endedAt = Math.max(at, known.startedAt);
+      out.push(observationOfConnectionEvent(event, known.identity, known.original, known.reply, known.startedAt, endedAt, endedAt));
     }
     this.count(news, ends, drops);
     if (out.length > 0) this.sink?.observe(out);

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import type { EndpointRef, ServiceTopology } from '@natlens/shared-analysis';
+import type { EndpointRef, ServiceTopology, UnknownOwnerEvidence, WorkloadEvidence } from '@natlens/shared-analysis';
 import type { ClusterIndex, ClusterMetadataSource } from '@natlens/shared-cluster';
 import { SERVICE_NAME_LABEL } from '@natlens/shared-model';
 import type { ServiceKey } from '../storage/flow-repository';
@@ -23,6 +23,7 @@ export class ClusterTopologyRepository implements OnModuleDestroy {
     const index = this.source.current();
     const service = index.service(ref);
     if (!service) return undefined;
+    const endpoints = readyEndpointPods(index, ref);
     return {
       namespace: service.namespace,
       name: service.name,
@@ -30,9 +31,12 @@ export class ClusterTopologyRepository implements OnModuleDestroy {
       externalTrafficPolicy: service.externalTrafficPolicy,
       ...(service.healthCheckNodePort !== undefined ? { healthCheckNodePort: service.healthCheckNodePort } : {}),
       expectClientIP: service.expectClientIP,
-      endpoints: readyEndpointPods(index, ref),
+      ...(service.lbDistribution !== undefined ? { lbDistribution: service.lbDistribution } : {}),
+      endpoints,
       nodes: index.nodeNames(),
       source: 'cluster',
+      podCIDRs: index.podCIDRs(),
+      ...endpointOwners(index, endpoints),
     };
   }
 
@@ -70,4 +74,24 @@ export function readyEndpointPods(index: ClusterIndex, ref: ServiceKey): Endpoin
     }
   }
   return [...pods.values()].sort((a, b) => `${a.namespace}/${a.pod}`.localeCompare(`${b.namespace}/${b.pod}`));
+}
+
+/** The workloads that run a Service's endpoint pods (by ownerReferences), and the pods whose owner is not known. */
+export function endpointOwners(index: ClusterIndex, endpoints: readonly EndpointRef[]): { workloads: WorkloadEvidence[]; unknownOwners: UnknownOwnerEvidence[] } {
+  const workloads = new Map<string, { kind: WorkloadEvidence['kind']; namespace: string; name: string; selector?: WorkloadEvidence['selector']; pods: string[] }>();
+  const unknownOwners: UnknownOwnerEvidence[] = [];
+  for (const endpoint of endpoints) {
+    const pod = `${endpoint.namespace}/${endpoint.pod}`;
+    const owner = index.ownerOf({ namespace: endpoint.namespace, name: endpoint.pod });
+    if (!owner.known) {
+      unknownOwners.push({ pod, reason: owner.reason, ...(owner.owner ? { owner: owner.owner } : {}) });
+      continue;
+    }
+    const { kind, namespace, name, selector } = owner.workload;
+    const key = `${kind}|${namespace}|${name}`;
+    const known = workloads.get(key) ?? { kind, namespace, name, ...(selector ? { selector } : {}), pods: [] };
+    known.pods.push(pod);
+    workloads.set(key, known);
+  }
+  return { workloads: [...workloads.values()], unknownOwners };
 }

@@ -18,7 +18,8 @@ export class EvidenceService {
     const stopTimer = this.metrics.evidenceSeconds.startTimer();
     const fromCluster = this.cluster.topology(ref);
     const stored = fromCluster ? undefined : await this.repository.service(ref);
-    const counts = await this.repository.evidenceCounts(ref, window);
+    const [rolled, proxyAddresses] = await Promise.all([this.repository.evidenceCounts(ref, window), this.repository.proxyAddresses(ref, window)]);
+    const counts = { ...rolled, proxyAddresses };
     const topology = fromCluster ?? (stored ? topologyFromRecords({ ...ref, type: stored.type, externalTrafficPolicy: stored.externalTrafficPolicy, expectClientIP: stored.expectClientIP }, counts) : undefined);
     if (!topology) {
       throw new NotFoundException({

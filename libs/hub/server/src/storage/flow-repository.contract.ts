@@ -68,6 +68,25 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     });
   });
 
+  it('reports the addresses the pods saw for proxied connections, in the window, entry legs only', async () => {
+    // two proxies (their addresses are what the pods see) naming clients in headers, one direct client, and a
+    // forwarded leg whose source is the entry node: only the proxies are proxy addresses
+    const proxied = (seenAs: string, firstSeen: number): FlowRecord => ({ ...flowRecord({ firstSeen, client: seenAs }), verdict: 'proxied', realClient: { ip: '203.0.113.77' } });
+    await sut.ingest([
+      proxied('192.0.2.10', T0),
+      proxied('192.0.2.10', T0 + 10),
+      proxied('192.0.2.11', T0 + 20),
+      flowRecord({ firstSeen: T0 + 30, client: '198.51.100.5' }),
+      { ...flowRecord({ node: 'node2', firstSeen: T0 + 40, client: '198.18.0.11', clientKind: 'node', leg: 'forwarded' }), realClient: { ip: '203.0.113.77' } },
+      proxied('192.0.2.12', T0 + 60_000),
+      { ...proxied('192.0.2.13', T0 + 50), service: { ...(flowRecord().service as NonNullable<FlowRecord['service']>), name: 'api' } },
+    ]);
+    expect(await sut.proxyAddresses(web, { from: T0, to: T0 + 1000 })).toEqual(['192.0.2.10', '192.0.2.11']);
+    expect(await sut.proxyAddresses(web, ALL)).toEqual(['192.0.2.10', '192.0.2.11', '192.0.2.12']);
+    expect(await sut.proxyAddresses(api, ALL)).toEqual(['192.0.2.13']);
+    expect(await sut.proxyAddresses(web, { from: 0, to: T0 })).toEqual([]);
+  });
+
   it('a re-sent batch changes nothing', async () => {
     const batch = workload();
     await sut.ingest(batch);
@@ -183,7 +202,7 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
       source: 'ebpf',
       portRemap: true,
       counters: { original: { packets: 3, bytes: 180 }, reply: { packets: 2, bytes: 4096 } },
-      service: { ...(base.service as NonNullable<FlowRecord['service']>), portName: 'http', expectClientIP: true },
+      service: { ...(base.service as NonNullable<FlowRecord['service']>), portName: 'http', expectClientIP: true, via: 'nodePort', viaBasis: 'health-check-prober' },
       endpoint: { namespace: 'other', pod: 'web-9', ip: '198.19.9.9', port: 8443 },
       client: { ip: '198.51.100.7', kind: 'pod', name: 'client-0' },
       realClient: { ip: '203.0.113.5', port: 51000 },

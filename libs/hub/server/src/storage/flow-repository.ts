@@ -73,6 +73,8 @@ export interface FlowRepository {
    */
   ingest(records: readonly FlowRecord[]): Promise<IngestResult>;
   evidenceCounts(service: ServiceKey, window: TimeWindow, source?: EvidenceSource): Promise<EvidenceCounts>;
+  /** Observed: the addresses the pods saw for the window's proxied connections (flow-sql.ts proxyAddressesQuery). */
+  proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]>;
   services(): Promise<StoredService[]>;
   service(key: ServiceKey): Promise<StoredService | undefined>;
   serviceCounts(window: TimeWindow): Promise<ServiceCounts[]>;

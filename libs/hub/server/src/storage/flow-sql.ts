@@ -91,6 +91,25 @@ export function distinctClientsQuery(dialect: Dialect, service: ServiceKey, wind
   };
 }
 
+/** How many of a window's latest entry legs the proxy-address query looks at: its cost stays bounded on long windows. */
+export const PROXY_ADDRESS_SCAN = 20_000;
+/** At most this many proxy addresses are reported. */
+export const PROXY_ADDRESS_LIMIT = 64;
+
+/**
+ * The addresses the pods saw for proxied connections (a header named their real client): the proxies an application
+ * must trust. Read from raw records, among the window's latest PROXY_ADDRESS_SCAN entry legs of the Service (the
+ * (service_key, first_seen) index walks them newest first).
+ */
+export function proxyAddressesQuery(dialect: Dialect, service: ServiceKey, window: TimeWindow): SqlQuery {
+  const p = new Params(dialect);
+  const latest = `SELECT seen_ip, real_client_ip FROM flows WHERE service_key = ${p.add(serviceKeyOf(service))} AND first_seen >= ${p.add(window.from)} AND first_seen < ${p.add(window.to)} AND leg = 'entry' ORDER BY first_seen DESC LIMIT ${PROXY_ADDRESS_SCAN}`;
+  return {
+    text: `SELECT seen_ip FROM (${latest}) AS latest WHERE real_client_ip <> '' GROUP BY seen_ip ORDER BY seen_ip LIMIT ${PROXY_ADDRESS_LIMIT}`,
+    params: p.values,
+  };
+}
+
 export interface EvidenceRowColumns {
   node: string;
   entry: string;

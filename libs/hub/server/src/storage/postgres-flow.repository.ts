@@ -2,7 +2,7 @@ import { Pool, type PoolClient } from 'pg';
 import type { EvidenceCounts, TimeWindow } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
-import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
+import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
 import { clientMinuteValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { type FlowDims, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { FLOW_COLUMNS } from './migrations';
@@ -130,6 +130,11 @@ export class PostgresFlowRepository implements FlowRepository {
       this.pool.query<{ side: string; n: string }>(distinct.text, distinct.params),
     ]);
     return toEvidenceCounts(rowResult.rows, distinctResult.rows);
+  }
+
+  async proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]> {
+    const query = proxyAddressesQuery('postgres', service, window);
+    return (await this.pool.query<{ seen_ip: string }>(query.text, query.params)).rows.map((row) => row.seen_ip);
   }
 
   async services(): Promise<StoredService[]> {

@@ -12,7 +12,8 @@ import type { FlowClient, FlowEndpoint, FlowRecord, FlowService, Tuple } from '@
  * Format 1: [1, source, [o.sport, o.dst, o.dport, o.proto], [t.sport, t.dst, t.dport, t.proto], dnat, portRemap,
  *            counters|null, state|null, ended|null, service|null, endpoint|null, client.ip, client.name|null,
  *            realClient|null, entryNode|null]
- *   service  = [namespace, name, port, portName|null, type, externalTrafficPolicy, entry, expectClientIP|null]
+ *   service  = [namespace, name, port, portName|null, type, externalTrafficPolicy, entry, expectClientIP|null,
+ *               via, viaBasis]   (the last two only when `via` is set; older rows end at expectClientIP)
  *   endpoint = [namespace, pod, node|null, ip, port]
  * `null` stands for an absent field (the schema allows no nulls, so it is unambiguous). Rows written before this
  * format hold the whole record as a JSON object; decodeRecord reads both.
@@ -43,7 +44,7 @@ type Exhaustive<T, K extends keyof T> = [Exclude<keyof T, K>] extends [never] ? 
 const covered: [
   Exhaustive<FlowRecord, 'node' | 'source' | 'flowId' | 'firstSeen' | 'lastSeen' | 'original' | 'translated' | 'snat' | 'dnat' | 'portRemap' | 'counters' | 'state' | 'ended' | 'leg' | 'service' | 'endpoint' | 'client' | 'verdict' | 'realClient' | 'entryNode' | 'zone'>,
   Exhaustive<Tuple, 'src' | 'sport' | 'dst' | 'dport' | 'proto'>,
-  Exhaustive<FlowService, 'namespace' | 'name' | 'port' | 'portName' | 'type' | 'externalTrafficPolicy' | 'entry' | 'expectClientIP'>,
+  Exhaustive<FlowService, 'namespace' | 'name' | 'port' | 'portName' | 'type' | 'externalTrafficPolicy' | 'entry' | 'expectClientIP' | 'via' | 'viaBasis'>,
   Exhaustive<FlowEndpoint, 'namespace' | 'pod' | 'node' | 'ip' | 'port'>,
   Exhaustive<FlowClient, 'ip' | 'kind' | 'name'>,
 ] = [true, true, true, true, true];
@@ -66,7 +67,7 @@ export function encodeRecord(r: FlowRecord): string {
     r.counters ?? null,
     r.state ?? null,
     r.ended ?? null,
-    s ? [s.namespace, s.name, s.port, s.portName ?? null, s.type, s.externalTrafficPolicy, s.entry, s.expectClientIP ?? null] : null,
+    s ? [s.namespace, s.name, s.port, s.portName ?? null, s.type, s.externalTrafficPolicy, s.entry, s.expectClientIP ?? null, ...(s.via ? [s.via, s.viaBasis ?? null] : [])] : null,
     e ? [e.namespace, e.pod, e.node ?? null, e.ip, e.port] : null,
     r.client.ip,
     r.client.name ?? null,
@@ -108,6 +109,8 @@ export function decodeRecord(row: RecordColumns): FlowRecord {
     service['externalTrafficPolicy'] = s[5];
     service['entry'] = s[6];
     if (s[7] !== null) service['expectClientIP'] = s[7];
+    if (s[8] !== undefined) service['via'] = s[8];
+    if (s[9] !== undefined && s[9] !== null) service['viaBasis'] = s[9];
     record['service'] = service;
   }
   if (e !== null) record['endpoint'] = e[2] === null ? { namespace: e[0], pod: e[1], ip: e[3], port: e[4] } : { namespace: e[0], pod: e[1], node: e[2], ip: e[3], port: e[4] };

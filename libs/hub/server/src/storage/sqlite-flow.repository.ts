@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { EvidenceCounts, TimeWindow } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
-import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
+import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
 import { clientMinuteValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { type FlowDims, type FlowRow, flowRow, MINUTE_MS, planIngest, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
@@ -138,6 +138,11 @@ export class SqliteFlowRepository implements FlowRepository {
       this.db.prepare(rows.text).all(...rows.params) as EvidenceRowColumns[],
       this.db.prepare(distinct.text).all(...distinct.params) as { side: string; n: number }[],
     );
+  }
+
+  async proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]> {
+    const query = proxyAddressesQuery('sqlite', service, window);
+    return (this.db.prepare(query.text).all(...query.params) as { seen_ip: string }[]).map((row) => row.seen_ip);
   }
 
   async services(): Promise<StoredService[]> {

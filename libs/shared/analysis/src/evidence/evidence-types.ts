@@ -1,5 +1,6 @@
 import type { ServiceEntry, Verdict } from '@natlens/shared-model';
 import type { ClientKind } from '../types';
+import type { LbModel } from './lb-distribution';
 
 /*
  * The per-Service evidence of DESIGN.md "Per-Service evidence", and what it is computed from. Every number counts
@@ -42,6 +43,36 @@ export interface EvidenceCounts {
   readonly distinctOriginal: number;
   /** Distinct `translated.src`: the clients as the pods saw them. */
   readonly distinctSeenByPods: number;
+  /**
+   * Observed: the addresses the pods saw for proxied connections (`translated.src` of the records whose real client
+   * a PROXY / X-Forwarded-For header named): the proxies an application must trust to read that header.
+   */
+  readonly proxyAddresses?: readonly string[];
+}
+
+/** A label selector (meta/v1 LabelSelector) as the cluster holds it. */
+export interface LabelSelectorEvidence {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly { readonly key: string; readonly operator: string; readonly values?: readonly string[] }[];
+}
+
+/** A workload that runs endpoint pods of the Service, found by their ownerReferences (Pod → ReplicaSet → Deployment, …). */
+export interface WorkloadEvidence {
+  readonly kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet';
+  readonly namespace: string;
+  readonly name: string;
+  /** Its spec.selector; absent when the cluster metadata holds none. */
+  readonly selector?: LabelSelectorEvidence;
+  /** Its endpoint pods, `namespace/pod`. */
+  readonly pods: readonly string[];
+}
+
+/** An endpoint pod whose workload natlens could not find, and why (it never invents one). */
+export interface UnknownOwnerEvidence {
+  readonly pod: string;
+  readonly reason: string;
+  /** The owner reference that could not be followed, as the pod (or its ReplicaSet) names it. */
+  readonly owner?: { readonly kind: string; readonly name: string };
 }
 
 /** What the cluster says about a Service: from the inventory / API, or else guessed from its records. */
@@ -58,6 +89,13 @@ export interface ServiceTopology {
   readonly nodes: readonly string[];
   /** `cluster` when from cluster metadata; `records` when derived from what the agents reported (may miss idle pods). */
   readonly source: 'cluster' | 'records';
+  /** The Service's `natlens.io/lb-distribution` annotation, as written (lb-distribution.ts). */
+  readonly lbDistribution?: string;
+  /** The Nodes' spec.podCIDR(s) (cluster metadata only). */
+  readonly podCIDRs?: readonly string[];
+  /** The workloads owning the ready endpoint pods, and the pods whose owner is unknown (cluster metadata only). */
+  readonly workloads?: readonly WorkloadEvidence[];
+  readonly unknownOwners?: readonly UnknownOwnerEvidence[];
 }
 
 export interface TimeWindow {
@@ -105,6 +143,37 @@ export interface EndpointEvidence {
   readonly expectedShare: number;
 }
 
+/**
+ * Where a figure comes from. `observed`: counted from the agents' records (what the kernel and the wire showed).
+ * `cluster`: derived from the cluster's own objects (Services, EndpointSlices, Nodes, Pods, workloads), from the
+ * inventory or the API server. `records`: derived like `cluster`, but from the records' own fields because the hub has
+ * no cluster metadata (idle pods and nodes are missing). `annotation`: stated by a Service annotation. `inferred`:
+ * inferred from observed figures by a stated test. `assumed`: a default, neither stated nor inferred.
+ */
+export type FigureSource = 'observed' | 'cluster' | 'records' | 'annotation' | 'inferred' | 'assumed';
+
+/** The figure groups of ServiceEvidence, by their path in it. */
+export const EVIDENCE_FIGURES = [
+  'connections',
+  'byEntry',
+  'byVerdict',
+  'clients',
+  'snat',
+  'endpoints.connections',
+  'endpoints.share',
+  'endpoints.expectedShare',
+  'nodes.localEndpoints',
+  'nodes.traffic',
+  'nodes.healthCheck',
+  'imbalance.observed',
+  'imbalance.predicted',
+  'imbalance.model',
+  'context.podCIDRs',
+  'context.workloads',
+  'context.proxyAddresses',
+] as const;
+export type EvidenceFigure = (typeof EVIDENCE_FIGURES)[number];
+
 export interface ServiceEvidence {
   readonly service: {
     readonly namespace: string;
@@ -138,6 +207,29 @@ export interface ServiceEvidence {
     readonly maxShare: number;
     readonly minShare: number;
     readonly predicted: readonly { readonly pod: string; readonly share: number }[];
+    /**
+     * The load balancer's distribution model the predictions assume, where it came from (the annotation, inferred
+     * from the observed split over entry nodes, or the per-node default) and what the observed split says. Present
+     * for LoadBalancer Services and for Services carrying the annotation.
+     */
+    readonly model?: LbModel;
   };
+  /**
+   * What the remedies are built from, so they name this cluster's own objects and addresses: the Nodes' pod CIDRs, the
+   * workloads that run the endpoint pods (with their real selectors) and the pods whose owner is unknown, derived from
+   * cluster objects (empty without cluster metadata); and the proxies' addresses, observed.
+   */
+  readonly context: {
+    readonly podCIDRs: readonly string[];
+    readonly workloads: readonly WorkloadEvidence[];
+    readonly unknownOwners: readonly UnknownOwnerEvidence[];
+    readonly proxyAddresses: readonly string[];
+  };
+  /**
+   * Per figure group, where it comes from (FigureSource): `nodes.traffic` is received/forwarded/dropped,
+   * `imbalance.observed` maxOverMean/maxShare/minShare; `imbalance.model` is the model's own source (absent without
+   * a model).
+   */
+  readonly provenance: Readonly<Partial<Record<EvidenceFigure, FigureSource>>>;
   readonly findings: readonly Finding[];
 }

@@ -1,13 +1,9 @@
 import type { Finding, ServiceEvidence, ServiceTopology } from './evidence-types';
+import { describePredicted, localPolicyImbalance, percent } from './imbalance-finding';
+
+export { IMBALANCE_MAX_OVER_MEAN } from './imbalance-finding';
 
 type EvidenceNumbers = Omit<ServiceEvidence, 'findings'>;
-
-/** Observed max/mean above which uneven load is worth a finding (the common Prometheus LoadImbalance threshold). */
-export const IMBALANCE_MAX_OVER_MEAN = 2;
-/** Predicted shares further apart than this ratio mean the topology itself makes the load uneven. */
-const PREDICTED_SPREAD_RATIO = 1.5;
-
-const percent = (x: number): string => `${(x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0)}%`;
 
 /**
  * Plain-language findings for one Service: what NAT did, what it cost, the remedy and the remedy's own cost.
@@ -56,25 +52,13 @@ export function serviceFindings(evidence: EvidenceNumbers, topology: ServiceTopo
       message:
         `${lostClientIP} of ${evidence.snat.external} external connection(s) to ${ref} (${percent(evidence.snat.ratio)}) reached pods from a node address (${addresses.join(', ')}) instead of the client's: externalTrafficPolicy: Cluster masquerades traffic so any node can forward it. ` +
         `${evidence.clients.distinctOriginal} distinct client(s) appear to the pods as ${seen} address(es). ` +
-        `Remedies: set externalTrafficPolicy: Local to keep client IPs (cost: nodes without a local pod drop traffic unless the load balancer health-checks healthCheckNodePort, and load is split per node, not per pod — ${describePredicted(topology)}); ` +
+        `Remedies: set externalTrafficPolicy: Local to keep client IPs (cost: nodes without a local pod drop traffic unless the load balancer health-checks healthCheckNodePort, and load is split per node, not per pod — ${describePredicted(topology, evidence.imbalance.model)}); ` +
         `or keep Cluster and carry the client address from the load balancer with PROXY protocol or X-Forwarded-For (cost: the application or ingress must parse it, and only L7/proxying load balancers provide it).`,
     });
   }
 
-  const spread = predictedSpread(evidence);
-  const observedUneven = evidence.imbalance.maxOverMean > IMBALANCE_MAX_OVER_MEAN;
-  if (evidence.service.externalTrafficPolicy === 'Local' && (spread > PREDICTED_SPREAD_RATIO || observedUneven)) {
-    const crowded = evidence.nodes.filter((node) => node.localEndpoints > 0).map((node) => `${node.node}: ${node.localEndpoints} pod(s)`).join(', ');
-    findings.push({
-      severity: 'warning',
-      code: 'local-policy-imbalance',
-      message:
-        `Load on ${ref} is uneven because externalTrafficPolicy: Local splits traffic per node, then per pod on that node (${crowded}). ` +
-        `Predicted shares: ${describePredicted(topology)}; observed max/mean ${evidence.imbalance.maxOverMean.toFixed(2)} (max share ${percent(evidence.imbalance.maxShare)}, min ${percent(evidence.imbalance.minShare)}). ` +
-        `Fix: spread the pods evenly over nodes with topologySpreadConstraints (maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule) or podAntiAffinity, or run one pod per node as a DaemonSet (cost: scheduling can block when nodes are short, and a DaemonSet scales with nodes rather than load); ` +
-        `or switch to externalTrafficPolicy: Cluster for an even per-pod split at the price of the client IP.`,
-    });
-  }
+  const imbalance = localPolicyImbalance(evidence, topology);
+  if (imbalance) findings.push(imbalance);
 
   const bypassed = evidence.nodes.filter((node) => node.localEndpoints === 0 && node.received > 0 && node.forwarded > 0);
   if (evidence.service.externalTrafficPolicy === 'Cluster' && bypassed.length > 0) {
@@ -104,22 +88,4 @@ export function serviceFindings(evidence: EvidenceNumbers, topology: ServiceTopo
 
   const order = { critical: 0, warning: 1, info: 2 } as const;
   return findings.sort((a, b) => order[a.severity] - order[b.severity]);
-}
-
-function predictedSpread(evidence: EvidenceNumbers): number {
-  const shares = evidence.imbalance.predicted.map((p) => p.share).filter((share) => share > 0);
-  if (shares.length === 0) return 1;
-  return Math.max(...shares) / Math.min(...shares);
-}
-
-function describePredicted(topology: ServiceTopology): string {
-  if (topology.endpoints.length === 0) return 'no endpoints known';
-  const local = topology.externalTrafficPolicy === 'Local' ? topology : { ...topology, externalTrafficPolicy: 'Local' as const };
-  const podsPerNode = new Map<string, number>();
-  for (const endpoint of local.endpoints) podsPerNode.set(endpoint.node ?? '?', (podsPerNode.get(endpoint.node ?? '?') ?? 0) + 1);
-  const nodes = podsPerNode.size;
-  return [...podsPerNode.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([node, pods]) => `${pods} pod(s) on ${node} get ${percent(1 / nodes / pods)} each`)
-    .join(', ');
 }

@@ -165,3 +165,82 @@ describe('topologyFromRecords', () => {
     expect(sut).toEqual({ ...clusterNodePort, source: 'records' });
   });
 });
+
+describe('buildServiceEvidence: the load balancer\'s distribution model', () => {
+  const lbOn = (node: string, pods: string[], each: number): EvidenceRow[] => pods.map((pod) => preservedLocal(pod, node, each));
+
+  it('infers single-node when every load-balancer connection entered one node, and predicts from it', () => {
+    const sut = buildServiceEvidence(localImbalance, window, counts(lbOn('node1', ['web-1', 'web-2', 'web-3'], 40)));
+    expect(sut.imbalance.model).toMatchObject({ distribution: 'single-node', source: 'inferred', entryNode: 'node1', inference: { outcome: 'inferred', connections: 120, minConnections: 20 } });
+    expect(sut.imbalance.predicted.map((p) => [p.pod, p.share])).toEqual([
+      ['default/web-1', expect.closeTo(1 / 3, 10)],
+      ['default/web-2', expect.closeTo(1 / 3, 10)],
+      ['default/web-3', expect.closeTo(1 / 3, 10)],
+      ['default/web-4', 0],
+    ]);
+    const finding = sut.findings.find((f) => f.code === 'local-policy-imbalance');
+    expect(finding?.message).toMatch(/sends every connection to one node \(node1\), as MetalLB in L2 mode does/);
+    expect(finding?.message).toMatch(/only node1's 3 pod\(s\) serve, and the 1 pod\(s\) on other nodes get none/);
+    expect(finding?.message).toMatch(/inferred from the observed split over entry nodes \(120 connections: node1 120, node2 0/);
+    expect(finding?.message).not.toMatch(/topologySpreadConstraints/);
+  });
+
+  it('keeps the per-node explanation when the split is per-node', () => {
+    const sut = buildServiceEvidence(localImbalance, window, counts([...lbOn('node1', ['web-1', 'web-2', 'web-3'], 100), ...lbOn('node2', ['web-4'], 300)]));
+    expect(sut.imbalance.model).toMatchObject({ distribution: 'per-node', source: 'inferred' });
+    expect(sut.findings.find((f) => f.code === 'local-policy-imbalance')?.message).toMatch(/splits traffic per node, then per pod on that node \(node1: 3 pod\(s\), node2: 1 pod\(s\)\)\. The load balancer's split \(per-node\) is inferred/);
+  });
+
+  it('uses the annotation over the observed split, and says when they disagree', () => {
+    const stated: ServiceTopology = { ...localImbalance, lbDistribution: 'per-pod' };
+    // a per-node split: web-4 gets half, twice the mean, which per-pod does not explain
+    const sut = buildServiceEvidence(stated, window, counts([...lbOn('node1', ['web-1', 'web-2', 'web-3'], 95), ...lbOn('node2', ['web-4'], 300)]));
+    expect(sut.imbalance.model).toMatchObject({ distribution: 'per-pod', source: 'annotation', inference: { distribution: 'per-node' } });
+    expect(sut.imbalance.predicted.map((p) => p.share)).toEqual([0.25, 0.25, 0.25, 0.25]);
+    const message = sut.findings.find((f) => f.code === 'local-policy-imbalance')?.message;
+    expect(message).toMatch(/although the load balancer targets the pods themselves \(per-pod\)/);
+    expect(message).toMatch(/stated by the Service's natlens.io\/lb-distribution annotation, although the observed split fits per-node/);
+  });
+
+  it('says why it assumed per-node when the split is too small to tell', () => {
+    const sut = buildServiceEvidence(localImbalance, window, counts([preservedLocal('web-4', 'node2', 3)]));
+    expect(sut.imbalance.model).toMatchObject({ distribution: 'per-node', source: 'default', inference: { outcome: 'too-few-connections' } });
+    expect(sut.findings.find((f) => f.code === 'local-policy-imbalance')?.message).toMatch(/assumed to be per-node: .*3 load-balancer connections are too few to infer it \(20 needed here\)/);
+  });
+
+  it('has no model for a NodePort Service, and infers nothing under Cluster policy', () => {
+    expect(buildServiceEvidence(clusterNodePort, window, counts([snatOnNode3('web-1', 'node1', 5)])).imbalance.model).toBeUndefined();
+    const clusterLb: ServiceTopology = { ...clusterNodePort, type: 'LoadBalancer' };
+    expect(buildServiceEvidence(clusterLb, window, counts([snatOnNode3('web-1', 'node1', 5)])).imbalance.model).toEqual({ distribution: 'per-node', source: 'default' });
+  });
+});
+
+describe('buildServiceEvidence: provenance of each figure group', () => {
+  it.each([
+    ['cluster metadata: counts observed, the rest derived from cluster objects', localImbalance, 'cluster', 'inferred'],
+    ['no cluster metadata: derived from the records\' own fields', { ...localImbalance, source: 'records' as const }, 'records', 'inferred'],
+    ['a stated model', { ...localImbalance, lbDistribution: 'per-node' }, 'cluster', 'annotation'],
+  ])('%s', (_name, topology, derived, model) => {
+    const rows = [preservedLocal('web-1', 'node1', 300), preservedLocal('web-4', 'node2', 300)];
+    const sut = buildServiceEvidence(topology, window, counts(rows));
+    expect(sut.provenance).toMatchObject({
+      connections: 'observed',
+      snat: 'observed',
+      'endpoints.share': 'observed',
+      'nodes.traffic': 'observed',
+      'imbalance.observed': 'observed',
+      'context.proxyAddresses': 'observed',
+      'endpoints.expectedShare': derived,
+      'nodes.localEndpoints': derived,
+      'nodes.healthCheck': derived,
+      'imbalance.predicted': derived,
+      'context.workloads': derived,
+      'imbalance.model': model,
+    });
+  });
+
+  it('has no model provenance without a model, and a default model is assumed', () => {
+    expect(buildServiceEvidence(clusterNodePort, window, counts([])).provenance['imbalance.model']).toBeUndefined();
+    expect(buildServiceEvidence({ ...clusterNodePort, type: 'LoadBalancer' }, window, counts([])).provenance['imbalance.model']).toBe('assumed');
+  });
+});

@@ -3,12 +3,14 @@ import type {
   EndpointEvidence,
   EndpointRef,
   EvidenceCounts,
+  FigureSource,
   NodeEvidence,
   ServiceEvidence,
   ServiceTopology,
   TimeWindow,
 } from './evidence-types';
 import { serviceFindings } from './findings';
+import { type EntryNodeCount, lbModel, type LbModel } from './lb-distribution';
 import { podKey, predictedShares } from './predicted-shares';
 
 const ENTRIES: readonly ServiceEntry[] = ['clusterIP', 'nodePort', 'loadBalancer', 'externalIP'];
@@ -30,6 +32,7 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
   const dropped = new Map<string, number>();
   const snatByNode = new Map<string, { node: string; snatAddress: string; connections: number }>();
   const podNodeSeen = new Map<string, EndpointRef>();
+  const loadBalanced = new Map<string, number>();
   let connections = 0;
   let external = 0;
   let snatted = 0;
@@ -44,6 +47,7 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
       continue;
     }
     add(received, row.node, row.connections);
+    if (row.entry === 'loadBalancer') add(loadBalanced, row.node, row.connections);
     if (row.endpoint) {
       add(byPod, podKey(row.endpoint), row.connections);
       if (!podNodeSeen.has(podKey(row.endpoint))) podNodeSeen.set(podKey(row.endpoint), row.endpoint);
@@ -91,6 +95,7 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
     };
   });
 
+  const model = loadBalancerModel(topology, localEndpoints, loadBalanced);
   const shares = endpoints.map((endpoint) => endpoint.share);
   const mean = endpoints.length > 0 ? servedTotal / endpoints.length : 0;
   const maxServed = Math.max(0, ...endpoints.map((endpoint) => endpoint.connections));
@@ -98,7 +103,8 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
     maxOverMean: mean > 0 ? maxServed / mean : 0,
     maxShare: shares.length > 0 ? Math.max(...shares) : 0,
     minShare: shares.length > 0 ? Math.min(...shares) : 0,
-    predicted: predictedShares(topology.externalTrafficPolicy, topology.endpoints.length > 0 ? topology.endpoints : endpointRefs),
+    predicted: predictedShares(topology.externalTrafficPolicy, topology.endpoints.length > 0 ? topology.endpoints : endpointRefs, model),
+    ...(model ? { model } : {}),
   };
 
   const evidenceWithoutFindings = {
@@ -124,8 +130,55 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
     endpoints,
     nodes,
     imbalance,
+    context: {
+      podCIDRs: [...(topology.podCIDRs ?? [])],
+      workloads: [...(topology.workloads ?? [])],
+      unknownOwners: [...(topology.unknownOwners ?? [])],
+      proxyAddresses: [...(counts.proxyAddresses ?? [])].sort(),
+    },
+    provenance: provenanceOf(topology, model),
   };
   return { ...evidenceWithoutFindings, findings: serviceFindings(evidenceWithoutFindings, topology) };
+}
+
+const MODEL_SOURCE: Record<LbModel['source'], FigureSource> = { annotation: 'annotation', inferred: 'inferred', default: 'assumed' };
+
+/** Where each figure group comes from: the records, or the cluster's objects (or the records' fields without them). */
+function provenanceOf(topology: ServiceTopology, model: LbModel | undefined): ServiceEvidence['provenance'] {
+  const derived: FigureSource = topology.source === 'cluster' ? 'cluster' : 'records';
+  return {
+    connections: 'observed',
+    byEntry: 'observed',
+    byVerdict: 'observed',
+    clients: 'observed',
+    snat: 'observed',
+    'endpoints.connections': 'observed',
+    'endpoints.share': 'observed',
+    'endpoints.expectedShare': derived,
+    'nodes.localEndpoints': derived,
+    'nodes.traffic': 'observed',
+    'nodes.healthCheck': derived,
+    'imbalance.observed': 'observed',
+    'imbalance.predicted': derived,
+    ...(model ? { 'imbalance.model': MODEL_SOURCE[model.source] } : {}),
+    'context.podCIDRs': derived,
+    'context.workloads': derived,
+    'context.proxyAddresses': 'observed',
+  };
+}
+
+/**
+ * The load balancer's distribution model, for LoadBalancer Services (and any Service the annotation names one for).
+ * Only a Local-policy Service's split over entry nodes says anything about it: under Cluster policy every node
+ * spreads over every pod, so the split neither changes the shares nor is inferred from.
+ */
+function loadBalancerModel(topology: ServiceTopology, localEndpoints: ReadonlyMap<string, number>, loadBalanced: ReadonlyMap<string, number>): LbModel | undefined {
+  if (topology.type !== 'LoadBalancer' && topology.lbDistribution === undefined) return undefined;
+  const observed: EntryNodeCount[] | undefined =
+    topology.type === 'LoadBalancer' && topology.externalTrafficPolicy === 'Local'
+      ? [...localEndpoints].map(([node, local]) => ({ node, localEndpoints: local, connections: loadBalanced.get(node) ?? 0 }))
+      : undefined;
+  return lbModel(topology.lbDistribution, observed);
 }
 
 /**

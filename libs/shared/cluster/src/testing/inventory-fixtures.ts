@@ -16,6 +16,12 @@ export const LAB_SEEDS_INVENTORY = join(FIXTURES, 'lab-seeds-inventory.json');
 /** A hand-written dual-stack (IPv4 + IPv6) inventory shaped like `kubectl get … -o json` on a kind cluster. */
 export const DUAL_STACK_INVENTORY = join(FIXTURES, 'dual-stack-inventory.json');
 
+/**
+ * A cloud cluster's inventory sharing no address, name or shape with the lab (src/fixtures/README.md): nodes
+ * 10.20.1.11-13, pod CIDRs 10.88.N.0/24, a hostname-only LoadBalancer, workloads of every kind with ownerReferences.
+ */
+export const CLOUD_CLUSTER_INVENTORY = join(FIXTURES, 'cloud-cluster-inventory.json');
+
 /** The index of an inventory fixture file. */
 export function indexFromInventoryFile(path: string): ClusterIndex {
   return ClusterIndex.fromObjects(parseInventory(readFileSync(path, 'utf8'), path).objects);

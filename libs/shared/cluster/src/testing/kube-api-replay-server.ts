@@ -6,7 +6,7 @@ import type { KubeConfigOptions } from '../kube-client';
 import type { KubeResourceName } from '../kube-resources';
 
 /*
- * A stand-in for kube-apiserver's list and watch endpoints of the four collections natlens reads, speaking the
+ * A stand-in for kube-apiserver's list and watch endpoints of the collections natlens reads, speaking the
  * real wire format over real HTTP so the real @kubernetes/client-node informers run against it unmodified:
  * - GET <collection> → a typed list (`NodeList`, …) with metadata.resourceVersion; items without kind/apiVersion.
  * - GET <collection>?watch=true&resourceVersion=N → a chunked stream of `{"type","object"}` lines: every change
@@ -42,13 +42,17 @@ const COLLECTIONS: Readonly<Record<KubeResourceName, { path: string; kind: strin
   pods: { path: '/api/v1/pods', kind: 'Pod', apiVersion: 'v1' },
   services: { path: '/api/v1/services', kind: 'Service', apiVersion: 'v1' },
   endpointslices: { path: '/apis/discovery.k8s.io/v1/endpointslices', kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1' },
+  replicasets: { path: '/apis/apps/v1/replicasets', kind: 'ReplicaSet', apiVersion: 'apps/v1' },
+  deployments: { path: '/apis/apps/v1/deployments', kind: 'Deployment', apiVersion: 'apps/v1' },
+  statefulsets: { path: '/apis/apps/v1/statefulsets', kind: 'StatefulSet', apiVersion: 'apps/v1' },
+  daemonsets: { path: '/apis/apps/v1/daemonsets', kind: 'DaemonSet', apiVersion: 'apps/v1' },
 };
 const RESOURCE_NAMES = Object.keys(COLLECTIONS) as KubeResourceName[];
 
 /** The seeds lab as the API server lists it (src/fixtures/api-server, see the README there). */
 export function recordedLabLists(): Record<KubeResourceName, KubeApiList> {
   const load = (name: KubeResourceName): KubeApiList => JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'api-server', `${name}.json`), 'utf8')) as KubeApiList;
-  return { nodes: load('nodes'), pods: load('pods'), services: load('services'), endpointslices: load('endpointslices') };
+  return Object.fromEntries(RESOURCE_NAMES.map((name) => [name, load(name)])) as Record<KubeResourceName, KubeApiList>;
 }
 
 function objectKey(object: KubeApiObject): string {

@@ -3,8 +3,9 @@ import { ConnectionPath } from '../../../../components/ConnectionPath';
 import { EmptyState, HubErrorBox, Verdict } from '../../../../components/Feedback';
 import { Findings } from '../../../../components/Findings';
 import { OverTimeChart } from '../../../../components/OverTimeChart';
+import { Provenance } from '../../../../components/Provenance';
 import { ShareChart } from '../../../../components/ShareChart';
-import type { FlowRecord, HubErrorBody, ServiceEvidence } from '../../../../lib/api-types';
+import type { FlowRecord, HubErrorBody, LbModel, ServiceEvidence } from '../../../../lib/api-types';
 import { count, percent, times } from '../../../../lib/format';
 import { asHubError, hub } from '../../../../lib/hub';
 import { type PageQuery, toSearchParams } from '../../../../lib/search-params';
@@ -77,7 +78,9 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
     <>
       <div className="cards" data-testid="evidence-cards">
         <div className="card">
-          <div className="label">Connections</div>
+          <div className="label">
+            Connections <Provenance evidence={evidence} figure="connections" />
+          </div>
           <div className="value" data-evidence="connections">{count(evidence.connections)}</div>
           <div className="sub">
             {Object.entries(evidence.byEntry)
@@ -87,7 +90,9 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
           </div>
         </div>
         <div className="card">
-          <div className="label">External clients SNAT&apos;d</div>
+          <div className="label">
+            External clients SNAT&apos;d <Provenance evidence={evidence} figure="snat" />
+          </div>
           <div className="value" data-evidence="snat-ratio">{evidence.snat.external > 0 ? percent(evidence.snat.ratio) : '–'}</div>
           <div className="sub">
             <span data-evidence="snat-snatted">{count(evidence.snat.snatted)}</span> of <span data-evidence="snat-external">{count(evidence.snat.external)}</span> external
@@ -99,7 +104,9 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
           </div>
         </div>
         <div className="card">
-          <div className="label">Distinct clients</div>
+          <div className="label">
+            Distinct clients <Provenance evidence={evidence} figure="clients" />
+          </div>
           <div className="value">
             <span data-evidence="clients-original">{count(evidence.clients.distinctOriginal)}</span> → <span data-evidence="clients-seen">{count(evidence.clients.distinctSeenByPods)}</span>
           </div>
@@ -113,7 +120,9 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
           </div>
         </div>
         <div className="card">
-          <div className="label">Imbalance (max / mean)</div>
+          <div className="label">
+            Imbalance (max / mean) <Provenance evidence={evidence} figure="imbalance.observed" />
+          </div>
           <div className="value" data-evidence="imbalance">{times(evidence.imbalance.maxOverMean)}</div>
           <div className="sub">
             busiest pod {percent(evidence.imbalance.maxShare)}, quietest {percent(evidence.imbalance.minShare)}
@@ -152,6 +161,7 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
       <div className="grid2">
         <div className="panel">
           <h2>Share of connections per pod</h2>
+          {evidence.imbalance.model && <LoadBalancerModel evidence={evidence} model={evidence.imbalance.model} />}
           {shareRows.length > 0 ? <ShareChart rows={shareRows} /> : <p className="muted">The Service has no endpoints.</p>}
           <div className="table-wrap">
             <table className="data" data-testid="endpoints-table">
@@ -159,10 +169,16 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
                 <tr>
                   <th>Pod</th>
                   <th>Node</th>
-                  <th className="num">Connections</th>
+                  <th className="num">
+                    Connections <Provenance evidence={evidence} figure="endpoints.connections" />
+                  </th>
                   <th className="num">Share</th>
-                  <th className="num">Expected</th>
-                  <th className="num">Predicted</th>
+                  <th className="num">
+                    Expected <Provenance evidence={evidence} figure="endpoints.expectedShare" />
+                  </th>
+                  <th className="num">
+                    Predicted <Provenance evidence={evidence} figure="imbalance.predicted" />
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -190,11 +206,17 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
               <thead>
                 <tr>
                   <th>Node</th>
-                  <th className="num">Local pods</th>
-                  <th className="num">Received</th>
+                  <th className="num">
+                    Local pods <Provenance evidence={evidence} figure="nodes.localEndpoints" />
+                  </th>
+                  <th className="num">
+                    Received <Provenance evidence={evidence} figure="nodes.traffic" />
+                  </th>
                   <th className="num">Forwarded</th>
                   <th className="num">Dropped</th>
-                  <th>Health check</th>
+                  <th>
+                    Health check <Provenance evidence={evidence} figure="nodes.healthCheck" />
+                  </th>
                   <th>SNAT address</th>
                 </tr>
               </thead>
@@ -226,5 +248,24 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
         <OverTimeChart from={range.from} to={range.to} source={{ kind: 'service', namespace: evidence.service.namespace, name: evidence.service.name }} />
       </div>
     </>
+  );
+}
+
+/** The load balancer's distribution model the predictions assume, and where it came from. */
+function LoadBalancerModel({ evidence, model }: { evidence: ServiceEvidence; model: LbModel }) {
+  const inference = model.inference;
+  const split = inference && inference.nodes.length > 0 ? inference.nodes.map((n) => `${n.node} ${count(n.connections)}`).join(', ') : undefined;
+  return (
+    <p className="muted" data-testid="lb-model" style={{ marginTop: 0 }}>
+      Load balancer split: <strong data-evidence="lb-distribution">{model.distribution}</strong>
+      {model.entryNode ? ` (everything to ${model.entryNode})` : ''}
+      <Provenance evidence={evidence} figure="imbalance.model" />
+      {split && (
+        <>
+          {' '}
+          · observed over entry nodes: {split} ({count(inference?.connections ?? 0)} connections, {count(inference?.minConnections ?? 0)} needed to infer)
+        </>
+      )}
+    </p>
   );
 }
