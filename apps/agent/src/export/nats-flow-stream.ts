@@ -8,6 +8,8 @@ import type { FlowBatch } from '@natlens/shared-model';
  */
 export const FLOW_STREAM = 'NATLENS_FLOWS';
 export const FLOW_SUBJECT_PREFIX = 'natlens.flows';
+/** Node reports travel in the same stream under their own subjects; the hub consumes them with a consumer of their own. */
+export const NODE_REPORT_SUBJECT_PREFIX = 'natlens.nodes';
 
 export const DEFAULT_FLOW_STREAM_LIMITS = {
   maxAgeMs: 24 * 3600_000,
@@ -21,14 +23,23 @@ export const DEFAULT_FLOW_STREAM_LIMITS = {
  * separator) and nothing here may contain the wildcards `*`/`>` or whitespace. The node itself travels in the batch.
  */
 export function flowSubject(node: string): string {
-  return `${FLOW_SUBJECT_PREFIX}.${node.replace(/[^A-Za-z0-9_-]/g, '_') || '_'}`;
+  return `${FLOW_SUBJECT_PREFIX}.${subjectToken(node)}`;
+}
+
+/** `natlens.nodes.<node>`, the node made one subject token as in `flowSubject`. */
+export function nodeReportSubject(node: string): string {
+  return `${NODE_REPORT_SUBJECT_PREFIX}.${subjectToken(node)}`;
+}
+
+function subjectToken(node: string): string {
+  return node.replace(/[^A-Za-z0-9_-]/g, '_') || '_';
 }
 
 /** The stream's settings: limits-based retention, oldest batches discarded when full, on disk. */
 export function flowStreamConfig(limits = DEFAULT_FLOW_STREAM_LIMITS): Partial<StreamConfig> & { name: string } {
   return {
     name: FLOW_STREAM,
-    subjects: [`${FLOW_SUBJECT_PREFIX}.>`],
+    subjects: [`${FLOW_SUBJECT_PREFIX}.>`, `${NODE_REPORT_SUBJECT_PREFIX}.>`],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,

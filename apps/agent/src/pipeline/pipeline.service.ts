@@ -8,6 +8,7 @@ import type { HubExporter } from '../export/hub-exporter';
 import { ensureAccounting, KernelSettingsRepository } from '../kernel/kernel-settings.repository';
 import { AgentMetrics } from '../metrics/agent-metrics';
 import type { ConnectionSource } from '../sources/connection-source';
+import { agentReadiness, type Readiness } from '../api/readiness';
 import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from '../tokens';
 import { FlowAggregator } from './aggregate.stage';
 import { BoundedQueue, consume } from './bounded-queue';
@@ -50,6 +51,8 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   /** Only with two or more sources; a single source's observations go straight to enrich. */
   private readonly merge: SourceMerge | undefined;
   private mergeTimer: NodeJS.Timeout | undefined;
+  /** Set once every source's start() returned. */
+  private sourcesStarted = false;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -104,6 +107,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
         },
       });
     }
+    this.sourcesStarted = true;
     this.flushTimer = setInterval(() => this.flush(), this.config.flushIntervalMs);
     if (this.merge) {
       const merge = this.merge;
@@ -197,8 +201,16 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     return () => this.listeners.delete(listener);
   }
 
+  /** Ready: every source observes and the cluster metadata is loaded (api/readiness.ts). */
+  readiness(): Readiness {
+    return agentReadiness(this.sourcesStarted, this.sources.map((s) => ({ name: s.name, observing: s.observing() })), this.cluster.status());
+  }
+
   status() {
+    const { ready, waitingFor } = this.readiness();
     return {
+      ready,
+      ...(ready ? {} : { waitingFor }),
       node: this.config.node,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       sources: Object.fromEntries(this.sources.map((s) => [s.name, s.status()])),
@@ -212,6 +224,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.sourcesStarted = false;
     for (const source of this.sources) source.stop();
     clearInterval(this.flushTimer);
     clearInterval(this.mergeTimer);
