@@ -19,6 +19,19 @@ export function serviceFindings(evidence: EvidenceNumbers, topology: ServiceTopo
   const ref = `${evidence.service.namespace}/${evidence.service.name}`;
   const verdict = (name: keyof EvidenceNumbers['byVerdict']): number => evidence.byVerdict[name] ?? 0;
 
+  // Observed by the agents (health-check answers), not derived: the load balancer acts on these answers, traffic or
+  // not (a Service whose every node fails its health check gets none).
+  const disagreeing = evidence.nodes.map(healthCheckDisagreement).filter((why): why is string => why !== undefined);
+  if (disagreeing.length > 0) {
+    findings.push({
+      severity: 'critical',
+      code: 'health-check-mismatch',
+      message:
+        `The health check of ${ref} on healthCheckNodePort${evidence.service.healthCheckNodePort ? ` ${evidence.service.healthCheckNodePort}` : ''}, as probed on the node like a load balancer does, disagrees with its endpoints: ${disagreeing.join('; ')}. ` +
+        `Check kube-proxy on ${disagreeing.length === 1 ? 'that node' : 'those nodes'} (is it running, and do its logs show errors syncing this Service?) and anything that blocks or answers that port in its place (a host firewall, another process); the load balancer routes by these answers, not by the endpoints.`,
+    });
+  }
+
   if (evidence.connections === 0) {
     findings.push({ severity: 'info', code: 'no-traffic', message: `No connections to ${ref} were recorded in this window; widen the window or check that agents run on the nodes that receive its traffic.` });
     return findings;
@@ -43,18 +56,6 @@ export function serviceFindings(evidence: EvidenceNumbers, topology: ServiceTopo
       severity: 'critical',
       code: 'dropped-no-local-endpoint',
       message: `${total} connection(s) to ${ref} were dropped on ${dropped.map((n) => n.node).join(', ')}, which ${dropped.length === 1 ? 'has' : 'have'} no local endpoint under externalTrafficPolicy: Local. Send traffic only to nodes that pass the health check on healthCheckNodePort${evidence.service.healthCheckNodePort ? ` (${evidence.service.healthCheckNodePort})` : ''} (a LoadBalancer does this; clients hitting a NodePort directly do not), or run a pod on every node that receives traffic (a DaemonSet), or accept the SNAT of externalTrafficPolicy: Cluster.`,
-    });
-  }
-
-  // Observed by the agents (health-check answers), not derived: the load balancer acts on these answers.
-  const disagreeing = evidence.nodes.map(healthCheckDisagreement).filter((why): why is string => why !== undefined);
-  if (disagreeing.length > 0) {
-    findings.push({
-      severity: 'critical',
-      code: 'health-check-mismatch',
-      message:
-        `The health check of ${ref} on healthCheckNodePort${evidence.service.healthCheckNodePort ? ` ${evidence.service.healthCheckNodePort}` : ''}, as probed on the node like a load balancer does, disagrees with its endpoints: ${disagreeing.join('; ')}. ` +
-        `Check kube-proxy on ${disagreeing.length === 1 ? 'that node' : 'those nodes'} (is it running, and do its logs show errors syncing this Service?) and anything that blocks or answers that port in its place (a host firewall, another process); the load balancer routes by these answers, not by the endpoints.`,
     });
   }
 
