@@ -134,6 +134,12 @@ describe('Service detail shows the evidence API\'s numbers', () => {
         expect(await text(page, `${row} [data-col="forwarded"]`)).toBe(num(n.forwarded));
         expect(await text(page, `${row} [data-col="dropped"]`)).toBe(num(n.dropped));
         expect(await text(page, `${row} [data-col="localEndpoints"]`)).toBe(String(n.localEndpoints));
+        if (n.healthCheck) {
+          // derived from the endpoints, and observed by the node's agent: both as the API gives them
+          expect(await text(page, `${row} [data-health="expected"]`)).toBe(`${n.healthCheck.healthy ? 200 : 503} (${n.healthCheck.localEndpoints})`);
+          const observed = n.healthCheck.observed;
+          expect(await text(page, `${row} [data-health="observed"]`)).toBe(!observed ? 'not reported' : observed.httpStatus === null ? 'no answer' : `${observed.httpStatus}${observed.localEndpoints !== null ? ` (${observed.localEndpoints})` : ''}`);
+        }
       }
       const codes = await page.locator('[data-testid="findings"] [data-code]').evaluateAll((els) => els.map((el) => el.getAttribute('data-code')));
       expect(codes).toEqual(evidence.findings.map((f) => f.code));

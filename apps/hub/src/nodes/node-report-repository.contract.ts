@@ -65,6 +65,11 @@ export function nodeReportRepositoryContract(open: () => Promise<NodeReportRepos
       ['node1', 'history', 1000, 200, 1],
       ['node2', 'latest', 1000, 200, 1],
     ]);
+    // inside the latest streak but before its latest probe: the streak's start, the same answer whenever asked
+    expect((await sut.healthChecksAt(web, 3500)).map((c) => [c.node, c.kind, c.at, c.httpStatus, c.latencyMs])).toEqual([
+      ['node1', 'history', 3000, null, undefined],
+      ['node2', 'latest', 1000, 200, 0.7],
+    ]);
     expect(await sut.healthChecksAt(web, 500)).toEqual([]);
     expect((await sut.healthCheckHistory(web, { from: 0, to: 10_000 })).map((c) => [c.node, c.at, c.httpStatus])).toEqual([
       ['node1', 1000, 200],
@@ -88,5 +93,9 @@ export function nodeReportRepositoryContract(open: () => Promise<NodeReportRepos
     expect(await sut.deleteExpired(1800)).toEqual({ reports: 1, history: 2 });
     expect((await sut.nodes()).map((n) => n.node)).toEqual(['node1']);
     expect((await sut.healthCheckHistory(web, { from: 0, to: 10_000 })).map((c) => [c.node, c.at])).toEqual([['node1', 2000]]);
+    // the latest streak's start survives the deletion of its history row
+    await sut.store(report('node1', 3000, [answer(web, 3000, 503, 0)]), 3000);
+    await sut.deleteExpired(2500);
+    expect((await sut.healthChecksAt(web, 2600)).map((c) => [c.node, c.kind, c.at, c.httpStatus])).toEqual([['node1', 'history', 2000, 503]]);
   });
 }

@@ -170,16 +170,24 @@ export function toStoredHealthCheck(row: HealthCheckRow, kind: StoredHealthCheck
 }
 
 /**
- * Per node, the answer in force at `at`: the latest if its streak had begun by then, else the last history row at or
- * before `at`. Pure (both stores fetch the same two sets of rows and choose here).
+ * Per node, the answer in force at `at`: the latest probe when it was made by then; else, when `at` lies inside or
+ * before the latest streak, the change of answer (history row) last before `at`, so that a closed window in the past
+ * always shows the same answer and time however many probes came after it. Pure (both stores fetch the same two sets
+ * of rows and choose here).
  */
 export function answersAt(latest: readonly StoredHealthCheck[], history: readonly StoredHealthCheck[], at: number): StoredHealthCheck[] {
   const byNode = new Map<string, StoredHealthCheck>();
-  for (const check of latest) if (check.since <= at) byNode.set(check.node, check);
+  for (const check of latest) if (check.at <= at) byNode.set(check.node, check);
   for (const row of history) {
-    if (byNode.get(row.node)?.kind === 'latest' || row.at > at) continue;
+    if (row.at > at || byNode.get(row.node)?.kind === 'latest') continue;
     const known = byNode.get(row.node);
     if (!known || known.at < row.at) byNode.set(row.node, row);
+  }
+  // A streak whose first row the retention already deleted: its start is still known from the latest answer.
+  for (const check of latest) {
+    if (byNode.has(check.node) || check.since > at) continue;
+    const { latencyMs: _latency, intervalMs: _interval, ...answer } = check;
+    byNode.set(check.node, { ...answer, at: check.since, kind: 'history' });
   }
   return [...byNode.values()].sort((a, b) => a.node.localeCompare(b.node));
 }
