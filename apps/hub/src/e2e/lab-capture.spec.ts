@@ -36,8 +36,8 @@ const scenarios: Scenario[] = [
 ];
 
 describe.each(scenarios)('capture + conntrack for lab $example (real kernel → agents → hub)', ({ example, connections, distinctOriginal, proxied }) => {
-  // tcpdump is running once the agent answers; its first capture buffer gets a moment to open
-  const { lab, hub: testHub } = useLabHub(example, ['--source', 'conntrack,pcap'], 1500);
+  // the agents are ready (their tcpdumps listen) before the first connection
+  const { lab, hub: testHub } = useLabHub(example, ['--source', 'conntrack,pcap']);
 
   it('shows the real client when a header carried it, and counts each connection once', async () => {
     const since = Date.now() - 1000;
