@@ -165,7 +165,9 @@ export async function stopAgent(agent: AgentProcess): Promise<void> {
   if (agent.process.exitCode !== null) return;
   const exited = new Promise((resolve) => agent.process.once('exit', resolve));
   agent.process.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+  clearTimeout(timer);
   if (agent.process.exitCode === null) agent.process.kill('SIGKILL');
 }
 
