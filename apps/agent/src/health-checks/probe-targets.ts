@@ -1,6 +1,6 @@
 import type { ClusterIndex, ServiceRef } from '@natlens/shared-cluster';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { InterfaceAddressInfo } from '../node/interface-addresses';
+import { type InterfaceAddressInfo, isLinkLocal } from '../node/interface-addresses';
 
 /** A healthCheckNodePort to probe: kube-proxy opens one per Local-policy LoadBalancer Service, on every node. */
 export interface HealthCheckTarget {
@@ -19,7 +19,6 @@ export function healthCheckTargets(index: ClusterIndex): HealthCheckTarget[] {
 }
 
 const isAddress = (text: string) => isIPv4(text) || isIPv6(text);
-const LINK_LOCAL = /^fe[89ab][0-9a-f]:/i;
 
 /**
  * The address to probe, as a load balancer reaches this node: the first InternalIP its Node object lists that is on
@@ -34,6 +33,6 @@ export function probeAddress(nodeObjectAddresses: readonly { type: string; addre
   const candidates = [...internal, ...listed.filter((a) => a.type !== 'InternalIP')];
   const onNode = candidates.find((a) => local.has(a.address));
   if (onNode) return onNode.address;
-  const own = interfaces.filter((a) => !a.internal && !LINK_LOCAL.test(a.address));
+  const own = interfaces.filter((a) => !a.internal && !isLinkLocal(a.address));
   return own.find((a) => isIPv4(a.address))?.address ?? own.find((a) => isIPv6(a.address))?.address ?? internal[0]?.address;
 }

@@ -18,7 +18,7 @@ export function readInterfaceAddresses(): InterfaceAddressInfo[] {
 }
 
 /** IPv6 link-local (fe80::/10): every interface has one, they repeat across nodes, and no Service traffic uses them. */
-function isLinkLocal(address: string): boolean {
+export function isLinkLocal(address: string): boolean {
   return /^fe[89ab][0-9a-f]:/i.test(address);
 }
 
