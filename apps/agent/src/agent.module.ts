@@ -27,12 +27,11 @@ import { HttpHubClient, type HubTransport } from './export/hub-client';
 import { NodeReportExporter } from './export/node-report.exporter';
 import { HealthCheckProber } from './health-checks/health-check-prober';
 import { HttpProbeRepository } from './health-checks/http-probe.repository';
-import { type InterfaceAddressInfo, readInterfaceAddresses } from './node/interface-addresses';
+import { readInterfaceAddresses } from './node/interface-addresses';
 import { NodeViewSource } from './node/node-view.source';
 
 export interface AgentOverrides {
   readonly sources?: ConnectionSource[];
-  readonly interfaceAddresses?: () => InterfaceAddressInfo[];
 }
 
 /** The kernel wakes the agent once 64 KiB of events wait (~580 events); its timer collects the rest every 50 ms. */
@@ -59,8 +58,8 @@ function clusterSource(config: AgentConfig, log: Logger): ClusterMetadataSource 
 const INTERFACE_REFRESH_MS = 5000;
 
 /** The cluster as this node sees it: the metadata plus the addresses on its own interfaces (node/node-view.source.ts). */
-function nodeView(config: AgentConfig, log: Logger, readAddresses: () => InterfaceAddressInfo[]): NodeViewSource {
-  return new NodeViewSource(clusterSource(config, log), readAddresses, { node: config.node, nodePortAddresses: config.nodePortAddresses, refreshIntervalMs: INTERFACE_REFRESH_MS }, log);
+function nodeView(config: AgentConfig, log: Logger): NodeViewSource {
+  return new NodeViewSource(clusterSource(config, log), readInterfaceAddresses, { node: config.node, nodePortAddresses: config.nodePortAddresses, refreshIntervalMs: INTERFACE_REFRESH_MS }, log);
 }
 
 /** How batches and node reports reach the hub: NATS JetStream with --bus, else HTTP; none without a hub. */
@@ -92,10 +91,7 @@ function kernelSources(config: AgentConfig, cluster: ClusterMetadataSource, metr
 
 @Module({})
 export class AgentModule {
-  /**
-   * `sources` replaces the kernel sources (tests of the API drive the pipeline with scripted observations);
-   * `interfaceAddresses` the read of the node's interfaces (tests that pose as a node other than the one they run on).
-   */
+  /** `sources` replaces the kernel sources (tests of the API drive the pipeline with scripted observations). */
   static forRoot(config: AgentConfig, log: Logger, overrides: AgentOverrides = {}): DynamicModule {
     const metrics = new AgentMetrics();
     return {
@@ -107,7 +103,7 @@ export class AgentModule {
         { provide: AgentMetrics, useValue: metrics },
         { provide: RecentFlows, useValue: new RecentFlows(config.recentRecords) },
         KernelSettingsRepository,
-        { provide: CLUSTER_SOURCE, useFactory: () => nodeView(config, log, overrides.interfaceAddresses ?? readInterfaceAddresses) },
+        { provide: CLUSTER_SOURCE, useFactory: () => nodeView(config, log) },
         { provide: HUB_TRANSPORT, useFactory: () => hubTransport(config) },
         {
           provide: CONNECTION_SOURCES,
