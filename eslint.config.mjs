@@ -3,7 +3,7 @@ import nx from '@nx/eslint-plugin';
 const BOUNDARIES = { enforceBuildableLibDependency: true, allow: [] };
 
 /** What the CLI loads only for the command that needs it (`natlens --help` loads none of them). */
-const LAZY_LIBRARIES = ['@natlens/hub-server', '@natlens/hub-server/testing', '@natlens/agent-daemon', '@natlens/agent-daemon/testing', '@natlens/agent-records'];
+const LAZY_LIBRARIES = ['@natlens/hub-server', '@natlens/hub-server/testing', '@natlens/agent-daemon', '@natlens/agent-daemon/testing', '@natlens/agent-records', '@natlens/lab', '@natlens/lab/testing'];
 
 // Scopes (the folder is the scope): shared code depends only on shared code; each scope on itself and shared. The
 // CLI is the composition root that starts the agent, the hub, the lab and the dashboard. The hub runs the agent's

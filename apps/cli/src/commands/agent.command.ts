@@ -25,6 +25,11 @@ export function agentCommand(): Command {
     .option('--flush-interval-ms <ms>', 'export changed records this often', int)
     .option('--spool-dir <dir>', 'where batches wait while the hub is away (default /var/lib/natlens/spool/<node>)')
     .option('--spool-max-bytes <n>', 'spool size limit; beyond it records are dropped and counted', int)
+    .option('--health-check-interval-ms <ms>', 'probe this node\'s health checks (each Local LoadBalancer\'s healthCheckNodePort, kube-proxy /healthz) this often; 0: never (default 5000)', int)
+    .option('--health-check-timeout-ms <ms>', 'give a health check this long to answer (default 1000)', int)
+    .option('--proxy-healthz-port <n>', 'kube-proxy\'s /healthz port to probe; 0: none (default 10256)', int)
+    .option('--node-report-interval-ms <ms>', 'send the node report (addresses, health-check answers) to the hub this often (default 5000)', int)
+    .option('--node-port-addresses <list>', 'kube-proxy\'s nodePortAddresses: CIDRs and/or primary whose local addresses accept node ports (default: every local address, 127.0.0.1 included)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: Record<string, unknown>) => {
       // The agent (@natlens/agent-daemon) is loaded only now, so the commands that do not need NestJS do not pay for it.

@@ -7,6 +7,9 @@
 export const FLOW_STREAM = 'NATLENS_FLOWS';
 export const FLOW_SUBJECT_PREFIX = 'natlens.flows';
 export const FLOW_SUBJECTS = `${FLOW_SUBJECT_PREFIX}.>`;
+/** Node reports (an agent's addresses and health-check answers) share the stream; the hub reads them with a consumer of their own. */
+export const NODE_REPORT_SUBJECT_PREFIX = 'natlens.nodes';
+export const NODE_REPORT_SUBJECTS = `${NODE_REPORT_SUBJECT_PREFIX}.>`;
 /** The header JetStream de-duplicates on: `<node>:<spool batch id>[:<part>/<parts>]`. */
 export const FLOW_MESSAGE_ID_HEADER = 'Nats-Msg-Id';
 
@@ -25,7 +28,16 @@ export const FLOW_DUPLICATE_WINDOW_MS = 5 * 60_000;
  * separator) and nothing here may contain the wildcards `*`/`>` or whitespace. The node itself travels in the batch.
  */
 export function flowSubject(node: string): string {
-  return `${FLOW_SUBJECT_PREFIX}.${node.replace(/[^A-Za-z0-9_-]/g, '_') || '_'}`;
+  return `${FLOW_SUBJECT_PREFIX}.${subjectToken(node)}`;
+}
+
+/** `natlens.nodes.<node>`, the node made one subject token as in `flowSubject`. */
+export function nodeReportSubject(node: string): string {
+  return `${NODE_REPORT_SUBJECT_PREFIX}.${subjectToken(node)}`;
+}
+
+function subjectToken(node: string): string {
+  return node.replace(/[^A-Za-z0-9_-]/g, '_') || '_';
 }
 
 /** The Nats-Msg-Id of one batch, or of one part of a batch split to fit the server's max_payload. */

@@ -18,11 +18,16 @@ import { makeWorkDir, waitFor } from '../testing';
 class ScriptedSource implements ConnectionSource {
   readonly name = 'conntrack' as const;
   sink: ConnectionSink | undefined;
+  /** Whether the scripted source says it observes (a real one: attached to the kernel, tcpdump listening). */
+  attached = true;
   async start(sink: ConnectionSink): Promise<void> {
     this.sink = sink;
   }
   stop(): void {
     this.sink = undefined;
+  }
+  observing(): boolean {
+    return this.sink !== undefined && this.attached;
   }
   status() {
     return { scripted: true };
@@ -46,7 +51,7 @@ describe('agent local API', () => {
   let client: Socket | undefined;
 
   beforeAll(async () => {
-    const config = agentConfigSchema.parse({ node: 'node1', inventory: LAB_SEEDS_INVENTORY, apiPort: 0, apiHost: '127.0.0.1', flushIntervalMs: 100, spoolDir: join(workDir, 'spool') });
+    const config = agentConfigSchema.parse({ node: 'node1', inventory: LAB_SEEDS_INVENTORY, apiPort: 0, apiHost: '127.0.0.1', flushIntervalMs: 100, spoolDir: join(workDir, 'spool'), healthCheckIntervalMs: 0 });
     agent = await startAgent(config, pino({ level: 'silent' }), { sources: [source] });
     base = `http://127.0.0.1:${(agent.app.getHttpServer().address() as AddressInfo).port}`;
   });
@@ -82,8 +87,18 @@ describe('agent local API', () => {
     expect(await res.json()).toEqual({ status: 400, code: 'bad-query', message: expect.stringMatching(/service: expected namespace\/name/) });
   });
 
+  it('answers /readyz 503 with what it waits for until every source observes, then 200', async () => {
+    source.attached = false;
+    const waiting = await fetch(`${base}/readyz`);
+    expect([waiting.status, await waiting.json()]).toEqual([503, { ready: false, node: 'node1', waitingFor: ['the conntrack source to observe'] }]);
+    expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'ok', ready: false, waitingFor: ['the conntrack source to observe'] });
+    source.attached = true;
+    const ready = await fetch(`${base}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { ready: true, node: 'node1' }]);
+  });
+
   it('reports health and Prometheus metrics', async () => {
-    expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'ok', node: 'node1', cluster: { ready: true }, sources: { conntrack: { scripted: true } } });
+    expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'ok', ready: true, node: 'node1', cluster: { ready: true }, sources: { conntrack: { scripted: true } }, healthChecks: { enabled: false }, nodeReports: null });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/natlens_agent_records_total\{verdict="snat-expected"\} 1/);
     expect(metrics).toMatch(/natlens_agent_queue_depth\{queue="observed"\} 0/);

@@ -43,6 +43,24 @@ describe('loadAgentConfig', () => {
     expect(text).toMatch(/flushIntervalMs/);
   });
 
+  it('takes the health-check and node-report settings, with defaults a load balancer would use', () => {
+    expect(loadAgentConfig({ node: 'n', inventory: '/i.json' }, {}, noFile)).toMatchObject({ healthCheckIntervalMs: 5000, healthCheckTimeoutMs: 1000, proxyHealthzPort: 10256, nodeReportIntervalMs: 5000, nodePortAddresses: [] });
+    const sut = loadAgentConfig({ node: 'n', inventory: '/i.json', healthCheckIntervalMs: 0, nodePortAddresses: '10.0.0.0/8, primary' }, { NATLENS_NODE_REPORT_INTERVAL_MS: '1000', NATLENS_PROXY_HEALTHZ_PORT: '0' }, noFile);
+    expect(sut).toMatchObject({ healthCheckIntervalMs: 0, nodeReportIntervalMs: 1000, proxyHealthzPort: 0, nodePortAddresses: ['10.0.0.0/8', 'primary'] });
+  });
+
+  it('refuses a node-port address that is neither a CIDR nor primary, and a probe interval under 100 ms', () => {
+    const problems = (() => {
+      try {
+        loadAgentConfig({ node: 'n', inventory: '/i.json', nodePortAddresses: 'eth0', healthCheckIntervalMs: 5 }, {}, noFile);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    })();
+    expect(problems).toEqual([expect.stringMatching(/^healthCheckIntervalMs: expected 0 \(off\) or at least 100 ms/), expect.stringMatching(/^nodePortAddresses\.0: expected a CIDR/)]);
+  });
+
   it('asks for cluster metadata when it has none', () => {
     expect(() => loadAgentConfig({ node: 'n' }, {}, noFile)).toThrow(/no cluster metadata: pass --inventory FILE, --kubeconfig FILE/);
   });

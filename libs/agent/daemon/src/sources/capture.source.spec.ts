@@ -117,6 +117,20 @@ describe('CaptureSource', () => {
     sut.stop();
   });
 
+  it('observes only once every tcpdump says it is listening, and again after a restart', async () => {
+    const { sut, spawned } = setup();
+    expect(sut.observing()).toBe(false);
+    spawned[0]?.process.stderr.write('tcpdump: data link type LINUX_SLL2\n');
+    await new Promise((r) => setImmediate(r));
+    expect(sut.observing()).toBe(false);
+    spawned[0]?.process.stderr.write('tcpdump: listening on any, link-type LINUX_SLL2 (Linux cooked v2), snapshot length 262144 bytes\n');
+    await new Promise((r) => setImmediate(r));
+    expect([sut.observing(), sut.status()['listening']]).toEqual([true, ['any']]);
+    spawned[0]?.process.kill(); // tcpdump died: the source no longer sees anything until the next one listens
+    expect(sut.observing()).toBe(false);
+    sut.stop();
+  });
+
   it('says how to get tcpdump when it is missing', () => {
     expect(() => findTcpdump('/nonexistent', [])).toThrow(/needs tcpdump.*apt-get install tcpdump/);
   });

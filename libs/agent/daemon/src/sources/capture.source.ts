@@ -46,6 +46,8 @@ export class CaptureSource implements ConnectionSource {
   readonly name = 'pcap' as const;
   private sink: ConnectionSink | undefined;
   private readonly processes = new Map<string, CaptureProcess>();
+  /** Interfaces whose tcpdump said it is listening (it prints `listening on <iface>` once the capture is open). */
+  private readonly listening = new Set<string>();
   private tracker: ConnectionTracker;
   private filter = '';
   private pollTimer: NodeJS.Timeout | undefined;
@@ -107,8 +109,10 @@ export class CaptureSource implements ConnectionSource {
     };
     child.stdout.on('data', (chunk: Buffer) => reader.push(chunk, visitor));
     let stderrTail = '';
+    this.listening.delete(iface);
     child.stderr.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString()).slice(-2000);
+      if (this.processes.get(iface) === child && /listening on /.test(stderrTail)) this.listening.add(iface);
     });
     child.onError((err) => {
       this.lastError = `tcpdump on ${iface}: ${err.message}`;
@@ -118,6 +122,7 @@ export class CaptureSource implements ConnectionSource {
       reader.end(visitor);
       if (this.processes.get(iface) !== child) return; // replaced on purpose (new filter)
       this.processes.delete(iface);
+      this.listening.delete(iface);
       if (this.stopped) return;
       this.counts.restarts++;
       this.lastError = `tcpdump on ${iface} exited (${signal ?? `code ${code}`}): ${stderrTail.trim().split('\n').pop() ?? ''}`;
@@ -155,9 +160,15 @@ export class CaptureSource implements ConnectionSource {
     this.processes.clear();
   }
 
+  /** Every interface's tcpdump is capturing. */
+  observing(): boolean {
+    return !this.stopped && this.options.interfaces.every((iface) => this.listening.has(iface));
+  }
+
   status(): Record<string, unknown> {
     return {
       interfaces: this.options.interfaces,
+      listening: [...this.listening],
       filter: this.filter,
       running: [...this.processes.keys()],
       ...this.counts,

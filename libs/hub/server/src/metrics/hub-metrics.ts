@@ -9,7 +9,8 @@ export class HubMetrics {
   readonly evidenceSeconds = new Histogram({ name: 'natlens_hub_evidence_seconds', help: 'Time to build one Service evidence', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
   readonly liveClients = new Gauge({ name: 'natlens_hub_live_clients', help: 'socket.io clients connected to /live', registers: [this.registry] });
   readonly liveDropped = new Counter({ name: 'natlens_hub_live_dropped_total', help: 'Live subscriptions dropped, by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly retentionDeleted = new Counter({ name: 'natlens_hub_retention_deleted_total', help: 'Rows deleted by the retention jobs, by kind (raw, rollup, alert-history)', labelNames: ['kind'], registers: [this.registry] });
+  readonly retentionDeleted = new Counter({ name: 'natlens_hub_retention_deleted_total', help: 'Rows deleted by the retention jobs, by kind (raw, rollup, alert-history, node-report, health-check-history)', labelNames: ['kind'], registers: [this.registry] });
+  readonly nodeReports = new Counter({ name: 'natlens_hub_node_reports_total', help: 'Node reports from agents, by outcome (stored, outdated: a newer one was stored already, invalid, failed)', labelNames: ['outcome'], registers: [this.registry] });
 
   /** One series per pending or firing alert, value 1 (Prometheus' own ALERTS{alertstate} convention); removed when it stops. */
   readonly alerts = new Gauge({ name: 'natlens_alerts', help: 'Alerts that are pending or firing (1), by rule, Service, severity and state', labelNames: ['alertname', 'namespace', 'service', 'severity', 'alertstate'], registers: [this.registry] });
