@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   onCleanup('remove the work directory', () => fs.rmSync(workDir, { recursive: true, force: true }));
   const netns = `t${randomBytes(3).toString('hex')}-agent-ready`;
   execFileSync('ip', ['netns', 'add', netns]);
-  onCleanup(`ip netns del ${netns}`, () => execFileSync('ip', ['netns', 'del', netns]));
+  onCleanup(`ip netns del ${netns}`, () => void execFileSync('ip', ['netns', 'del', netns]));
   execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
 
   const topology = parseTopology(fs.readFileSync(TOPOLOGY, 'utf8'), TOPOLOGY);
