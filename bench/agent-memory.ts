@@ -9,6 +9,9 @@
  *     --flag-sets LIST   default shipped,none (shipped: apps/cli/src/launch/node-flags.ts; none: no Node flags);
  *                        or one custom set as --node-flags "…"
  *     --rounds N         repeat the whole matrix, default 1
+ *     --heap-snapshot    also write a V8 heap snapshot of each agent at its peak (bench/results/) and summarise it
+ *                        (by node type and constructor); the snapshot itself raises the peak, so the peak figures of
+ *                        such a run are not the ones to quote
  *
  * Steps (≈4 min): `natlens lab up examples/nodeport-local.yaml --name bam<random>`; a hub (`natlens hub`, SQLite, on
  * a Unix socket) the agents export to, as on a node; then for each source × flag set: the conntrack table of node1
@@ -44,12 +47,18 @@ interface Options {
   sources: AgentSource[];
   flagSets: { name: string; flags: readonly string[] }[];
   rounds: number;
+  /** write a V8 heap snapshot of each agent at its peak, and summarise it */
+  heapSnapshot: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { connections: 10_000, holdSeconds: 10, sources: ['ebpf', 'conntrack'], flagSets: [{ name: 'shipped', flags: NODE_FLAG_SETS.shipped }, { name: 'none', flags: NODE_FLAG_SETS.none }], rounds: 1 };
+  const opts: Options = { connections: 10_000, holdSeconds: 10, sources: ['ebpf', 'conntrack'], flagSets: [{ name: 'shipped', flags: NODE_FLAG_SETS.shipped }, { name: 'none', flags: NODE_FLAG_SETS.none }], rounds: 1, heapSnapshot: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
+    if (flag === '--heap-snapshot') {
+      opts.heapSnapshot = true;
+      continue;
+    }
     const value = argv[++i] ?? '';
     if (flag === '--sources') opts.sources = value.split(',').map((s) => s.trim()).filter((s): s is AgentSource => s === 'ebpf' || s === 'conntrack');
     else if (flag === '--flag-sets') opts.flagSets = value.split(',').map((name) => ({ name, flags: NODE_FLAG_SETS[name as 'shipped' | 'none'] ?? (() => { throw new Error(`unknown flag set ${name} (shipped, none)`); })() }));
@@ -101,6 +110,54 @@ async function heapFigures(socket: string): Promise<Json> {
   };
 }
 
+/**
+ * Asks the agent for a heap snapshot (SIGUSR2), waits for it, and sums the live objects' own sizes by V8 node type and
+ * by constructor: where the heap goes. The snapshot is kept in bench/results/ for a closer look (Chrome DevTools).
+ */
+async function heapSnapshotSummary(pid: number, workDir: string, name: string): Promise<Json> {
+  const before = new Set(fs.readdirSync(workDir));
+  process.kill(pid, 'SIGUSR2');
+  let file: string | undefined;
+  for (const deadline = Date.now() + 120_000; !file; await sleep(500)) {
+    const fresh = fs.readdirSync(workDir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    // written in one go; the size stops changing when V8 is done
+    if (fresh) {
+      const size = fs.statSync(path.join(workDir, fresh)).size;
+      await sleep(1000);
+      if (size > 0 && fs.statSync(path.join(workDir, fresh)).size === size) file = fresh;
+    }
+    if (Date.now() > deadline) throw new Error('no heap snapshot within 120 s');
+  }
+  const kept = path.join(path.dirname(RESULTS_FILE), `agent-memory-${name}.heapsnapshot`);
+  fs.mkdirSync(path.dirname(kept), { recursive: true });
+  fs.renameSync(path.join(workDir, file), kept);
+  const snap = JSON.parse(fs.readFileSync(kept, 'utf8')) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+  const fields = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0];
+  const [iType, iName, iSize] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [number, number, number];
+  const byType = new Map<string, number>();
+  const byConstructor = new Map<string, { bytes: number; count: number }>();
+  let total = 0;
+  for (let i = 0; i < snap.nodes.length; i += fields.length) {
+    const type = types[snap.nodes[i + iType] as number] ?? '?';
+    const size = snap.nodes[i + iSize] as number;
+    total += size;
+    byType.set(type, (byType.get(type) ?? 0) + size);
+    const key = type === 'object' ? (snap.strings[snap.nodes[i + iName] as number] ?? '?') : `(${type})`;
+    const c = byConstructor.get(key) ?? { bytes: 0, count: 0 };
+    c.bytes += size;
+    c.count++;
+    byConstructor.set(key, c);
+  }
+  const top = (m: Map<string, number>) => Object.fromEntries([...m].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, round(v / 1048576, 2)]));
+  return {
+    file: path.relative(ROOT, kept),
+    liveMB: round(total / 1048576, 1),
+    byTypeMB: top(byType),
+    byConstructor: Object.fromEntries([...byConstructor].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 15).map(([k, v]) => [k, { MB: round(v.bytes / 1048576, 2), count: v.count }])),
+  };
+}
+
 async function measure(o: { lab: LabUp; workDir: string; hubSocket: string; token: string; source: AgentSource; flagSet: { name: string; flags: readonly string[] }; opts: Options; index: number }): Promise<Json> {
   const node = o.lab.nodes.find((n) => n.name === NODE);
   if (!node) throw new Error(`the lab has no ${NODE}`);
@@ -111,7 +168,8 @@ async function measure(o: { lab: LabUp; workDir: string; hubSocket: string; toke
     netns: node.netns,
     name,
     workDir: o.workDir,
-    nodeFlags: o.flagSet.flags,
+    // a snapshot on SIGUSR2, written to the work directory (V8 collects garbage first: it shows what is live)
+    nodeFlags: o.opts.heapSnapshot ? [...o.flagSet.flags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.workDir}`] : o.flagSet.flags,
     args: ['--node', NODE, '--inventory', o.lab.inventory, '--hub', `unix:${o.hubSocket}`, '--source', o.source, '--enable-accounting', '--spool-dir', path.join(o.workDir, `spool-${name}`), '--log-level', 'warn'],
     env: { NATLENS_HUB_TOKEN: o.token },
   });
@@ -163,6 +221,7 @@ async function measure(o: { lab: LabUp; workDir: string; hubSocket: string; toke
     };
     const health = await healthz<Json>(agent.socket);
     const heap = await heapFigures(agent.socket);
+    const snapshot = o.opts.heapSnapshot ? await heapSnapshotSummary(agent.pid, o.workDir, name) : undefined;
     log(`${name}: ${health.activeFlows} active flows; peak RSS ${held.vmHwmMB} MB (RSS ${held.vmRssMB} MB: ${JSON.stringify(held.byMappingMB)}; heap used ${heap.heapUsedMB} of ${heap.heapTotalMB} MB)`);
 
     await stopChild(holder, 5000);
@@ -182,6 +241,7 @@ async function measure(o: { lab: LabUp; workDir: string; hubSocket: string; toke
       connections: { open: opened.open, failed: opened.failed, openSeconds: round(opened.seconds, 1), countedByAgent: health.activeFlows },
       held,
       heapAtPeak: heap,
+      ...(snapshot ? { liveHeapAtPeak: snapshot } : {}),
       afterClose: { ...afterClose, activeFlows: finalHealth.activeFlows },
       hub: { pending: finalHealth.hub?.pending, lastError: finalHealth.hub?.lastError ?? null, ...(exported ? { exportedRecords: Number(exported) } : {}) },
       peakMB: afterClose.vmHwmMB,
@@ -254,6 +314,9 @@ async function main(): Promise<void> {
   for (const r of runs) {
     const m = r.held.byMappingMB;
     out.push(`${`${r.source} / ${r.nodeFlags}`.padEnd(24)} ${`${r.readySeconds}s`.padEnd(7)} ${String(r.atReady.vmRssMB).padEnd(10)} ${String(r.held.vmHwmMB).padEnd(10)} ${String(r.afterClose.vmHwmMB).padEnd(9)} ${String(m.nodeBinary).padEnd(9)} ${String(m.bpfMaps).padEnd(9)} ${String(m.anonymous).padEnd(7)} ${String(m.mallocHeap).padEnd(7)} ${`${r.heapAtPeak.heapUsedMB}/${r.heapAtPeak.heapTotalMB}`.padEnd(16)} ${r.held.cpuSeconds}`);
+  }
+  for (const r of runs.filter((r) => r.liveHeapAtPeak)) {
+    out.push(`${r.source} / ${r.nodeFlags}: live heap at the peak ${r.liveHeapAtPeak.liveMB} MB; by constructor: ${Object.entries(r.liveHeapAtPeak.byConstructor).slice(0, 10).map(([k, v]) => `${k} ${(v as { MB: number }).MB}`).join(', ')}`);
   }
   out.push(`MB (MiB); peak = VmHWM. Target ≤ ${TARGET_MB} MB: ${Object.entries(results.target.met).map(([k, v]) => `${k} ${v ? 'met' : 'NOT met'}`).join(', ')}`);
   process.stdout.write(`${out.join('\n')}\n`);
