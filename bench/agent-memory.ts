@@ -111,12 +111,12 @@ async function heapFigures(socket: string): Promise<Json> {
 }
 
 /**
- * Asks the agent for a heap snapshot (SIGUSR2), waits for it, and sums the live objects' own sizes by V8 node type and
+ * Asks the agent for a heap snapshot (SIGWINCH), waits for it, and sums the live objects' own sizes by V8 node type and
  * by constructor: where the heap goes. The snapshot is kept in bench/results/ for a closer look (Chrome DevTools).
  */
 async function heapSnapshotSummary(pid: number, workDir: string, name: string): Promise<Json> {
   const before = new Set(fs.readdirSync(workDir));
-  process.kill(pid, 'SIGUSR2');
+  process.kill(pid, 'SIGWINCH');
   let file: string | undefined;
   for (const deadline = Date.now() + 120_000; !file; await sleep(500)) {
     const fresh = fs.readdirSync(workDir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
@@ -168,8 +168,9 @@ async function measure(o: { lab: LabUp; workDir: string; hubSocket: string; toke
     netns: node.netns,
     name,
     workDir: o.workDir,
-    // a snapshot on SIGUSR2, written to the work directory (V8 collects garbage first: it shows what is live)
-    nodeFlags: o.opts.heapSnapshot ? [...o.flagSet.flags, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.workDir}`] : o.flagSet.flags,
+    // a snapshot on SIGWINCH (NestJS shuts the agent down on SIGUSR2), written to the work directory; V8 collects
+    // garbage first, so it shows what is live
+    nodeFlags: o.opts.heapSnapshot ? [...o.flagSet.flags, '--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${o.workDir}`] : o.flagSet.flags,
     args: ['--node', NODE, '--inventory', o.lab.inventory, '--hub', `unix:${o.hubSocket}`, '--source', o.source, '--enable-accounting', '--spool-dir', path.join(o.workDir, `spool-${name}`), '--log-level', 'warn'],
     env: { NATLENS_HUB_TOKEN: o.token },
   });
