@@ -9,6 +9,7 @@
  *     --flag-sets LIST   default shipped,none (shipped: apps/cli/src/launch/node-flags.ts; none: no Node flags);
  *                        or one custom set as --node-flags "…"
  *     --rounds N         repeat the whole matrix, default 1
+ *     --agent-args "…"   more `natlens agent` arguments for every run (e.g. --ebpf-ring-buffer-bytes 1048576)
  *     --heap-snapshot    also write a V8 heap snapshot of each agent at its peak (bench/results/) and summarise it
  *                        (by node type and constructor); the snapshot itself raises the peak, so the peak figures of
  *                        such a run are not the ones to quote
@@ -49,10 +50,12 @@ interface Options {
   rounds: number;
   /** write a V8 heap snapshot of each agent at its peak, and summarise it */
   heapSnapshot: boolean;
+  /** more `natlens agent` arguments, e.g. --ebpf-ring-buffer-bytes 1048576 */
+  agentArgs: string[];
 }
 
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { connections: 10_000, holdSeconds: 10, sources: ['ebpf', 'conntrack'], flagSets: [{ name: 'shipped', flags: NODE_FLAG_SETS.shipped }, { name: 'none', flags: NODE_FLAG_SETS.none }], rounds: 1, heapSnapshot: false };
+  const opts: Options = { connections: 10_000, holdSeconds: 10, sources: ['ebpf', 'conntrack'], flagSets: [{ name: 'shipped', flags: NODE_FLAG_SETS.shipped }, { name: 'none', flags: NODE_FLAG_SETS.none }], rounds: 1, heapSnapshot: false, agentArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--heap-snapshot') {
@@ -62,6 +65,7 @@ function parseOptions(argv: string[]): Options {
     const value = argv[++i] ?? '';
     if (flag === '--sources') opts.sources = value.split(',').map((s) => s.trim()).filter((s): s is AgentSource => s === 'ebpf' || s === 'conntrack');
     else if (flag === '--flag-sets') opts.flagSets = value.split(',').map((name) => ({ name, flags: NODE_FLAG_SETS[name as 'shipped' | 'none'] ?? (() => { throw new Error(`unknown flag set ${name} (shipped, none)`); })() }));
+    else if (flag === '--agent-args') opts.agentArgs = value.split(/\s+/).filter(Boolean);
     else if (flag === '--node-flags') opts.flagSets = [{ name: 'custom', flags: value.split(/\s+/).filter(Boolean) }];
     else {
       const n = Number(value);
@@ -171,7 +175,7 @@ async function measure(o: { lab: LabUp; workDir: string; hubSocket: string; toke
     // a snapshot on SIGWINCH (NestJS shuts the agent down on SIGUSR2), written to the work directory; V8 collects
     // garbage first, so it shows what is live
     nodeFlags: o.opts.heapSnapshot ? [...o.flagSet.flags, '--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${o.workDir}`] : o.flagSet.flags,
-    args: ['--node', NODE, '--inventory', o.lab.inventory, '--hub', `unix:${o.hubSocket}`, '--source', o.source, '--enable-accounting', '--spool-dir', path.join(o.workDir, `spool-${name}`), '--log-level', 'warn'],
+    args: ['--node', NODE, '--inventory', o.lab.inventory, '--hub', `unix:${o.hubSocket}`, '--source', o.source, '--enable-accounting', '--spool-dir', path.join(o.workDir, `spool-${name}`), '--log-level', 'warn', ...o.opts.agentArgs],
     env: { NATLENS_HUB_TOKEN: o.token },
   });
   const stopAgent = async () => {
@@ -307,6 +311,7 @@ async function main(): Promise<void> {
     lab: { topology: path.relative(ROOT, TOPOLOGY), node: NODE, client: CLIENT, entry: `${lab.nodes.find((n) => n.name === NODE)?.addresses[0]}:30080` },
     connections: opts.connections,
     holdSeconds: opts.holdSeconds,
+    agentArgs: opts.agentArgs,
     target: { peakMB: TARGET_MB, met: Object.fromEntries(runs.map((r) => [`${r.source}/${r.nodeFlags}`, r.peakMB <= TARGET_MB])) },
     runs,
   };
