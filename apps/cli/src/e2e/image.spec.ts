@@ -300,6 +300,17 @@ describe('the compiled build in a directory laid out like the runtime stage', ()
     expect(help).toMatch(/agent/);
   });
 
+  it('says that it holds no sources when asked to run from them', () => {
+    let failure: { status?: number; stderr?: string } = {};
+    try {
+      execFileSync(process.execPath, ['bin/natlens', '--help'], { cwd: app, env: { ...env, NATLENS_FROM_SOURCE: '1' }, encoding: 'utf8', stdio: 'pipe' });
+    } catch (err) {
+      failure = err as typeof failure;
+    }
+    expect(failure.status).toBe(1);
+    expect(failure.stderr).toMatch(/holds only the compiled build: unset it/);
+  });
+
   it('runs the hub on SQLite as a non-root user', async () => {
     hubPort = await freePort();
     const hub = start([...asNobody, process.execPath, 'bin/natlens', 'hub', '--store', `sqlite://${join(state, 'natlens.db')}`, '--host', '127.0.0.1', '--port', String(hubPort), '--socket', join(state, 'hub.sock'), '--log-level', 'warn'], { NATLENS_HUB_TOKENS: token });
