@@ -16,6 +16,8 @@ const SCOPE_CONSTRAINTS = [
   { sourceTag: 'scope:dashboard', onlyDependOnLibsWithTags: ['scope:dashboard', 'scope:shared'] },
   { sourceTag: 'scope:lab', onlyDependOnLibsWithTags: ['scope:lab', 'scope:shared', 'share:lab'] },
   { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared', 'scope:agent', 'scope:hub', 'scope:lab', 'scope:dashboard'] },
+  // The build scripts (tools: bundling, the runtime's package list) stand apart from the product's code.
+  { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:tools'] },
 ];
 
 // Unit tests may also build their cluster from the lab's topologies (resolveLab + buildInventory: the same objects a

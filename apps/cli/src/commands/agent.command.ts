@@ -18,6 +18,7 @@ export function agentCommand(): Command {
     .option('--source <list>', 'record sources, comma-separated: ebpf, conntrack, pcap (default: the best available, eBPF where the kernel allows it, else conntrack)')
     .option('--capture-interfaces <list>', 'pcap source: interfaces tcpdump captures on, comma-separated (default any)')
     .option('--capture-filter <bpf>', 'pcap source: capture filter (default: the Services\' ports)')
+    .option('--ebpf-ring-buffer-bytes <n>', 'eBPF source: the kernel → agent ring buffer, a power of two (default 8 MiB; or NATLENS_EBPF_RING_BUFFER_BYTES); the agent maps it twice, so it counts twice in its RSS', int)
     .option('--enable-accounting', 'turn on nf_conntrack_acct, nf_conntrack_timestamp and nf_conntrack_events=1 in this namespace')
     .option('--port <n>', 'local API port (/healthz, /metrics, /api/flows, socket.io /flows)', int)
     .option('--host <address>', 'local API address')

@@ -28,6 +28,18 @@ describe('loadAgentConfig', () => {
     expect(loadAgentConfig({ node: 'n', inventory: '/i.json' }, { NATLENS_SOURCES: 'ebpf,pcap' }, noFile).sources).toEqual(['ebpf', 'pcap']);
   });
 
+  it.each([
+    [{}, {}, 8 << 20],
+    [{}, { NATLENS_EBPF_RING_BUFFER_BYTES: '1048576' }, 1 << 20],
+    [{ ebpfRingBufferBytes: 2 << 20 }, { NATLENS_EBPF_RING_BUFFER_BYTES: '1048576' }, 2 << 20],
+  ])('sizes the eBPF ring buffer from --ebpf-ring-buffer-bytes %j, else NATLENS_EBPF_RING_BUFFER_BYTES %j (default 8 MiB)', (flags, env, bytes) => {
+    expect(loadAgentConfig({ node: 'n', inventory: '/i.json', ...flags }, env, noFile).ebpfRingBufferBytes).toBe(bytes);
+  });
+
+  it.each([['3000000'], ['2048'], ['lots']])('refuses an eBPF ring buffer of %s bytes (a power of two of at least a page)', (bytes) => {
+    expect(() => loadAgentConfig({ node: 'n', inventory: '/i.json' }, { NATLENS_EBPF_RING_BUFFER_BYTES: bytes }, noFile)).toThrow(/ebpfRingBufferBytes/);
+  });
+
   it('refuses to start and lists every bad setting', () => {
     let error: ConfigError | undefined;
     try {

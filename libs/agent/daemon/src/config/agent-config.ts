@@ -76,6 +76,7 @@ export interface AgentFlags {
   source?: string;
   captureInterfaces?: string;
   captureFilter?: string;
+  ebpfRingBufferBytes?: number;
   enableAccounting?: boolean;
   port?: number;
   host?: string;
@@ -114,6 +115,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     sources: (flags.source ?? env['NATLENS_SOURCES'])?.split(',').map((s) => s.trim()).filter(Boolean),
     captureInterfaces: (flags.captureInterfaces ?? env['NATLENS_CAPTURE_INTERFACES'])?.split(',').map((s) => s.trim()).filter(Boolean),
     captureFilter: flags.captureFilter ?? env['NATLENS_CAPTURE_FILTER'],
+    ebpfRingBufferBytes: flags.ebpfRingBufferBytes ?? numberFrom(env['NATLENS_EBPF_RING_BUFFER_BYTES']),
     enableAccounting: flags.enableAccounting ?? false,
     apiPort: flags.port ?? numberFrom(env['NATLENS_AGENT_PORT']),
     apiHost: flags.host,
