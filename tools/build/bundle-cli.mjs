@@ -7,6 +7,7 @@
 // `await import()` (the hub, the agent, the capture import) is wrapped by esbuild and runs only when imported, so
 // `natlens --help` evaluates none of NestJS.
 import { transform } from '@swc/core';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -87,8 +88,19 @@ for (const [file, required] of natives) {
   else process.stderr.write(`natlens build: ${file} not built (the agent will use the conntrack source)\n`);
 }
 
+// The npm packages the bundle requires at run time, as their own package.json and pruned lockfile: `npm ci --omit=dev`
+// in dist/apps/cli installs only them (the image's production dependencies).
+const { externalPackages: bundleExternals, runtimeDependencies } = createRequire(import.meta.url)('./runtime-dependencies.cjs');
+const runtime = runtimeDependencies({
+  externals: bundleExternals(result.metafile),
+  rootPackage: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')),
+  lock: JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')),
+});
+writeFileSync(join(outdir, 'package.json'), `${JSON.stringify(runtime.packageJson, null, 2)}\n`);
+writeFileSync(join(outdir, 'package-lock.json'), `${JSON.stringify(runtime.packageLock, null, 2)}\n`);
+
 const sizes = Object.entries(result.metafile.outputs)
   .filter(([file]) => file.endsWith('.js'))
   .map(([file, meta]) => `${relative(root, join(root, file))} ${(meta.bytes / 1024).toFixed(0)} KiB`);
 writeFileSync(join(outdir, 'BUILD_INFO.json'), `${JSON.stringify({ outputs: sizes }, null, 2)}\n`);
-process.stdout.write(`natlens build: ${sizes.join(', ')}; native: ${natives.filter(([f]) => existsSync(join(root, f))).length} files\n`);
+process.stdout.write(`natlens build: ${sizes.join(', ')}; native: ${natives.filter(([f]) => existsSync(join(root, f))).length} files; runtime packages: ${runtime.packages.length} (dist/apps/cli/package-lock.json)\n`);

@@ -137,6 +137,12 @@ describe('Service detail shows the evidence API\'s numbers', () => {
         expect(await text(page, `${row} [data-col="forwarded"]`)).toBe(num(n.forwarded));
         expect(await text(page, `${row} [data-col="dropped"]`)).toBe(num(n.dropped));
         expect(await text(page, `${row} [data-col="localEndpoints"]`)).toBe(String(n.localEndpoints));
+        if (n.healthCheck) {
+          // derived from the endpoints, and observed by the node's agent: both as the API gives them
+          expect(await text(page, `${row} [data-health="expected"]`)).toBe(`${n.healthCheck.healthy ? 200 : 503} (${n.healthCheck.localEndpoints})`);
+          const observed = n.healthCheck.observed;
+          expect(await text(page, `${row} [data-health="observed"]`)).toBe(!observed ? 'not reported' : observed.httpStatus === null ? 'no answer' : `${observed.httpStatus}${observed.localEndpoints !== null ? ` (${observed.localEndpoints})` : ''}`);
+        }
       }
       const codes = await page.locator('[data-testid="findings"] [data-code]').evaluateAll((els) => els.map((el) => el.getAttribute('data-code')));
       expect(codes).toEqual(evidence.findings.map((f) => f.code));
@@ -221,8 +227,8 @@ describe('Live', () => {
 
       await page.locator('[data-testid="live-pause"]').click();
       const frozen = await page.locator('[data-testid="live-row"] td:first-child').allTextContents();
-      // wait until records arrived while paused (60 s: on a loaded machine the demo's records were seen to pause for
-      // over 3 s), then the table must still be the one frozen at the click
+      // until records arrived while paused (the demo's traffic comes in rounds, seconds apart on a loaded machine),
+      // then the table must still be the one frozen at the click
       await page.waitForFunction(`/paused · [1-9]\\d* arrived meanwhile/.test(document.querySelector('[data-testid="live-status"]')?.textContent ?? '')`, undefined, { timeout: 60_000 });
       expect(await page.locator('[data-testid="live-row"] td:first-child').allTextContents()).toEqual(frozen);
       await page.locator('[data-testid="live-pause"]').click();

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 const CONNECTION_HEADERS = ['x-natlens-peer', 'x-natlens-peer-key', 'x-natlens-tls'];
 
-const USAGE = `Usage: node apps/dashboard/server/serve.mjs [options]
+const USAGE = `Usage: node server/serve.mjs [options]   (apps/dashboard/ in a checkout, dist/apps/dashboard/apps/dashboard/ built)
 
 The natlens dashboard: Next.js behind node's HTTP or HTTPS server, with sessions and proxy trust.
 

@@ -15,3 +15,4 @@ export { listRuleset, saveRules } from './runtime/network-builder';
 export * from './lab';
 export type { TrafficResult } from './daemons/traffic-client';
 export type { LoadBalancerStatus } from './daemons/load-balancer';
+export { agentReadiness, waitForAgentsReady, type AgentToWaitFor, type ReadinessAnswer } from './runtime/agent-readiness';

@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { labDown, labTraffic, labTruth, labUp, LabSummary, TrafficOptions } from './lab';
+import { waitForAgentsReady } from './runtime/agent-readiness';
 import { readState } from './runtime/lab-state';
 import { listRuleset, saveRules } from './runtime/network-builder';
 import { repoRoot } from './runtime/repo-root';
@@ -171,7 +172,10 @@ export interface AgentProcess {
   log: () => string;
 }
 
-/** `natlens agent` inside a lab node's namespace, as an operator would start it; resolves once its /healthz answers. */
+/**
+ * `natlens agent` inside a lab node's namespace, as an operator would start it; resolves once it is ready (/readyz:
+ * every source observes, cluster metadata loaded), so traffic sent next is recorded.
+ */
 export async function startLabAgent(options: { netns: string; node: string; inventory: string; hub: string; workDir: string; extraArgs?: string[] }): Promise<AgentProcess> {
   const apiSocket = join(options.workDir, `agent-${options.node}.sock`);
   let output = '';
@@ -193,13 +197,11 @@ export async function startLabAgent(options: { netns: string; node: string; inve
   );
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  // generous: on 2 cores shared with a whole lab (and other suites), node's start-up alone can take tens of seconds
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`agent for ${options.node} exited (${child.exitCode}): ${output}`);
-    if (await getJson(apiSocket, '/healthz').catch(() => undefined)) break;
-    if (Date.now() > deadline) throw new Error(`agent for ${options.node} did not answer /healthz within 60 s: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitForAgentsReady([{ node: options.node, apiSocket, failed: () => (child.exitCode !== null ? `it exited (${child.exitCode}): ${output}` : undefined) }], { timeoutMs: 60_000 });
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\nagent output:\n${output}`);
   }
   return { node: options.node, apiSocket, process: child, log: () => output };
 }
@@ -208,7 +210,9 @@ export async function stopAgent(agent: AgentProcess): Promise<void> {
   if (agent.process.exitCode !== null) return;
   const exited = new Promise((resolve) => agent.process.once('exit', resolve));
   agent.process.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+  clearTimeout(timer);
   if (agent.process.exitCode === null) agent.process.kill('SIGKILL');
 }
 

@@ -20,6 +20,7 @@ export function agentCommand(): Command {
     .option('--source <list>', 'record sources, comma-separated: ebpf, conntrack, pcap (default: the best available, eBPF where the kernel allows it, else conntrack)')
     .option('--capture-interfaces <list>', 'pcap source: interfaces tcpdump captures on, comma-separated (default any)')
     .option('--capture-filter <bpf>', 'pcap source: capture filter (default: the Services\' ports)')
+    .option('--ebpf-ring-buffer-bytes <n>', 'eBPF source: the kernel → agent ring buffer, a power of two (default 8 MiB; or NATLENS_EBPF_RING_BUFFER_BYTES); the agent maps it twice, so it counts twice in its RSS', int)
     .option('--enable-accounting', 'turn on nf_conntrack_acct, nf_conntrack_timestamp and nf_conntrack_events=1 in this namespace')
     .option('--port <n>', 'local API port (/healthz, /metrics, /api/flows, socket.io /flows)', int)
     .option('--host <address>', 'local API address')
@@ -27,6 +28,11 @@ export function agentCommand(): Command {
     .option('--flush-interval-ms <ms>', 'export changed records this often', int)
     .option('--spool-dir <dir>', 'where batches wait while the hub is away (default /var/lib/natlens/spool/<node>)')
     .option('--spool-max-bytes <n>', 'spool size limit; beyond it records are dropped and counted', int)
+    .option('--health-check-interval-ms <ms>', 'probe this node\'s health checks (each Local LoadBalancer\'s healthCheckNodePort, kube-proxy /healthz) this often; 0: never (default 5000)', int)
+    .option('--health-check-timeout-ms <ms>', 'give a health check this long to answer (default 1000)', int)
+    .option('--proxy-healthz-port <n>', 'kube-proxy\'s /healthz port to probe; 0: none (default 10256)', int)
+    .option('--node-report-interval-ms <ms>', 'send the node report (addresses, health-check answers) to the hub this often (default 5000)', int)
+    .option('--node-port-addresses <list>', 'kube-proxy\'s nodePortAddresses: CIDRs and/or primary whose local addresses accept node ports (default: every local address, 127.0.0.1 included)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: Record<string, unknown>) => {
       // The agent (@natlens/agent-daemon) is loaded only now, so the commands that do not need NestJS do not pay for it.

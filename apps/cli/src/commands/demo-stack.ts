@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabState } from '@natlens/lab';
 import type { Logger } from 'pino';
@@ -14,6 +14,8 @@ import { nodeFlagsFor } from '../launch/node-flags';
  * agents reach the hub without any change to the host's network.
  */
 const BIN = join(installRoot(), 'bin', 'natlens');
+/** An agent loads its eBPF program (or dumps conntrack) and reads the inventory within seconds; this is the outer bound. */
+const AGENTS_READY_TIMEOUT_MS = 120_000;
 
 export interface DemoStack {
   hubUrl: string;
@@ -46,23 +48,46 @@ export async function startDemoStack(state: LabState, options: { hubPort: number
     logLevel: 'warn',
   });
   const hub = await hubApp.startHub(config);
+  const agentLog = (node: string) => join(dir, 'logs', `agent-${node}.log`);
+  const agentSocket = (node: string) => join(dir, 'run', `agent-${node}.sock`);
   const agents: ChildProcess[] = state.lab.nodes.map((node) => {
-    const log = openSync(join(dir, 'logs', `agent-${node.name}.log`), 'a');
+    const log = openSync(agentLog(node.name), 'a');
     const args = [
       'netns', 'exec', state.netns.nodes[node.name] as string, process.execPath, ...nodeFlagsFor(['agent'], process.env), BIN, 'agent',
       '--node', node.name,
       '--inventory', join(dir, 'inventory.json'),
       '--hub', `unix:${socket}`,
       '--hub-token-file', tokenFile,
-      '--api-socket', join(dir, 'run', `agent-${node.name}.sock`),
+      '--api-socket', agentSocket(node.name),
       '--spool-dir', join(dir, 'spool', node.name),
       '--flush-interval-ms', '1000',
       '--enable-accounting',
       ...(options.agentSource ? ['--source', options.agentSource] : []),
     ];
-    return spawn('ip', args, { stdio: ['ignore', log, log] });
+    const child = spawn('ip', args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    return child;
   });
-  options.log.info({ hub: hub.url, agents: agents.length }, 'hub and agents started');
+  // Announced only once every agent observes (its /readyz): traffic sent before that would not be recorded.
+  try {
+    const { waitForAgentsReady } = await import('@natlens/lab');
+    await waitForAgentsReady(
+      state.lab.nodes.map((node, i) => ({
+        node: node.name,
+        apiSocket: agentSocket(node.name),
+        failed: () => {
+          const child = agents[i];
+          return child && (child.exitCode !== null || child.signalCode !== null) ? `it exited (${child.exitCode ?? child.signalCode}); ${agentLog(node.name)}:\n${tail(agentLog(node.name))}` : undefined;
+        },
+      })),
+      { timeoutMs: AGENTS_READY_TIMEOUT_MS },
+    );
+  } catch (err) {
+    for (const agent of agents) agent.kill('SIGTERM');
+    await hub.close();
+    throw err;
+  }
+  options.log.info({ hub: hub.url, agents: agents.length }, 'hub and agents ready: every agent observes');
   const dashboard = new DashboardProcess(join(dir, 'logs'), options.log);
   return {
     hubUrl: hub.url,
@@ -75,4 +100,13 @@ export async function startDemoStack(state: LabState, options: { hubPort: number
       await hub.close();
     },
   };
+}
+
+/** The last lines of a log file, for an error message ('' when it cannot be read). */
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
 }

@@ -81,7 +81,15 @@ export function demoCommand(): Command {
       log.info({ topology: opts.topology, proxyMode: opts.proxyMode ?? topology.kubeProxy.mode }, 'building the lab (namespaces, kube-proxy rules, echo pods, load balancer)');
       await labUp(topology, { log, proxyMode: opts.proxyMode });
       const state = readState(topology.name);
-      if (opts.hub) stack = await startDemoStack(state, { hubPort: opts.hubPort, agentSource: opts.agentSource, log });
+      if (opts.hub) {
+        try {
+          stack = await startDemoStack(state, { hubPort: opts.hubPort, agentSource: opts.agentSource, log });
+        } catch (err) {
+          await labDown(topology.name).catch(() => undefined);
+          throw new Error(`the hub or the agents did not start, so the lab was removed: ${(err as Error).message}`);
+        }
+        process.stdout.write(`agents ready on ${state.lab.nodes.map((n) => n.name).join(', ')}: every connection from now on is recorded\n`);
+      }
       const entries = demoEntries(state);
       process.stdout.write(`lab ${topology.name} is up; traffic through ${entries.length} entry points. Ctrl-C to stop.\n`);
       if (stack) {

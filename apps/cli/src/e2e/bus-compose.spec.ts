@@ -46,8 +46,9 @@ describe('docker-compose.yml', () => {
     const hub = new URL(env['NATLENS_HUB_URL'] ?? '');
     expect(services[hub.hostname]?.command).toEqual(['hub', '--port', hub.port]);
     expect(env['NATLENS_HUB_TOKEN']).toBe(TOKEN);
-    // the dashboard's own server (sessions, TLS, proxy trust), not `next start`
-    expect(service('dashboard').entrypoint).toEqual(['node', 'apps/dashboard/server/serve.mjs', '--port', '3000']);
+    // the dashboard's own server (sessions, TLS, proxy trust), not Next's standalone server.js
+    expect(service('dashboard').entrypoint).toEqual(['node', 'dist/apps/dashboard/apps/dashboard/server/serve.mjs']);
+    expect(env['PORT']).toBe('3000');
   });
 
   it('runs the agent on the host network with only NET_ADMIN, BPF, PERFMON and SYS_RESOURCE, publishing to the NATS port the host sees', async () => {

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parseTruthLines, readState, truthDir, truthFileName } from '@natlens/lab';
 
 /*
  * The `natlens` command as a user runs it: the real binary, a real lab in the kernel, the JSON contracts of
@@ -132,6 +133,21 @@ describe('natlens demo', () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     expect((await evidenceOf('api')).snat.snatted).toBeGreaterThan(0); // Cluster policy: SNAT to the entry node
+
+    // the demo announced its agents ready before its first connection, so every connection the pods saw is recorded:
+    // the records that began before T are at least the connections the pods saw before T (a record begins at the
+    // SYN, a few ms before the pod notes the request) and at most those seen before T plus one traffic round
+    const announced = output.indexOf('agents ready on node1, node2, node3');
+    expect(announced).toBeGreaterThanOrEqual(0);
+    expect(announced).toBeLessThan(output.indexOf('what each pod saw'));
+    const T = Date.now() - 5000;
+    // one read of the web pods' ground-truth lines (each request's time `t`), so both bounds come from one snapshot
+    const times = readState(name)
+      .lab.pods.filter((p) => p.name.startsWith('web-'))
+      .flatMap((p) => parseTruthLines(readFileSync(join(truthDir(name), truthFileName(p.namespace, p.name)), 'utf8')).map((line) => line.t));
+    const recorded = (await (await fetch(`${hubUrl}/api/services/default/web/evidence?from=0&to=${T}`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { connections: number };
+    expect(recorded.connections).toBeGreaterThanOrEqual(times.filter((t) => t < T).length);
+    expect(recorded.connections).toBeLessThanOrEqual(times.filter((t) => t < T + 1500).length);
     expect((await evidenceOf('web')).snat.snatted).toBe(0); // Local policy: the client's address is kept
     // and the dashboard it printed serves the Services page (its first build can take a while on 2 cores)
     const dashboardDeadline = Date.now() + 120_000;

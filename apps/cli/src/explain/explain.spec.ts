@@ -1,4 +1,6 @@
 import { flowRecord, startTestHub, TEST_READ_TOKEN, type TestHub } from '@natlens/hub-server/testing';
+import { LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
+import type { NodeReport } from '@natlens/shared-model';
 import { runExplainCommand } from './explain';
 
 describe('natlens explain', () => {
@@ -46,5 +48,29 @@ describe('natlens explain', () => {
     ['no token', 'default/web', { NATLENS_HUB_TOKEN: '' }, /401/],
   ])('fails clearly on %s', async (_name, service, envOverride, message) => {
     await expect(runExplainCommand(service, { hub: hub.hub.url }, { ...env, ...envOverride })).rejects.toThrow(message);
+  });
+
+  it('prints each node\'s health check as expected from its endpoints and as the agent observed it', async () => {
+    const seeds = await startTestHub({ inventory: LAB_SEEDS_INVENTORY });
+    try {
+      const now = Date.now();
+      const web = { namespace: 'default', name: 'web' };
+      const report = (node: string, httpStatus: number | null, localEndpoints: number | null, error?: string): NodeReport => ({
+        version: 1,
+        node,
+        at: now - 500,
+        intervalMs: 1000,
+        addresses: [],
+        healthChecks: [{ service: web, address: '192.0.2.10', port: 32122, at: now - 500, latencyMs: 0.9, httpStatus, localEndpoints, ...(error ? { error } : {}) }],
+      });
+      for (const r of [report('node1', 200, 2), report('node2', null, null, 'connect ECONNREFUSED 192.0.2.10:32122'), report('node3', 503, 0)]) {
+        expect((await seeds.request('POST', '/api/nodes/report', { body: r })).status).toBe(200);
+      }
+      const sut = await runExplainCommand('default/web', { hub: seeds.hub.url, from: now - 60_000, to: now + 1000 }, env);
+      expect(sut).toMatch(/HEALTH CHECK EXPECTED +OBSERVED/);
+      expect(sut).toMatch(/node2 +1 +0 +0 +0 +200 \(1 local\) +no answer: connect ECONNREFUSED 192\.0\.2\.10:32122 at /);
+    } finally {
+      await seeds.close();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { ServiceEvidence } from '@natlens/shared-analysis';
+import type { NodeEvidence, ServiceEvidence } from '@natlens/shared-analysis';
 
 /* `natlens explain`: the evidence of one Service as terminal tables, then its findings. Pure. */
 
@@ -9,6 +9,21 @@ function table(headers: string[], rows: (string | number)[][]): string {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** What kube-proxy should answer, from the EndpointSlices (derived). */
+function expectedAnswer(node: NodeEvidence): string {
+  if (!node.healthCheck) return '-';
+  return `${node.healthCheck.healthy ? 200 : 503} (${node.healthCheck.localEndpoints} local)`;
+}
+
+/** What it did answer when the node's agent probed it (observed). */
+function observedAnswer(node: NodeEvidence): string {
+  const observed = node.healthCheck?.observed;
+  if (!node.healthCheck) return '-';
+  if (!observed) return 'not reported';
+  const answer = observed.httpStatus === null ? `no answer${observed.error ? `: ${observed.error}` : ''}` : `${observed.httpStatus}${observed.localEndpoints !== null ? ` (${observed.localEndpoints} local)` : ''}`;
+  return `${answer} at ${new Date(observed.at).toISOString().slice(11, 19)}${observed.stale ? ' (stale: no newer report)' : ''}`;
+}
 
 export function renderEvidence(evidence: ServiceEvidence): string {
   const s = evidence.service;
@@ -47,13 +62,15 @@ export function renderEvidence(evidence: ServiceEvidence): string {
     lines.push(`counts and shares observed; expected and predicted shares derived from ${derived}`);
   }
   if (evidence.nodes.length > 0) {
+    const checked = evidence.nodes.some((n) => n.healthCheck);
     lines.push('');
     lines.push(
       table(
-        ['NODE', 'LOCAL PODS', 'RECEIVED', 'FORWARDED', 'DROPPED', 'HEALTH CHECK'],
-        evidence.nodes.map((n) => [n.node, n.localEndpoints, n.received, n.forwarded, n.dropped, n.healthCheck ? (n.healthCheck.healthy ? 'healthy' : 'unhealthy') : '-']),
+        ['NODE', 'LOCAL PODS', 'RECEIVED', 'FORWARDED', 'DROPPED', ...(checked ? ['HEALTH CHECK EXPECTED', 'OBSERVED'] : [])],
+        evidence.nodes.map((n) => [n.node, n.localEndpoints, n.received, n.forwarded, n.dropped, ...(checked ? [expectedAnswer(n), observedAnswer(n)] : [])]),
       ),
     );
+    if (checked) lines.push('health check: EXPECTED is derived from the EndpointSlices; OBSERVED is the answer the node\'s agent got probing it as a load balancer does');
   }
   lines.push('');
   if (evidence.findings.length === 0) lines.push('No findings: NAT did nothing to this Service that costs you.');

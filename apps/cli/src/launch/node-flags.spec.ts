@@ -1,9 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { waitForAgentsReady } from '@natlens/lab';
 import { AGENT_NODE_FLAGS, AGENT_NODE_FLAGS_ENV, nodeFlagsFor, RELAUNCHED_ENV, relaunchCommand } from './node-flags';
 
 const exec = promisify(execFile);
@@ -81,7 +81,9 @@ describe('natlens agent started without its Node flags (root: network namespace)
     parent.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => parent.once('exit', (code, signal) => resolve({ code, signal })));
     started.push(parent.pid as number);
-    await until(async () => (await healthz(socket)) === 'ok', 45_000, () => `the agent did not answer /healthz: ${output}`);
+    let exited = false;
+    void exit.then(() => (exited = true));
+    await waitForAgentsReady([{ node: name, apiSocket: socket, failed: () => (exited ? `it exited: ${output}` : undefined) }], { timeoutMs: 45_000 });
     const children = childrenOf(parent.pid as number);
     started.push(...children);
     return { parent, exit, children, socket, output: () => output };
@@ -115,26 +117,6 @@ describe('natlens agent started without its Node flags (root: network namespace)
 function childrenOf(pid: number): number[] {
   const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
   return text === '' ? [] : text.split(/\s+/).map(Number);
-}
-
-function healthz(socketPath: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/healthz', timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => {
-        try {
-          resolve((JSON.parse(body) as { status?: string }).status);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {

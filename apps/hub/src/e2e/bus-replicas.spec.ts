@@ -224,4 +224,30 @@ describe('hub replicas consuming from NATS JetStream', () => {
     // The first record of the invalid batch was not stored: a batch is all or nothing.
     expect((await store.flows({ node: 'node-9', limit: 10 })).flows.map((r) => r.flowId)).toEqual(['conntrack:node-9:good']);
   }, 60_000);
+
+  it('stores node reports from the stream (natlens.nodes.<node>) once, the newest per node, and terminates a bad one', async () => {
+    const live = replicas.filter((r) => r.process.exitCode === null && r.process.signalCode === null);
+    const client = new agent.client.NatsHubClient({ url: nats.url, name: 'test reporter', publishTimeoutMs: 2000, connectTimeoutMs: 1000 });
+    const now = Date.now();
+    const report = (at: number, httpStatus: number | null) => ({
+      version: 1,
+      node: 'node-7',
+      at,
+      intervalMs: 1000,
+      addresses: [{ address: '192.0.2.17', interface: 'eth0' }],
+      healthChecks: [{ service: web, address: '192.0.2.17', port: 32122, at, httpStatus, localEndpoints: httpStatus === 200 ? 1 : null }],
+    });
+    try {
+      expect(await client.sendNodeReport('node-7', now - 2000, JSON.stringify(report(now - 2000, 200)))).toEqual({ kind: 'sent' });
+      expect(await client.sendNodeReport('node-7', now, JSON.stringify(report(now, null)))).toEqual({ kind: 'sent' });
+      expect(await client.sendNodeReport('node-7', now + 1, JSON.stringify({ ...report(now + 1, 200), version: 99 }))).toEqual({ kind: 'sent' });
+    } finally {
+      await client.close();
+    }
+    const replica = live[0] as HubReplica;
+    const nodes = async () => ((await (await fetch(`${replica.url}/api/nodes`, { headers: { Authorization: `Bearer ${TEST_INGEST_TOKEN}` } })).json()) as { nodes: { node: string; at: number; healthChecks: { httpStatus: number | null }[] }[] }).nodes;
+    await waitFor(async () => (await nodes()).some((n) => n.node === 'node-7' && n.at === now), 30_000, async () => JSON.stringify(await nodes()));
+    expect((await nodes()).find((n) => n.node === 'node-7')?.healthChecks.map((h) => h.httpStatus)).toEqual([null]);
+    await waitFor(() => live.some((r) => /node report version 99 is newer than this hub reads/.test(r.output())), 30_000, () => 'the version-99 report was not terminated');
+  }, 60_000);
 });

@@ -57,8 +57,8 @@ const scenarios: Scenario[] = [
 const decidingSource = (sources: string): FlowRecord['source'] => (['conntrack', 'ebpf', 'pcap'] as const).find((s) => sources.split(',').includes(s)) ?? 'pcap';
 
 describe.each(scenarios)('--source $sources, lab $example (real kernel → agents → hub)', ({ example, sources, connections, header, distinctOriginal, proxied }) => {
-  // tcpdump is running once the agent answers; its first capture buffer gets a moment to open
-  const { lab, agents, hub: testHub } = useLabHub(example, ['--source', sources], 1500);
+  // the agents are ready (their tcpdumps listen) before the first connection
+  const { lab, agents, hub: testHub } = useLabHub(example, ['--source', sources]);
 
   it(proxied ? 'shows the real client the header carried, and counts each connection once' : 'shows the load balancer as the only client, and counts each connection once', async () => {
     await waitForHealthCheckProbers(agents);

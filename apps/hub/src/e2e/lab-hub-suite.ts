@@ -16,8 +16,11 @@ export interface LabHub {
   hub(): TestHub;
 }
 
-/** Registers the lab, the hub and the agents (`agentArgs` added to each) for the enclosing describe block. */
-export function useLabHub(example: string, agentArgs: string[] = [], settleMs = 0): LabHub {
+/**
+ * Registers the lab, the hub and the agents (`agentArgs` added to each) for the enclosing describe block; the agents
+ * are ready (every source observes) when the block's tests start.
+ */
+export function useLabHub(example: string, agentArgs: string[] = []): LabHub {
   const lab = useLab(example);
   const workDir = mkdtempSync(join(tmpdir(), 'natlens-hub-e2e-'));
   const agents: AgentProcess[] = [];
@@ -41,7 +44,6 @@ export function useLabHub(example: string, agentArgs: string[] = [], settleMs = 
       ),
     );
     agents.push(...started);
-    if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
   }, 90_000);
 
   afterAll(async () => {

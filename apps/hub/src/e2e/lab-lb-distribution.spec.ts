@@ -10,7 +10,7 @@ import { useLabHub } from './lab-hub-suite';
  * must agree with those predictions.
  */
 describe('load-balancer distribution inferred for lab lb-local-single-node (real kernel → agents → hub)', () => {
-  const { lab, hub: testHub } = useLabHub('lb-local-single-node.yaml', [], 1500);
+  const { lab, hub: testHub } = useLabHub('lb-local-single-node.yaml', []);
 
   it('infers single-node from the observed split, predicts the shares from it and explains the imbalance', async () => {
     const since = Date.now() - 1000;

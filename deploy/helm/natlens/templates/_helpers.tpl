@@ -52,7 +52,7 @@ itself again to add them (apps/cli/src/launch/node-flags.ts). Takes (dict "root"
 {{- else if eq .component "hub" -}}
 ["node", "bin/natlens", "hub"]
 {{- else if eq .component "dashboard" -}}
-["node", "apps/dashboard/server/serve.mjs", "--port", "{{ int .root.Values.dashboard.service.port }}"]
+["node", "dist/apps/dashboard/apps/dashboard/server/serve.mjs", "--port", "{{ int .root.Values.dashboard.service.port }}"]
 {{- else -}}
 {{- fail (printf "natlens.command: no command for component %q" .component) -}}
 {{- end -}}

@@ -3,11 +3,10 @@ import { readFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import pino, { Logger } from 'pino';
-import { AgentModule } from './agent.module';
+import { AgentModule, type AgentOverrides } from './agent.module';
 import { AgentConfig, AgentFlags, loadAgentConfig } from './config/agent-config';
 import { PipelineService } from './pipeline/pipeline.service';
 import { AllExceptionsFilter } from './api/all-exceptions.filter';
-import type { ConnectionSource } from './sources/connection-source';
 
 export { loadAgentConfig, ConfigError } from './config/agent-config';
 export type { AgentConfig, AgentFlags } from './config/agent-config';
@@ -20,7 +19,7 @@ export interface RunningAgent {
 }
 
 /** Boots the node agent: validated config in, running pipeline and local API out. */
-export async function startAgent(config: AgentConfig, log: Logger = pino({ level: config.logLevel }), overrides: { sources?: ConnectionSource[] } = {}): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, log: Logger = pino({ level: config.logLevel }), overrides: AgentOverrides = {}): Promise<RunningAgent> {
   const app = await NestFactory.create(AgentModule.forRoot(config, log, overrides), { logger: false, abortOnError: false });
   app.useGlobalFilters(new AllExceptionsFilter());
   app.enableShutdownHooks();

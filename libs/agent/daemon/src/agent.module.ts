@@ -24,7 +24,17 @@ import { EbpfSource } from './sources/ebpf.source';
 import { selectSources, withSelectionNote } from './sources/ebpf-selection';
 import { findTcpdump, spawnTcpdump } from './sources/tcpdump-process';
 import type { ConnectionSource } from './sources/connection-source';
-import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from './tokens';
+import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, HUB_TRANSPORT, LOGGER } from './tokens';
+import { HttpHubClient, type HubTransport } from '@natlens/agent-records';
+import { NodeReportExporter } from './export/node-report.exporter';
+import { HealthCheckProber } from './health-checks/health-check-prober';
+import { HttpProbeRepository } from './health-checks/http-probe.repository';
+import { readInterfaceAddresses } from './node/interface-addresses';
+import { NodeViewSource } from './node/node-view.source';
+
+export interface AgentOverrides {
+  readonly sources?: ConnectionSource[];
+}
 
 /** The kernel wakes the agent once 64 KiB of events wait (~580 events); its timer collects the rest every 50 ms. */
 const EBPF_WAKEUP_BYTES = 64 << 10;
@@ -44,6 +54,24 @@ function clusterSource(config: AgentConfig, log: Logger): ClusterMetadataSource 
   if (config.inventory) return new InventoryFileSource({ file: config.inventory, logger: log });
   if (config.kubeconfig) return new KubeApiWatcher({ kubeConfig: { kind: 'file', path: config.kubeconfig }, logger: log });
   return new KubeApiWatcher({ kubeConfig: { kind: 'in-cluster' }, logger: log });
+}
+
+/** The interfaces are read again this often (a bridge appears with the node's first pod; addresses move). */
+const INTERFACE_REFRESH_MS = 5000;
+
+/** The cluster as this node sees it: the metadata plus the addresses on its own interfaces (node/node-view.source.ts). */
+function nodeView(config: AgentConfig, log: Logger): NodeViewSource {
+  return new NodeViewSource(clusterSource(config, log), readInterfaceAddresses, { node: config.node, nodePortAddresses: config.nodePortAddresses, refreshIntervalMs: INTERFACE_REFRESH_MS }, log);
+}
+
+/**
+ * How batches and node reports reach the hub: NATS JetStream with --bus (as this node's NATS user, replies on its own
+ * inbox prefix: libs/shared/auth nats-permissions), else HTTP (with the hub's CA for an https hub); none without a hub.
+ */
+function hubTransport(config: AgentConfig): HubTransport | null {
+  if (config.bus) return new NatsHubClient({ url: config.bus, name: `natlens-agent ${config.node}`, auth: { ...config.busAuth, inboxPrefix: agentInboxPrefix(config.node) } });
+  if (config.hub) return new HttpHubClient({ url: config.hub, ...(config.hubToken ? { token: config.hubToken } : {}), ...(config.hubCa ? { ca: config.hubCa } : {}) });
+  return null;
 }
 
 /** The sources asked for (or the best available), eBPF replaced by conntrack where the kernel refuses it. */
@@ -69,7 +97,7 @@ function kernelSources(config: AgentConfig, cluster: ClusterMetadataSource, metr
 @Module({})
 export class AgentModule {
   /** `sources` replaces the kernel sources (tests of the API drive the pipeline with scripted observations). */
-  static forRoot(config: AgentConfig, log: Logger, overrides: { sources?: ConnectionSource[] } = {}): DynamicModule {
+  static forRoot(config: AgentConfig, log: Logger, overrides: AgentOverrides = {}): DynamicModule {
     const metrics = new AgentMetrics();
     return {
       module: AgentModule,
@@ -80,7 +108,8 @@ export class AgentModule {
         { provide: AgentMetrics, useValue: metrics },
         { provide: RecentFlows, useValue: new RecentFlows(config.recentRecords) },
         KernelSettingsRepository,
-        { provide: CLUSTER_SOURCE, useFactory: () => clusterSource(config, log) },
+        { provide: CLUSTER_SOURCE, useFactory: () => nodeView(config, log) },
+        { provide: HUB_TRANSPORT, useFactory: () => hubTransport(config) },
         {
           provide: CONNECTION_SOURCES,
           useFactory: (cluster: ClusterMetadataSource) => overrides.sources ?? kernelSources(config, cluster, metrics, log),
@@ -88,18 +117,13 @@ export class AgentModule {
         },
         {
           provide: HUB_EXPORTER,
-          useFactory: () =>
-            config.hub || config.bus
-              ? new HubExporter(
-                  config.bus
-                    ? new NatsHubClient({ url: config.bus, name: `natlens-agent ${config.node}`, auth: { ...config.busAuth, inboxPrefix: agentInboxPrefix(config.node) } })
-                    : { url: config.hub ?? '', token: config.hubToken, ...(config.hubCa ? { ca: config.hubCa } : {}) },
-                  new DiskSpool(config.spoolDir ?? join('/var/lib/natlens/spool', config.node), config.spoolMaxBytes),
-                  metrics,
-                  log,
-                )
-              : null,
+          useFactory: (transport: HubTransport | null) =>
+            transport ? new HubExporter(transport, new DiskSpool(config.spoolDir ?? join('/var/lib/natlens/spool', config.node), config.spoolMaxBytes), metrics, log) : null,
+          inject: [HUB_TRANSPORT],
         },
+        HttpProbeRepository,
+        HealthCheckProber,
+        NodeReportExporter,
         PipelineService,
         ReadAccess,
         ReadTokenGuard,

@@ -6,12 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { flowBatchSchema, type FlowRecord } from '@natlens/shared-model';
+import { flowBatchSchema, type FlowRecord, type NodeReport, nodeReportSchema } from '@natlens/shared-model';
 
 
 /** Keeps the latest version of each record by (node, flowId), as the hub's idempotent upsert does. */
 export class IngestReceiver {
   readonly records = new Map<string, FlowRecord>();
+  /** Node reports (`POST /api/nodes/report`), in arrival order. */
+  readonly nodeReports: NodeReport[] = [];
   batches = 0;
   rejected = 0;
   private server: Server | undefined;
@@ -40,6 +42,17 @@ export class IngestReceiver {
         }
         if (this.token && req.headers.authorization !== `Bearer ${this.token}`) {
           res.writeHead(401).end('{"status":401,"code":"unauthorized","message":"bad token"}');
+          return;
+        }
+        if (req.url === '/api/nodes/report') {
+          const report = nodeReportSchema.safeParse(JSON.parse(body));
+          if (!report.success) {
+            this.rejected++;
+            res.writeHead(400).end(JSON.stringify({ status: 400, code: 'invalid-node-report', message: report.error.message }));
+            return;
+          }
+          this.nodeReports.push(report.data);
+          res.writeHead(200).end('{"stored":true}');
           return;
         }
         const parsed = flowBatchSchema.safeParse(JSON.parse(body));

@@ -4,3 +4,4 @@ export const LOGGER = Symbol('LOGGER');
 export const CLUSTER_SOURCE = Symbol('CLUSTER_SOURCE');
 export const CONNECTION_SOURCES = Symbol('CONNECTION_SOURCES');
 export const HUB_EXPORTER = Symbol('HUB_EXPORTER');
+export const HUB_TRANSPORT = Symbol('HUB_TRANSPORT');

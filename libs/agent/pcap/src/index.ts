@@ -10,3 +10,4 @@ export * from './capture/capture-reader';
 export * from './proxy/real-client';
 export * from './correlate/connection-tracker';
 export * from './conntrack-dump/conntrack-dump';
+export * from './capture/live-pcap-stream';

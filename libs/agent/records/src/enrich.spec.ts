@@ -1,7 +1,7 @@
 import { buildInventory, resolveLab } from '@natlens/lab';
 import { exampleTopology } from '@natlens/lab/testing';
 import { ClusterIndex } from '@natlens/shared-cluster';
-import { CLOUD_CLUSTER_INVENTORY, indexFromInventoryFile, LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
+import { CLOUD_CLUSTER_INVENTORY, DUAL_STACK_INVENTORY, indexFromInventoryFile, LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
 import type { Tuple } from '@natlens/shared-model';
 import { enrichConnection } from './enrich';
 import type { ObservedConnection } from './observed-connection';
@@ -165,5 +165,39 @@ describe('enrichConnection: node-port deliveries of a load balancer, on a cluste
     expect(record).toMatchObject(expected);
     // a direct entry carries no `via` at all
     expect(record.service?.via).toBe((expected as { service: { via?: string } }).service.via);
+  });
+});
+
+/*
+ * The agent classifies its own connections with its node's view (ClusterIndex.withLocalNode): over the dual-stack
+ * fixture, a kind-shaped cluster sharing no address with the lab, as node ds-worker (InternalIP 172.18.0.3) whose
+ * interfaces also hold its cni0 bridge 10.244.1.1 and a secondary 172.18.0.33 that its Node object does not list.
+ */
+describe('enrichConnection with the node\'s own addresses', () => {
+  const worker = indexFromInventoryFile(DUAL_STACK_INVENTORY).withLocalNode({ node: 'ds-worker', addresses: ['127.0.0.1', '172.18.0.3', '10.244.1.1', '172.18.0.33'] });
+
+  it.each([
+    [
+      'a node process reaching a NodePort on 127.0.0.1 (kube-proxy\'s iptables mode accepts it): a NodePort entry from the node',
+      observe(t('127.0.0.1', 41000, '127.0.0.1', 31000), t('10.244.1.5', 8080, '10.244.1.1', 41000)),
+      { verdict: 'snat-expected', leg: 'entry', service: { name: 'echo', namespace: 'shop', entry: 'nodePort' }, endpoint: { pod: 'echo-0', node: 'ds-worker' }, client: { kind: 'node', name: 'ds-worker' }, snat: true },
+    ],
+    [
+      'a NodePort reached on an address its Node object does not list',
+      observe(t('203.0.113.99', 42000, '172.18.0.33', 31000), t('10.244.1.5', 8080, '10.244.1.1', 42000)),
+      { verdict: 'snat-expected', service: { name: 'echo', entry: 'nodePort' }, client: { kind: 'external' } },
+    ],
+    [
+      'the node reaching a local pod through the ClusterIP from its bridge address: the node, not a pod',
+      observe(t('10.244.1.1', 43000, '10.96.20.1', 80), t('10.244.1.5', 8080, '10.244.1.1', 43000)),
+      { verdict: 'preserved', service: { name: 'echo', entry: 'clusterIP' }, client: { kind: 'node', name: 'ds-worker' } },
+    ],
+  ])('%s', (_name, observation, expected) => {
+    expect(enrichConnection(observation, worker, 'ds-worker')).toMatchObject({ node: 'ds-worker', original: observation.original, ...expected });
+  });
+
+  it('the cluster-wide index alone would call the first no Service at all', () => {
+    const observation = observe(t('127.0.0.1', 41000, '127.0.0.1', 31000), t('10.244.1.5', 8080, '10.244.1.1', 41000));
+    expect(enrichConnection(observation, indexFromInventoryFile(DUAL_STACK_INVENTORY), 'ds-worker').verdict).toBe('not-service');
   });
 });

@@ -57,11 +57,16 @@ export interface SpooledBatch {
   readonly body: string;
 }
 
-/** How batches leave the agent: HTTP to the hub, or NATS JetStream (nats-hub-client.ts). */
+/** How batches and node reports leave the agent: HTTP to the hub, or NATS JetStream (nats-hub-client.ts). */
 export interface HubTransport {
   /** Where batches go, for logs and /healthz (no credentials). */
   readonly target: string;
   deliver(batch: SpooledBatch): Promise<DeliveryOutcome>;
+  /**
+   * Sends one node report (a NodeReport as JSON). Reports are not spooled: each replaces the last, so a failed one is
+   * simply superseded by the next; `rejected` means the receiver will not take reports of this shape.
+   */
+  sendNodeReport(node: string, at: number, body: string): Promise<DeliveryOutcome>;
   close(): Promise<void>;
 }
 
@@ -70,9 +75,10 @@ function isPermanentRejection(status: number): boolean {
   return status === 400 || status === 413 || status === 422;
 }
 
-/** `POST /api/ingest` with the bearer token. */
+/** `POST /api/ingest` (record batches) and `POST /api/nodes/report` (node reports) with the bearer token. */
 export class HttpHubClient implements HubTransport {
   static readonly INGEST_PATH = '/api/ingest';
+  static readonly NODE_REPORT_PATH = '/api/nodes/report';
 
   constructor(private readonly endpoint: HubEndpoint) {}
 
@@ -89,6 +95,22 @@ export class HttpHubClient implements HubTransport {
     }
     if (res.status >= 200 && res.status < 300) return { kind: 'sent' };
     const detail = `HTTP ${res.status}: ${res.body.slice(0, 300)}`;
+    if (isPermanentRejection(res.status)) return { kind: 'rejected', detail };
+    const hint = res.status === 401 || res.status === 403 ? "the hub refused our token: set NATLENS_HUB_TOKEN or --hub-token-file to the hub's ingest token" : undefined;
+    return { kind: 'retry', reason: `http-${res.status}`, detail, ...(hint ? { hint } : {}) };
+  }
+
+  async sendNodeReport(_node: string, _at: number, body: string): Promise<DeliveryOutcome> {
+    let res: HubResponse;
+    try {
+      res = await postJson(this.endpoint, HttpHubClient.NODE_REPORT_PATH, body);
+    } catch (err) {
+      return { kind: 'retry', reason: 'network', detail: (err as Error).message };
+    }
+    if (res.status >= 200 && res.status < 300) return { kind: 'sent' };
+    const detail = `HTTP ${res.status}: ${res.body.slice(0, 300)}`;
+    // A hub older than node reports has no such route: its records still arrive, only the reports cannot.
+    if (res.status === 404) return { kind: 'rejected', detail: `${detail} (the hub is older than this agent and takes no node reports; upgrade it to see observed health checks and node addresses)` };
     if (isPermanentRejection(res.status)) return { kind: 'rejected', detail };
     const hint = res.status === 401 || res.status === 403 ? "the hub refused our token: set NATLENS_HUB_TOKEN or --hub-token-file to the hub's ingest token" : undefined;
     return { kind: 'retry', reason: `http-${res.status}`, detail, ...(hint ? { hint } : {}) };

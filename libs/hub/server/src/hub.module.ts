@@ -19,6 +19,7 @@ import { IngestService } from './ingest/ingest.service';
 import { LiveFeed } from './live/live-feed';
 import { LiveGateway } from './live/live.gateway';
 import { IMPORT_CONTROLLERS, IMPORT_PROVIDERS } from './import/import.providers';
+import { NODE_CONTROLLERS, nodeProviders } from './nodes/nodes.providers';
 import { HubMetrics } from './metrics/hub-metrics';
 import { RetentionService } from './retention/retention.service';
 import type { FlowRepository } from './storage/flow-repository';
@@ -31,13 +32,16 @@ export interface HubInfrastructure {
   readonly metrics: HubMetrics;
 }
 
-/** The wiring, in one place: ingest (HTTP, or the NATS bus) → store → evidence, store → live, and store → alerts → webhooks. */
+/**
+ * The wiring, in one place: ingest (HTTP, or the NATS bus) → store → evidence, store → live, and store → alerts →
+ * webhooks; node reports (HTTP, or the bus) → node-report store → evidence (observed health checks) and alerts.
+ */
 @Module({})
 export class HubModule {
   static forRoot(config: HubConfig, log: Logger, infrastructure: HubInfrastructure): DynamicModule {
     return {
       module: HubModule,
-      controllers: [AuthController, HealthController, MetricsController, IngestController, ServicesController, FlowsController, ...ALERT_CONTROLLERS, ...IMPORT_CONTROLLERS],
+      controllers: [AuthController, HealthController, MetricsController, IngestController, ServicesController, FlowsController, ...ALERT_CONTROLLERS, ...IMPORT_CONTROLLERS, ...NODE_CONTROLLERS],
       providers: [
         { provide: HUB_CONFIG, useValue: config },
         { provide: LOGGER, useValue: log },
@@ -58,6 +62,7 @@ export class HubModule {
         EvidenceService,
         RetentionService,
         LiveGateway,
+        ...nodeProviders(config),
         ...alertProviders(config),
         ...IMPORT_PROVIDERS,
         ...busProviders(config),

@@ -7,6 +7,9 @@
 export const FLOW_STREAM = 'NATLENS_FLOWS';
 export const FLOW_SUBJECT_PREFIX = 'natlens.flows';
 export const FLOW_SUBJECTS = `${FLOW_SUBJECT_PREFIX}.>`;
+/** Node reports (an agent's addresses and health-check answers) share the stream; the hub reads them with a consumer of their own. */
+export const NODE_REPORT_SUBJECT_PREFIX = 'natlens.nodes';
+export const NODE_REPORT_SUBJECTS = `${NODE_REPORT_SUBJECT_PREFIX}.>`;
 /** The header JetStream de-duplicates on: `<node>:<spool batch id>[:<part>/<parts>]`. */
 export const FLOW_MESSAGE_ID_HEADER = 'Nats-Msg-Id';
 
@@ -28,6 +31,11 @@ export function flowSubject(node: string): string {
   return `${FLOW_SUBJECT_PREFIX}.${natsNodeToken(node)}`;
 }
 
+/** `natlens.nodes.<node>`, the node made one subject token as in `flowSubject`. */
+export function nodeReportSubject(node: string): string {
+  return `${NODE_REPORT_SUBJECT_PREFIX}.${natsNodeToken(node)}`;
+}
+
 /**
  * A node name as one NATS subject token: '.' (a separator) and anything else outside [A-Za-z0-9_-] become '_', which a
  * Kubernetes node name never contains, so no two nodes share a token. Every per-node subject (and the NATS users'
@@ -35,6 +43,14 @@ export function flowSubject(node: string): string {
  */
 export function natsNodeToken(node: string): string {
   return node.replace(/[^A-Za-z0-9_-]/g, '_') || '_';
+}
+
+/**
+ * The hub's durable consumer of node reports: `<consumer>-nodes`, filtered on natlens.nodes.>, shared by every
+ * replica (beside `<consumer>`, the record batches'). The hub's NATS user is allowed exactly these two.
+ */
+export function nodeReportConsumerName(durable: string): string {
+  return `${durable}-nodes`;
 }
 
 /** The Nats-Msg-Id of one batch, or of one part of a batch split to fit the server's max_payload. */

@@ -1,6 +1,6 @@
 export { allowsScope, bearerToken, mayRead, mayWriteFor, type Principal, type TokenScope, type TokenSet, TokenVerifier } from './token-verifier';
 export { DERIVED_TOKEN_PREFIX, deriveNodeToken, derivedTokenClaim, isNodeName, MIN_NODE_TOKEN_SECRET_LENGTH, parseNodeTokens } from './node-tokens';
-export { batchNodeProblem, natsNodeToken, type NodeBindingProblem, nodeWriteProblem, type NodeScopedBatch, recordNodeMismatch, subjectNodeProblem } from './node-binding';
+export { batchNodeProblem, natsNodeToken, type NodeBindingProblem, nodeWriteProblem, type NodeScopedBatch, recordNodeMismatch, reportSubjectProblem, subjectNodeProblem } from './node-binding';
 export { readTlsFiles, type TlsFilePaths, type TlsMaterial } from './tls-files';
 export {
   agentInboxPrefix,

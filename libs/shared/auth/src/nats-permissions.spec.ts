@@ -13,6 +13,9 @@ describe('NATS permissions', () => {
     const hub = hubPermissions({ streams: ['NATLENS_FLOWS', 'NATLENS_NODES'] });
     expect(hub.publish.deny).toEqual(['natlens.>']);
     expect(hub.publish.allow).toEqual(expect.arrayContaining(['$JS.API.CONSUMER.MSG.NEXT.NATLENS_NODES.natlens-hub', '$JS.ACK.NATLENS_FLOWS.natlens-hub.>']));
+    // the node reports' durable consumer beside the batches' (nodeReportConsumerName)
+    expect(hub.publish.allow).toEqual(expect.arrayContaining(['$JS.API.CONSUMER.CREATE.NATLENS_FLOWS.natlens-hub-nodes.>', '$JS.API.CONSUMER.MSG.NEXT.NATLENS_FLOWS.natlens-hub-nodes', '$JS.ACK.NATLENS_FLOWS.natlens-hub-nodes.>']));
+    expect(hub.publish.allow.filter((s) => s.includes('.natlens-hub-other'))).toEqual([]);
     for (const subject of hub.publish.allow) expect(subject).not.toMatch(/PURGE|DELETE|natlens\./);
     expect(hub.subscribe.allow).toEqual(expect.arrayContaining(['_INBOX.natlens-hub.>']));
   });

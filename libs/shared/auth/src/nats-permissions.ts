@@ -1,4 +1,4 @@
-import { FLOW_STREAM, natsNodeToken } from '@natlens/shared-api';
+import { FLOW_STREAM, natsNodeToken, nodeReportConsumerName } from '@natlens/shared-api';
 
 /*
  * Who may do what on the NATS server natlens uses, as nats-server `authorization` users (global account, JetStream
@@ -39,10 +39,11 @@ export function agentPermissions(node: string): NatsPermissions {
 }
 
 /**
- * The hub's permissions over the streams it consumes with the durable consumer `durable`: stream info/create/update
- * (the hub owns the limits), consumer info/create (both JetStream APIs: 2.9+ and older), fetch (MSG.NEXT), message
- * get (to read a batch named by an advisory), acknowledgements, and the max-deliveries advisory (dead letters).
- * Never purge, delete, or publish records.
+ * The hub's permissions over the streams it consumes with its durable consumers `durable` (record batches) and
+ * `<durable>-nodes` (node reports, nodeReportConsumerName): stream info/create/update (the hub owns the limits),
+ * consumer info/create (both JetStream APIs: 2.9+ and older), fetch (MSG.NEXT), message get (to read a batch named by
+ * an advisory), acknowledgements, and the max-deliveries advisory (dead letters). Never purge, delete, or publish
+ * records.
  */
 export function hubPermissions(options: { durable?: string; streams?: readonly string[] } = {}): NatsPermissions {
   const durable = options.durable ?? DEFAULT_HUB_DURABLE;
@@ -50,19 +51,18 @@ export function hubPermissions(options: { durable?: string; streams?: readonly s
   const publish = ['$JS.API.INFO'];
   const subscribe = [`${HUB_INBOX_PREFIX}.>`];
   for (const stream of streams) {
-    publish.push(
-      `$JS.API.STREAM.INFO.${stream}`,
-      `$JS.API.STREAM.CREATE.${stream}`,
-      `$JS.API.STREAM.UPDATE.${stream}`,
-      `$JS.API.STREAM.MSG.GET.${stream}`,
-      `$JS.API.CONSUMER.INFO.${stream}.${durable}`,
-      `$JS.API.CONSUMER.CREATE.${stream}.${durable}`,
-      `$JS.API.CONSUMER.CREATE.${stream}.${durable}.>`,
-      `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${durable}`,
-      `$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`,
-      `$JS.ACK.${stream}.${durable}.>`,
-    );
-    subscribe.push(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${durable}`);
+    publish.push(`$JS.API.STREAM.INFO.${stream}`, `$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.UPDATE.${stream}`, `$JS.API.STREAM.MSG.GET.${stream}`);
+    for (const consumer of [durable, nodeReportConsumerName(durable)]) {
+      publish.push(
+        `$JS.API.CONSUMER.INFO.${stream}.${consumer}`,
+        `$JS.API.CONSUMER.CREATE.${stream}.${consumer}`,
+        `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.>`,
+        `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${consumer}`,
+        `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+        `$JS.ACK.${stream}.${consumer}.>`,
+      );
+      subscribe.push(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`);
+    }
   }
   return { publish: { allow: publish, deny: [`${NATS_SUBJECT_ROOT}.>`] }, subscribe: { allow: subscribe } };
 }

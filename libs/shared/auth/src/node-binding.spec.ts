@@ -1,4 +1,4 @@
-import { batchNodeProblem, natsNodeToken, type NodeScopedBatch, subjectNodeProblem } from './node-binding';
+import { batchNodeProblem, natsNodeToken, type NodeScopedBatch, reportSubjectProblem, subjectNodeProblem } from './node-binding';
 import type { Principal } from './token-verifier';
 
 const batch = (node: string, recordNodes: string[]): NodeScopedBatch => ({ node, records: recordNodes.map((n) => ({ node: n })) });
@@ -36,5 +36,17 @@ describe('subjectNodeProblem', () => {
     expect(natsNodeToken('a.b')).toBe('a_b');
     expect(natsNodeToken('a-b')).toBe('a-b');
     expect(natsNodeToken('')).toBe('_');
+  });
+});
+
+describe('reportSubjectProblem', () => {
+  it.each<[string, string, string, string | undefined]>([
+    ['its own node', 'natlens.nodes.node1', 'node1', undefined],
+    ['a dotted node name', 'natlens.nodes.ip-10-0-0-7_ec2_internal', 'ip-10-0-0-7.ec2.internal', undefined],
+    ['another node on my subject', 'natlens.nodes.node1', 'node2', 'subject-node-mismatch'],
+  ])('%s', (_name, subject, node, code) => {
+    const problem = reportSubjectProblem(subject, node);
+    expect(problem?.code).toBe(code);
+    if (problem) expect(problem.message).toMatch(/reports only its own node, on natlens\.nodes\.node2/);
   });
 });

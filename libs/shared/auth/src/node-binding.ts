@@ -1,4 +1,4 @@
-import { flowSubject, natsNodeToken } from '@natlens/shared-api';
+import { flowSubject, natsNodeToken, nodeReportSubject } from '@natlens/shared-api';
 import { mayWriteFor, type Principal } from './token-verifier';
 
 export { natsNodeToken };
@@ -48,9 +48,14 @@ export function batchNodeProblem(principal: Principal, batch: NodeScopedBatch): 
 }
 
 
+/** The node token a per-node subject (`<prefix>.<node token>`) ends with. */
+function subjectNodeToken(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
+}
+
 /** A batch taken from NATS subject `subject` (`<prefix>.<node token>`): the subject, the batch and its records agree. Pure. */
 export function subjectNodeProblem(subject: string, batch: NodeScopedBatch): NodeBindingProblem | undefined {
-  const subjectToken = subject.slice(subject.lastIndexOf('.') + 1);
+  const subjectToken = subjectNodeToken(subject);
   if (subjectToken !== natsNodeToken(batch.node)) {
     return {
       code: 'subject-node-mismatch',
@@ -58,4 +63,17 @@ export function subjectNodeProblem(subject: string, batch: NodeScopedBatch): Nod
     };
   }
   return recordNodeMismatch(batch);
+}
+
+/**
+ * A node report (an agent's addresses and health-check answers) taken from NATS subject `subject`: the subject names
+ * the node the report says it is from. Pure.
+ */
+export function reportSubjectProblem(subject: string, node: string): NodeBindingProblem | undefined {
+  const subjectToken = subjectNodeToken(subject);
+  if (subjectToken === natsNodeToken(node)) return undefined;
+  return {
+    code: 'subject-node-mismatch',
+    message: `the node report says node "${node}" but came on subject ${subject} (node token "${subjectToken}"): an agent reports only its own node, on ${nodeReportSubject(node)}`,
+  };
 }

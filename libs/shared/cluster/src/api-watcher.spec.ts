@@ -68,7 +68,8 @@ describe('KubeApiWatcher', () => {
     expect(index().serviceFrontend('203.0.113.10', 80, 'tcp')).toMatchObject({ name: 'web', entry: 'loadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32122 });
     expect(index().serviceFrontend('198.18.0.13', 30090, 'tcp')).toMatchObject({ name: 'api', entry: 'nodePort' });
     expect(index().endpoint('198.19.2.11', 8080, 'tcp')).toMatchObject({ service: { name: 'web' }, pod: { name: 'web-3' }, node: 'node2' });
-    expect(index().classifyClient('198.19.1.1')).toEqual({ kind: 'node', node: 'node1' });
+    expect(index().classifyClient('198.18.0.11')).toEqual({ kind: 'node', node: 'node1' });
+    expect(index().classifyClient('198.19.1.1')).toEqual({ kind: 'pod', node: 'node1' });
     expect(Object.fromEntries(index().readyEndpointsByNode({ namespace: 'default', name: 'web' }))).toEqual({ node1: 2, node2: 1 });
     expect(sut?.status()).toMatchObject({ ready: true, invalidObjects: 0 });
     const listVersion = server.currentResourceVersion();

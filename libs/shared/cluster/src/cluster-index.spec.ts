@@ -3,6 +3,7 @@ import type { KubeObject } from '@natlens/shared-model';
 import { ClusterIndex } from './cluster-index';
 import type { LookupProtocol } from './cluster-types';
 import { parseInventory } from './inventory-parse';
+import { cidrContains, parseCidr, parseIp } from './ip-address';
 import { CLOUD_CLUSTER_INVENTORY, DUAL_STACK_INVENTORY, indexFromInventoryFile, LAB_SEEDS_INVENTORY } from './testing/inventory-fixtures';
 
 // The seeds lab (examples/seeds.yaml): default/web is LoadBalancer + Local with pods web-1, web-2 on node1 and
@@ -36,7 +37,6 @@ describe('ClusterIndex.serviceFrontend', () => {
     ['web load-balancer IP', lab, '203.0.113.10', 80, 'tcp', { ...web, entry: 'loadBalancer' }],
     ['api ClusterIP', lab, '198.18.255.11', 80, 'tcp', { ...api, entry: 'clusterIP' }],
     ['api NodePort on node2', lab, '198.18.0.12', 30090, 'tcp', { ...api, entry: 'nodePort' }],
-    ['api NodePort on node1 bridge gateway', lab, '198.19.1.1', 30090, 'tcp', { ...api, entry: 'nodePort' }],
     ['api ClusterIP written IPv4-mapped', lab, '::ffff:198.18.255.11', 80, 'tcp', { ...api, entry: 'clusterIP' }],
     ['echo IPv4 ClusterIP', dualStack, '10.96.20.1', 80, 'tcp', { ...echo, port: echoHttp, entry: 'clusterIP' }],
     ['echo IPv6 ClusterIP', dualStack, 'fd00:10:96::2001', 80, 'tcp', { ...echo, port: echoHttp, entry: 'clusterIP' }],
@@ -45,7 +45,6 @@ describe('ClusterIndex.serviceFrontend', () => {
     ['echo external IP', dualStack, '192.0.2.50', 80, 'tcp', { ...echo, port: echoHttp, entry: 'externalIP' }],
     ['echo NodePort on an ExternalIP node address', dualStack, '192.0.2.3', 31000, 'tcp', { ...echo, port: echoHttp, entry: 'nodePort' }],
     ['echo NodePort on an IPv6 node address', dualStack, 'fc00:f853:ccd:e793::4', 31053, 'udp', { ...echo, port: echoDns, entry: 'nodePort' }],
-    ['echo NodePort on the IPv6 pod-CIDR gateway', dualStack, 'fd00:10:244:1::1', 31000, 'tcp', { ...echo, port: echoHttp, entry: 'nodePort' }],
   ])('%s', (_case, sut, ip, port, protocol, expected) => {
     expect(sut.serviceFrontend(ip, port, protocol)).toEqual(expected);
   });
@@ -57,6 +56,8 @@ describe('ClusterIndex.serviceFrontend', () => {
     ['a NodePort on the load-balancer IP (not a node address)', lab, '203.0.113.10', 30080, 'tcp'],
     ['a NodePort on a client address', lab, '198.51.100.79', 30080, 'tcp'],
     ['a NodePort on a pod address', lab, '198.19.1.11', 30080, 'tcp'],
+    ['a NodePort on a pod-CIDR .1 no Node object lists (the bridge is a node\'s own business)', lab, '198.19.1.1', 30090, 'tcp'],
+    ['a NodePort on 127.0.0.1 seen cluster-wide (every node has one)', lab, '127.0.0.1', 30090, 'tcp'],
     ['a pod address and its target port', lab, '198.19.1.11', 8080, 'tcp'],
     ['text that is no address', lab, 'node1', 30080, 'tcp'],
     ['a headless Service (clusterIP None)', dualStack, 'None', 80, 'tcp'],
@@ -143,10 +144,11 @@ describe('ClusterIndex addresses', () => {
 
   it.each<[string, ClusterIndex, string, string | undefined]>([
     ['InternalIP', lab, '198.18.0.12', 'node2'],
-    ['bridge gateway of the pod CIDR', lab, '198.19.3.1', 'node3'],
+    ['the pod CIDR\'s .1, which no Node object lists', lab, '198.19.3.1', undefined],
     ['ExternalIP', dualStack, '192.0.2.3', 'ds-worker'],
     ['IPv6 InternalIP, long form', dualStack, 'fc00:f853:ccd:e793:0:0:0:3', 'ds-worker'],
-    ['IPv6 pod-CIDR gateway', dualStack, 'fd00:10:244:2::1', 'ds-worker2'],
+    ['an IPv6 pod-CIDR ::1 no Node object lists', dualStack, 'fd00:10:244:2::1', undefined],
+    ['a Hostname entry (a name, not an address)', dualStack, 'ds-worker', undefined],
     ['IPv4 .1 held by a pod', dualStack, '10.244.2.1', undefined],
     ['a pod', lab, '198.19.1.11', undefined],
     ['a client', lab, '198.51.100.79', undefined],
@@ -157,7 +159,7 @@ describe('ClusterIndex addresses', () => {
 
   it.each<[string, ClusterIndex, string, object]>([
     ['a node address', lab, '198.18.0.12', { kind: 'node', node: 'node2' }],
-    ['a bridge gateway (hairpin / local masquerade source)', lab, '198.19.1.1', { kind: 'node', node: 'node1' }],
+    ['a pod-CIDR .1 (a bridge only its node knows of)', lab, '198.19.1.1', { kind: 'pod', node: 'node1' }],
     ['a pod', lab, '198.19.1.12', { kind: 'pod', pod: { namespace: 'default', name: 'web-2', node: 'node1' }, node: 'node1' }],
     ['an unknown address inside a pod CIDR', lab, '198.19.3.200', { kind: 'pod', node: 'node3' }],
     ['a client', lab, '198.51.100.79', { kind: 'external' }],
@@ -180,6 +182,78 @@ describe('ClusterIndex addresses', () => {
     ['garbage', lab, '', undefined],
   ])('nodeOf(%s)', (_case, sut, ip, expected) => {
     expect(sut.nodeOf(ip)).toBe(expected);
+  });
+});
+
+/*
+ * A node's own view (the agent's): its interface addresses are its own and accept node ports. Over the dual-stack
+ * fixture, a kind-shaped cluster that shares no address with the lab (10.244.0.0/16 pods, 172.18.0.0/16 and
+ * fc00:f853:ccd:e793::/64 nodes, 10.96.0.0/12 Services), so nothing here holds only because the lab is shaped so.
+ */
+describe('ClusterIndex.withLocalNode', () => {
+  const interfaces = ['127.0.0.1', '::1', '172.18.0.3', 'fc00:f853:ccd:e793::3', '10.244.1.1', 'fd00:10:244:1::1', '172.18.0.33'];
+  const worker = dualStack.withLocalNode({ node: 'ds-worker', addresses: interfaces });
+  const echoNodePort = { ...echo, port: echoHttp, entry: 'nodePort' };
+
+  it('shares no address with the lab', () => {
+    const lab = ['198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24'].map((text) => parseCidr(text)).filter((cidr) => cidr !== undefined);
+    const text = readFileSync(DUAL_STACK_INVENTORY, 'utf8');
+    const addresses = [...text.matchAll(/\d+\.\d+\.\d+\.\d+/g)].map((m) => parseIp(m[0])).filter((a) => a !== undefined);
+    expect(addresses.length).toBeGreaterThan(10);
+    expect(addresses.filter((address) => lab.some((cidr) => cidrContains(cidr, address)))).toEqual([]);
+  });
+
+  it.each<[string, ClusterIndex, string, number, LookupProtocol, object | undefined]>([
+    ['127.0.0.1 with a NodePort on the node itself', worker, '127.0.0.1', 31000, 'tcp', echoNodePort],
+    ['a bridge address no Node object lists', worker, '10.244.1.1', 31000, 'tcp', echoNodePort],
+    ['an IPv6 bridge address', worker, 'fd00:10:244:1::1', 31053, 'udp', { ...echo, port: echoDns, entry: 'nodePort' }],
+    ['a secondary interface address', worker, '172.18.0.33', 31000, 'tcp', echoNodePort],
+    ['the node\'s InternalIP, as before', worker, '172.18.0.3', 31000, 'tcp', echoNodePort],
+    ['another node\'s InternalIP, as its Node object lists it', worker, '172.18.0.4', 31000, 'tcp', echoNodePort],
+    ['another node\'s bridge (only that node knows it)', worker, 'fd00:10:244:2::1', 31000, 'tcp', undefined],
+    ['127.0.0.1 in the cluster-wide index', dualStack, '127.0.0.1', 31000, 'tcp', undefined],
+    ['a ClusterIP, unchanged', worker, '10.96.20.1', 80, 'tcp', { ...echo, port: echoHttp, entry: 'clusterIP' }],
+  ])('serviceFrontend: %s', (_case, sut, ip, port, protocol, expected) => {
+    expect(sut.serviceFrontend(ip, port, protocol)).toEqual(expected);
+  });
+
+  it.each<[string, string, object]>([
+    ['127.0.0.1: the node itself', '127.0.0.1', { kind: 'node', node: 'ds-worker' }],
+    ['its bridge: the source of hairpin and local masquerade', '10.244.1.1', { kind: 'node', node: 'ds-worker' }],
+    ['an address on its interfaces that its Node object lacks', '172.18.0.33', { kind: 'node', node: 'ds-worker' }],
+    ['another node\'s bridge: inside that node\'s pod CIDR', 'fd00:10:244:2::1', { kind: 'pod', node: 'ds-worker2' }],
+    ['a pod', 'fd00:10:244:1::5', { kind: 'pod', pod: { namespace: 'shop', name: 'echo-0', node: 'ds-worker' }, node: 'ds-worker' }],
+  ])('classifyClient: %s', (_case, ip, expected) => {
+    expect(worker.classifyClient(ip)).toEqual(expected);
+    expect(worker.node('::ffff:172.18.0.33')).toBe('ds-worker');
+  });
+
+  it.each<[string, readonly string[], Record<string, boolean>]>([
+    ['every local address by default', [], { '127.0.0.1': true, '172.18.0.3': true, '10.244.1.1': true, '172.18.0.4': true }],
+    ['only the CIDRs given (127.0.0.1 left out, as kube-proxy does)', ['172.18.0.0/16'], { '127.0.0.1': false, '172.18.0.3': true, '10.244.1.1': false, '172.18.0.4': true }],
+    ['127.0.0.0/8 named explicitly', ['127.0.0.0/8', '172.18.0.0/16'], { '127.0.0.1': true, '172.18.0.3': true, '10.244.1.1': false, '172.18.0.4': true }],
+    ['primary: the addresses its Node object lists', ['primary'], { '127.0.0.1': false, '172.18.0.3': true, '10.244.1.1': false, '172.18.0.33': false, 'fc00:f853:ccd:e793::3': true }],
+  ])('nodePortAddresses: %s', (_case, nodePortAddresses, expected) => {
+    const sut = dualStack.withLocalNode({ node: 'ds-worker', addresses: interfaces, nodePortAddresses });
+    const accepted = Object.fromEntries(Object.keys(expected).map((ip) => [ip, sut.serviceFrontend(ip, 31000, 'tcp') !== undefined]));
+    expect(accepted).toEqual(expected);
+    // whatever accepts node ports, the addresses stay the node's
+    expect(sut.node('127.0.0.1')).toBe('ds-worker');
+  });
+
+  it('leaves the index it came from as it was', () => {
+    expect([dualStack.node('10.244.1.1'), dualStack.serviceFrontend('127.0.0.1', 31000, 'tcp')]).toEqual([undefined, undefined]);
+    expect(worker.readyEndpointsByNode({ namespace: 'shop', name: 'echo' })).toBe(dualStack.readyEndpointsByNode({ namespace: 'shop', name: 'echo' }));
+  });
+
+  it('lists a node\'s addresses as its Node object gives them, every type', () => {
+    expect(dualStack.nodeAddressesOf('ds-worker')).toEqual([
+      { type: 'InternalIP', address: '172.18.0.3' },
+      { type: 'InternalIP', address: 'fc00:f853:ccd:e793::3' },
+      { type: 'ExternalIP', address: '192.0.2.3' },
+      { type: 'Hostname', address: 'ds-worker' },
+    ]);
+    expect(dualStack.nodeAddressesOf('nope')).toEqual([]);
   });
 });
 

@@ -13,7 +13,7 @@ import {
 import { type EndpointCatalog, indexEndpoints } from './endpoint-catalog';
 import { addressKey, ipKey, parseIp } from './ip-address';
 import { lookupSocketKey, serviceProtocol } from './lookup-keys';
-import { indexNodeAddresses, type NodeAddressBook } from './node-addresses';
+import { indexNodeAddresses, type LocalNodeAddresses, type NodeAddressBook, withLocalNodeAddresses } from './node-addresses';
 import { indexPodAddresses } from './pod-addresses';
 import { indexServices, type ServiceCatalog } from './service-catalog';
 import { indexWorkloads, type PodOwner, type WorkloadCatalog } from './workload-owners';
@@ -71,7 +71,7 @@ export class ClusterIndex {
 
   static build(objects: ClusterObjects): ClusterIndex {
     const podByAddress = indexPodAddresses(objects.pods);
-    const nodeAddresses = indexNodeAddresses(objects.nodes, podByAddress);
+    const nodeAddresses = indexNodeAddresses(objects.nodes);
     const serviceCatalog = indexServices(objects.services);
     const endpointCatalog = indexEndpoints(objects.endpointSlices, serviceCatalog.services, podByAddress);
     const workloadCatalog = indexWorkloads(objects.workloads ?? [], objects.pods);
@@ -79,15 +79,25 @@ export class ClusterIndex {
   }
 
   /**
+   * The same cluster as one node sees it: the addresses on its own interfaces are its own (a bridge, tunnel or
+   * loopback address no Node object lists), and node ports are accepted on those kube-proxy's `nodePortAddresses`
+   * admits (127.0.0.1 included by default). The agent classifies its connections with this view.
+   */
+  withLocalNode(local: LocalNodeAddresses): ClusterIndex {
+    return new ClusterIndex(this.objects, this.podByAddress, withLocalNodeAddresses(this.nodeAddresses, local), this.serviceCatalog, this.endpointCatalog, this.workloadCatalog);
+  }
+
+  /**
    * The Service port a destination reaches: a ClusterIP, external IP or load-balancer IP with the Service port, or
-   * any node address with a NodePort. Undefined when the destination is no Service.
+   * a node address that accepts node ports with a NodePort. Undefined when the destination is no Service.
    */
   serviceFrontend(ip: string, port: number, protocol: LookupProtocol): ServiceFrontend | undefined {
     const key = lookupSocketKey(ip, port, protocol);
     if (key === undefined) return undefined;
     const byAddress = this.serviceCatalog.addressFrontends.get(key);
     if (byAddress !== undefined) return byAddress;
-    if (this.node(ip) === undefined) return undefined;
+    const addressKey = ipKey(ip);
+    if (addressKey === undefined || !this.nodeAddresses.nodePortAddresses.has(addressKey)) return undefined;
     return this.serviceCatalog.nodePortFrontends.get(`${port}|${serviceProtocol(protocol) ?? ''}`);
   }
 
@@ -122,7 +132,7 @@ export class ClusterIndex {
     return key === undefined ? undefined : this.podByAddress.get(key);
   }
 
-  /** The node an address belongs to: its InternalIP/ExternalIP, or its pod-CIDR gateway (see `indexNodeAddresses`). */
+  /** The node an address belongs to: an address its Node object lists, or (in a node's own view) one of its interfaces. */
   node(ip: string): string | undefined {
     const key = ipKey(ip);
     return key === undefined ? undefined : this.nodeAddresses.nodeByAddress.get(key);
@@ -140,8 +150,9 @@ export class ClusterIndex {
   }
 
   /**
-   * What a client address is: a node (including its pod-CIDR gateway, the source of hairpin and local masquerade),
-   * a pod (a known pod address, or any address inside a node's pod CIDR), or external to the cluster.
+   * What a client address is: a node (an address its Node object lists; in a node's own view also its interface
+   * addresses, such as the bridge address that is the source of hairpin and local masquerade), a pod (a known pod
+   * address, or any address inside a node's pod CIDR), or external to the cluster.
    */
   classifyClient(ip: string): ClientIdentity {
     const address = parseIp(ip);
@@ -191,6 +202,11 @@ export class ClusterIndex {
       for (const cidr of [...(node.spec.podCIDR === undefined ? [] : [node.spec.podCIDR]), ...(node.spec.podCIDRs ?? [])]) if (!cidrs.includes(cidr)) cidrs.push(cidr);
     }
     return cidrs;
+  }
+
+  /** The addresses a node's Node object lists (`status.addresses`, every type), in its order. */
+  nodeAddressesOf(node: string): readonly { readonly type: string; readonly address: string }[] {
+    return this.objects.nodes.find((candidate) => candidate.metadata.name === node)?.status.addresses ?? [];
   }
 
   /** Node names, sorted. */

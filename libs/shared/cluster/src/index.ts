@@ -13,6 +13,7 @@ export {
   type ServiceType,
   type TrafficPolicy,
 } from './cluster-types';
+export type { LocalNodeAddresses } from './node-addresses';
 export type { ClusterIndexListener, ClusterMetadataSource, ClusterMetadataStatus } from './cluster-metadata-source';
 export { InventoryError, parseInventory, type ParsedInventory } from './inventory-parse';
 export { InventoryFileSource, type InventoryFileSourceOptions } from './inventory-source';

@@ -1,4 +1,4 @@
-import { cidrContains, firstHostAddress, formatIp, ipKey, parseCidr, parseIp } from './ip-address';
+import { cidrContains, formatIp, ipKey, parseCidr, parseIp } from './ip-address';
 
 describe('parseIp / formatIp', () => {
   it.each([
@@ -41,18 +41,17 @@ describe('parseIp / formatIp', () => {
 
 describe('parseCidr', () => {
   it.each([
-    // [cidr, member, non-member, first host]
-    ['198.19.1.0/24', '198.19.1.200', '198.19.2.1', '198.19.1.1'],
-    ['198.19.1.77/24', '198.19.1.0', '198.19.0.255', '198.19.1.1'], // host bits are cleared
-    ['10.0.0.0/8', '10.255.255.255', '11.0.0.0', '10.0.0.1'],
-    ['fd00:10:244:1::/64', 'fd00:10:244:1:ffff::9', 'fd00:10:244:2::1', 'fd00:10:244:1::1'],
-    ['0.0.0.0/0', '203.0.113.10', '2001:db8::1', '0.0.0.1'], // families never mix
-  ])('%s holds %s, not %s; first host %s', (text, member, nonMember, firstHost) => {
+    // [cidr, member, non-member]
+    ['198.19.1.0/24', '198.19.1.200', '198.19.2.1'],
+    ['198.19.1.77/24', '198.19.1.0', '198.19.0.255'], // host bits are cleared
+    ['10.0.0.0/8', '10.255.255.255', '11.0.0.0'],
+    ['fd00:10:244:1::/64', 'fd00:10:244:1:ffff::9', 'fd00:10:244:2::1'],
+    ['0.0.0.0/0', '203.0.113.10', '2001:db8::1'], // families never mix
+  ])('%s holds %s, not %s', (text, member, nonMember) => {
     const cidr = parseCidr(text);
     if (cidr === undefined) throw new Error(`${text} did not parse`);
     expect(cidrContains(cidr, parseIp(member) ?? { family: 4, value: -1n })).toBe(true);
     expect(cidrContains(cidr, parseIp(nonMember) ?? { family: 4, value: -1n })).toBe(false);
-    expect(formatIp(firstHostAddress(cidr))).toBe(firstHost);
   });
 
   it.each(['198.19.1.0', '198.19.1.0/33', 'fd00::/129', '198.19.1.0/x', 'node1/24', '::ffff:10.0.0.0/104'])('%j is no CIDR', (text) => {

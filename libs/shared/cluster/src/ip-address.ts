@@ -126,8 +126,3 @@ export function networkOf(value: bigint, bits: number, prefixLength: number): bi
 export function cidrContains(cidr: Cidr, address: IpAddress): boolean {
   return cidr.family === address.family && networkOf(address.value, ADDRESS_BITS[cidr.family], cidr.prefixLength) === cidr.network;
 }
-
-/** The network's first host address (network + 1), e.g. 198.19.1.1 for 198.19.1.0/24. */
-export function firstHostAddress(cidr: Cidr): IpAddress {
-  return { family: cidr.family, value: cidr.network + 1n };
-}

@@ -1,16 +1,31 @@
 import type { KubeNode } from '@natlens/shared-model';
 import { CidrTable } from './cidr-table';
-import type { PodRef } from './cluster-types';
-import { addressKey, firstHostAddress, ipKey, parseCidr } from './ip-address';
-
-/** Address types of `status.addresses` that carry packets (Hostname and the DNS types are names). */
-const ROUTABLE_ADDRESS_TYPES = new Set(['InternalIP', 'ExternalIP']);
+import { type Cidr, cidrContains, type IpAddress, ipKey, parseCidr, parseIp } from './ip-address';
 
 export interface NodeAddressBook {
   /** Address key → node name, for every address that belongs to a node (see `indexNodeAddresses`). */
   readonly nodeByAddress: ReadonlyMap<string, string>;
   /** The nodes' pod CIDRs → node name. */
   readonly podNetworks: CidrTable<string>;
+  /**
+   * Address keys on which node ports are accepted. Every address of `nodeByAddress`, except the local node's
+   * addresses that kube-proxy's `nodePortAddresses` leaves out (see `withLocalNodeAddresses`).
+   */
+  readonly nodePortAddresses: ReadonlySet<string>;
+}
+
+/** What one node knows of itself beyond its Node object: the addresses on its own interfaces. */
+export interface LocalNodeAddresses {
+  /** The node's name as the cluster knows it. */
+  readonly node: string;
+  /** Every address on the node's interfaces, loopback included (a connection from 127.0.0.1 is the node's own). */
+  readonly addresses: readonly string[];
+  /**
+   * kube-proxy's `nodePortAddresses`: the CIDRs whose local addresses accept node ports, and `primary` for the node's
+   * own addresses as its Node object lists them (kube-proxy's nftables default). Absent or empty: every local address,
+   * 127.0.0.1 included, as kube-proxy's iptables mode does by default (it sets `route_localnet` for it).
+   */
+  readonly nodePortAddresses?: readonly string[];
 }
 
 function podCidrsOf(node: KubeNode): string[] {
@@ -21,29 +36,49 @@ function podCidrsOf(node: KubeNode): string[] {
 }
 
 /**
- * Which addresses are a node's. Besides `status.addresses` (InternalIP, ExternalIP), we count the first host
- * address of each of the node's pod CIDRs (198.19.1.1 for 198.19.1.0/24): bridge and kubenet CNIs put it on the
- * node's bridge (cbr0/cni0) as the pods' gateway, and it is the source address the node uses towards its own pods,
- * so hairpin and local masquerade SNAT a connection to it. This is a heuristic: CNIs that hand that address to a
- * pod (Calico, Cilium) make it a pod address, so a known pod address always wins over it.
+ * Which addresses are a node's, from the Node objects alone: every `status.addresses` entry that is an IP address,
+ * whatever its type (InternalIP, ExternalIP; a Hostname or DNS entry only when a provider wrote an address there).
+ * Nothing is guessed from the pod CIDR: which address a node's bridge or tunnel device holds depends on the CNI,
+ * and only the node itself knows it (its agent adds its interface addresses: `withLocalNodeAddresses`).
  */
-export function indexNodeAddresses(nodes: readonly KubeNode[], podByAddress: ReadonlyMap<string, PodRef>): NodeAddressBook {
+export function indexNodeAddresses(nodes: readonly KubeNode[]): NodeAddressBook {
   const nodeByAddress = new Map<string, string>();
   const podNetworks = new CidrTable<string>();
   for (const node of nodes) {
-    for (const { type, address } of node.status.addresses) {
-      const key = ROUTABLE_ADDRESS_TYPES.has(type) ? ipKey(address) : undefined;
+    for (const { address } of node.status.addresses) {
+      const key = ipKey(address);
       if (key !== undefined && !nodeByAddress.has(key)) nodeByAddress.set(key, node.metadata.name);
     }
   }
   for (const node of nodes) {
     for (const text of podCidrsOf(node)) {
       const cidr = parseCidr(text);
-      if (cidr === undefined) continue;
-      podNetworks.add(cidr, node.metadata.name);
-      const gatewayKey = addressKey(firstHostAddress(cidr));
-      if (!podByAddress.has(gatewayKey) && !nodeByAddress.has(gatewayKey)) nodeByAddress.set(gatewayKey, node.metadata.name);
+      if (cidr !== undefined) podNetworks.add(cidr, node.metadata.name);
     }
   }
-  return { nodeByAddress, podNetworks };
+  return { nodeByAddress, podNetworks, nodePortAddresses: new Set(nodeByAddress.keys()) };
+}
+
+/**
+ * The book as one node sees it: its interface addresses are its own (they win over what the Node objects say of an
+ * address, e.g. a VIP that moved here), and node ports are accepted on those of them that `nodePortAddresses`
+ * admits. Other nodes' addresses keep accepting node ports as their Node objects list them.
+ */
+export function withLocalNodeAddresses(book: NodeAddressBook, local: LocalNodeAddresses): NodeAddressBook {
+  const nodeByAddress = new Map(book.nodeByAddress);
+  const nodePortAddresses = new Set(book.nodePortAddresses);
+  const filter = local.nodePortAddresses ?? [];
+  const accepted = filter.map(parseCidr).filter((cidr): cidr is Cidr => cidr !== undefined);
+  const primary = filter.includes('primary');
+  const accepts = (key: string, address: IpAddress): boolean =>
+    filter.length === 0 || accepted.some((cidr) => cidrContains(cidr, address)) || (primary && book.nodeByAddress.get(key) === local.node);
+  for (const text of local.addresses) {
+    const address = parseIp(text);
+    const key = ipKey(text);
+    if (address === undefined || key === undefined) continue;
+    if (accepts(key, address)) nodePortAddresses.add(key);
+    else nodePortAddresses.delete(key);
+    nodeByAddress.set(key, local.node);
+  }
+  return { nodeByAddress, podNetworks: book.podNetworks, nodePortAddresses };
 }

@@ -1,3 +1,4 @@
 export * from './kubernetes';
 export * from './flow-record';
 export * from './import-summary';
+export * from './node-report';

@@ -19,11 +19,16 @@ import { makeWorkDir, waitFor } from '../testing';
 class ScriptedSource implements ConnectionSource {
   readonly name = 'conntrack' as const;
   sink: ConnectionSink | undefined;
+  /** Whether the scripted source says it observes (a real one: attached to the kernel, tcpdump listening). */
+  attached = true;
   async start(sink: ConnectionSink): Promise<void> {
     this.sink = sink;
   }
   stop(): void {
     this.sink = undefined;
+  }
+  observing(): boolean {
+    return this.sink !== undefined && this.attached;
   }
   status() {
     return { scripted: true };
@@ -50,7 +55,7 @@ describe('agent local API', () => {
   let client: Socket | undefined;
 
   beforeAll(async () => {
-    const config = agentConfigSchema.parse({ node: 'node1', inventory: LAB_SEEDS_INVENTORY, apiPort: 0, apiHost: '127.0.0.1', flushIntervalMs: 100, spoolDir: join(workDir, 'spool'), readTokens: [READ_TOKEN] });
+    const config = agentConfigSchema.parse({ node: 'node1', inventory: LAB_SEEDS_INVENTORY, apiPort: 0, apiHost: '127.0.0.1', flushIntervalMs: 100, spoolDir: join(workDir, 'spool'), healthCheckIntervalMs: 0, readTokens: [READ_TOKEN] });
     agent = await startAgent(config, pino({ level: 'silent' }), { sources: [source] });
     base = `http://127.0.0.1:${(agent.app.getHttpServer().address() as AddressInfo).port}`;
   });
@@ -109,14 +114,27 @@ describe('agent local API', () => {
     expect(outcome).toMatch(message);
   });
 
-  it('reports health and Prometheus metrics without a token, and without any record in them', async () => {
+  it('answers /readyz 503 with what it waits for until every source observes, then 200', async () => {
+    source.attached = false;
+    const waiting = await fetch(`${base}/readyz`);
+    expect([waiting.status, await waiting.json()]).toEqual([503, { ready: false, node: 'node1', waitingFor: ['the conntrack source to observe'] }]);
+    expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'ok', ready: false, waitingFor: ['the conntrack source to observe'] });
+    source.attached = true;
+    const ready = await fetch(`${base}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { ready: true, node: 'node1' }]);
+  });
+
+  it('reports health, readiness and Prometheus metrics without a token, and without any record in them', async () => {
     const health = await (await fetch(`${base}/healthz`)).text();
-    expect(JSON.parse(health)).toMatchObject({ status: 'ok', node: 'node1', cluster: { ready: true }, sources: { conntrack: { scripted: true } } });
+    expect(JSON.parse(health)).toMatchObject({ status: 'ok', ready: true, node: 'node1', cluster: { ready: true }, sources: { conntrack: { scripted: true } }, healthChecks: { enabled: false }, nodeReports: null });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    const readiness = await ready.text();
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/natlens_agent_records_total\{verdict="snat-expected"\} 1/);
     expect(metrics).toMatch(/natlens_agent_queue_depth\{queue="observed"\} 0/);
     // the records above: client, node address, pod addresses and ports: none of them in health or metrics
-    for (const text of [health, metrics]) {
+    for (const text of [health, readiness, metrics]) {
       for (const value of ['198.51.100.79', '203.0.113.10', '198.18.0.11', '198.19.1.11', '198.19.1.13', '40000', '40001', '51000', 'web-1', 'api-1']) expect(text).not.toContain(value);
     }
   });
@@ -130,7 +148,7 @@ describe('agent local API without read tokens', () => {
     rmSync(workDir, { recursive: true, force: true });
   });
   const boot = async (where: { apiSocket: string } | { apiPort: 0; apiHost: string }) => {
-    const config = agentConfigSchema.parse({ node: 'node1', inventory: LAB_SEEDS_INVENTORY, flushIntervalMs: 100, spoolDir: join(workDir, `spool-${agents.length}`), ...where });
+    const config = agentConfigSchema.parse({ node: 'node1', inventory: LAB_SEEDS_INVENTORY, flushIntervalMs: 100, spoolDir: join(workDir, `spool-${agents.length}`), healthCheckIntervalMs: 0, ...where });
     const agent = await startAgent(config, pino({ level: 'silent' }), { sources: [new ScriptedSource()] });
     agents.push(agent);
     return agent;

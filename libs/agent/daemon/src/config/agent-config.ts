@@ -44,6 +44,20 @@ export const agentConfigSchema = z.strictObject({
   spoolMaxBytes: z.number().int().min(1024).default(256 << 20),
   recentRecords: z.number().int().min(0).default(10_000),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Health checks probed on this node, as a load balancer would (0: none). */
+  healthCheckIntervalMs: z.number().int().min(0).max(3_600_000).refine((v) => v === 0 || v >= 100, 'expected 0 (off) or at least 100 ms').default(5000),
+  healthCheckTimeoutMs: z.number().int().min(10).max(60_000).default(1000),
+  /** kube-proxy's own /healthz (--healthz-bind-address); 0: not probed. */
+  proxyHealthzPort: z.number().int().min(0).max(65535).default(10256),
+  /** How often the node report (interface addresses, health-check answers) goes to the hub. */
+  nodeReportIntervalMs: z.number().int().min(100).max(3_600_000).default(5000),
+  /**
+   * kube-proxy's nodePortAddresses: the CIDRs (and/or `primary`) whose local addresses accept node ports; empty: every
+   * local address, as kube-proxy's iptables mode by default (127.0.0.1 included).
+   */
+  nodePortAddresses: z
+    .array(z.string().refine((v) => v === 'primary' || /^[0-9a-fA-F.:]+\/\d{1,3}$/.test(v), 'expected a CIDR such as 10.0.0.0/8 or fd00::/64, or primary'))
+    .default([]),
   /** NATS JetStream instead of HTTP: batches go to the stream NATLENS_FLOWS, subject natlens.flows.<node>. */
   bus: z
     .string()
@@ -74,6 +88,7 @@ export interface AgentFlags {
   source?: string;
   captureInterfaces?: string;
   captureFilter?: string;
+  ebpfRingBufferBytes?: number;
   enableAccounting?: boolean;
   port?: number;
   host?: string;
@@ -83,6 +98,11 @@ export interface AgentFlags {
   spoolMaxBytes?: number;
   logLevel?: string;
   bus?: string;
+  healthCheckIntervalMs?: number;
+  healthCheckTimeoutMs?: number;
+  proxyHealthzPort?: number;
+  nodeReportIntervalMs?: number;
+  nodePortAddresses?: string;
 }
 
 /** One token per line (blank lines and # comments skipped), or comma-separated in an environment variable. */
@@ -150,6 +170,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     sources: (flags.source ?? env['NATLENS_SOURCES'])?.split(',').map((s) => s.trim()).filter(Boolean),
     captureInterfaces: (flags.captureInterfaces ?? env['NATLENS_CAPTURE_INTERFACES'])?.split(',').map((s) => s.trim()).filter(Boolean),
     captureFilter: flags.captureFilter ?? env['NATLENS_CAPTURE_FILTER'],
+    ebpfRingBufferBytes: flags.ebpfRingBufferBytes ?? numberFrom(env['NATLENS_EBPF_RING_BUFFER_BYTES']),
     enableAccounting: flags.enableAccounting ?? false,
     apiPort: flags.port ?? numberFrom(env['NATLENS_AGENT_PORT']),
     apiHost: flags.host,
@@ -160,6 +181,11 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     logLevel: flags.logLevel ?? env['NATLENS_LOG_LEVEL'],
     bus: flags.bus ?? env['NATLENS_BUS'],
     busAuth,
+    healthCheckIntervalMs: flags.healthCheckIntervalMs ?? numberFrom(env['NATLENS_HEALTH_CHECK_INTERVAL_MS']),
+    healthCheckTimeoutMs: flags.healthCheckTimeoutMs ?? numberFrom(env['NATLENS_HEALTH_CHECK_TIMEOUT_MS']),
+    proxyHealthzPort: flags.proxyHealthzPort ?? numberFrom(env['NATLENS_PROXY_HEALTHZ_PORT']),
+    nodeReportIntervalMs: flags.nodeReportIntervalMs ?? numberFrom(env['NATLENS_NODE_REPORT_INTERVAL_MS']),
+    nodePortAddresses: (flags.nodePortAddresses ?? env['NATLENS_NODE_PORT_ADDRESSES'])?.split(',').map((s) => s.trim()).filter(Boolean),
   };
   const result = agentConfigSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
   if (!result.success) {

@@ -42,7 +42,8 @@ describe('HubExporter', () => {
     const { sut, metrics } = make();
     sut.start();
     sut.enqueue(batch(0, 10));
-    await waitFor(() => receiver.records.size === 10, 5000, () => `${receiver.records.size} records`);
+    // the receiver stores before it answers; the exporter counts once it has the answer (and then empties its spool)
+    await waitFor(() => receiver.records.size === 10 && sut.pending.batches === 0, 5000, () => `${receiver.records.size} records`);
     expect((await metricValue(metrics, 'natlens_agent_exported_records_total'))[0]?.value).toBe(10);
     expect(sut.pending.batches).toBe(0);
   });

@@ -1,5 +1,5 @@
 import { DiscardPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType, type StreamConfig } from 'nats';
-import { DEFAULT_FLOW_STREAM_LIMITS, FLOW_DUPLICATE_WINDOW_MS, FLOW_STREAM, FLOW_SUBJECTS } from '@natlens/shared-api';
+import { DEFAULT_FLOW_STREAM_LIMITS, FLOW_DUPLICATE_WINDOW_MS, FLOW_STREAM, FLOW_SUBJECTS, NODE_REPORT_SUBJECTS } from '@natlens/shared-api';
 import type { FlowBatch } from '@natlens/shared-model';
 
 /*
@@ -7,13 +7,13 @@ import type { FlowBatch } from '@natlens/shared-model';
  * stream's limits: an agent only creates it, with the defaults, when it is missing, so that agents and hubs starting
  * in any order never fight over the settings.
  */
-export { FLOW_STREAM, flowSubject } from '@natlens/shared-api';
+export { FLOW_STREAM, flowSubject, nodeReportSubject } from '@natlens/shared-api';
 
 /** The stream's settings: limits-based retention, oldest batches discarded when full, on disk. */
 export function flowStreamConfig(limits = DEFAULT_FLOW_STREAM_LIMITS): Partial<StreamConfig> & { name: string } {
   return {
     name: FLOW_STREAM,
-    subjects: [FLOW_SUBJECTS],
+    subjects: [FLOW_SUBJECTS, NODE_REPORT_SUBJECTS],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,

@@ -134,6 +134,29 @@ describe('NatsHubClient with the HubExporter', () => {
     await client.close();
   });
 
+  it('publishes node reports to natlens.nodes.<node> in the same stream, a re-sent report once', async () => {
+    const { client } = make();
+    const report = JSON.stringify({ version: 1, node: 'node-a.example', at: 1_700_000_000_000, addresses: [], healthChecks: [] });
+    expect(await client.sendNodeReport('node-a.example', 1_700_000_000_000, report)).toEqual({ kind: 'sent' });
+    expect(await client.sendNodeReport('node-a.example', 1_700_000_000_000, report)).toEqual({ kind: 'sent' });
+    const jsm = await (await observe()).jetstreamManager();
+    const info = await jsm.streams.info(FLOW_STREAM);
+    expect(info.config.subjects).toEqual(['natlens.flows.>', 'natlens.nodes.>']);
+    expect(info.state.messages).toBe(1);
+    const stored = await jsm.streams.getMessage(FLOW_STREAM, { last_by_subj: 'natlens.nodes.node-a_example' });
+    expect([stored.header.get('Nats-Msg-Id'), stored.json()]).toEqual(['node-a.example:report:1700000000000', JSON.parse(report)]);
+    await client.close();
+  });
+
+  it('says a stream made before node reports does not take them (a newer hub adds the subject)', async () => {
+    const jsm = await (await observe()).jetstreamManager();
+    await jsm.streams.add({ name: FLOW_STREAM, subjects: ['natlens.flows.>'] });
+    const { client } = make();
+    const outcome = await client.sendNodeReport('node1', 1, JSON.stringify({ version: 1, node: 'node1', at: 1 }));
+    expect(outcome).toEqual(expect.objectContaining({ kind: 'retry', reason: 'nats-no-stream', detail: expect.stringMatching(/no JetStream stream takes natlens\.nodes\.node1/) }));
+    await client.close();
+  });
+
   it('reports a retry, not a loss, when NATS is unreachable', async () => {
     await nats.stop('SIGTERM');
     const { client } = make();

@@ -3,7 +3,7 @@ import { connect, type NatsConnection } from 'nats';
 import { flowMessageId } from '@natlens/shared-api';
 import type { FlowBatch } from '@natlens/shared-model';
 import type { DeliveryOutcome, HubTransport, SpooledBatch } from '@natlens/agent-records';
-import { ensureFlowStreamExists, flowSubject, splitBatch } from './nats-flow-stream';
+import { ensureFlowStreamExists, flowSubject, nodeReportSubject, splitBatch } from './nats-flow-stream';
 
 /*
  * Publishes spooled record batches to JetStream (`natlens.flows.<node>`) and reports success only once the stream
@@ -84,6 +84,33 @@ export class NatsHubClient implements HubTransport {
         detail: `publishing to NATS at ${this.target} failed: ${e.message}`,
         ...(/authoriz|permission/i.test(`${e.code ?? ''} ${e.message}`) ? { hint: `NATS refused our credentials or subject permissions: check the agent's NATS user (NATLENS_BUS_AUTH / NATLENS_BUS_USER) and that it may publish to ${flowSubject(batch.node)}` } : {}),
       };
+    }
+  }
+
+  /**
+   * Publishes a node report to `natlens.nodes.<node>` in the same stream (msg-id: node and report time, so a re-send
+   * is stored once). A stream made by an older hub does not take that subject: the report is refused until a newer
+   * hub adds it, and the records are unaffected.
+   */
+  async sendNodeReport(node: string, at: number, body: string): Promise<DeliveryOutcome> {
+    let nc: NatsConnection;
+    try {
+      nc = await this.connect();
+    } catch (err) {
+      return { kind: 'retry', reason: 'nats-connect', detail: `cannot reach NATS at ${this.target}: ${(err as Error).message}` };
+    }
+    const subject = nodeReportSubject(node);
+    try {
+      if (!this.streamReady) {
+        await ensureFlowStreamExists(await nc.jetstreamManager({ timeout: this.publishTimeout }));
+        this.streamReady = true;
+      }
+      await nc.jetstream({ timeout: this.publishTimeout }).publish(subject, Buffer.from(body), { msgID: `${node}:report:${at}`, timeout: this.publishTimeout });
+      return { kind: 'sent' };
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      if (e.code === '503') return { kind: 'retry', reason: 'nats-no-stream', detail: `no JetStream stream takes ${subject} (a hub older than node reports made the stream; a newer hub adds the subject): ${e.message}` };
+      return { kind: 'retry', reason: e.code === 'TIMEOUT' ? 'nats-timeout' : 'nats', detail: `publishing a node report to NATS at ${this.target} failed: ${e.message}` };
     }
   }
 

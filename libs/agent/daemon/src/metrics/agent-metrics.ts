@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Every number the agent exposes on /metrics, in one registry (no global default registry: tests build many). */
 export class AgentMetrics {
@@ -22,6 +22,13 @@ export class AgentMetrics {
   readonly ebpfBatches = new Counter({ name: 'natlens_agent_ebpf_batches_total', help: 'Ring-buffer batches handed over by the loader', registers: [this.registry] });
   readonly ebpfRingBufferDrops = new Counter({ name: 'natlens_agent_ebpf_ringbuf_drops_total', help: 'Events the BPF program could not queue because the ring buffer was full (counted in the kernel)', registers: [this.registry] });
   readonly ebpfKernelTotals = new Gauge({ name: 'natlens_agent_ebpf_kernel_totals', help: 'Per-namespace totals counted by the BPF program since it was loaded (connections, ends, drops, ringbuf_full)', labelNames: ['netns', 'counter'], registers: [this.registry] });
+
+  // Health checks probed on this node (health-checks/), and the node reports that carry them to the hub
+  readonly healthCheckProbes = new Counter({ name: 'natlens_agent_healthcheck_probes_total', help: 'Health-check probes sent on this node, by target (service: a healthCheckNodePort; proxy: kube-proxy /healthz) and outcome (healthy = 200, unhealthy = another status, no-answer, malformed = an answer whose body was not kube-proxy\'s)', labelNames: ['target', 'outcome'], registers: [this.registry] });
+  readonly healthCheckLatency = new Histogram({ name: 'natlens_agent_healthcheck_latency_seconds', help: 'Time to a health-check answer (or to giving up), by target', labelNames: ['target'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
+  readonly healthCheckStatus = new Gauge({ name: 'natlens_agent_healthcheck_http_status', help: 'The last HTTP status of each Service\'s healthCheckNodePort on this node (0: no answer)', labelNames: ['namespace', 'service'], registers: [this.registry] });
+  readonly healthCheckLocalEndpoints = new Gauge({ name: 'natlens_agent_healthcheck_local_endpoints', help: 'localEndpoints in the last answer of each Service\'s healthCheckNodePort on this node (absent when the answer had none)', labelNames: ['namespace', 'service'], registers: [this.registry] });
+  readonly nodeReports = new Counter({ name: 'natlens_agent_node_reports_total', help: 'Node reports (addresses, health checks) sent to the hub, by outcome (sent, rejected, failed)', labelNames: ['outcome'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'natlens_agent_' });

@@ -9,6 +9,7 @@ import { ensureAccounting, KernelSettingsRepository } from '../kernel/kernel-set
 import { AgentMetrics } from '../metrics/agent-metrics';
 import { lastActivityOf } from './last-activity';
 import type { ConnectionSource } from '../sources/connection-source';
+import { agentReadiness, type Readiness } from '../api/readiness';
 import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, LOGGER } from '../tokens';
 import { FlowAggregator } from './aggregate.stage';
 import { BoundedQueue, consume } from './bounded-queue';
@@ -54,6 +55,8 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   private mergeTimer: NodeJS.Timeout | undefined;
   /** Sources of health checks to this node: a load balancer's, which tells its node-port deliveries apart. */
   private readonly probers = new HealthCheckProbers();
+  /** Set once every source's start() returned. */
+  private sourcesStarted = false;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -108,6 +111,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
         },
       });
     }
+    this.sourcesStarted = true;
     this.flushTimer = setInterval(() => this.flush(), this.config.flushIntervalMs);
     if (this.merge) {
       const merge = this.merge;
@@ -204,8 +208,16 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     return () => this.listeners.delete(listener);
   }
 
+  /** Ready: every source observes and the cluster metadata is loaded (api/readiness.ts). */
+  readiness(): Readiness {
+    return agentReadiness(this.sourcesStarted, this.sources.map((s) => ({ name: s.name, observing: s.observing() })), this.cluster.status());
+  }
+
   status() {
+    const { ready, waitingFor } = this.readiness();
     return {
+      ready,
+      ...(ready ? {} : { waitingFor }),
       node: this.config.node,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       sources: Object.fromEntries(this.sources.map((s) => [s.name, s.status()])),
@@ -220,6 +232,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.sourcesStarted = false;
     for (const source of this.sources) source.stop();
     clearInterval(this.flushTimer);
     clearInterval(this.mergeTimer);

@@ -6,7 +6,8 @@ import pino from 'pino';
 import { AgentMetrics } from '../metrics/agent-metrics';
 import { enrichConnection } from '@natlens/agent-records';
 import type { ObservedConnection } from '@natlens/agent-records';
-import { CaptureSource, tcpdumpArguments, type CaptureProcess } from './capture.source';
+import { readCapture, type CaptureRecord } from '@natlens/agent-pcap';
+import { CaptureSource, tcpdumpArguments, type CaptureProcess, type CaptureSourceOptions } from './capture.source';
 import { servicePortFilter } from './capture-filter';
 import { findTcpdump } from './tcpdump-process';
 
@@ -42,7 +43,16 @@ class ScriptedTcpdump implements CaptureProcess {
   }
 }
 
-function setup(): { sut: CaptureSource; spawned: { args: string[]; process: ScriptedTcpdump }[]; observed: ObservedConnection[] } {
+/** Resolves once `condition` holds (the live reader hands records over asynchronously, as a pipe does). */
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function setup(options: Partial<CaptureSourceOptions> = {}): { sut: CaptureSource; spawned: { args: string[]; process: ScriptedTcpdump }[]; observed: ObservedConnection[] } {
   const spawned: { args: string[]; process: ScriptedTcpdump }[] = [];
   const observed: ObservedConnection[] = [];
   const sut = new CaptureSource(
@@ -54,7 +64,7 @@ function setup(): { sut: CaptureSource; spawned: { args: string[]; process: Scri
     cluster,
     new AgentMetrics(),
     pino({ level: 'silent' }),
-    { interfaces: ['any'], pollIntervalMs: 60_000 },
+    { interfaces: ['any'], pollIntervalMs: 60_000, ...options },
   );
   void sut.start({ observe: (batch) => observed.push(...batch), tableSynced: () => undefined });
   return { sut, spawned, observed };
@@ -104,16 +114,33 @@ describe('CaptureSource', () => {
     sut.stop();
   });
 
-  it('counts a corrupted stream and keeps decoding after it', async () => {
-    const { sut, spawned, observed } = setup();
+  it('gives up a corrupted stream, counts it, and starts tcpdump again', async () => {
+    const { sut, spawned } = setup({ restartDelayMs: 10 });
     const bytes = Buffer.from(readFileSync(join(FIXTURES, 'lb-proxy-protocol-node1-any.pcap')));
-    bytes.writeUInt32LE(0x4000_0000, 24 + 8); // the first record's captured length: 1 GiB
+    const sixth = readCapture(bytes).records[5] as CaptureRecord;
+    bytes.writeUInt32LE(0x4000_0000, sixth.offset + 8); // the sixth record's captured length: 1 GiB
     spawned[0]?.process.stdout.write(bytes);
-    spawned[0]?.process.kill();
-    sut.poll(Date.now());
-    expect(sut.status()).toMatchObject({ fileErrors: 1, packets: 35 });
-    // the client's SYN is lost, its SYN-ACK still joins the two legs (it acknowledges the same ISN)
-    expect(observed).toMatchObject([{ original: { dst: '198.18.0.11', dport: 30080 }, reply: { src: '198.19.1.11', sport: 8080 }, realClient: { ip: '198.51.100.79' } }]);
+    await until(() => spawned.length === 2);
+    expect(spawned[0]?.process.killed).toBe(true);
+    expect(sut.status()).toMatchObject({ fileErrors: 1, packets: 5, restarts: 1, running: ['any'] });
+    // the new tcpdump's stream is read from its own start
+    await spawned[1]?.process.play('lb-proxy-protocol-node1-any.pcap');
+    await until(() => (sut.status()['packets'] as number) === 5 + 36);
+    expect(sut.status()).toMatchObject({ fileErrors: 1 });
+    sut.stop();
+  });
+
+  it('observes only once every tcpdump says it is listening, and again after a restart', async () => {
+    const { sut, spawned } = setup();
+    expect(sut.observing()).toBe(false);
+    spawned[0]?.process.stderr.write('tcpdump: data link type LINUX_SLL2\n');
+    await new Promise((r) => setImmediate(r));
+    expect(sut.observing()).toBe(false);
+    spawned[0]?.process.stderr.write('tcpdump: listening on any, link-type LINUX_SLL2 (Linux cooked v2), snapshot length 262144 bytes\n');
+    await new Promise((r) => setImmediate(r));
+    expect([sut.observing(), sut.status()['listening']]).toEqual([true, ['any']]);
+    spawned[0]?.process.kill(); // tcpdump died: the source no longer sees anything until the next one listens
+    expect(sut.observing()).toBe(false);
     sut.stop();
   });
 

@@ -1,7 +1,8 @@
-import { CaptureReader, ConnectionTracker, decodePacket, type CaptureVisitor } from '@natlens/agent-pcap';
+import { ConnectionTracker, decodePacket, readLivePcap, type LivePcapVisitor } from '@natlens/agent-pcap';
 import { ParseError } from '@natlens/agent-wire';
 import type { ClusterIndex, ClusterMetadataSource } from '@natlens/shared-cluster';
 import type { Logger } from 'pino';
+import type { Readable } from 'node:stream';
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import type { ConnectionSink, ConnectionSource } from './connection-source';
 import { observationOfCapture } from '@natlens/agent-records';
@@ -9,7 +10,7 @@ import { servicePortFilter } from './capture-filter';
 
 /** The part of a child process the source uses (a scripted stream stands in for tcpdump in unit tests). */
 export interface CaptureProcess {
-  readonly stdout: NodeJS.ReadableStream;
+  readonly stdout: Readable;
   readonly stderr: NodeJS.ReadableStream;
   onExit(listener: (code: number | null, signal: string | null) => void): void;
   onError(listener: (err: Error) => void): void;
@@ -37,7 +38,7 @@ export function tcpdumpArguments(iface: string, filter: string): string[] {
 }
 
 /*
- * The capture source: one `tcpdump -w -` per interface, its stdout decoded incrementally (CaptureReader →
+ * The capture source: one `tcpdump -w -` per interface, its stdout decoded incrementally (readLivePcap on pcap-parser →
  * decodePacket) into one ConnectionTracker shared by every interface (a NATed connection enters on one interface and
  * leaves on another), polled every interval for connections to report. The BPF filter keeps only the Services'
  * ports (node ports, ports, target ports) and is renewed when the Services change.
@@ -46,6 +47,8 @@ export class CaptureSource implements ConnectionSource {
   readonly name = 'pcap' as const;
   private sink: ConnectionSink | undefined;
   private readonly processes = new Map<string, CaptureProcess>();
+  /** Interfaces whose tcpdump said it is listening (it prints `listening on <iface>` once the capture is open). */
+  private readonly listening = new Set<string>();
   private tracker: ConnectionTracker;
   private filter = '';
   private pollTimer: NodeJS.Timeout | undefined;
@@ -84,8 +87,7 @@ export class CaptureSource implements ConnectionSource {
     this.log.info({ iface, filter: this.filter }, 'starting tcpdump');
     const child = this.spawnCapture(args);
     this.processes.set(iface, child);
-    const reader = new CaptureReader();
-    const visitor: CaptureVisitor = {
+    const visitor: LivePcapVisitor = {
       packet: (record) => {
         this.counts.packets++;
         let packet;
@@ -105,19 +107,26 @@ export class CaptureSource implements ConnectionSource {
         this.log.warn({ iface, offset: err.offset, err: err.message }, 'malformed capture stream from tcpdump');
       },
     };
-    child.stdout.on('data', (chunk: Buffer) => reader.push(chunk, visitor));
+    // tcpdump's stream is read with pcap-parser (readLivePcap). A damaged stream cannot be read on (a record's
+    // length is all that frames the next one), so it is given up and tcpdump ended: the exit below starts a new one.
+    const reader = readLivePcap(child.stdout, visitor);
+    visitor.end = () => {
+      if (reader.stats.errors > 0 && this.processes.get(iface) === child) child.kill();
+    };
     let stderrTail = '';
+    this.listening.delete(iface);
     child.stderr.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString()).slice(-2000);
+      if (this.processes.get(iface) === child && /listening on /.test(stderrTail)) this.listening.add(iface);
     });
     child.onError((err) => {
       this.lastError = `tcpdump on ${iface}: ${err.message}`;
       this.log.error({ iface, err: err.message }, 'tcpdump could not be started');
     });
     child.onExit((code, signal) => {
-      reader.end(visitor);
       if (this.processes.get(iface) !== child) return; // replaced on purpose (new filter)
       this.processes.delete(iface);
+      this.listening.delete(iface);
       if (this.stopped) return;
       this.counts.restarts++;
       this.lastError = `tcpdump on ${iface} exited (${signal ?? `code ${code}`}): ${stderrTail.trim().split('\n').pop() ?? ''}`;
@@ -155,9 +164,15 @@ export class CaptureSource implements ConnectionSource {
     this.processes.clear();
   }
 
+  /** Every interface's tcpdump is capturing. */
+  observing(): boolean {
+    return !this.stopped && this.options.interfaces.every((iface) => this.listening.has(iface));
+  }
+
   status(): Record<string, unknown> {
     return {
       interfaces: this.options.interfaces,
+      listening: [...this.listening],
       filter: this.filter,
       running: [...this.processes.keys()],
       ...this.counts,

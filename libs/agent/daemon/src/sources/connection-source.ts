@@ -11,5 +11,10 @@ export interface ConnectionSource {
   readonly name: 'conntrack' | 'ebpf' | 'pcap';
   start(sink: ConnectionSink): Promise<void>;
   stop(): void;
+  /**
+   * True once the source sees new connections: attached to the kernel (and, for conntrack, its first table read done)
+   * or, for a capture, every tcpdump listening. The agent is ready only when every source it runs says so.
+   */
+  observing(): boolean;
   status(): Record<string, unknown>;
 }

@@ -45,7 +45,12 @@ describe('ConntrackSource', () => {
 
   beforeAll(async () => {
     kernel.table = [entry(1, 'dump')];
+    expect(sut.observing()).toBe(false);
     await sut.start({ observe: (b) => observed.push(...b), tableSynced: (ids) => synced.push(ids) });
+  });
+
+  it('observes once subscribed and the table was read', () => {
+    expect(sut.observing()).toBe(true);
   });
   afterAll(() => sut.stop());
 

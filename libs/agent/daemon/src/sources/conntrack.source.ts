@@ -149,6 +149,11 @@ export class ConntrackSource implements ConnectionSource {
     this.reader = undefined;
   }
 
+  /** Subscribed to the kernel's events and the table read once: nothing older or newer escapes it from now on. */
+  observing(): boolean {
+    return this.reader !== undefined && this.lastDump !== undefined;
+  }
+
   status(): Record<string, unknown> {
     return { losses: this.losses, lastDump: this.lastDump, sockets: this.reader?.stats() };
   }

@@ -41,6 +41,7 @@ export function withSelectionNote(source: ConnectionSource, note: string): Conne
     name: source.name,
     start: (sink: ConnectionSink) => source.start(sink),
     stop: () => source.stop(),
+    observing: () => source.observing(),
     status: () => ({ ...source.status(), selectedBecause: note }),
   };
 }

@@ -265,7 +265,7 @@ describe('selectSources', () => {
   });
 
   it('notes the reason on the fallback source for /healthz', () => {
-    const noted = withSelectionNote({ name: 'conntrack', start: async () => undefined, stop: () => undefined, status: () => ({ losses: 0 }) }, 'in place of eBPF: EPERM');
+    const noted = withSelectionNote({ name: 'conntrack', start: async () => undefined, stop: () => undefined, observing: () => true, status: () => ({ losses: 0 }) }, 'in place of eBPF: EPERM');
     expect(noted.status()).toEqual({ losses: 0, selectedBecause: 'in place of eBPF: EPERM' });
   });
 });

@@ -83,6 +83,7 @@ export class EbpfSource implements ConnectionSource {
   private kernelRingBufferFull = 0;
   private servicePorts = 0;
   private lastError: string | undefined;
+  private started = false;
   private children: { new: Counter.Internal; end: Counter.Internal; drop: Counter.Internal } | undefined;
   private readonly tcpIdleTimeoutMs: number;
   private readonly otherIdleTimeoutMs: number;
@@ -115,6 +116,7 @@ export class EbpfSource implements ConnectionSource {
     this.countersTimer = setInterval(() => this.readKernelCounters(), this.options.countersIntervalMs ?? 1000);
     this.countersTimer.unref();
     const { attached, skipped } = this.program.attachments();
+    this.started = true;
     this.log.info({ mode: this.program.mode, attached, skipped, servicePorts: this.servicePorts }, `eBPF source running (${this.program.mode} hook)`);
   }
 
@@ -249,7 +251,13 @@ export class EbpfSource implements ConnectionSource {
     }
   }
 
+  /** The ring buffer is read and at least one hook is attached. */
+  observing(): boolean {
+    return this.started && this.program.attachments().attached.length > 0;
+  }
+
   stop(): void {
+    this.started = false;
     clearInterval(this.sweepTimer);
     clearInterval(this.countersTimer);
     this.unsubscribe?.();

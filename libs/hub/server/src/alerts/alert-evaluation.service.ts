@@ -17,6 +17,7 @@ import { ClusterTopologyRepository } from '../cluster/cluster-topology.repositor
 import type { HubConfig } from '../config/hub-config';
 import { LiveFeed } from '../live/live-feed';
 import { HubMetrics } from '../metrics/hub-metrics';
+import { NodeReportService } from '../nodes/node-report.service';
 import type { FlowRepository, ServiceKey } from '../storage/flow-repository';
 import { type Clock, CLOCK, CLUSTER_SOURCE, FLOW_REPOSITORY, HUB_CONFIG, LOGGER } from '../tokens';
 import { AlertDeliveryService } from './alert-delivery.service';
@@ -41,6 +42,7 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
   private retentionTimer: NodeJS.Timeout | undefined;
   private expiring: Promise<unknown> | undefined;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeReports: (() => void) | undefined;
   private running: Promise<void> | undefined;
   /** What the next evaluation covers: every Service (schedule) or the Services of recent batches (ingest). */
   private queued: 'all' | Set<string> | undefined;
@@ -61,6 +63,7 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(CLOCK) private readonly now: Clock,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(NodeReportService) private readonly nodeReports: NodeReportService,
   ) {
     this.globalRules = effectiveAlertRules(config.alertRules);
   }
@@ -87,6 +90,11 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
       for (const record of records) if (record.service) this.ingested.add(serviceId(record.service));
       this.soon();
     });
+    // A node's health-check answer changed: its Services' HealthCheckMismatch may have started or ended.
+    this.unsubscribeReports = this.nodeReports.onChange((services) => {
+      for (const service of services) this.ingested.add(serviceId(service));
+      this.soon();
+    });
     this.evaluate();
   }
 
@@ -98,6 +106,7 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
     clearTimeout(this.soonTimer);
     await this.expiring;
     this.unsubscribe?.();
+    this.unsubscribeReports?.();
     await this.running;
     await this.delivery.stop();
   }
@@ -182,7 +191,8 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
       const topology: ServiceTopology | undefined =
         this.cluster.topology(ref) ?? (known ? topologyFromRecords({ ...ref, type: known.type, externalTrafficPolicy: known.externalTrafficPolicy, expectClientIP: known.expectClientIP }, counts) : undefined);
       const rules = this.rulesFor(ref);
-      const signals = topology ? alertSignals(buildServiceEvidence(topology, window, counts), counts, rules) : undefined;
+      const healthChecks = topology?.healthCheckNodePort !== undefined ? await this.nodeReports.healthChecks(ref, window) : undefined;
+      const signals = topology ? alertSignals(buildServiceEvidence(topology, window, counts, healthChecks ? { healthChecks } : {}), counts, rules) : undefined;
       for (const rule of ALERT_NAMES) {
         const key = alertKey(rule, ref);
         const before = previous.get(key);

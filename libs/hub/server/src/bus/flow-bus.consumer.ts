@@ -7,7 +7,8 @@ import type { HubConfig } from '../config/hub-config';
 import { IngestService } from '../ingest/ingest.service';
 import { HUB_CONFIG, LOGGER } from '../tokens';
 import { BusMetrics } from './bus-metrics';
-import { ensureFlowConsumer, ensureFlowStream, FLOW_STREAM } from './flow-stream';
+import { NodeReportService } from '../nodes/node-report.service';
+import { ensureFlowConsumer, ensureFlowStream, FLOW_STREAM, NODE_REPORT_SUBJECTS, nodeReportConsumerName } from './flow-stream';
 import { NODE_LOCK } from './bus.tokens';
 import type { NodeLock } from './node-lock';
 
@@ -64,6 +65,9 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
   private lastAckAt: number | undefined;
   private lag: { pending: number; ackPending: number } | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
+  /** The node-report loop of the current connection, and its pull (stopped when the record loop ends). */
+  private reportFetch: ConsumerMessages | undefined;
+  private reportsLoop: Promise<void> | undefined;
 
   constructor(
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
@@ -71,6 +75,7 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(IngestService) private readonly ingest: IngestService,
     @Inject(BusMetrics) private readonly metrics: BusMetrics,
     @Inject(NODE_LOCK) private readonly lock: NodeLock,
+    @Inject(NodeReportService) private readonly nodeReports: NodeReportService,
   ) {}
 
   status(): BusStatus {
@@ -97,8 +102,10 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     this.state = 'stopped';
     clearInterval(this.lagTimer);
     this.fetch?.stop();
+    this.reportFetch?.stop();
     this.slotFreed?.();
     await this.loop;
+    await this.reportsLoop;
     await Promise.allSettled([...this.inFlight]);
     await this.nc?.drain().catch(() => undefined);
     this.metrics.connected.set(0);
@@ -113,14 +120,25 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
         const jsm = await nc.jetstreamManager();
         await ensureFlowStream(jsm, { maxAgeMs: this.config.busStreamMaxAgeMs, maxBytes: this.config.busStreamMaxBytes });
         await ensureFlowConsumer(jsm, { durable: this.config.busConsumer, ackWaitMs: this.config.busAckWaitMs, maxAckPending: this.config.busMaxAckPending });
+        const reportsDurable = nodeReportConsumerName(this.config.busConsumer);
+        await ensureFlowConsumer(jsm, { durable: reportsDurable, ackWaitMs: this.config.busAckWaitMs, maxAckPending: this.config.busMaxAckPending }, NODE_REPORT_SUBJECTS);
         const consumer = await nc.jetstream().consumers.get(FLOW_STREAM, this.config.busConsumer);
+        const reports = await nc.jetstream().consumers.get(FLOW_STREAM, reportsDurable);
         if (this.state !== 'consuming') this.log.info({ bus: redactUrl(this.config.bus ?? ''), consumer: this.config.busConsumer, stream: FLOW_STREAM }, 'consuming record batches from NATS');
         this.state = 'consuming';
         this.metrics.connected.set(1);
         this.lastError = undefined;
         failures = 0;
         this.watchLag(consumer);
-        await this.consume(consumer);
+        const session = { active: true };
+        this.reportsLoop = this.consumeNodeReports(reports, session);
+        try {
+          await this.consume(consumer);
+        } finally {
+          session.active = false;
+          this.reportFetch?.stop();
+          await this.reportsLoop;
+        }
       } catch (err) {
         if (!this.running) break;
         this.lastError = (err as Error).message;
@@ -204,10 +222,56 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  private terminate(message: JsMsg, problem: string): void {
+  /**
+   * Node reports, one at a time (each is a small transaction, and a node's reports must not overtake each other in a
+   * replica). Runs beside the record loop on the same connection and ends with it; a failure ends only this loop until
+   * the next reconnection (records keep flowing).
+   */
+  private async consumeNodeReports(consumer: Consumer, session: { active: boolean }): Promise<void> {
+    try {
+      while (this.running && session.active) {
+        const messages = await consumer.fetch({ max_messages: 16, expires: FETCH_EXPIRES_MS });
+        this.reportFetch = messages;
+        for await (const message of messages) {
+          if (!this.running || !session.active) {
+            message.nak();
+            continue;
+          }
+          await this.handleNodeReport(message);
+        }
+        this.reportFetch = undefined;
+      }
+    } catch (err) {
+      if (this.running) this.log.warn({ err: (err as Error).message }, 'reading node reports from NATS failed; they resume when the bus reconnects');
+    }
+  }
+
+  private async handleNodeReport(message: JsMsg): Promise<void> {
+    let body: unknown;
+    try {
+      body = message.json<unknown>();
+    } catch (err) {
+      this.terminate(message, `the node report is not JSON: ${(err as Error).message}`, 'node report');
+      return;
+    }
+    try {
+      await this.nodeReports.store(body, { via: 'bus', subject: message.subject });
+      message.ack();
+    } catch (err) {
+      if (err instanceof BadRequestException) {
+        const response = err.getResponse() as { message?: string };
+        this.terminate(message, response.message ?? err.message, 'node report');
+        return;
+      }
+      // A newer report follows within seconds; an old one handed back is harmless (an outdated report changes nothing).
+      message.nak(NAK_DELAY_MS);
+    }
+  }
+
+  private terminate(message: JsMsg, problem: string, what = 'batch'): void {
     message.term(problem.slice(0, 200));
-    this.metrics.terminated.inc();
-    this.log.error({ subject: message.subject, streamSequence: message.seq, problem }, 'a batch from the bus is invalid and was terminated (it will not be redelivered); fix the agent that sent it');
+    if (what === 'batch') this.metrics.terminated.inc();
+    this.log.error({ subject: message.subject, streamSequence: message.seq, problem }, `a ${what} from the bus is invalid and was terminated (it will not be redelivered); fix the agent that sent it`);
   }
 
   private watchLag(consumer: Consumer): void {

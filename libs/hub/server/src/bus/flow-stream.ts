@@ -1,4 +1,4 @@
-import { FLOW_DUPLICATE_WINDOW_MS, FLOW_STREAM, FLOW_SUBJECTS, type FlowStreamLimits } from '@natlens/shared-api';
+import { FLOW_DUPLICATE_WINDOW_MS, FLOW_STREAM, FLOW_SUBJECTS, NODE_REPORT_SUBJECTS, nodeReportConsumerName, type FlowStreamLimits } from '@natlens/shared-api';
 import { AckPolicy, DeliverPolicy, DiscardPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType, type StreamConfig } from 'nats';
 
 /*
@@ -6,7 +6,7 @@ import { AckPolicy, DeliverPolicy, DiscardPolicy, type JetStreamManager, nanos, 
  * limits the hub owns and brings up to date when they differ (agents only create it when it is missing, so settings
  * never flip between writers), and the durable consumer every hub replica shares.
  */
-export { FLOW_STREAM, FLOW_SUBJECTS, type FlowStreamLimits };
+export { FLOW_STREAM, FLOW_SUBJECTS, NODE_REPORT_SUBJECTS, nodeReportConsumerName, type FlowStreamLimits };
 
 export interface FlowConsumerSettings {
   readonly durable: string;
@@ -17,7 +17,7 @@ export interface FlowConsumerSettings {
 export function flowStreamConfig(limits: FlowStreamLimits): Partial<StreamConfig> & { name: string } {
   return {
     name: FLOW_STREAM,
-    subjects: [FLOW_SUBJECTS],
+    subjects: [FLOW_SUBJECTS, NODE_REPORT_SUBJECTS],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,
@@ -55,14 +55,16 @@ export async function ensureFlowStream(jsm: JetStreamManager, limits: FlowStream
     current.max_bytes !== wanted.max_bytes ||
     current.duplicate_window !== wanted.duplicate_window ||
     current.discard !== wanted.discard ||
-    !current.subjects?.includes(FLOW_SUBJECTS);
+    !current.subjects?.includes(FLOW_SUBJECTS) ||
+    !current.subjects.includes(NODE_REPORT_SUBJECTS);
   if (!differs) return 'unchanged';
-  await jsm.streams.update(FLOW_STREAM, { ...current, ...wanted, subjects: [...new Set([...(current.subjects ?? []), FLOW_SUBJECTS])] });
+  // A stream made before node reports gains their subject here; agents' reports are refused until then.
+  await jsm.streams.update(FLOW_STREAM, { ...current, ...wanted, subjects: [...new Set([...(current.subjects ?? []), FLOW_SUBJECTS, NODE_REPORT_SUBJECTS])] });
   return 'updated';
 }
 
 /** The shared durable pull consumer: explicit acks, every batch from the start of the stream. */
-export async function ensureFlowConsumer(jsm: JetStreamManager, settings: FlowConsumerSettings): Promise<void> {
+export async function ensureFlowConsumer(jsm: JetStreamManager, settings: FlowConsumerSettings, filterSubject = FLOW_SUBJECTS): Promise<void> {
   const wanted = { ack_wait: nanos(settings.ackWaitMs), max_ack_pending: settings.maxAckPending };
   try {
     const current = (await jsm.consumers.info(FLOW_STREAM, settings.durable)).config;
@@ -74,7 +76,7 @@ export async function ensureFlowConsumer(jsm: JetStreamManager, settings: FlowCo
     if (!isNotFound(err)) throw err;
   }
   try {
-    await jsm.consumers.add(FLOW_STREAM, { durable_name: settings.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: FLOW_SUBJECTS, ...wanted });
+    await jsm.consumers.add(FLOW_STREAM, { durable_name: settings.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: filterSubject, ...wanted });
   } catch (err) {
     // Another replica created it in between with other settings: use it as it is.
     if (!/already (in use|exists)/i.test((err as Error).message)) throw err;

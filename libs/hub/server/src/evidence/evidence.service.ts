@@ -3,6 +3,7 @@ import { buildServiceEvidence, type ServiceEvidence, type TimeWindow, topologyFr
 import type { ServiceHeadline } from '@natlens/shared-api';
 import { ClusterTopologyRepository } from '../cluster/cluster-topology.repository';
 import { HubMetrics } from '../metrics/hub-metrics';
+import { NodeReportService } from '../nodes/node-report.service';
 import type { FlowRepository, ServiceKey } from '../storage/flow-repository';
 import { FLOW_REPOSITORY } from '../tokens';
 
@@ -12,6 +13,7 @@ export class EvidenceService {
     @Inject(FLOW_REPOSITORY) private readonly repository: FlowRepository,
     @Inject(ClusterTopologyRepository) private readonly cluster: ClusterTopologyRepository,
     @Inject(HubMetrics) private readonly metrics: HubMetrics,
+    @Inject(NodeReportService) private readonly nodeReports: NodeReportService,
   ) {}
 
   async evidence(ref: ServiceKey, window: TimeWindow): Promise<ServiceEvidence> {
@@ -27,7 +29,9 @@ export class EvidenceService {
         message: `no Service ${ref.namespace}/${ref.name} in the cluster metadata or in any record; check the namespace and name (GET /api/services lists them)`,
       });
     }
-    const evidence = buildServiceEvidence(topology, window, counts);
+    // Observed by the agents: each node's health-check answer in force at the window's end.
+    const healthChecks = topology.healthCheckNodePort !== undefined ? await this.nodeReports.healthChecks(ref, window) : undefined;
+    const evidence = buildServiceEvidence(topology, window, counts, healthChecks ? { healthChecks } : {});
     stopTimer();
     return evidence;
   }

@@ -9,14 +9,15 @@ export class HubMetrics {
   readonly authRefusals = new Counter({ name: 'natlens_hub_auth_refusals_total', help: 'Requests refused for their token, by reason (token-missing, token-rejected, scope)', labelNames: ['reason'], registers: [this.registry] });
   readonly nodeBindingRefusals = new Counter({
     name: 'natlens_hub_node_binding_refusals_total',
-    help: 'Batches refused because of their node, by reason (node-not-allowed: the token is bound to another node; record-node-mismatch; subject-node-mismatch) and path (http, bus, import)',
+    help: 'Batches and node reports refused because of their node, by reason (node-not-allowed: the token is bound to another node; record-node-mismatch; subject-node-mismatch) and path (http, bus, import)',
     labelNames: ['reason', 'via'],
     registers: [this.registry],
   });
   readonly evidenceSeconds = new Histogram({ name: 'natlens_hub_evidence_seconds', help: 'Time to build one Service evidence', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry] });
   readonly liveClients = new Gauge({ name: 'natlens_hub_live_clients', help: 'socket.io clients connected to /live', registers: [this.registry] });
   readonly liveDropped = new Counter({ name: 'natlens_hub_live_dropped_total', help: 'Live subscriptions dropped, by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly retentionDeleted = new Counter({ name: 'natlens_hub_retention_deleted_total', help: 'Rows deleted by the retention jobs, by kind (raw, rollup, alert-history)', labelNames: ['kind'], registers: [this.registry] });
+  readonly retentionDeleted = new Counter({ name: 'natlens_hub_retention_deleted_total', help: 'Rows deleted by the retention jobs, by kind (raw, rollup, alert-history, node-report, health-check-history)', labelNames: ['kind'], registers: [this.registry] });
+  readonly nodeReports = new Counter({ name: 'natlens_hub_node_reports_total', help: 'Node reports from agents, by outcome (stored, outdated: a newer one was stored already, invalid, forbidden: a node token of another node, failed)', labelNames: ['outcome'], registers: [this.registry] });
 
   /** One series per pending or firing alert, value 1 (Prometheus' own ALERTS{alertstate} convention); removed when it stops. */
   readonly alerts = new Gauge({ name: 'natlens_alerts', help: 'Alerts that are pending or firing (1), by rule, Service, severity and state', labelNames: ['alertname', 'namespace', 'service', 'severity', 'alertstate'], registers: [this.registry] });

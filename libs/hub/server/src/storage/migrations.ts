@@ -172,6 +172,44 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE flows ADD COLUMN zone INTEGER NOT NULL DEFAULT 0',
     ],
   },
+  {
+    version: 6,
+    description: 'node reports: the latest per node, the latest health-check answer per (node, Service), and each change of answer',
+    statements: [
+      // The newest report of each node (by the agent's `at`), as it came: addresses, health checks, later conntrack.
+      'CREATE TABLE node_reports (node TEXT PRIMARY KEY, at BIGINT NOT NULL, received_at BIGINT NOT NULL, version INTEGER NOT NULL, interval_ms BIGINT, report TEXT NOT NULL)',
+      // The latest answer of each Service's health check on each node; `since`: when this same answer began.
+      `CREATE TABLE health_checks (
+        node TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        since BIGINT NOT NULL,
+        http_status INTEGER,
+        local_endpoints INTEGER,
+        latency_ms DOUBLE PRECISION,
+        error TEXT,
+        address TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        interval_ms BIGINT,
+        PRIMARY KEY (node, namespace, name)
+      )`,
+      // One row per change of answer (a streak's first probe): bounded by changes, not by probes, and by retention.
+      `CREATE TABLE health_check_history (
+        node TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        http_status INTEGER,
+        local_endpoints INTEGER,
+        error TEXT,
+        address TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        PRIMARY KEY (namespace, name, node, at)
+      )`,
+      'CREATE INDEX health_check_history_at ON health_check_history (at)',
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

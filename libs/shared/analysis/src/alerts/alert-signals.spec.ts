@@ -1,5 +1,5 @@
 import { buildServiceEvidence } from '../evidence/service-evidence';
-import type { EvidenceCounts, EvidenceRow, ServiceTopology } from '../evidence/evidence-types';
+import type { EvidenceCounts, EvidenceObservations, EvidenceRow, ObservedHealthCheck, ServiceTopology } from '../evidence/evidence-types';
 import { DEFAULT_ALERT_RULES, effectiveAlertRules } from './alert-rules';
 import { alertSignals } from './alert-signals';
 
@@ -13,9 +13,9 @@ const row = (node: string, pod: string, podNode: string, connections: number, ex
 });
 const counts = (rows: EvidenceRow[]): EvidenceCounts => ({ rows, distinctOriginal: 1, distinctSeenByPods: 1 });
 
-function signals(t: ServiceTopology, rows: EvidenceRow[], rules = DEFAULT_ALERT_RULES) {
+function signals(t: ServiceTopology, rows: EvidenceRow[], rules = DEFAULT_ALERT_RULES, observations: EvidenceObservations = {}) {
   const c = counts(rows);
-  return alertSignals(buildServiceEvidence(t, window, c), c, rules);
+  return alertSignals(buildServiceEvidence(t, window, c, observations), c, rules);
 }
 
 describe('alertSignals', () => {
@@ -46,6 +46,32 @@ describe('alertSignals', () => {
     expect(sut.UnexpectedSNAT).toBeUndefined();
     expect(sut.LoadImbalance).toBeUndefined();
     expect(sut.TrafficToNodeWithoutEndpoints).toBeDefined();
+  });
+
+  describe('HealthCheckMismatch on the observed answers', () => {
+    const local = topology('Local', [['web-1', 'node1'], ['web-2', 'node1'], ['web-3', 'node2']], { healthCheckNodePort: 32122 });
+    const answers = (byNode: Record<string, Partial<ObservedHealthCheck>>): EvidenceObservations => ({
+      healthChecks: new Map(Object.entries(byNode).map(([node, a]) => [node, { httpStatus: 200, localEndpoints: 1, at: 59_000, ...a }])),
+    });
+    const agreeing = { node1: { localEndpoints: 2 }, node2: {}, node3: { httpStatus: 503, localEndpoints: 0 } };
+
+    it.each<[string, Record<string, Partial<ObservedHealthCheck>>, number, RegExp]>([
+      ['every node answers as its endpoints say', agreeing, 0, /health checks agree with the endpoints/],
+      ['node2 has an endpoint and does not answer', { ...agreeing, node2: { httpStatus: null, localEndpoints: null, error: 'connect ECONNREFUSED' } }, 1, /observed: node2 runs 1 ready endpoint\(s\) but its health check does not answer \(connect ECONNREFUSED\)/],
+      ['node2 answers 503', { ...agreeing, node2: { httpStatus: 503, localEndpoints: 0 } }, 1, /observed: node2 .* answers HTTP 503/],
+      ['node3 answers 200 without any endpoint', { ...agreeing, node3: { httpStatus: 200, localEndpoints: 1 } }, 1, /observed: node3 runs no ready endpoint but its health check answers HTTP 200/],
+      ['a stale answer is not evidence', { ...agreeing, node2: { httpStatus: null, stale: true } }, 0, /agree/],
+    ])('%s', (_case, byNode, value, summary) => {
+      const sut = signals(local, [], DEFAULT_ALERT_RULES, answers(byNode)).HealthCheckMismatch;
+      expect(sut?.value).toBe(value);
+      expect(sut?.summary).toMatch(summary);
+    });
+
+    it('names the inferred cause apart from the observed one', () => {
+      const sut = signals(local, [row('node3', 'web-1', 'node1', 4)], DEFAULT_ALERT_RULES, answers({ ...agreeing, node2: { httpStatus: 503, localEndpoints: 0 } })).HealthCheckMismatch;
+      expect(sut?.value).toBe(5);
+      expect(sut?.summary).toMatch(/observed: node2 .*; inferred from traffic: the load balancer sent 4 connection\(s\) to node3, which has no local endpoint/);
+    });
   });
 
   it('HealthCheckMismatch applies to Local-policy LoadBalancers only', () => {

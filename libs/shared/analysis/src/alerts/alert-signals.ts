@@ -1,4 +1,5 @@
 import type { EvidenceCounts, ServiceEvidence } from '../evidence/evidence-types';
+import { healthCheckDisagreement } from '../evidence/health-check-agreement';
 import type { AlertName, AlertRules, AlertSignal } from '@natlens/shared-api';
 
 /*
@@ -48,9 +49,11 @@ function trafficToNodeWithoutEndpoints(evidence: ServiceEvidence, counts: Eviden
 }
 
 /**
- * HealthCheckMismatch (Local-policy LoadBalancers): the load balancer sent connections to a node with no local
- * endpoint, so it believed a health check that should fail; or a node's health check answer disagrees with the
- * endpoints it runs.
+ * HealthCheckMismatch (Local-policy LoadBalancers), two causes, each named in the summary:
+ * - observed: a node's health-check answer, probed on the node by its agent, disagrees with its endpoints (a node
+ *   with local endpoints answering 503 or nothing, or one without any answering 200); counts one per node;
+ * - inferred from traffic: the load balancer sent connections to a node without local endpoints, so it believed a
+ *   health check that should have failed there; counts one per connection.
  */
 function healthCheckMismatch(evidence: ServiceEvidence, counts: EvidenceCounts): AlertSignal | undefined {
   if (evidence.service.externalTrafficPolicy !== 'Local' || evidence.service.type !== 'LoadBalancer') return undefined;
@@ -59,11 +62,11 @@ function healthCheckMismatch(evidence: ServiceEvidence, counts: EvidenceCounts):
   for (const row of counts.rows) {
     if (row.entry === 'loadBalancer' && empty.has(row.node)) misrouted.set(row.node, (misrouted.get(row.node) ?? 0) + row.connections);
   }
-  const disagreeing = evidence.nodes.filter((node) => node.healthCheck && (node.healthCheck.healthy !== node.localEndpoints > 0 || node.healthCheck.localEndpoints !== node.localEndpoints));
-  const value = [...misrouted.values()].reduce((a, b) => a + b, 0) + disagreeing.length;
+  const observed = evidence.nodes.map(healthCheckDisagreement).filter((why): why is string => why !== undefined);
+  const value = observed.length + [...misrouted.values()].reduce((a, b) => a + b, 0);
   const parts = [
-    ...[...misrouted.entries()].map(([node, n]) => `the load balancer sent ${n} connection(s) to ${node}, which has no local endpoint`),
-    ...disagreeing.map((node) => `${node.node}'s health check reports ${node.healthCheck?.healthy ? 'healthy' : 'unhealthy'} with ${node.localEndpoints} local endpoint(s)`),
+    ...observed.map((why) => `observed: ${why}`),
+    ...[...misrouted.entries()].map(([node, n]) => `inferred from traffic: the load balancer sent ${n} connection(s) to ${node}, which has no local endpoint`),
   ];
   return { value, summary: `${ref(evidence)}: ${parts.length > 0 ? parts.join('; ') : 'health checks agree with the endpoints'}` };
 }

@@ -113,6 +113,7 @@ export type FindingCode =
   | 'traffic-to-node-without-endpoints'
   | 'hairpin-snat'
   | 'proxied-clients'
+  | 'health-check-mismatch'
   | 'no-traffic';
 
 export interface Finding {
@@ -130,8 +131,35 @@ export interface NodeEvidence {
   readonly forwarded: number;
   /** Connections dropped here (Local policy, no local endpoint). */
   readonly dropped: number;
-  /** What kube-proxy's health check on healthCheckNodePort answers for this node (Local-policy LoadBalancers). */
-  readonly healthCheck?: { readonly localEndpoints: number; readonly healthy: boolean };
+  /**
+   * kube-proxy's health check on healthCheckNodePort for this node (Local-policy LoadBalancers). `localEndpoints` and
+   * `healthy` are derived from the EndpointSlices (what it should answer: 200 when the node runs a ready endpoint);
+   * `observed` is what it did answer when this node's agent probed it.
+   */
+  readonly healthCheck?: { readonly localEndpoints: number; readonly healthy: boolean; readonly observed?: ObservedHealthCheck };
+}
+
+/** A health-check answer as the node's agent observed it, probing like a load balancer (observed, not derived). */
+export interface ObservedHealthCheck {
+  /** The HTTP status; null when the node did not answer (refused, timed out). */
+  readonly httpStatus: number | null;
+  /** `localEndpoints` of kube-proxy's JSON body; null when there was none. */
+  readonly localEndpoints: number | null;
+  /** When the probe was sent (ms since the epoch). */
+  readonly at: number;
+  readonly latencyMs?: number;
+  /** Why there was no usable answer. */
+  readonly error?: string;
+  /** Since when the node has answered this way (as far as the hub's history of answers goes back). */
+  readonly since?: number;
+  /** No newer answer arrived for longer than the agent's report interval allows: this one may no longer hold. */
+  readonly stale?: boolean;
+}
+
+/** What agents observed besides connections, for one Service over one window. */
+export interface EvidenceObservations {
+  /** The health-check answer per node in force at the end of the window. */
+  readonly healthChecks?: ReadonlyMap<string, ObservedHealthCheck>;
 }
 
 export interface EndpointEvidence {

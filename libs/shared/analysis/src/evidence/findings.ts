@@ -1,5 +1,6 @@
 import type { Finding, ServiceEvidence, ServiceTopology } from './evidence-types';
 import { describePredicted, localPolicyImbalance, percent } from './imbalance-finding';
+import { healthCheckDisagreement } from './health-check-agreement';
 
 export { IMBALANCE_MAX_OVER_MEAN } from './imbalance-finding';
 
@@ -13,6 +14,19 @@ export function serviceFindings(evidence: EvidenceNumbers, topology: ServiceTopo
   const findings: Finding[] = [];
   const ref = `${evidence.service.namespace}/${evidence.service.name}`;
   const verdict = (name: keyof EvidenceNumbers['byVerdict']): number => evidence.byVerdict[name] ?? 0;
+
+  // Observed by the agents (health-check answers), not derived: the load balancer acts on these answers, traffic or
+  // not (a Service whose every node fails its health check gets none).
+  const disagreeing = evidence.nodes.map(healthCheckDisagreement).filter((why): why is string => why !== undefined);
+  if (disagreeing.length > 0) {
+    findings.push({
+      severity: 'critical',
+      code: 'health-check-mismatch',
+      message:
+        `The health check of ${ref} on healthCheckNodePort${evidence.service.healthCheckNodePort ? ` ${evidence.service.healthCheckNodePort}` : ''}, as probed on the node like a load balancer does, disagrees with its endpoints: ${disagreeing.join('; ')}. ` +
+        `Check kube-proxy on ${disagreeing.length === 1 ? 'that node' : 'those nodes'} (is it running, and do its logs show errors syncing this Service?) and anything that blocks or answers that port in its place (a host firewall, another process); the load balancer routes by these answers, not by the endpoints.`,
+    });
+  }
 
   if (evidence.connections === 0) {
     findings.push({ severity: 'info', code: 'no-traffic', message: `No connections to ${ref} were recorded in this window; widen the window or check that agents run on the nodes that receive its traffic.` });

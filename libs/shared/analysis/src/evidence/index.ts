@@ -18,3 +18,4 @@ export {
   type LbModelSource,
 } from './lb-distribution';
 export { remedyFor, type Remedy } from './remedies';
+export { healthCheckDisagreement } from './health-check-agreement';

@@ -164,6 +164,20 @@ describe('topologyFromRecords', () => {
     const sut = topologyFromRecords({ namespace: 'default', name: 'web', type: 'NodePort', externalTrafficPolicy: 'Cluster' }, counts([snatOnNode3('web-1', 'node1', 1), snatOnNode3('web-2', 'node2', 1)]));
     expect(sut).toEqual({ ...clusterNodePort, source: 'records' });
   });
+
+  it('shows each node\'s observed health-check answer beside the endpoint count it should reflect, and finds the disagreement', () => {
+    const observed = new Map([
+      ['node1', { httpStatus: 200, localEndpoints: 3, at: 59_000, latencyMs: 0.8 }],
+      ['node2', { httpStatus: null, localEndpoints: null, at: 59_000, error: 'no answer within 1000 ms', since: 40_000 }],
+    ]);
+    const sut = buildServiceEvidence(localImbalance, window, counts([preservedLocal('web-1', 'node1', 10)]), { healthChecks: observed });
+    expect(sut.nodes.map((n) => [n.node, n.healthCheck])).toEqual([
+      ['node1', { localEndpoints: 3, healthy: true, observed: { httpStatus: 200, localEndpoints: 3, at: 59_000, latencyMs: 0.8 } }],
+      ['node2', { localEndpoints: 1, healthy: true, observed: { httpStatus: null, localEndpoints: null, at: 59_000, error: 'no answer within 1000 ms', since: 40_000 } }],
+      ['node3', { localEndpoints: 0, healthy: false }],
+    ]);
+    expect(sut.findings.find((f) => f.code === 'health-check-mismatch')).toMatchObject({ severity: 'critical', message: expect.stringMatching(/node2 runs 1 ready endpoint\(s\) but its health check does not answer \(no answer within 1000 ms\)/) });
+  });
 });
 
 describe('buildServiceEvidence: the load balancer\'s distribution model', () => {

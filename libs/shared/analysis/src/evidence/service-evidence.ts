@@ -4,6 +4,7 @@ import type {
   EndpointRef,
   EvidenceCounts,
   FigureSource,
+  EvidenceObservations,
   NodeEvidence,
   ServiceEvidence,
   ServiceTopology,
@@ -23,7 +24,7 @@ function add<K>(map: Map<K, number>, key: K, n: number): void {
  * The evidence for one Service over one window: counts grouped by storage, the topology from cluster metadata.
  * Pure; every finding is derived from the numbers it sits beside.
  */
-export function buildServiceEvidence(topology: ServiceTopology, window: TimeWindow, counts: EvidenceCounts): ServiceEvidence {
+export function buildServiceEvidence(topology: ServiceTopology, window: TimeWindow, counts: EvidenceCounts, observations: EvidenceObservations = {}): ServiceEvidence {
   const byEntry = Object.fromEntries(ENTRIES.map((entry) => [entry, 0])) as Record<ServiceEntry, number>;
   const byVerdict: Partial<Record<Verdict, number>> = {};
   const byPod = new Map<string, number>();
@@ -85,13 +86,14 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
   const nodeNames = [...new Set([...topology.nodes, ...localEndpoints.keys(), ...received.keys(), ...dropped.keys()])].sort();
   const nodes: NodeEvidence[] = nodeNames.map((node) => {
     const local = localEndpoints.get(node) ?? 0;
+    const observed = observations.healthChecks?.get(node);
     return {
       node,
       localEndpoints: local,
       received: received.get(node) ?? 0,
       forwarded: forwarded.get(node) ?? 0,
       dropped: dropped.get(node) ?? 0,
-      ...(topology.healthCheckNodePort !== undefined ? { healthCheck: { localEndpoints: local, healthy: local > 0 } } : {}),
+      ...(topology.healthCheckNodePort !== undefined ? { healthCheck: { localEndpoints: local, healthy: local > 0, ...(observed ? { observed } : {}) } } : {}),
     };
   });
 

@@ -2,6 +2,7 @@ import Link from 'next/link';
 import { ConnectionPath } from '../../../../components/ConnectionPath';
 import { EmptyState, HubErrorBox, Verdict } from '../../../../components/Feedback';
 import { Findings } from '../../../../components/Findings';
+import { NodeHealthCheck } from '../../../../components/NodeHealthCheck';
 import { OverTimeChart } from '../../../../components/OverTimeChart';
 import { Provenance } from '../../../../components/Provenance';
 import { ShareChart } from '../../../../components/ShareChart';
@@ -232,7 +233,9 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
                       <td className="num" data-col="dropped" style={n.dropped > 0 ? { color: 'var(--bad)', fontWeight: 600 } : undefined}>
                         {count(n.dropped)}
                       </td>
-                      <td>{n.healthCheck ? (n.healthCheck.healthy ? `healthy (${n.healthCheck.localEndpoints})` : `failing (${n.healthCheck.localEndpoints})`) : <span className="muted">–</span>}</td>
+                      <td>
+                        <NodeHealthCheck check={n.healthCheck} />
+                      </td>
                       <td className="mono wrap">{snat.length > 0 ? snat.map((b) => `${b.snatAddress} ×${count(b.connections)}`).join(', ') : <span className="muted">–</span>}</td>
                     </tr>
                   );
