@@ -5,7 +5,7 @@ import { makeTestPki, type TestPki } from '@natlens/shared-auth/testing';
 import type { FlowBatch } from '@natlens/shared-model';
 import { connect, type NatsConnection, nkeys } from 'nats';
 import pino from 'pino';
-import { flowRecord, startTestHub, type TestHub } from '@natlens/hub-server/testing';
+import { flowRecord, startTestHub, TEST_READ_TOKEN, type TestHub } from '@natlens/hub-server/testing';
 
 /*
  * NATS with users and TLS, for real: Debian's nats-server started from a configuration whose `authorization` block
@@ -161,5 +161,18 @@ describe('NATS users and TLS: agents publish only their node, the hub only consu
     expect(text).toMatch(/natlens_hub_node_binding_refusals_total\{reason="subject-node-mismatch",via="bus"\} 1/);
     expect(text).toMatch(/natlens_hub_node_binding_refusals_total\{reason="record-node-mismatch",via="bus"\} 1/);
     expect(await hub.hub.repository.countFlows()).toBe(before);
+  });
+
+  it("stores an agent's node report from its own subject only, and terminates one that claims another node", async () => {
+    const report = (node: string) => new TextEncoder().encode(JSON.stringify({ version: 1, node, at: Date.now(), intervalMs: 1000, addresses: [{ address: '198.18.0.11', interface: 'eth0' }], healthChecks: [] }));
+    const nc = await open(node1Auth());
+    const js = nc.jetstream();
+    await js.publish('natlens.nodes.node1', report('node1'));
+    expect((await refusal(js.publish('natlens.nodes.node2', report('node2')))).code).toBe('PERMISSIONS_VIOLATION');
+    await js.publish('natlens.nodes.node1', report('node2'));
+    const nodes = async () => ((await hub.request('GET', '/api/nodes', { token: TEST_READ_TOKEN })).body as { nodes: { node: string }[] }).nodes.map((n) => n.node);
+    await waitFor(async () => /natlens_hub_node_reports_total\{outcome="invalid"\} 1/.test(await metrics()) && (await nodes()).includes('node1'), 20_000, async () => `${(await nodes()).join(',')} ${(await metrics()).split('\n').filter((l) => /node_reports|node_binding/.test(l)).join('\n')}`);
+    expect(await nodes()).toEqual(['node1']);
+    expect(await metrics()).toMatch(/natlens_hub_node_binding_refusals_total\{reason="subject-node-mismatch",via="bus"\} 2/);
   });
 });

@@ -72,6 +72,17 @@ describe('node-bound ingest tokens (real hub)', () => {
     expect((await upload('node1')).status).toBe(200);
   });
 
+  it('lets a node token report only its own node (node reports: addresses and health-check answers)', async () => {
+    const report = (node: string) => ({ version: 1, node, at: Date.now(), intervalMs: 1000, addresses: [{ address: '198.18.0.11', interface: 'eth0' }], healthChecks: [] });
+    expect(await sut.request('POST', '/api/nodes/report', { token: NODE1_TOKEN, body: report('node1') })).toMatchObject({ status: 200, body: { stored: true } });
+    expect(await sut.request('POST', '/api/nodes/report', { token: deriveNodeToken(SECRET, 'node2'), body: report('node2') })).toMatchObject({ status: 200, body: { stored: true } });
+    const refused = await sut.request('POST', '/api/nodes/report', { token: NODE1_TOKEN, body: report('node3') });
+    expect(refused).toMatchObject({ status: 403, body: { code: 'node-not-allowed' } });
+    const nodes = (await sut.request('GET', '/api/nodes', { token: TEST_READ_TOKEN })).body.nodes as { node: string }[];
+    expect(nodes.map((n) => n.node).sort()).toEqual(['node1', 'node2']);
+    expect(await (await fetch(`${sut.hub.url}/metrics`)).text()).toMatch(/natlens_hub_node_reports_total\{outcome="forbidden"\} 1/);
+  });
+
   it('answers whoami for read-capable tokens only', async () => {
     expect(await sut.request('GET', '/api/auth/whoami', { token: TEST_READ_TOKEN })).toEqual({ status: 200, body: { kind: 'read', read: true, ingest: false } });
     expect(await sut.request('GET', '/api/auth/whoami', { token: TEST_INGEST_TOKEN })).toEqual({ status: 200, body: { kind: 'ingest', read: true, ingest: true } });
