@@ -49,6 +49,8 @@ export const SCENARIOS: readonly Scenario[] = [
   { example: 'lb-cluster.yaml', traffic: [lb(90)], verdict: () => 'snat-expected', entry: byAddress('loadBalancer') },
   { example: 'lb-local.yaml', traffic: [lb(80)], verdict: () => 'preserved', dropsAt: 'node3', entry: byAddress('loadBalancer') },
   { example: 'lb-local-imbalance.yaml', traffic: [lb(80)], verdict: () => 'preserved', entry: byAddress('loadBalancer') },
+  // one node takes everything (MetalLB L2): node2's pod gets nothing, so no record may name it
+  { example: 'lb-local-single-node.yaml', traffic: [lb(60)], verdict: () => 'preserved', entry: byAddress('loadBalancer') },
   { example: 'lb-proxy.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3', entry: () => VIA_NODE_PORT_PROBER },
   { example: 'lb-proxy-xff.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3', entry: () => VIA_NODE_PORT_PROBER },
   { example: 'lb-proxy-protocol.yaml', traffic: [lb(40)], verdict: () => 'preserved', dropsAt: 'node3', entry: () => VIA_NODE_PORT_PROBER },

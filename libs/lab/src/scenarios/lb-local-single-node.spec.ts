@@ -1,12 +1,12 @@
-import { connectionsPerPod, expectGoldenRules, expectShare, readState, runIn, useLab } from '../testing';
+import { connectionsPerPod, expectGoldenRules, expectShare, PROXY_MODES, readState, runIn, useLab } from '../testing';
 import { labLoadBalancerStatus } from '../lab';
 
 /*
  * A single-node load balancer (MetalLB L2's behaviour) in front of a Local-policy Service: every connection enters
  * one node, so only that node's pods serve, and the pods of the other healthy node get none until it fails over.
  */
-describe('example lb-local-single-node (real kernel)', () => {
-  const lab = useLab('lb-local-single-node.yaml', { healthCheckIntervalMs: 500 });
+describe.each(PROXY_MODES)('example lb-local-single-node, kube-proxy %s mode (real kernel)', (proxyMode) => {
+  const lab = useLab('lb-local-single-node.yaml', { healthCheckIntervalMs: 500, proxyMode });
   const alice = '198.51.100.79';
 
   it('pins the kube-proxy rules of every node', async () => {
