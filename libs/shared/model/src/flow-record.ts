@@ -28,6 +28,8 @@ export const verdictSchema = z.enum([
   'not-service',
   'dropped-no-local-endpoint',
   'proxied',
+  /** The kernel dropped the connection's first packet: conntrack could not insert it or NAT found no free tuple. */
+  'dropped-nat-failure',
 ]);
 export type Verdict = z.infer<typeof verdictSchema>;
 
@@ -45,6 +47,28 @@ export type ServiceEntry = z.infer<typeof serviceEntrySchema>;
  */
 export const loadBalancerBasisSchema = z.enum(['proxy-header', 'health-check-prober', 'hostname-only-ingress']);
 export type LoadBalancerBasis = z.infer<typeof loadBalancerBasisSchema>;
+
+/**
+ * Why a connection failed in conntrack or NAT (issue 20), as the agent saw it:
+ * - `insert-failed`: conntrack could not confirm the new entry (a clash, e.g. two UDP queries from one socket at once);
+ * - `table-full`: conntrack's table was full and no entry could be dropped early;
+ * - `nat-port-exhausted`: SNAT/masquerade found no free source port in its range for this destination;
+ * - `netfilter-drop`: a netfilter hook dropped the first packet of a NEW entry for another reason.
+ */
+export const natFailureReasonSchema = z.enum(['insert-failed', 'table-full', 'nat-port-exhausted', 'netfilter-drop']);
+export type NatFailureReason = z.infer<typeof natFailureReasonSchema>;
+
+export const natFailureSchema = z.strictObject({
+  reason: natFailureReasonSchema,
+  /** The kernel's own name for it when it gave one (kfree_skb drop reason, e.g. NETFILTER_DROP). */
+  kernelReason: z.string().max(64).optional(),
+  /**
+   * true: this connection's drop was seen (eBPF, with its tuple); false: estimated by correlating the node's
+   * insert_failed/drop counters with connection attempts that failed in the same interval (conntrack source).
+   */
+  observed: z.boolean(),
+});
+export type NatFailure = z.infer<typeof natFailureSchema>;
 
 export const flowServiceSchema = z.strictObject({
   namespace: z.string().min(1),
@@ -122,6 +146,8 @@ export const flowRecordSchema = z.strictObject({
    * two connections, with two flowIds.
    */
   zone: z.number().int().min(0).max(65535).default(0),
+  /** Set with verdict `dropped-nat-failure`. */
+  natFailure: natFailureSchema.optional(),
 });
 export type FlowRecord = z.infer<typeof flowRecordSchema>;
 

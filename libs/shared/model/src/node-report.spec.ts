@@ -26,7 +26,7 @@ describe('nodeReportSchema', () => {
   });
 
   it('drops what a newer agent added and this release does not know', () => {
-    const newer = { ...report, conntrack: { entries: 10 }, healthChecks: [{ ...report.healthChecks[0], weight: 3 }] };
+    const newer = { ...report, tcpMetrics: { retransmits: 10 }, healthChecks: [{ ...report.healthChecks[0], weight: 3 }] };
     expect(nodeReportSchema.parse(newer)).toEqual(report);
   });
 

@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /*
  * What an agent reports about its node, besides flow records (agent → hub; HTTP `POST /api/nodes/report` or NATS
- * `natlens.nodes.<node>`): the addresses on the node's interfaces and what the node's health-check endpoints answered
- * when the agent probed them as a load balancer would. Issue 20 adds conntrack statistics to the same report.
+ * `natlens.nodes.<node>`): the addresses on the node's interfaces, what the node's health-check endpoints answered
+ * when the agent probed them as a load balancer would, and the node's conntrack statistics and SNAT port usage.
  *
  * Versioning, so agents and hubs of different releases work together:
  * - additions are optional fields or sections and keep `version` 1; the hub's schema drops keys it does not know
@@ -58,6 +58,55 @@ export const interfaceAddressSchema = z.object({
 });
 export type InterfaceAddress = z.infer<typeof interfaceAddressSchema>;
 
+const count = z.number().int().nonnegative();
+
+/**
+ * The node's conntrack statistics, read over ctnetlink (IPCTNL_MSG_CT_GET_STATS_CPU summed over CPUs, and
+ * IPCTNL_MSG_CT_GET_STATS), not /proc. Counters only grow (since the network namespace was made); the hub derives
+ * rates from successive reports. A counter the kernel does not send is absent.
+ */
+export const conntrackStatsSchema = z.object({
+  /** When the statistics were read (ms since the epoch). */
+  at: epochMs,
+  counters: z.object({
+    found: count.optional(),
+    invalid: count.optional(),
+    insert: count.optional(),
+    insertFailed: count.optional(),
+    drop: count.optional(),
+    earlyDrop: count.optional(),
+    error: count.optional(),
+    searchRestart: count.optional(),
+    clashResolve: count.optional(),
+    chainTooLong: count.optional(),
+  }),
+  /** Entries in the table now (CTA_STATS_GLOBAL_ENTRIES). */
+  entries: count,
+  /** nf_conntrack_max (CTA_STATS_GLOBAL_MAX_ENTRIES, or the sysctl); null when unknown. */
+  max: count.nullable(),
+  /** nf_conntrack_buckets; null when unknown. */
+  buckets: count.nullable().optional(),
+});
+export type ConntrackStats = z.infer<typeof conntrackStatsSchema>;
+
+/**
+ * SNAT source-port usage of one (SNAT address, destination address, destination port, protocol): how many translated
+ * source ports the node's conntrack table holds against the range the masquerade rule can choose from. Agents send
+ * the busiest pairs only (bounded cardinality).
+ */
+export const snatPortUsageSchema = z.object({
+  snatAddress: ip,
+  destination: ip,
+  destinationPort: port,
+  protocol: z.enum(['tcp', 'udp', 'sctp']),
+  inUse: count,
+  /** The range masquerade picks from: the rule's `--to-ports` when set, else the ephemeral range the kernel uses. */
+  range: z.object({ min: port, max: port }),
+  /** Where the range came from: the node's NAT rules, or the kernel's default for masquerade without ports. */
+  rangeBasis: z.enum(['nat-rule', 'kernel-default']),
+});
+export type SnatPortUsage = z.infer<typeof snatPortUsageSchema>;
+
 export const nodeReportSchema = z.object({
   version: z.number().int().min(1),
   node: z.string().min(1).max(253),
@@ -68,6 +117,10 @@ export const nodeReportSchema = z.object({
   addresses: z.array(interfaceAddressSchema).max(1024).default([]),
   healthChecks: z.array(serviceHealthCheckSchema).max(10_000).default([]),
   proxyHealth: proxyHealthSchema.optional(),
+  /** Issue 20: conntrack table pressure and failures. Absent from older agents. */
+  conntrack: conntrackStatsSchema.optional(),
+  /** Issue 20: the busiest SNAT pairs (at most 50). */
+  snatPorts: z.array(snatPortUsageSchema).max(50).optional(),
 });
 export type NodeReport = z.infer<typeof nodeReportSchema>;
 export type NodeReportInput = z.input<typeof nodeReportSchema>;

@@ -11,7 +11,7 @@ import type { FlowClient, FlowEndpoint, FlowRecord, FlowService, Tuple } from '@
  *
  * Format 1: [1, source, [o.sport, o.dst, o.dport, o.proto], [t.sport, t.dst, t.dport, t.proto], dnat, portRemap,
  *            counters|null, state|null, ended|null, service|null, endpoint|null, client.ip, client.name|null,
- *            realClient|null, entryNode|null]
+ *            realClient|null, entryNode|null, natFailure]   (natFailure only when set; older rows end at entryNode)
  *   service  = [namespace, name, port, portName|null, type, externalTrafficPolicy, entry, expectClientIP|null,
  *               via, viaBasis]   (the last two only when `via` is set; older rows end at expectClientIP)
  *   endpoint = [namespace, pod, node|null, ip, port]
@@ -42,7 +42,7 @@ export const RECORD_COLUMNS = 'node, flow_id, first_seen, last_seen, leg, verdic
 // store silently dropping it.
 type Exhaustive<T, K extends keyof T> = [Exclude<keyof T, K>] extends [never] ? true : { missing: Exclude<keyof T, K> };
 const covered: [
-  Exhaustive<FlowRecord, 'node' | 'source' | 'flowId' | 'firstSeen' | 'lastSeen' | 'original' | 'translated' | 'snat' | 'dnat' | 'portRemap' | 'counters' | 'state' | 'ended' | 'leg' | 'service' | 'endpoint' | 'client' | 'verdict' | 'realClient' | 'entryNode' | 'zone'>,
+  Exhaustive<FlowRecord, 'node' | 'source' | 'flowId' | 'firstSeen' | 'lastSeen' | 'original' | 'translated' | 'snat' | 'dnat' | 'portRemap' | 'counters' | 'state' | 'ended' | 'leg' | 'service' | 'endpoint' | 'client' | 'verdict' | 'realClient' | 'entryNode' | 'zone' | 'natFailure'>,
   Exhaustive<Tuple, 'src' | 'sport' | 'dst' | 'dport' | 'proto'>,
   Exhaustive<FlowService, 'namespace' | 'name' | 'port' | 'portName' | 'type' | 'externalTrafficPolicy' | 'entry' | 'expectClientIP' | 'via' | 'viaBasis'>,
   Exhaustive<FlowEndpoint, 'namespace' | 'pod' | 'node' | 'ip' | 'port'>,
@@ -73,6 +73,7 @@ export function encodeRecord(r: FlowRecord): string {
     r.client.name ?? null,
     r.realClient ?? null,
     r.entryNode ?? null,
+    ...(r.natFailure ? [r.natFailure] : []),
   ]);
 }
 
@@ -119,6 +120,7 @@ export function decodeRecord(row: RecordColumns): FlowRecord {
   if (a[13] !== null) record['realClient'] = a[13];
   if (a[14] !== null) record['entryNode'] = a[14];
   record['zone'] = Number(row.zone);
+  if (a[15] !== undefined && a[15] !== null) record['natFailure'] = a[15];
   return record as FlowRecord;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
