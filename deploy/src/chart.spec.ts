@@ -281,8 +281,8 @@ describe('the Helm chart, rendered for Kubernetes 1.35', () => {
       expect(pod.volumes?.filter((v) => v.hostPath).map((v) => v.hostPath?.path)).toEqual(['/var/lib/natlens/spool']);
     });
 
-    it('adds NET_RAW for tcpdump only with the pcap source', () => {
-      expect((spec({ agent: { sources: 'conntrack, pcap' } }).containers[0]?.securityContext?.['capabilities'] as { add: string[] }).add).toEqual(['NET_ADMIN', 'BPF', 'PERFMON', 'SYS_RESOURCE', 'NET_RAW']);
+    it('adds NET_RAW, SETUID and SETGID for tcpdump only with the pcap source', () => {
+      expect((spec({ agent: { sources: 'conntrack, pcap' } }).containers[0]?.securityContext?.['capabilities'] as { add: string[] }).add).toEqual(['NET_ADMIN', 'BPF', 'PERFMON', 'SYS_RESOURCE', 'NET_RAW', 'SETUID', 'SETGID']);
     });
   });
 

@@ -26,7 +26,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "natlens.agentCapabilities" -}}
 {{- $caps := list "NET_ADMIN" "BPF" "PERFMON" "SYS_RESOURCE" -}}
 {{- if has "pcap" (splitList "," (.Values.agent.sources | replace " " "")) -}}
-{{- $caps = append $caps "NET_RAW" -}}
+{{- /* tcpdump captures on raw sockets, then drops to its own user (initgroups, setgid, setuid) */ -}}
+{{- $caps = concat $caps (list "NET_RAW" "SETUID" "SETGID") -}}
 {{- end -}}
 [{{ join ", " $caps }}]
 {{- end -}}
