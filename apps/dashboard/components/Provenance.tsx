@@ -16,7 +16,10 @@ const LABELS: Record<FigureSource, { text: string; title: string }> = {
 export function Provenance({ evidence, figure }: { evidence: ServiceEvidence; figure: EvidenceFigure }) {
   const source = evidence.provenance[figure];
   if (source === undefined) return null;
-  const { text, title } = LABELS[source];
+  const label = LABELS[source];
+  // the observed health check is what the agents' probes answered, not a count of connections
+  const title = figure === 'nodes.healthCheck.observed' ? "What the node's health check answered when its agent probed it as a load balancer does" : label.title;
+  const text = label.text;
   return (
     <span className={`prov prov-${source}`} data-provenance={figure} data-source={source} title={title}>
       {text}

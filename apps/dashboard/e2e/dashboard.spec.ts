@@ -166,6 +166,9 @@ describe('Service detail shows the evidence API\'s numbers', () => {
       expect(await text(page, '[data-provenance="connections"]')).toBe('observed');
       expect(await text(page, '[data-provenance="endpoints.expectedShare"]')).toBe('from cluster objects');
       // the LoadBalancer's distribution model: its value and its source (inferred from the demo's traffic, or assumed)
+      // a Local LoadBalancer's health check: expected from the endpoints, observed by the agents' probes
+      if (service === 'default/web') expect([labels['nodes.healthCheck.observed'], evidence.provenance['nodes.healthCheck.observed']]).toEqual(['observed', 'observed']);
+      else expect(labels['nodes.healthCheck.observed']).toBeUndefined();
       if (service === 'default/web') {
         expect(await text(page, '[data-evidence="lb-distribution"]')).toBe(evidence.imbalance.model?.distribution);
         expect(labels['imbalance.model']).toBe(evidence.provenance['imbalance.model']);

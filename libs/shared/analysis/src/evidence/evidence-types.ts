@@ -193,6 +193,7 @@ export const EVIDENCE_FIGURES = [
   'nodes.localEndpoints',
   'nodes.traffic',
   'nodes.healthCheck',
+  'nodes.healthCheck.observed',
   'imbalance.observed',
   'imbalance.predicted',
   'imbalance.model',
@@ -255,6 +256,8 @@ export interface ServiceEvidence {
   };
   /**
    * Per figure group, where it comes from (FigureSource): `nodes.traffic` is received/forwarded/dropped,
+   * `nodes.healthCheck` the answer kube-proxy should give (from the endpoints), `nodes.healthCheck.observed` the answer
+   * the agents saw when they probed (only for Services with a healthCheckNodePort),
    * `imbalance.observed` maxOverMean/maxShare/minShare; `imbalance.model` is the model's own source (absent without
    * a model).
    */

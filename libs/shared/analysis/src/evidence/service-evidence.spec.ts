@@ -253,6 +253,11 @@ describe('buildServiceEvidence: provenance of each figure group', () => {
     });
   });
 
+  it('labels the observed health check as observed only where the Service has a health-check node port', () => {
+    expect(buildServiceEvidence(clusterNodePort, window, counts([])).provenance['nodes.healthCheck.observed']).toBeUndefined();
+    expect(buildServiceEvidence({ ...clusterNodePort, type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000 }, window, counts([])).provenance['nodes.healthCheck.observed']).toBe('observed');
+  });
+
   it('has no model provenance without a model, and a default model is assumed', () => {
     expect(buildServiceEvidence(clusterNodePort, window, counts([])).provenance['imbalance.model']).toBeUndefined();
     expect(buildServiceEvidence({ ...clusterNodePort, type: 'LoadBalancer' }, window, counts([])).provenance['imbalance.model']).toBe('assumed');

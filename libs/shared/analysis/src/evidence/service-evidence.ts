@@ -160,6 +160,7 @@ function provenanceOf(topology: ServiceTopology, model: LbModel | undefined): Se
     'nodes.localEndpoints': derived,
     'nodes.traffic': 'observed',
     'nodes.healthCheck': derived,
+    ...(topology.healthCheckNodePort !== undefined ? { 'nodes.healthCheck.observed': 'observed' as const } : {}),
     'imbalance.observed': 'observed',
     'imbalance.predicted': derived,
     ...(model ? { 'imbalance.model': MODEL_SOURCE[model.source] } : {}),

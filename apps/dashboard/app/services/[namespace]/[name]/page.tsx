@@ -216,7 +216,8 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
                   <th className="num">Forwarded</th>
                   <th className="num">Dropped</th>
                   <th>
-                    Health check <Provenance evidence={evidence} figure="nodes.healthCheck" />
+                    Health check: expected <Provenance evidence={evidence} figure="nodes.healthCheck" /> · observed{' '}
+                    <Provenance evidence={evidence} figure="nodes.healthCheck.observed" />
                   </th>
                   <th>SNAT address</th>
                 </tr>
