@@ -311,6 +311,11 @@ describe('the Helm chart, rendered for Kubernetes 1.35', () => {
       expect([envValues(agent)['NATLENS_BUS_USER'], secretRefs(agent)['NATLENS_BUS_PASSWORD']]).toEqual(['natlens-agent', 'natlens-hub:nats-agent-password']);
     });
 
+    it('tells the hubs how many deliveries a failing batch gets before its dead letter', () => {
+      expect(envValues(container(helmTemplate({}), 'Deployment', 'natlens-hub'))).toEqual(expect.objectContaining({ NATLENS_BUS_CONCURRENCY: '4', NATLENS_BUS_MAX_DELIVER: '5' }));
+      expect(envValues(container(helmTemplate({ hub: { busMaxDeliver: 8 } }), 'Deployment', 'natlens-hub'))['NATLENS_BUS_MAX_DELIVER']).toBe('8');
+    });
+
     it('gives the agents their node token (derived) and the read token for their local API', () => {
       const agent = container(helmTemplate({}), 'DaemonSet', 'natlens-agent');
       expect(secretRefs(agent)).toEqual(expect.objectContaining({ NATLENS_NODE_TOKEN_SECRET: 'natlens-tokens:node-token-secret', NATLENS_AGENT_READ_TOKENS: 'natlens-tokens:read-token' }));

@@ -120,4 +120,63 @@ export const RULE_CASES: RuleCase[] = [
     evalTime: '16m',
     firing: [],
   },
+  {
+    alert: 'NatlensHubBusBacklogNearStreamBytes',
+    name: '900 MiB waiting in a 1 GiB stream, seen by both replicas',
+    series: {
+      [hub('natlens_hub_bus_backlog_bytes')]: '943718400x20',
+      [hub('natlens_hub_bus_stream_max_bytes')]: '1073741824x20',
+      [hub('natlens_hub_bus_backlog_bytes', '', '198.19.1.21:8470')]: '943718400x20',
+      [hub('natlens_hub_bus_stream_max_bytes', '', '198.19.1.21:8470')]: '1073741824x20',
+    },
+    evalTime: '10m',
+    firing: [
+      {
+        labels: { job: 'natlens-hub', severity: 'critical' },
+        summary: "natlens batches no hub has stored fill 87.89% of the NATS stream's max_bytes",
+        description: "For 5 minutes the batches waiting in NATLENS_FLOWS for a hub have taken more than 80% of the stream's byte limit. At the limit the stream discards its oldest batches, waiting ones included, and the agents deleted their copies when NATS acknowledged them.",
+      },
+    ],
+  },
+  {
+    alert: 'NatlensHubBusBacklogNearStreamBytes',
+    name: 'a full stream of stored batches and a small backlog',
+    series: { [hub('natlens_hub_bus_stream_bytes')]: '1073741824x20', [hub('natlens_hub_bus_backlog_bytes')]: '1048576x20', [hub('natlens_hub_bus_stream_max_bytes')]: '1073741824x20' },
+    evalTime: '10m',
+    firing: [],
+  },
+  {
+    alert: 'NatlensHubBusBacklogNearStreamAge',
+    name: 'a batch waiting 20 hours in a 24-hour stream',
+    series: { [hub('natlens_hub_bus_backlog_oldest_age_seconds')]: '72000+60x20', [hub('natlens_hub_bus_stream_max_age_seconds')]: '86400x20' },
+    evalTime: '10m',
+    firing: [
+      {
+        labels: { job: 'natlens-hub', severity: 'critical' },
+        summary: "the oldest natlens batch no hub has stored is at 84.03% of the NATS stream's max_age",
+        description: "For 5 minutes the oldest batch waiting in NATLENS_FLOWS for a hub has been older than 80% of the stream's age limit. At the limit the stream discards it unstored.",
+      },
+    ],
+  },
+  {
+    alert: 'NatlensHubBusBacklogNearStreamAge',
+    name: 'batches stored within seconds, and a stream without an age limit',
+    series: { [hub('natlens_hub_bus_backlog_oldest_age_seconds')]: '3x20', [hub('natlens_hub_bus_stream_max_age_seconds')]: '86400x20', [hub('natlens_hub_bus_backlog_oldest_age_seconds', '', '198.19.1.21:8470')]: '3x20', [hub('natlens_hub_bus_stream_max_age_seconds', '', '198.19.1.21:8470')]: '0x20' },
+    evalTime: '10m',
+    firing: [],
+  },
+  {
+    alert: 'NatlensHubBusDeadLetters',
+    name: 'a batch dead-lettered 3 minutes ago',
+    series: { [hub('natlens_hub_bus_dead_lettered_batches_total')]: '0 0 0 0 0 0 0 1 1 1 1' },
+    evalTime: '10m',
+    firing: [
+      {
+        labels: { ...HUB, severity: 'warning' },
+        summary: 'natlens hub 198.19.1.20:8470 gave up on batches it could not store',
+        description: 'In the last 15 minutes the hub at 198.19.1.20:8470 moved batches whose storing failed at every delivery to the dead-letter stream NATLENS_DEADLETTER. Their records are not in the store.',
+      },
+    ],
+  },
+  { alert: 'NatlensHubBusDeadLetters', name: 'dead letters from an hour ago only', series: { [hub('natlens_hub_bus_dead_lettered_batches_total')]: '2x80' }, evalTime: '75m', firing: [] },
 ];

@@ -15,7 +15,7 @@ import { TokenVerifier } from './auth/token-verifier';
 import { ClusterTopologyRepository } from './cluster/cluster-topology.repository';
 import type { HubConfig } from './config/hub-config';
 import { EvidenceService } from './evidence/evidence.service';
-import { IngestService } from './ingest/ingest.service';
+import { ingestProviders } from './ingest/ingest.providers';
 import { LiveFeed } from './live/live-feed';
 import { LiveGateway } from './live/live.gateway';
 import { IMPORT_CONTROLLERS, IMPORT_PROVIDERS } from './import/import.providers';
@@ -58,7 +58,7 @@ export class HubModule {
         ReadTokenGuard,
         LiveFeed,
         ClusterTopologyRepository,
-        IngestService,
+        ...ingestProviders(config),
         EvidenceService,
         RetentionService,
         LiveGateway,

@@ -1,4 +1,5 @@
-import { FLOW_SUBJECTS, flowMessageId, flowSubject } from './flow-stream';
+import fc from 'fast-check';
+import { DEAD_LETTER_SUBJECTS, deadLetterSubject, deadLetterSubjectOf, FLOW_SUBJECTS, flowMessageId, flowSubject } from './flow-stream';
 
 describe('the NATS flow stream contract', () => {
   it.each([
@@ -19,5 +20,12 @@ describe('the NATS flow stream contract', () => {
     [{ index: 2, of: 3 }, 'node1:000042:3/3'],
   ])('message id of part %j: %s', (part, id) => {
     expect(flowMessageId('node1', '000042', part)).toBe(id);
+  });
+
+  it('puts a dead letter outside the flow stream, under the same node token as its batch', () => {
+    expect(deadLetterSubject('ip-10-0-1-5.eu-west-1.compute.internal')).toBe('natlens-deadletter.ip-10-0-1-5_eu-west-1_compute_internal');
+    // `natlens.>` (the stream's subjects, the hub's publish deny) must not match it: its first token differs
+    expect(DEAD_LETTER_SUBJECTS.split('.')[0]).not.toBe(FLOW_SUBJECTS.split('.')[0]);
+    fc.assert(fc.property(fc.string(), (node) => deadLetterSubjectOf(flowSubject(node)) === deadLetterSubject(node)));
   });
 });

@@ -24,11 +24,40 @@ export const DEFAULT_FLOW_STREAM_LIMITS: FlowStreamLimits = { maxAgeMs: 24 * 360
 export const FLOW_DUPLICATE_WINDOW_MS = 5 * 60_000;
 
 /**
+ * A batch the hub could not store in `maxDeliver` deliveries (a store error, not a validation error: those are
+ * terminated at once) is published to `natlens-deadletter.<node>` and then terminated in the flow stream. The prefix is
+ * outside `natlens.>`: the flow stream never takes a dead letter back, agents (allowed only natlens.*.<node>) cannot
+ * publish one, and the hub (denied natlens.>) may. The hub keeps them in their own stream for inspection and replay.
+ */
+export const DEAD_LETTER_STREAM = 'NATLENS_DEADLETTER';
+export const DEAD_LETTER_SUBJECT_PREFIX = 'natlens-deadletter';
+export const DEAD_LETTER_SUBJECTS = `${DEAD_LETTER_SUBJECT_PREFIX}.>`;
+export const DEFAULT_DEAD_LETTER_STREAM_LIMITS: FlowStreamLimits = { maxAgeMs: 14 * 24 * 3600_000, maxBytes: 256 * 1024 ** 2 };
+/** Headers a dead letter carries beside the batch, unchanged, as its body. */
+export const DEAD_LETTER_HEADERS = {
+  subject: 'Natlens-Original-Subject',
+  streamSequence: 'Natlens-Stream-Sequence',
+  messageId: 'Natlens-Original-Msg-Id',
+  deliveries: 'Natlens-Deliveries',
+  problem: 'Natlens-Problem',
+} as const;
+
+/**
  * `natlens.flows.<node>`, the node name made one subject token: Kubernetes node names may contain dots (a token
  * separator) and nothing here may contain the wildcards `*`/`>` or whitespace. The node itself travels in the batch.
  */
 export function flowSubject(node: string): string {
   return `${FLOW_SUBJECT_PREFIX}.${natsNodeToken(node)}`;
+}
+
+/** `natlens-deadletter.<node>`, the node made one subject token as in `flowSubject`. */
+export function deadLetterSubject(node: string): string {
+  return `${DEAD_LETTER_SUBJECT_PREFIX}.${natsNodeToken(node)}`;
+}
+
+/** The dead-letter subject of a batch taken from `natlens.flows.<node token>`: the same node token. */
+export function deadLetterSubjectOf(flowSubject: string): string {
+  return `${DEAD_LETTER_SUBJECT_PREFIX}.${flowSubject.slice(flowSubject.lastIndexOf('.') + 1)}`;
 }
 
 /** `natlens.nodes.<node>`, the node made one subject token as in `flowSubject`. */

@@ -18,6 +18,8 @@ describe('NATS permissions', () => {
     expect(hub.publish.allow.filter((s) => s.includes('.natlens-hub-other'))).toEqual([]);
     for (const subject of hub.publish.allow) expect(subject).not.toMatch(/PURGE|DELETE|natlens\./);
     expect(hub.subscribe.allow).toEqual(expect.arrayContaining(['_INBOX.natlens-hub.>']));
+    // dead letters: their own stream and subjects, outside natlens.> (the deny above does not cover them)
+    expect(hub.publish.allow).toEqual(expect.arrayContaining(['$JS.API.STREAM.CREATE.NATLENS_DEADLETTER', '$JS.API.STREAM.UPDATE.NATLENS_DEADLETTER', 'natlens-deadletter.>']));
   });
 
   it('render a users block with passwords and nkeys, strings quoted', () => {

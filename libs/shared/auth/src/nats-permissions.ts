@@ -1,4 +1,4 @@
-import { FLOW_STREAM, natsNodeToken, nodeReportConsumerName } from '@natlens/shared-api';
+import { DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS, FLOW_STREAM, natsNodeToken, nodeReportConsumerName } from '@natlens/shared-api';
 
 /*
  * Who may do what on the NATS server natlens uses, as nats-server `authorization` users (global account, JetStream
@@ -9,7 +9,8 @@ import { FLOW_STREAM, natsNodeToken, nodeReportConsumerName } from '@natlens/sha
  *   to its own requests (JetStream publish acknowledgements) on its own inbox prefix; it cannot read, purge or
  *   delete a stream, nor create consumers;
  * - the hub manages the streams it consumes (creates them, keeps their limits), creates and reads its durable
- *   consumer, fetches and acknowledges; it may not publish on natlens.> (no records);
+ *   consumer, fetches and acknowledges; it may not publish on natlens.> (no records); it publishes dead letters
+ *   (batches it gave up on) on natlens-deadletter.> into the dead-letter stream it manages;
  * - anyone else: no user, no connection.
  *
  * Clients must connect with the matching inbox prefix (agentInboxPrefix / HUB_INBOX_PREFIX): replies then land on
@@ -42,8 +43,8 @@ export function agentPermissions(node: string): NatsPermissions {
  * The hub's permissions over the streams it consumes with its durable consumers `durable` (record batches) and
  * `<durable>-nodes` (node reports, nodeReportConsumerName): stream info/create/update (the hub owns the limits),
  * consumer info/create (both JetStream APIs: 2.9+ and older), fetch (MSG.NEXT), message get (to read a batch named by
- * an advisory), acknowledgements, and the max-deliveries advisory (dead letters). Never purge, delete, or publish
- * records.
+ * an advisory), acknowledgements, and the max-deliveries advisory; the dead-letter stream (info/create/update) and its
+ * subjects natlens-deadletter.> (publish). Never purge, delete, or publish records.
  */
 export function hubPermissions(options: { durable?: string; streams?: readonly string[] } = {}): NatsPermissions {
   const durable = options.durable ?? DEFAULT_HUB_DURABLE;
@@ -64,6 +65,7 @@ export function hubPermissions(options: { durable?: string; streams?: readonly s
       subscribe.push(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`);
     }
   }
+  publish.push(`$JS.API.STREAM.INFO.${DEAD_LETTER_STREAM}`, `$JS.API.STREAM.CREATE.${DEAD_LETTER_STREAM}`, `$JS.API.STREAM.UPDATE.${DEAD_LETTER_STREAM}`, DEAD_LETTER_SUBJECTS);
   return { publish: { allow: publish, deny: [`${NATS_SUBJECT_ROOT}.>`] }, subscribe: { allow: subscribe } };
 }
 

@@ -1,4 +1,3 @@
 /** Injection tokens of the NATS bus. */
-export const NODE_LOCK = Symbol('NODE_LOCK');
 /** The running bus consumer, or null when the hub has no bus (HTTP ingest only). */
 export const BUS_STATUS = Symbol('BUS_STATUS');

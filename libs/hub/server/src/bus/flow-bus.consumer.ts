@@ -1,23 +1,24 @@
 import { hostname } from 'node:os';
 import { BadRequestException, Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { DEAD_LETTER_HEADERS, deadLetterSubjectOf } from '@natlens/shared-api';
 import { HUB_INBOX_PREFIX, natsClientOptions } from '@natlens/shared-auth';
-import { connect, type Consumer, type ConsumerMessages, type JsMsg, millis, type NatsConnection } from 'nats';
+import { connect, type Consumer, type ConsumerMessages, headers as natsHeaders, type JetStreamManager, type JsMsg, millis, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/hub-config';
 import { IngestService } from '../ingest/ingest.service';
 import { HUB_CONFIG, LOGGER } from '../tokens';
 import { BusMetrics } from './bus-metrics';
 import { NodeReportService } from '../nodes/node-report.service';
-import { ensureFlowConsumer, ensureFlowStream, FLOW_STREAM, NODE_REPORT_SUBJECTS, nodeReportConsumerName } from './flow-stream';
-import { NODE_LOCK } from './bus.tokens';
-import type { NodeLock } from './node-lock';
+import { ensureDeadLetterStream, ensureFlowConsumer, ensureFlowStream, FLOW_STREAM, FLOW_SUBJECTS, NODE_REPORT_SUBJECTS, nodeReportConsumerName } from './flow-stream';
 
 /*
  * Every hub replica pulls record batches from one shared durable consumer: any replica can take any batch, and a
  * batch is acknowledged only after its transaction committed, so a replica that dies loses nothing (the server
  * redelivers after the ack wait, and the idempotent upsert by (node, flowId) makes the second delivery harmless).
- * Validation and storing are exactly POST /api/ingest's (IngestService); a batch that fails validation is
- * terminated, never redelivered.
+ * Validation, the per-node lock and storing are exactly POST /api/ingest's (IngestService); a batch that fails
+ * validation is terminated, never redelivered. A batch whose storing fails is handed back; at its last delivery
+ * (busMaxDeliver, the consumer's max_deliver) it goes to the dead-letter stream instead, so one batch the store always
+ * refuses neither blocks nor loops forever, and is kept.
  */
 export type BusState = 'connecting' | 'consuming' | 'reconnecting' | 'stopped';
 
@@ -38,14 +39,9 @@ const RETRY_DELAY_MS = 1000;
 /** A batch whose storing failed (database away) comes back after this long, not at once. */
 const NAK_DELAY_MS = 5000;
 
-/** The node names a batch will write under, read before validation so the lock is taken for the right keys. */
-export function batchNodes(body: unknown): string[] {
-  const nodes = new Set<string>();
-  if (typeof body !== 'object' || body === null) return [];
-  const { node, records } = body as { node?: unknown; records?: unknown };
-  if (typeof node === 'string') nodes.add(node);
-  if (Array.isArray(records)) for (const r of records) if (typeof r === 'object' && r !== null && typeof (r as { node?: unknown }).node === 'string') nodes.add((r as { node: string }).node);
-  return [...nodes];
+/** A header value carries no line break (NATS headers are lines) and stays short. */
+function headerValue(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').slice(0, 500);
 }
 
 export function redactUrl(url: string): string {
@@ -74,7 +70,6 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(LOGGER) private readonly log: Logger,
     @Inject(IngestService) private readonly ingest: IngestService,
     @Inject(BusMetrics) private readonly metrics: BusMetrics,
-    @Inject(NODE_LOCK) private readonly lock: NodeLock,
     @Inject(NodeReportService) private readonly nodeReports: NodeReportService,
   ) {}
 
@@ -109,7 +104,6 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     await Promise.allSettled([...this.inFlight]);
     await this.nc?.drain().catch(() => undefined);
     this.metrics.connected.set(0);
-    await this.lock.close().catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -119,9 +113,12 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
         const nc = await this.connection();
         const jsm = await nc.jetstreamManager();
         await ensureFlowStream(jsm, { maxAgeMs: this.config.busStreamMaxAgeMs, maxBytes: this.config.busStreamMaxBytes });
-        await ensureFlowConsumer(jsm, { durable: this.config.busConsumer, ackWaitMs: this.config.busAckWaitMs, maxAckPending: this.config.busMaxAckPending });
+        await ensureDeadLetterStream(jsm);
+        const settings = { ackWaitMs: this.config.busAckWaitMs, maxAckPending: this.config.busMaxAckPending, maxDeliver: this.config.busMaxDeliver };
+        await ensureFlowConsumer(jsm, { durable: this.config.busConsumer, ...settings });
         const reportsDurable = nodeReportConsumerName(this.config.busConsumer);
-        await ensureFlowConsumer(jsm, { durable: reportsDurable, ackWaitMs: this.config.busAckWaitMs, maxAckPending: this.config.busMaxAckPending }, NODE_REPORT_SUBJECTS);
+        // Node reports share max_deliver: a report the store keeps refusing is dropped (a newer one follows), not dead-lettered.
+        await ensureFlowConsumer(jsm, { durable: reportsDurable, ...settings }, NODE_REPORT_SUBJECTS);
         const consumer = await nc.jetstream().consumers.get(FLOW_STREAM, this.config.busConsumer);
         const reports = await nc.jetstream().consumers.get(FLOW_STREAM, reportsDurable);
         if (this.state !== 'consuming') this.log.info({ bus: redactUrl(this.config.bus ?? ''), consumer: this.config.busConsumer, stream: FLOW_STREAM }, 'consuming record batches from NATS');
@@ -129,7 +126,7 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
         this.metrics.connected.set(1);
         this.lastError = undefined;
         failures = 0;
-        this.watchLag(consumer);
+        this.watchBacklog(jsm, consumer);
         const session = { active: true };
         this.reportsLoop = this.consumeNodeReports(reports, session);
         try {
@@ -191,7 +188,8 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async handle(message: JsMsg): Promise<void> {
     this.metrics.consumed.inc();
-    if (message.info.redeliveryCount > 1) this.metrics.redelivered.inc();
+    const deliveries = message.info.deliveryCount;
+    if (deliveries > 1) this.metrics.redelivered.inc();
     let body: unknown;
     try {
       body = message.json<unknown>();
@@ -202,7 +200,7 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     // Storing can outlast the ack wait under load: tell the server we are still on it, so it is not redelivered.
     const keepAlive = setInterval(() => message.working(), Math.max(1000, this.config.busAckWaitMs / 3));
     try {
-      await this.lock.withNodes(batchNodes(body), () => this.ingest.ingest(body, { via: 'bus', subject: message.subject }));
+      await this.ingest.ingest(body, { via: 'bus', subject: message.subject });
       message.ack();
       this.metrics.acked.inc();
       this.lastAckAt = Date.now();
@@ -215,6 +213,10 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
       }
       this.metrics.failed.inc();
       this.lastError = (err as Error).message;
+      if (deliveries >= this.config.busMaxDeliver) {
+        await this.deadLetter(message, this.lastError, deliveries);
+        return;
+      }
       message.nak(NAK_DELAY_MS);
       this.log.warn({ err: this.lastError, subject: message.subject, streamSequence: message.seq }, `storing a batch from the bus failed; it is handed back and will be redelivered in ${NAK_DELAY_MS / 1000} s`);
     } finally {
@@ -268,13 +270,44 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
+  /**
+   * The batch's last delivery failed too: publish it unchanged to natlens-deadletter.<node> (stream NATLENS_DEADLETTER,
+   * message id = its flow-stream sequence, so a retry stores it once), and only once that is acknowledged terminate it
+   * here. If the dead-letter stream does not take it, it is handed back instead (never dropped).
+   */
+  private async deadLetter(message: JsMsg, problem: string, deliveries: number): Promise<void> {
+    const subject = deadLetterSubjectOf(message.subject);
+    const headers = natsHeaders();
+    headers.set(DEAD_LETTER_HEADERS.subject, message.subject);
+    headers.set(DEAD_LETTER_HEADERS.streamSequence, String(message.seq));
+    headers.set(DEAD_LETTER_HEADERS.deliveries, String(deliveries));
+    headers.set(DEAD_LETTER_HEADERS.problem, headerValue(problem));
+    const originalId = message.headers?.get('Nats-Msg-Id');
+    if (originalId) headers.set(DEAD_LETTER_HEADERS.messageId, headerValue(originalId));
+    try {
+      if (!this.nc) throw new Error('not connected to NATS');
+      await this.nc.jetstream().publish(subject, message.data, { headers, msgID: `${FLOW_STREAM}:${message.seq}` });
+    } catch (err) {
+      message.nak(NAK_DELAY_MS);
+      this.log.error({ err: (err as Error).message, subject: message.subject, streamSequence: message.seq, deliveries }, `a batch failed at its last delivery and could not be dead-lettered to ${subject}; handed back (the server delivers it no more once max_deliver is reached: it stays in the stream until its limits discard it)`);
+      return;
+    }
+    message.term(headerValue(`dead-lettered to ${subject}: ${problem}`).slice(0, 200));
+    this.metrics.deadLettered.inc();
+    this.log.error(
+      { subject: message.subject, streamSequence: message.seq, deliveries, deadLetterSubject: subject, problem },
+      `storing a batch failed at each of its ${deliveries} deliveries: it was published to ${subject} (stream NATLENS_DEADLETTER) and will not be delivered again; fix the cause, then replay it (README, "Dead letters")`,
+    );
+  }
+
   private terminate(message: JsMsg, problem: string, what = 'batch'): void {
     message.term(problem.slice(0, 200));
     if (what === 'batch') this.metrics.terminated.inc();
     this.log.error({ subject: message.subject, streamSequence: message.seq, problem }, `a ${what} from the bus is invalid and was terminated (it will not be redelivered); fix the agent that sent it`);
   }
 
-  private watchLag(consumer: Consumer): void {
+  /** The consumer's lag and the stream's fill against its limits, on /metrics and /healthz. */
+  private watchBacklog(jsm: JetStreamManager, consumer: Consumer): void {
     clearInterval(this.lagTimer);
     const poll = async () => {
       try {
@@ -282,6 +315,21 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
         this.lag = { pending: info.num_pending, ackPending: info.num_ack_pending };
         this.metrics.pending.set(info.num_pending);
         this.metrics.ackPending.set(info.num_ack_pending);
+        const stream = await jsm.streams.info(FLOW_STREAM);
+        const backlog = info.num_pending + info.num_ack_pending;
+        this.metrics.streamBytes.set(stream.state.bytes);
+        this.metrics.streamMessages.set(stream.state.messages);
+        this.metrics.streamMaxBytes.set(stream.config.max_bytes);
+        this.metrics.streamMaxAgeSeconds.set(stream.config.max_age / 1e9);
+        this.metrics.backlogMessages.set(backlog);
+        this.metrics.backlogBytes.set(stream.state.messages > 0 ? Math.round((stream.state.bytes * Math.min(backlog, stream.state.messages)) / stream.state.messages) : 0);
+        if (backlog === 0) {
+          this.metrics.backlogOldestAgeSeconds.set(0);
+        } else {
+          // The first record batch after the ack floor: everything before it is acknowledged (or discarded).
+          const oldest = await jsm.streams.getMessage(FLOW_STREAM, { seq: info.ack_floor.stream_seq + 1, next_by_subj: FLOW_SUBJECTS } as unknown as { seq: number });
+          this.metrics.backlogOldestAgeSeconds.set(Math.max(0, Date.now() - oldest.time.getTime()) / 1000);
+        }
       } catch {
         // NATS away: the consume loop notices and reports it
       }

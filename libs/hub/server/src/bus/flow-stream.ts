@@ -1,4 +1,14 @@
-import { FLOW_DUPLICATE_WINDOW_MS, FLOW_STREAM, FLOW_SUBJECTS, NODE_REPORT_SUBJECTS, nodeReportConsumerName, type FlowStreamLimits } from '@natlens/shared-api';
+import {
+  DEAD_LETTER_STREAM,
+  DEAD_LETTER_SUBJECTS,
+  DEFAULT_DEAD_LETTER_STREAM_LIMITS,
+  FLOW_DUPLICATE_WINDOW_MS,
+  FLOW_STREAM,
+  FLOW_SUBJECTS,
+  NODE_REPORT_SUBJECTS,
+  nodeReportConsumerName,
+  type FlowStreamLimits,
+} from '@natlens/shared-api';
 import { AckPolicy, DeliverPolicy, DiscardPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType, type StreamConfig } from 'nats';
 
 /*
@@ -12,6 +22,8 @@ export interface FlowConsumerSettings {
   readonly durable: string;
   readonly ackWaitMs: number;
   readonly maxAckPending: number;
+  /** Deliveries before the server gives up on a message (the hub dead-letters a batch at its last delivery). */
+  readonly maxDeliver: number;
 }
 
 export function flowStreamConfig(limits: FlowStreamLimits): Partial<StreamConfig> & { name: string } {
@@ -63,12 +75,51 @@ export async function ensureFlowStream(jsm: JetStreamManager, limits: FlowStream
   return 'updated';
 }
 
-/** The shared durable pull consumer: explicit acks, every batch from the start of the stream. */
+/**
+ * The dead-letter stream (natlens-deadletter.>): batches the hub gave up on, kept for inspection and replay. Its own
+ * limits, longer than the flow stream's (someone has to look), and de-duplication by message id, so a dead letter
+ * published twice (the hub retried after a lost acknowledgement) is kept once. Created, or updated when it differs.
+ */
+export async function ensureDeadLetterStream(jsm: JetStreamManager, limits: FlowStreamLimits = DEFAULT_DEAD_LETTER_STREAM_LIMITS): Promise<void> {
+  const wanted: Partial<StreamConfig> & { name: string } = {
+    name: DEAD_LETTER_STREAM,
+    subjects: [DEAD_LETTER_SUBJECTS],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(limits.maxAgeMs),
+    max_bytes: limits.maxBytes,
+    duplicate_window: nanos(FLOW_DUPLICATE_WINDOW_MS),
+  };
+  let current: StreamConfig | undefined;
+  try {
+    current = (await jsm.streams.info(DEAD_LETTER_STREAM)).config;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  if (!current) {
+    try {
+      await jsm.streams.add(wanted);
+      return;
+    } catch (err) {
+      if (!/already in use|already exists/i.test((err as Error).message)) throw err;
+      current = (await jsm.streams.info(DEAD_LETTER_STREAM)).config;
+    }
+  }
+  if (current.max_age !== wanted.max_age || current.max_bytes !== wanted.max_bytes || !current.subjects?.includes(DEAD_LETTER_SUBJECTS)) {
+    await jsm.streams.update(DEAD_LETTER_STREAM, { ...current, ...wanted });
+  }
+}
+
+/**
+ * The shared durable pull consumer: explicit acks, every batch from the start of the stream, at most `maxDeliver`
+ * deliveries of a message (without it a batch that always fails would be redelivered until the stream discards it).
+ */
 export async function ensureFlowConsumer(jsm: JetStreamManager, settings: FlowConsumerSettings, filterSubject = FLOW_SUBJECTS): Promise<void> {
-  const wanted = { ack_wait: nanos(settings.ackWaitMs), max_ack_pending: settings.maxAckPending };
+  const wanted = { ack_wait: nanos(settings.ackWaitMs), max_ack_pending: settings.maxAckPending, max_deliver: settings.maxDeliver };
   try {
     const current = (await jsm.consumers.info(FLOW_STREAM, settings.durable)).config;
-    if (current.ack_wait !== wanted.ack_wait || current.max_ack_pending !== wanted.max_ack_pending) {
+    if (current.ack_wait !== wanted.ack_wait || current.max_ack_pending !== wanted.max_ack_pending || current.max_deliver !== wanted.max_deliver) {
       await jsm.consumers.update(FLOW_STREAM, settings.durable, wanted);
     }
     return;

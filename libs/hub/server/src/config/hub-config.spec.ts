@@ -131,17 +131,18 @@ describe('loadHubConfig', () => {
     expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, {}, readFile).bus).toBeUndefined();
     const sut = loadHubConfig(
       { tokenFile: '/etc/natlens/tokens', busConcurrency: 8 },
-      { NATLENS_BUS: 'nats://nats-0:4222,nats://nats-1:4222', NATLENS_BUS_CONSUMER: 'hub-eu', NATLENS_BUS_CONCURRENCY: '2', NATLENS_BUS_ACK_WAIT: '10s', NATLENS_BUS_STREAM_MAX_AGE: '6h', NATLENS_BUS_STREAM_MAX_BYTES: String(10 * 1024 ** 3) },
+      { NATLENS_BUS: 'nats://nats-0:4222,nats://nats-1:4222', NATLENS_BUS_CONSUMER: 'hub-eu', NATLENS_BUS_CONCURRENCY: '2', NATLENS_BUS_ACK_WAIT: '10s', NATLENS_BUS_STREAM_MAX_AGE: '6h', NATLENS_BUS_STREAM_MAX_BYTES: String(10 * 1024 ** 3), NATLENS_BUS_MAX_DELIVER: '3' },
       readFile,
     );
-    expect(sut).toMatchObject({ bus: 'nats://nats-0:4222,nats://nats-1:4222', busConsumer: 'hub-eu', busConcurrency: 8, busStreamMaxAgeMs: 6 * 3600_000, busStreamMaxBytes: 10 * 1024 ** 3, busAckWaitMs: 10_000, busMaxAckPending: 1000 });
+    expect(sut).toMatchObject({ bus: 'nats://nats-0:4222,nats://nats-1:4222', busConsumer: 'hub-eu', busConcurrency: 8, busStreamMaxAgeMs: 6 * 3600_000, busStreamMaxBytes: 10 * 1024 ** 3, busAckWaitMs: 10_000, busMaxAckPending: 1000, busMaxDeliver: 3 });
+    expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, {}, readFile).busMaxDeliver).toBe(5);
     expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens', bus: 'nats://x:4222' }, { NATLENS_BUS: 'nats://y:4222' }, readFile).bus).toBe('nats://x:4222');
   });
 
   it('lists every bad bus setting', () => {
     let error: ConfigError | undefined;
     try {
-      loadHubConfig({ tokenFile: '/etc/natlens/tokens', bus: 'http://nats:4222' }, { NATLENS_BUS_CONSUMER: 'a.b', NATLENS_BUS_CONCURRENCY: '0', NATLENS_BUS_STREAM_MAX_AGE: 'forever' }, readFile);
+      loadHubConfig({ tokenFile: '/etc/natlens/tokens', bus: 'http://nats:4222' }, { NATLENS_BUS_CONSUMER: 'a.b', NATLENS_BUS_CONCURRENCY: '0', NATLENS_BUS_STREAM_MAX_AGE: 'forever', NATLENS_BUS_MAX_DELIVER: '1' }, readFile);
     } catch (err) {
       error = err as ConfigError;
     }
@@ -149,6 +150,7 @@ describe('loadHubConfig', () => {
     expect(text).toMatch(/bus: expected nats:\/\/host:port/);
     expect(text).toMatch(/busConsumer: letters, digits/);
     expect(text).toMatch(/busConcurrency/);
+    expect(text).toMatch(/busMaxDeliver/);
     expect(text).toMatch(/bus stream max age: "forever" is not a duration/);
   });
 

@@ -65,6 +65,8 @@ export const hubConfigSchema = z.strictObject({
   busAckWaitMs: duration.min(1000).default(30_000),
   /** Batches delivered and not yet acknowledged, across all replicas: the server stops delivering beyond it. */
   busMaxAckPending: z.number().int().min(1).default(1000),
+  /** Deliveries of a batch whose storing keeps failing before it goes to the dead-letter stream (consumer max_deliver). */
+  busMaxDeliver: z.number().int().min(2).max(1000).default(5),
   /** The stream's limits (the hub owns them; agents only create the stream when it is missing). */
   busStreamMaxAgeMs: duration.min(60_000).default(24 * 3600_000),
   busStreamMaxBytes: z.number().int().min(1 << 20).default(1024 ** 3),
@@ -216,6 +218,7 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
     busConsumer: env['NATLENS_BUS_CONSUMER'],
     busConcurrency: flags.busConcurrency ?? numberFrom(env['NATLENS_BUS_CONCURRENCY']),
     busAckWaitMs: durationMs(env['NATLENS_BUS_ACK_WAIT'], 'bus ack wait'),
+    busMaxDeliver: numberFrom(env['NATLENS_BUS_MAX_DELIVER']),
     busStreamMaxAgeMs: durationMs(env['NATLENS_BUS_STREAM_MAX_AGE'], 'bus stream max age'),
     busStreamMaxBytes: numberFrom(env['NATLENS_BUS_STREAM_MAX_BYTES']),
     busAuth: busAuth.auth,

@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import { LiveFeed } from '../live/live-feed';
 import { HubMetrics } from '../metrics/hub-metrics';
 import type { FlowRepository, IngestResult } from '../storage/flow-repository';
-import { FLOW_REPOSITORY, LOGGER } from '../tokens';
+import { FLOW_REPOSITORY, LOGGER, NODE_LOCK } from '../tokens';
 import { validateBatch } from './batch-validation';
+import type { NodeLock } from './node-lock';
 
 /** Where a batch came from: an HTTP client (its token's principal; an import names its path) or a NATS subject. */
 export type BatchOrigin = { readonly via: 'http' | 'import'; readonly principal: Principal } | { readonly via: 'bus'; readonly subject: string };
@@ -18,11 +19,13 @@ export class IngestService {
     @Inject(LiveFeed) private readonly live: LiveFeed,
     @Inject(HubMetrics) private readonly metrics: HubMetrics,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(NODE_LOCK) private readonly lock: NodeLock,
   ) {}
 
   /**
    * Validates the whole batch, checks that its origin may write its node (checkBatchOrigin), stores it in one
-   * transaction, then tells live subscribers.
+   * transaction under its node's lock (node-lock.ts: HTTP, imports and the bus alike, so no two batches of a node
+   * count the same record twice), then tells live subscribers.
    */
   async ingest(body: unknown, origin: BatchOrigin): Promise<IngestResult> {
     const stopTimer = this.metrics.ingestSeconds.startTimer();
@@ -35,7 +38,8 @@ export class IngestService {
     this.checkBatchOrigin(batch, origin);
     let result: IngestResult;
     try {
-      result = await this.repository.ingest(batch.records);
+      // checkBatchOrigin passed: every record is batch.node's, so that one lock covers the batch.
+      result = await this.lock.withNodes([batch.node], () => this.repository.ingest(batch.records));
     } catch (err) {
       this.metrics.ingestBatches.inc({ outcome: 'failed' });
       this.log.error({ err, node: batch.node, records: batch.records.length }, 'storing a batch failed; the agent will retry it');

@@ -3,9 +3,11 @@ import { Pool } from 'pg';
 /*
  * Batches of one node are stored one at a time, across every replica. The store's ingest reads a record's stored
  * version and then adjusts the minute rollups by the difference (storage/postgres-flow.repository.ts): two
- * transactions updating the same (node, flowId) at once would both see "new" and count it twice. Over HTTP an agent
- * sends one batch at a time; through a shared JetStream consumer consecutive batches of a node (or a redelivery
- * racing a slow first delivery) can reach two replicas together, so the bus takes this lock around each ingest.
+ * transactions updating the same (node, flowId) at once would both see "new" and count it twice. Two batches of a
+ * node meet in many ways: through the shared JetStream consumer (consecutive batches on two replicas, a redelivery
+ * racing a slow first delivery), over HTTP (an agent's retry after a timeout while the first attempt still commits,
+ * an import beside the live agent), or one of each. So IngestService takes this lock around every store, whatever
+ * the batch came through.
  */
 export interface NodeLock {
   /** Runs `work` while holding the lock of every node named (taken in sorted order: no deadlock between batches). */
@@ -13,8 +15,16 @@ export interface NodeLock {
   close(): Promise<void>;
 }
 
+/** Nest calls this after every module's onModuleDestroy: the bus consumer has let its batches finish by then. */
+abstract class ClosesAtShutdown {
+  abstract close(): Promise<void>;
+  onApplicationShutdown(): Promise<void> {
+    return this.close().catch(() => undefined);
+  }
+}
+
 /** One process (SQLite store): a promise chain per node. */
-export class InProcessNodeLock implements NodeLock {
+export class InProcessNodeLock extends ClosesAtShutdown implements NodeLock {
   private readonly tails = new Map<string, Promise<void>>();
 
   async withNodes<T>(nodes: readonly string[], work: () => Promise<T>): Promise<T> {
@@ -53,10 +63,11 @@ const LOCK_CLASS = 0x6e6c6e64;
  * Several replicas on one PostgreSQL: session-level advisory locks, one connection per batch being stored. A
  * replica that dies mid-batch loses its connection, and PostgreSQL releases its locks with it.
  */
-export class PostgresNodeLock implements NodeLock {
+export class PostgresNodeLock extends ClosesAtShutdown implements NodeLock {
   private readonly pool: Pool;
 
   constructor(connectionString: string, connections: number) {
+    super();
     this.pool = new Pool({ connectionString, max: connections });
     // An idle connection that breaks (database restart) must not crash the process; the next batch reconnects.
     this.pool.on('error', () => undefined);
@@ -80,7 +91,11 @@ export class PostgresNodeLock implements NodeLock {
     }
   }
 
+  private closed = false;
+
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.pool.end();
   }
 }
