@@ -79,8 +79,10 @@ export interface FlowRepository {
   service(key: ServiceKey): Promise<StoredService | undefined>;
   serviceCounts(window: TimeWindow): Promise<ServiceCounts[]>;
   flows(query: FlowQuery): Promise<FlowPage>;
-  /** Total raw records stored (for /healthz and tests). */
+  /** Total raw records stored (a full count: for tests and tools, never for probes). */
   countFlows(): Promise<number>;
+  /** Resolves once the store answers a trivial query (readiness); rejects when it cannot. */
+  ping(): Promise<void>;
   deleteExpired(cutoffs: RetentionCutoffs): Promise<{ raw: number; rollups: number }>;
   close(): Promise<void>;
 }

@@ -162,6 +162,10 @@ export class PostgresFlowRepository implements FlowRepository {
     return Number((await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM flows')).rows[0]?.n ?? 0);
   }
 
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
   async deleteExpired(cutoffs: RetentionCutoffs): Promise<{ raw: number; rollups: number }> {
     return this.transaction(async (client) => {
       // As in the SQLite store: first_seen lets flows_first_seen find the rows (migration 2 dropped the last_seen

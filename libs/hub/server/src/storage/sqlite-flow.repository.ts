@@ -169,6 +169,10 @@ export class SqliteFlowRepository implements FlowRepository {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM flows').get() as { n: number }).n;
   }
 
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
   async deleteExpired(cutoffs: RetentionCutoffs): Promise<{ raw: number; rollups: number }> {
     return this.db.transaction(() => {
       // The first_seen condition lets flows_first_seen find the rows (migration 2 dropped the last_seen index). It
