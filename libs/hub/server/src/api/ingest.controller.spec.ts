@@ -11,7 +11,7 @@ describe('POST /api/ingest', () => {
   });
 
   const good = () => [flowRecord(), flowRecord(), flowRecord()];
-  const batch = (records: unknown[]) => ({ node: 'node1', sentAt: 1, records });
+  const batch = (records: unknown[]) => ({ node: 'node1', sentAt: Date.now(), records });
 
   it.each([
     ['malformed JSON', { rawBody: '{"node": "node1", "records": [' }, 400, 'malformed-json', /not valid JSON/],
@@ -71,5 +71,47 @@ describe('POST /api/ingest', () => {
     const text = await res.text();
     expect(text).toMatch(/natlens_hub_ingest_batches_total\{outcome="invalid"\} [1-9]/);
     expect(text).toMatch(/natlens_hub_ingest_batches_total\{outcome="stored"\} [1-9]/);
+  });
+});
+
+/* Issue 18's inputs, seen stored before: now a 400 that names the field, and nothing stored. */
+describe('POST /api/ingest: bounded input, unknown fields', () => {
+  let sut: TestHub;
+  beforeAll(async () => {
+    // the default body limit (16 MiB), so a 100,000-character name reaches validation; rollups kept 30 days
+    sut = await startTestHub({ rollupRetentionMs: 30 * 24 * 3600_000 });
+  });
+  afterAll(async () => {
+    await sut.close();
+  });
+
+  const now = Date.now();
+  const fresh = (overrides: Record<string, unknown> = {}) => ({ ...flowRecord({ firstSeen: now - 1000 }), ...overrides });
+  const service = fresh().service as Record<string, unknown>;
+
+  it.each([
+    ['a 100,000-character Service name', fresh({ service: { ...service, name: 'a'.repeat(100_000) } }), /^record 1, field records\[1\]\.service\.name: at most 63 characters/],
+    ['a namespace containing /', fresh({ service: { ...service, namespace: 'shop/evil' } }), /^record 1, field records\[1\]\.service\.namespace: a Kubernetes DNS-1123 label/],
+    ['lastSeen = 2^53-1', fresh({ lastSeen: Number.MAX_SAFE_INTEGER }), /^record 1, field records\[1\]\.lastSeen: 9007199254740991 .*after the hub's clock/],
+    ['a record older than the rollups are kept', fresh({ firstSeen: now - 31 * 24 * 3600_000, lastSeen: now - 31 * 24 * 3600_000 }), /older than the hub keeps anything/],
+  ])('refuses %s with 400, storing nothing', async (_name, record, message) => {
+    const res = await sut.request('POST', '/api/ingest', { body: { node: 'node1', sentAt: now, records: [fresh(), record] } });
+    expect(res.body).toEqual({ status: 400, code: 'invalid-batch', message: expect.stringMatching(message) });
+    expect(await sut.hub.repository.countFlows()).toBe(0);
+    expect(await sut.hub.repository.services()).toEqual([]);
+  });
+
+  it('stores a batch from a newer agent (fields this hub does not know), drops those fields and counts them', async () => {
+    const record = { ...fresh(), tcpRetransmits: 3, service: { ...service, topologyMode: 'Auto' } };
+    const res = await sut.request('POST', '/api/ingest', { body: { node: 'node1', sentAt: now, agentVersion: '2.0.0', records: [record] } });
+    expect(res).toEqual({ status: 200, body: { records: 1, inserted: 1 } });
+    const [stored] = (await sut.hub.repository.flows({ limit: 1 })).flows;
+    expect(stored?.flowId).toBe(record.flowId);
+    expect(stored).not.toHaveProperty('tcpRetransmits');
+    expect(stored?.service).not.toHaveProperty('topologyMode');
+    const metrics = await (await fetch(`${sut.hub.url}/metrics`)).text();
+    expect(metrics).toMatch(/natlens_hub_unknown_fields_total\{object="records\[\]"\} 1\n/);
+    expect(metrics).toMatch(/natlens_hub_unknown_fields_total\{object="records\[\]\.service"\} 1\n/);
+    expect(metrics).toMatch(/natlens_hub_unknown_fields_total\{object="\(top\)"\} 1\n/);
   });
 });

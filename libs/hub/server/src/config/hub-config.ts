@@ -37,6 +37,8 @@ export const hubConfigSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(1024).default(16 << 20),
   /** The largest JSON body of `POST /api/nodes/report` (a node report: at most 10,000 health checks). */
   maxReportBodyBytes: z.number().int().min(1024).default(4 << 20),
+  /** A record or batch stamped further than this ahead of the hub's clock is refused (a sender's clock is wrong). */
+  maxClockSkewMs: duration.max(24 * 3600_000).default(10 * 60_000),
   rawRetentionMs: duration.default(24 * 3600_000),
   rollupRetentionMs: duration.default(30 * 24 * 3600_000),
   retentionIntervalMs: duration.min(1000).default(10 * 60_000),
@@ -207,6 +209,7 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
     tls,
     maxBodyBytes: flags.maxBodyBytes ?? numberFrom(env['NATLENS_HUB_MAX_BODY_BYTES']),
     maxReportBodyBytes: flags.maxReportBodyBytes ?? numberFrom(env['NATLENS_HUB_MAX_REPORT_BODY_BYTES']),
+    maxClockSkewMs: durationMs(env['NATLENS_HUB_MAX_CLOCK_SKEW'], 'hub max clock skew'),
     rawRetentionMs: hours(flags.rawRetentionHours ?? numberFrom(env['NATLENS_RAW_RETENTION_HOURS'])),
     rollupRetentionMs: hours(days(flags.rollupRetentionDays ?? numberFrom(env['NATLENS_ROLLUP_RETENTION_DAYS']))),
     logLevel: flags.logLevel ?? env['NATLENS_LOG_LEVEL'],

@@ -64,6 +64,12 @@ export interface RetentionCutoffs {
   readonly rollupsBefore: number;
 }
 
+export interface ExpiredCounts {
+  readonly raw: number;
+  readonly rollups: number;
+  readonly services: number;
+}
+
 export interface FlowRepository {
   /** Applies pending schema migrations; returns the schema version. */
   migrate(): Promise<number>;
@@ -83,7 +89,8 @@ export interface FlowRepository {
   countFlows(): Promise<number>;
   /** Resolves once the store answers a trivial query (readiness); rejects when it cannot. */
   ping(): Promise<void>;
-  deleteExpired(cutoffs: RetentionCutoffs): Promise<{ raw: number; rollups: number }>;
+  /** Raw records, rollup minutes, and Services whose latest record is older than the rollups are kept. */
+  deleteExpired(cutoffs: RetentionCutoffs): Promise<ExpiredCounts>;
   close(): Promise<void>;
 }
 
