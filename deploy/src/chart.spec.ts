@@ -41,6 +41,7 @@ interface Container {
   securityContext?: Record<string, unknown>;
   volumeMounts?: { name: string; mountPath: string }[];
   readinessProbe?: { httpGet?: { path: string; scheme?: string } };
+  livenessProbe?: { httpGet?: { path: string; scheme?: string } };
 }
 interface PodSpec {
   hostNetwork?: boolean;
@@ -339,7 +340,9 @@ describe('the Helm chart, rendered for Kubernetes 1.35', () => {
       const hub = container(objects, 'Deployment', 'natlens-hub');
       expect(envValues(hub)).toEqual(expect.objectContaining({ NATLENS_HUB_TLS_CERT_FILE: '/etc/natlens/hub-tls/tls.crt', NATLENS_HUB_TLS_KEY_FILE: '/etc/natlens/hub-tls/tls.key', NATLENS_BUS_TLS_CA_FILE: '/etc/natlens/nats-tls/ca.crt' }));
       expect(mounts(hub)).toEqual(expect.objectContaining({ 'hub-tls': '/etc/natlens/hub-tls', 'nats-tls': '/etc/natlens/nats-tls' }));
-      expect(hub.readinessProbe?.httpGet?.scheme).toBe('HTTPS');
+      expect(hub.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http', scheme: 'HTTPS' });
+      // liveness touches no store: a slow database takes the replica out of the Service, it does not restart it
+      expect(hub.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http', scheme: 'HTTPS' });
       const dashboard = container(objects, 'Deployment', 'natlens-dashboard');
       expect(envValues(dashboard)).toEqual(
         expect.objectContaining({ NATLENS_HUB_URL: 'https://natlens-hub:8470', NODE_EXTRA_CA_CERTS: '/etc/natlens/hub-ca/ca.crt', NATLENS_DASHBOARD_TLS_CERT_FILE: '/etc/natlens/dashboard-tls/tls.crt', NATLENS_DASHBOARD_TLS_KEY_FILE: '/etc/natlens/dashboard-tls/tls.key' }),

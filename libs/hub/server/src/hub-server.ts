@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type ClusterMetadataSource, InventoryFileSource, KubeApiWatcher } from '@natlens/shared-cluster';
 import pino, { type Logger } from 'pino';
-import { AllExceptionsFilter, bodyParserErrors } from './api/all-exceptions.filter';
+import { AllExceptionsFilter } from './api/all-exceptions.filter';
 import { type HubConfig, type HubFlags, loadHubConfig } from './config/hub-config';
 import { HubModule } from './hub.module';
 import { HubMetrics } from './metrics/hub-metrics';
@@ -54,8 +54,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       HubModule.forRoot(config, log, { repository, cluster, clock: options.clock ?? Date.now, metrics: new HubMetrics() }),
       { logger: false, abortOnError: false, bodyParser: false, ...(config.tls ? { httpsOptions: { cert: config.tls.cert, key: config.tls.key } } : {}) },
     );
-    app.useBodyParser('json', { limit: config.maxBodyBytes });
-    app.use(bodyParserErrors);
+    // No global body parser: routes that take JSON parse it after their token is checked (api/json-body.ts).
     app.useGlobalFilters(new AllExceptionsFilter(log));
     await app.listen(config.port, config.host);
     const port = (app.getHttpServer().address() as AddressInfo).port;

@@ -155,6 +155,8 @@ export function flowRecord(options: RecordOptions = {}): FlowRecord {
   };
 }
 
+export const TEST_ROLLUP_RETENTION_MS = 10 * 365 * 24 * 3600_000;
+
 export const TEST_INGEST_TOKEN = 'test-ingest-token-0123456789';
 export const TEST_READ_TOKEN = 'test-read-token-0123456789ab';
 
@@ -172,7 +174,9 @@ export async function startTestHub(overrides: Partial<import('./config/hub-confi
   const { hubConfigSchema } = await import('./config/hub-config');
   const { startHub } = await import('./hub-server');
   const pino = (await import('pino')).default;
-  const config = hubConfigSchema.parse({ store: 'sqlite::memory:', port: 0, host: '127.0.0.1', ingestTokens: [TEST_INGEST_TOKEN], readTokens: [TEST_READ_TOKEN], logLevel: 'silent', ...overrides });
+  // Fixtures are stamped from 2023 on (flowRecord's firstSeen): rollups are kept for 10 years so the hub takes them
+  // (it refuses agent records older than its rollup retention). Tests of that rule pass their own retention.
+  const config = hubConfigSchema.parse({ store: 'sqlite::memory:', port: 0, host: '127.0.0.1', ingestTokens: [TEST_INGEST_TOKEN], readTokens: [TEST_READ_TOKEN], logLevel: 'silent', rollupRetentionMs: TEST_ROLLUP_RETENTION_MS, ...overrides });
   const hub = await startHub(config, { log: pino({ level: 'silent' }) });
   const request: TestHub['request'] = async (method, path, options = {}) => {
     const token = options.token === undefined ? TEST_INGEST_TOKEN : options.token;

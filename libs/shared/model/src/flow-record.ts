@@ -1,9 +1,18 @@
 import { z } from 'zod';
+import { dns1035LabelSchema, dns1123LabelSchema, dns1123SubdomainSchema, qualifiedNameSchema } from './kubernetes-names';
 
 /*
  * The records that cross process boundaries (agent → hub, hub → dashboard), as DESIGN.md "The core record" defines
  * them. A conntrack entry's ORIGINAL tuple is the connection as the client sent it; `translated` is its REPLY tuple
  * inverted: the connection as the backend receives it.
+ *
+ * Versioning, so agents and hubs of different releases work together (issue 18: a hub refusing an agent one version
+ * ahead of it lost every batch, since a refused batch is deleted for good):
+ * - additions are optional fields; a reader drops keys it does not know (the objects here are not strict) and the
+ *   hub counts what it dropped (natlens_hub_unknown_fields_total{object}), so nothing the old fields say is lost;
+ * - a field never changes meaning or type: a changed meaning is a new field;
+ * - every value is bounded: names follow Kubernetes' rules and lengths (kubernetes-names.ts), other strings have a
+ *   cap, and the hub holds timestamps to a window around its clock (libs/hub/server batch-validation.ts).
  */
 
 export const protocolSchema = z.enum(['tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'other']);
@@ -11,7 +20,7 @@ export type Protocol = z.infer<typeof protocolSchema>;
 
 const port = z.number().int().min(0).max(65535);
 
-export const tupleSchema = z.strictObject({
+export const tupleSchema = z.object({
   src: z.union([z.ipv4(), z.ipv6()]),
   sport: port,
   dst: z.union([z.ipv4(), z.ipv6()]),
@@ -58,7 +67,7 @@ export type LoadBalancerBasis = z.infer<typeof loadBalancerBasisSchema>;
 export const natFailureReasonSchema = z.enum(['insert-failed', 'table-full', 'nat-port-exhausted', 'netfilter-drop']);
 export type NatFailureReason = z.infer<typeof natFailureReasonSchema>;
 
-export const natFailureSchema = z.strictObject({
+export const natFailureSchema = z.object({
   reason: natFailureReasonSchema,
   /** The kernel's own name for it when it gave one (kfree_skb drop reason, e.g. NETFILTER_DROP). */
   kernelReason: z.string().max(64).optional(),
@@ -70,11 +79,11 @@ export const natFailureSchema = z.strictObject({
 });
 export type NatFailure = z.infer<typeof natFailureSchema>;
 
-export const flowServiceSchema = z.strictObject({
-  namespace: z.string().min(1),
-  name: z.string().min(1),
+export const flowServiceSchema = z.object({
+  namespace: dns1123LabelSchema,
+  name: dns1035LabelSchema,
   port: port,
-  portName: z.string().optional(),
+  portName: dns1123LabelSchema.optional(),
   type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
   externalTrafficPolicy: z.enum(['Cluster', 'Local']),
   entry: serviceEntrySchema,
@@ -86,25 +95,25 @@ export const flowServiceSchema = z.strictObject({
 });
 export type FlowService = z.infer<typeof flowServiceSchema>;
 
-export const flowEndpointSchema = z.strictObject({
-  namespace: z.string().min(1),
-  pod: z.string().min(1),
-  node: z.string().optional(),
+export const flowEndpointSchema = z.object({
+  namespace: dns1123LabelSchema,
+  pod: dns1123SubdomainSchema,
+  node: dns1123SubdomainSchema.optional(),
   ip: z.union([z.ipv4(), z.ipv6()]),
   port: port,
 });
 export type FlowEndpoint = z.infer<typeof flowEndpointSchema>;
 
 export const clientKindSchema = z.enum(['external', 'pod', 'node']);
-export const flowClientSchema = z.strictObject({
+export const flowClientSchema = z.object({
   ip: z.union([z.ipv4(), z.ipv6()]),
   kind: clientKindSchema,
-  /** The pod or node the address belongs to, when it is one of the cluster's. */
-  name: z.string().optional(),
+  /** The pod (`namespace/name`) or node the address belongs to, when it is one of the cluster's. */
+  name: qualifiedNameSchema.optional(),
 });
 export type FlowClient = z.infer<typeof flowClientSchema>;
 
-const counter = z.strictObject({ packets: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() });
+const counter = z.object({ packets: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() });
 
 export const flowSourceSchema = z.enum(['conntrack', 'ebpf', 'pcap']);
 export type FlowSource = z.infer<typeof flowSourceSchema>;
@@ -117,8 +126,8 @@ export type FlowSource = z.infer<typeof flowSourceSchema>;
 export const flowLegSchema = z.enum(['entry', 'forwarded']);
 export type FlowLeg = z.infer<typeof flowLegSchema>;
 
-export const flowRecordSchema = z.strictObject({
-  node: z.string().min(1),
+export const flowRecordSchema = z.object({
+  node: dns1123SubdomainSchema,
   source: flowSourceSchema,
   /** Stable across updates of one connection on one node; (node, flowId) is the record's identity. */
   flowId: z.string().min(1).max(128),
@@ -129,7 +138,7 @@ export const flowRecordSchema = z.strictObject({
   snat: z.boolean(),
   dnat: z.boolean(),
   portRemap: z.boolean(),
-  counters: z.strictObject({ original: counter.optional(), reply: counter.optional() }).optional(),
+  counters: z.object({ original: counter.optional(), reply: counter.optional() }).optional(),
   state: z.string().max(32).optional(),
   ended: z.boolean().optional(),
   leg: flowLegSchema,
@@ -137,9 +146,9 @@ export const flowRecordSchema = z.strictObject({
   endpoint: flowEndpointSchema.optional(),
   client: flowClientSchema,
   verdict: verdictSchema,
-  realClient: z.strictObject({ ip: z.union([z.ipv4(), z.ipv6()]), port: port.optional() }).optional(),
+  realClient: z.object({ ip: z.union([z.ipv4(), z.ipv6()]), port: port.optional() }).optional(),
   /** The node where the entry leg of a forwarded connection was NATed, when known. */
-  entryNode: z.string().optional(),
+  entryNode: dns1123SubdomainSchema.optional(),
   /**
    * The conntrack zone the connection was tracked in (CTA_ZONE, nf_conn's zone id; 0, the default zone, when the
    * kernel names none). Part of the connection's identity: two entries with the same tuple in different zones are
@@ -151,8 +160,8 @@ export const flowRecordSchema = z.strictObject({
 });
 export type FlowRecord = z.infer<typeof flowRecordSchema>;
 
-export const flowBatchSchema = z.strictObject({
-  node: z.string().min(1),
+export const flowBatchSchema = z.object({
+  node: dns1123SubdomainSchema,
   sentAt: z.number().int().nonnegative(),
   records: z.array(flowRecordSchema).max(10_000),
 });

@@ -17,18 +17,18 @@ function isBodyParserError(err: unknown): err is BodyParserError {
 }
 
 /**
- * body-parser runs before routing, and Nest maps its errors to a bare 400 with the parser's message; this
- * express error middleware (installed right after the parser) turns them into errors that say what to fix.
+ * body-parser's errors (it sets `type` and `status` rather than throwing an HttpException) as errors that say what
+ * to fix; undefined for any other error.
  */
-export function bodyParserErrors(err: unknown, _req: Request, _res: Response, next: (err?: unknown) => void): void {
-  if (!isBodyParserError(err)) return next(err);
+export function bodyParserHttpError(err: unknown, limitSetting: string): HttpException | undefined {
+  if (!isBodyParserError(err)) return undefined;
   if (err.type === 'entity.too.large') {
-    return next(new PayloadTooLargeException({ code: 'body-too-large', message: `the body is larger than the hub accepts (${err.limit ?? '?'} bytes); send smaller batches or raise NATLENS_HUB_MAX_BODY_BYTES on the hub` }));
+    return new PayloadTooLargeException({ code: 'body-too-large', message: `the body is larger than this route accepts (${err.limit ?? '?'} bytes); send less at once or raise ${limitSetting} on the hub` });
   }
   if (err.type === 'entity.parse.failed') {
-    return next(new BadRequestException({ code: 'malformed-json', message: 'the body is not valid JSON; send a FlowBatch object with Content-Type: application/json' }));
+    return new BadRequestException({ code: 'malformed-json', message: 'the body is not valid JSON; send a JSON object with Content-Type: application/json' });
   }
-  next(new HttpException({ code: err.type.replace(/\./g, '-'), message: `the request body could not be read (${err.type}); send JSON with Content-Type: application/json` }, err.status));
+  return new HttpException({ code: err.type.replace(/\./g, '-'), message: `the request body could not be read (${err.type}); send JSON with Content-Type: application/json` }, err.status);
 }
 
 /** Turns any error into {status, code, message}: a status, a machine code and a sentence that says what to fix. */

@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/com
 import type { Principal } from '@natlens/shared-auth';
 import { AuthPrincipal, IngestTokenGuard } from '../auth/bearer.guard';
 import { IngestService } from '../ingest/ingest.service';
+import { JsonBody } from './json-body';
 
 @Controller('api')
 export class IngestController {
@@ -14,6 +15,7 @@ export class IngestController {
   @Post('ingest')
   @HttpCode(200)
   @UseGuards(IngestTokenGuard)
+  @JsonBody((config) => ({ bytes: config.maxBodyBytes, setting: 'NATLENS_HUB_MAX_BODY_BYTES' }))
   ingest(@Body() body: unknown, @AuthPrincipal() principal: Principal) {
     return this.ingestService.ingest(body, { via: 'http', principal });
   }

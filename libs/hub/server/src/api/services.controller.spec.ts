@@ -139,9 +139,11 @@ describe('evidence API', () => {
     expect(res.body).toMatchObject({ status: 401, code: 'token-missing' });
   });
 
-  it('serves /healthz without a token', async () => {
+  it('serves /healthz and /readyz without a token', async () => {
     const res = await sut.request('GET', '/healthz', { token: null });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', flows: 600 + 200 });
+    expect(res.body).toEqual({ status: 'ok', cluster: expect.anything(), bus: 'none (HTTP ingest only)' });
+    const ready = await sut.request('GET', '/readyz', { token: null });
+    expect(ready).toEqual({ status: 200, body: { status: 'ready', store: { latencyMs: expect.any(Number) } } });
   });
 });

@@ -33,7 +33,12 @@ export const hubConfigSchema = z.strictObject({
   nodeTokenSecret: z.string().min(MIN_NODE_TOKEN_SECRET_LENGTH, `the node token secret must be at least ${MIN_NODE_TOKEN_SECRET_LENGTH} characters`).optional(),
   /** HTTPS instead of HTTP on the TCP port (REST and socket.io): a PEM certificate chain and its key. */
   tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+  /** The largest JSON body of `POST /api/ingest` (a batch). */
   maxBodyBytes: z.number().int().min(1024).default(16 << 20),
+  /** The largest JSON body of `POST /api/nodes/report` (a node report: at most 10,000 health checks). */
+  maxReportBodyBytes: z.number().int().min(1024).default(4 << 20),
+  /** A record or batch stamped further than this ahead of the hub's clock is refused (a sender's clock is wrong). */
+  maxClockSkewMs: duration.max(24 * 3600_000).default(10 * 60_000),
   rawRetentionMs: duration.default(24 * 3600_000),
   rollupRetentionMs: duration.default(30 * 24 * 3600_000),
   retentionIntervalMs: duration.min(1000).default(10 * 60_000),
@@ -100,6 +105,7 @@ export interface HubFlags {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   maxBodyBytes?: number;
+  maxReportBodyBytes?: number;
   rawRetentionHours?: number;
   rollupRetentionDays?: number;
   logLevel?: string;
@@ -204,6 +210,8 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
     nodeTokenSecret,
     tls,
     maxBodyBytes: flags.maxBodyBytes ?? numberFrom(env['NATLENS_HUB_MAX_BODY_BYTES']),
+    maxReportBodyBytes: flags.maxReportBodyBytes ?? numberFrom(env['NATLENS_HUB_MAX_REPORT_BODY_BYTES']),
+    maxClockSkewMs: durationMs(env['NATLENS_HUB_MAX_CLOCK_SKEW'], 'hub max clock skew'),
     rawRetentionMs: hours(flags.rawRetentionHours ?? numberFrom(env['NATLENS_RAW_RETENTION_HOURS'])),
     rollupRetentionMs: hours(days(flags.rollupRetentionDays ?? numberFrom(env['NATLENS_ROLLUP_RETENTION_DAYS']))),
     logLevel: flags.logLevel ?? env['NATLENS_LOG_LEVEL'],

@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import { LiveFeed } from '../live/live-feed';
 import { HubMetrics } from '../metrics/hub-metrics';
 import type { FlowRepository, IngestResult } from '../storage/flow-repository';
-import { FLOW_REPOSITORY, LOGGER, NODE_LOCK } from '../tokens';
-import { validateBatch } from './batch-validation';
+import type { HubConfig } from '../config/hub-config';
+import { type Clock, CLOCK, FLOW_REPOSITORY, HUB_CONFIG, LOGGER, NODE_LOCK } from '../tokens';
+import { type ClockWindow, validateBatch } from './batch-validation';
 import type { NodeLock } from './node-lock';
 
 /** Where a batch came from: an HTTP client (its token's principal; an import names its path) or a NATS subject. */
@@ -20,7 +21,23 @@ export class IngestService {
     @Inject(HubMetrics) private readonly metrics: HubMetrics,
     @Inject(LOGGER) private readonly log: Logger,
     @Inject(NODE_LOCK) private readonly lock: NodeLock,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(CLOCK) private readonly now: Clock,
   ) {}
+
+  /**
+   * Timestamps a batch may carry: not after the hub's clock plus the tolerated skew, and (from agents) not older than
+   * the rollups are kept, since such a record would be deleted by the next retention run. An imported capture is
+   * history: only its future is bounded.
+   */
+  clockWindow(origin: BatchOrigin): ClockWindow {
+    const now = this.now();
+    return {
+      notAfter: now + this.config.maxClockSkewMs,
+      notAfterSetting: 'NATLENS_HUB_MAX_CLOCK_SKEW',
+      ...(origin.via === 'import' ? {} : { notBefore: now - this.config.rollupRetentionMs, notBeforeSetting: 'NATLENS_ROLLUP_RETENTION_DAYS' }),
+    };
+  }
 
   /**
    * Validates the whole batch, checks that its origin may write its node (checkBatchOrigin), stores it in one
@@ -29,12 +46,13 @@ export class IngestService {
    */
   async ingest(body: unknown, origin: BatchOrigin): Promise<IngestResult> {
     const stopTimer = this.metrics.ingestSeconds.startTimer();
-    const validation = validateBatch(body);
+    const validation = validateBatch(body, this.clockWindow(origin));
     if (!validation.ok) {
       this.metrics.ingestBatches.inc({ outcome: 'invalid' });
       throw new BadRequestException({ code: 'invalid-batch', message: validation.message });
     }
     const { batch } = validation;
+    if (validation.unknownFieldCount > 0) this.countUnknownFields(batch.node, validation.unknownFields, validation.unknownFieldCount);
     this.checkBatchOrigin(batch, origin);
     let result: IngestResult;
     try {
@@ -52,6 +70,16 @@ export class IngestService {
     this.log.debug({ node: batch.node, ...result }, 'batch stored');
     this.live.publish(batch.records);
     return result;
+  }
+
+  /** Keys a newer agent sent that this hub does not know: dropped, the rest stored; counted by object, logged by name. */
+  private countUnknownFields(node: string, fields: readonly { object: string; key: string }[], total: number): void {
+    const byObject = new Map<string, number>();
+    for (const field of fields) byObject.set(field.object, (byObject.get(field.object) ?? 0) + 1);
+    for (const [object, n] of byObject) this.metrics.unknownFields.inc({ object }, n);
+    if (total > fields.length) this.metrics.unknownFields.inc({ object: '(beyond the listed)' }, total - fields.length);
+    const names = [...new Set(fields.map((f) => `${f.object}.${f.key.slice(0, 64)}`))].slice(0, 10);
+    this.log.debug({ node, unknownFields: total, names }, 'batch carried fields this hub does not know: dropped them, stored the rest (is the agent newer than the hub?)');
   }
 
   /**

@@ -80,7 +80,7 @@ describe('socket.io /live', () => {
   });
 
   it('serves the same API on the Unix socket', async () => {
-    const body = JSON.stringify({ node: 'node9', sentAt: 1, records: [flowRecord({ node: 'node9' })] });
+    const body = JSON.stringify({ node: 'node9', sentAt: Date.now(), records: [flowRecord({ node: 'node9' })] });
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
         { socketPath: join(dir, 'hub.sock'), path: '/api/ingest', method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TEST_INGEST_TOKEN}` } },

@@ -1,5 +1,6 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
 import { z } from 'zod';
+import { JsonBody } from '../api/json-body';
 import { parseQuery } from '../api/query-validation';
 import type { Principal } from '@natlens/shared-auth';
 import { AuthPrincipal, IngestTokenGuard, ReadTokenGuard } from '../auth/bearer.guard';
@@ -28,6 +29,7 @@ export class NodesController {
   @Post('report')
   @HttpCode(200)
   @UseGuards(IngestTokenGuard)
+  @JsonBody((config) => ({ bytes: config.maxReportBodyBytes, setting: 'NATLENS_HUB_MAX_REPORT_BODY_BYTES' }))
   report(@Body() body: unknown, @AuthPrincipal() principal: Principal) {
     return this.reports.store(body, { via: 'http', principal });
   }

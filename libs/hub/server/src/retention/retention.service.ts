@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/hub-config';
 import { HubMetrics } from '../metrics/hub-metrics';
-import type { FlowRepository } from '../storage/flow-repository';
+import type { ExpiredCounts, FlowRepository } from '../storage/flow-repository';
 import { type Clock, CLOCK, FLOW_REPOSITORY, HUB_CONFIG, LOGGER } from '../tokens';
 
 /** The scheduled job that enforces retention: raw records and rollups each by their own age limit. */
@@ -31,7 +31,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /** Deletes what is past retention; never throws (a failure is logged and retried at the next tick). */
-  async runOnce(): Promise<{ raw: number; rollups: number } | undefined> {
+  async runOnce(): Promise<ExpiredCounts | undefined> {
     if (this.running) return undefined;
     const now = this.now();
     const job = this.repository
@@ -39,7 +39,8 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       .then((deleted) => {
         this.metrics.retentionDeleted.inc({ kind: 'raw' }, deleted.raw);
         this.metrics.retentionDeleted.inc({ kind: 'rollup' }, deleted.rollups);
-        if (deleted.raw + deleted.rollups > 0) this.log.info(deleted, 'retention: expired rows deleted');
+        this.metrics.retentionDeleted.inc({ kind: 'service' }, deleted.services);
+        if (deleted.raw + deleted.rollups + deleted.services > 0) this.log.info(deleted, 'retention: expired rows deleted');
         return deleted;
       })
       .catch((err: unknown) => {

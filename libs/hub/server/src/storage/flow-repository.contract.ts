@@ -307,12 +307,20 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     const old = flowRecord({ firstSeen: T0, lastSeen: T0 + 1 });
     const recent = flowRecord({ firstSeen: T0 + 600_000, lastSeen: T0 + 600_001 });
     await sut.ingest([old, recent]);
-    expect(await sut.deleteExpired({ rawBefore: T0 + 300_000, rollupsBefore: 0 })).toEqual({ raw: 1, rollups: 0 });
+    expect(await sut.deleteExpired({ rawBefore: T0 + 300_000, rollupsBefore: 0 })).toEqual({ raw: 1, rollups: 0, services: 0 });
     expect((await sut.flows({ limit: 10 })).flows.map((r) => r.flowId)).toEqual([recent.flowId]);
     // rollups outlive the raw record: the old minute still counts
     expect((await sut.evidenceCounts(web, { from: Math.floor(T0 / 60_000) * 60_000, to: Math.floor(T0 / 60_000) * 60_000 + 60_000 })).rows.map((r) => r.connections)).toEqual([1]);
     const removed = await sut.deleteExpired({ rawBefore: 0, rollupsBefore: T0 + 300_000 });
     expect(removed.rollups).toBe(3); // one flow_minute row, two client_minute rows
+    expect(removed.services).toBe(0); // web was last seen after the cutoff
     expect((await sut.evidenceCounts(web, ALL)).rows.map((r) => r.connections)).toEqual([1]);
+  });
+
+  it('forgets a Service whose latest record is older than the rollups are kept', async () => {
+    await sut.ingest([flowRecord({ firstSeen: T0, lastSeen: T0 + 1, service: api }), flowRecord({ firstSeen: T0 + 600_000, lastSeen: T0 + 600_001 })]);
+    expect(await sut.deleteExpired({ rawBefore: 0, rollupsBefore: T0 + 300_000 })).toMatchObject({ services: 1 });
+    expect((await sut.services()).map((s) => s.name)).toEqual(['web']);
+    expect(await sut.service(api)).toBeUndefined();
   });
 }

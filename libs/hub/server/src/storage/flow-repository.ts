@@ -64,6 +64,12 @@ export interface RetentionCutoffs {
   readonly rollupsBefore: number;
 }
 
+export interface ExpiredCounts {
+  readonly raw: number;
+  readonly rollups: number;
+  readonly services: number;
+}
+
 export interface FlowRepository {
   /** Applies pending schema migrations; returns the schema version. */
   migrate(): Promise<number>;
@@ -79,9 +85,12 @@ export interface FlowRepository {
   service(key: ServiceKey): Promise<StoredService | undefined>;
   serviceCounts(window: TimeWindow): Promise<ServiceCounts[]>;
   flows(query: FlowQuery): Promise<FlowPage>;
-  /** Total raw records stored (for /healthz and tests). */
+  /** Total raw records stored (a full count: for tests and tools, never for probes). */
   countFlows(): Promise<number>;
-  deleteExpired(cutoffs: RetentionCutoffs): Promise<{ raw: number; rollups: number }>;
+  /** Resolves once the store answers a trivial query (readiness); rejects when it cannot. */
+  ping(): Promise<void>;
+  /** Raw records, rollup minutes, and Services whose latest record is older than the rollups are kept. */
+  deleteExpired(cutoffs: RetentionCutoffs): Promise<ExpiredCounts>;
   close(): Promise<void>;
 }
 

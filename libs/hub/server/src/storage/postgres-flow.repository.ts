@@ -1,7 +1,7 @@
 import { Pool, type PoolClient } from 'pg';
 import type { EvidenceCounts, TimeWindow } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
-import type { EvidenceSource, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
+import type { EvidenceSource, ExpiredCounts, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
 import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
 import { clientMinuteValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { type FlowDims, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
@@ -162,14 +162,20 @@ export class PostgresFlowRepository implements FlowRepository {
     return Number((await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM flows')).rows[0]?.n ?? 0);
   }
 
-  async deleteExpired(cutoffs: RetentionCutoffs): Promise<{ raw: number; rollups: number }> {
-    return this.transaction(async (client) => {
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async deleteExpired(cutoffs: RetentionCutoffs): Promise<ExpiredCounts> {
+    return this.transaction(async (client): Promise<ExpiredCounts> => {
       // As in the SQLite store: first_seen lets flows_first_seen find the rows (migration 2 dropped the last_seen
       // index); a record claiming lastSeen < firstSeen is kept until its firstSeen is past the cutoff too.
       const raw = (await client.query('DELETE FROM flows WHERE first_seen < $1 AND last_seen < $1', [cutoffs.rawBefore])).rowCount ?? 0;
       const minute = Math.floor(cutoffs.rollupsBefore / MINUTE_MS);
       const rollups = ((await client.query('DELETE FROM flow_minute WHERE minute < $1', [minute])).rowCount ?? 0) + ((await client.query('DELETE FROM client_minute WHERE minute < $1', [minute])).rowCount ?? 0);
-      return { raw, rollups };
+      // A Service last seen before the rollups' cutoff has nothing left to show (issue 18: the table only grew).
+      const services = (await client.query('DELETE FROM services WHERE last_seen < $1', [cutoffs.rollupsBefore])).rowCount ?? 0;
+      return { raw, rollups, services };
     });
   }
 

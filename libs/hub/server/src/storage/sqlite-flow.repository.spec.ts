@@ -71,7 +71,7 @@ describe('SqliteFlowRepository', () => {
       const counts = await sut.evidenceCounts(web, all);
       expect(counts.rows.map((r) => r.connections)).toEqual([1]);
       expect(counts).toEqual(await sut.evidenceCounts(web, all, 'raw'));
-      expect(await sut.deleteExpired({ rawBefore: ended.lastSeen + 1, rollupsBefore: 0 })).toEqual({ raw: 1, rollups: 0 });
+      expect(await sut.deleteExpired({ rawBefore: ended.lastSeen + 1, rollupsBefore: 0 })).toEqual({ raw: 1, rollups: 0, services: 0 });
       await sut.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { EvidenceCounts, TimeWindow } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
-import type { EvidenceSource, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
+import type { EvidenceSource, ExpiredCounts, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
 import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
 import { clientMinuteValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { type FlowDims, type FlowRow, flowRow, MINUTE_MS, planIngest, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
@@ -169,8 +169,12 @@ export class SqliteFlowRepository implements FlowRepository {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM flows').get() as { n: number }).n;
   }
 
-  async deleteExpired(cutoffs: RetentionCutoffs): Promise<{ raw: number; rollups: number }> {
-    return this.db.transaction(() => {
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async deleteExpired(cutoffs: RetentionCutoffs): Promise<ExpiredCounts> {
+    return this.db.transaction((): ExpiredCounts => {
       // The first_seen condition lets flows_first_seen find the rows (migration 2 dropped the last_seen index). It
       // changes nothing for records whose lastSeen ≥ firstSeen, i.e. all the agent sends; a record claiming
       // lastSeen < firstSeen is kept until its firstSeen is past the cutoff too.
@@ -178,7 +182,9 @@ export class SqliteFlowRepository implements FlowRepository {
       const minute = Math.floor(cutoffs.rollupsBefore / MINUTE_MS);
       const rollups =
         this.db.prepare('DELETE FROM flow_minute WHERE minute < ?').run(minute).changes + this.db.prepare('DELETE FROM client_minute WHERE minute < ?').run(minute).changes;
-      return { raw, rollups };
+      // A Service last seen before the rollups' cutoff has nothing left to show (issue 18: the table only grew).
+      const services = this.db.prepare('DELETE FROM services WHERE last_seen < ?').run(cutoffs.rollupsBefore).changes;
+      return { raw, rollups, services };
     })();
   }
 
