@@ -1,5 +1,5 @@
 import { ParseError } from '@natlens/agent-wire';
-import type { ConntrackDumpEntry } from './conntrack-entry';
+import { type ConntrackDumpEntry, EntryDefect } from './conntrack-entry';
 import { parseConntrackTextLine } from './conntrack-text-line';
 import { ConntrackXmlReader } from './conntrack-xml-reader';
 
@@ -81,7 +81,7 @@ export class ConntrackDumpReader {
 
   private start(format: 'text' | 'xml'): void {
     this.format = format;
-    const error = (err: ParseError) => this.noteError(err);
+    const error = (offset: number, expected: string, what: string) => this.noteError(offset, expected, what);
     if (format === 'xml') this.xml = new ConntrackXmlReader({ entry: this.onEntry, error });
     else this.lines = new LineSplitter((line, offset) => this.textLine(line, offset), error);
   }
@@ -95,17 +95,15 @@ export class ConntrackDumpReader {
   private textLine(line: string, offset: number): void {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('conntrack v')) return; // the summary line conntrack prints on stderr
-    try {
-      this.onEntry(parseConntrackTextLine(trimmed, offset));
-    } catch (err) {
-      if (!(err instanceof ParseError)) throw err;
-      this.noteError(err);
-    }
+    const entry = parseConntrackTextLine(trimmed);
+    if (entry instanceof EntryDefect) this.noteError(offset, entry.expected, 'conntrack line');
+    else this.onEntry(entry);
   }
 
-  private noteError(err: ParseError): void {
+  /** Builds the ParseError only when it is listed: an Error's stack trace costs more than reading a flow. */
+  private noteError(offset: number, expected: string, what: string): void {
     this.errorCount++;
-    if (this.errors.length < this.maxErrors) this.errors.push(err);
+    if (this.errors.length < this.maxErrors) this.errors.push(new ParseError(offset, expected, what));
   }
 }
 
@@ -119,7 +117,7 @@ class LineSplitter {
 
   constructor(
     private readonly onLine: (line: string, offset: number) => void,
-    private readonly onError: (err: ParseError) => void,
+    private readonly onError: (offset: number, expected: string, what: string) => void,
   ) {}
 
   push(chunk: Buffer): void {
@@ -153,7 +151,7 @@ class LineSplitter {
   }
 
   private finishLine(): void {
-    if (this.tooLong) this.onError(new ParseError(this.lineStart, `a line of at most ${MAX_LINE_BYTES} bytes`, 'conntrack line'));
+    if (this.tooLong) this.onError(this.lineStart, `a line of at most ${MAX_LINE_BYTES} bytes`, 'conntrack line');
     else this.onLine(Buffer.concat(this.parts, this.partBytes).toString('utf8'), this.lineStart);
     this.parts = [];
     this.partBytes = 0;

@@ -1,17 +1,14 @@
 import type { Tuple } from '@natlens/shared-model';
-import { ParseError } from '@natlens/agent-wire';
-import { type ConntrackDumpEntry, protocolOf, tupleOf } from './conntrack-entry';
+import { type ConntrackDumpEntry, EntryDefect, protocolOf, tupleOf } from './conntrack-entry';
 
-const WHAT = 'conntrack line';
-
-/** One line of `conntrack -L [-o extended[,id]]` (already trimmed, not empty); throws a ParseError at `lineOffset`. */
-export function parseConntrackTextLine(line: string, lineOffset: number): ConntrackDumpEntry {
+/** One line of `conntrack -L [-o extended[,id]]` (already trimmed, not empty), or what it lacks. */
+export function parseConntrackTextLine(line: string): ConntrackDumpEntry | EntryDefect {
   const tokens = line.split(/\s+/);
   let i = 0;
   // -o extended starts with the layer-3 name and number ("ipv4 2"); the default format starts at the layer-4 name.
   if (tokens[0] === 'ipv4' || tokens[0] === 'ipv6') i = 2;
   const l4 = tokens[i];
-  if (!l4 || !/^[a-z0-9-]+$/.test(l4) || !/^\d+$/.test(tokens[i + 1] ?? '')) throw new ParseError(lineOffset, 'a layer-4 protocol name and number ("tcp 6")', WHAT);
+  if (!l4 || !/^[a-z0-9-]+$/.test(l4) || !/^\d+$/.test(tokens[i + 1] ?? '')) return new EntryDefect('a layer-4 protocol name and number ("tcp 6")');
   const proto = protocolOf(l4);
   i += 2;
   const entry: ConntrackDumpEntry = { original: undefined as unknown as Tuple, reply: undefined as unknown as Tuple, flags: [] };
@@ -38,9 +35,13 @@ export function parseConntrackTextLine(line: string, lineOffset: number): Conntr
     else if (key === 'zone') entry.zone = Number(value);
     else if (key === 'id') entry.id = value;
   }
-  if (tuples.length < 2) throw new ParseError(lineOffset, 'two tuples (src= dst= …) for ORIGINAL and REPLY', WHAT);
-  entry.original = tupleOf(tuples[0] as Record<string, string>, proto, lineOffset, WHAT);
-  entry.reply = tupleOf(tuples[1] as Record<string, string>, proto, lineOffset, WHAT);
+  if (tuples.length < 2) return new EntryDefect('two tuples (src= dst= …) for ORIGINAL and REPLY');
+  const original = tupleOf(tuples[0] as Record<string, string>, proto);
+  if (original instanceof EntryDefect) return original;
+  const reply = tupleOf(tuples[1] as Record<string, string>, proto);
+  if (reply instanceof EntryDefect) return reply;
+  entry.original = original;
+  entry.reply = reply;
   if (counters[0] || counters[1]) entry.counters = { ...(counters[0] ? { original: counters[0] } : {}), ...(counters[1] ? { reply: counters[1] } : {}) };
   return entry;
 }

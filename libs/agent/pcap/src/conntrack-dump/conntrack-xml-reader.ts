@@ -1,5 +1,4 @@
-import { ParseError } from '@natlens/agent-wire';
-import { type ConntrackDumpEntry, protocolOf, tupleOf } from './conntrack-entry';
+import { type ConntrackDumpEntry, EntryDefect, protocolOf, tupleOf } from './conntrack-entry';
 
 /*
  * `conntrack -L -o xml` read as a stream of bytes in one pass: a tag scanner and the <flow> being built, nothing
@@ -26,7 +25,8 @@ const WHAT_FLOW = 'conntrack XML flow';
 
 export interface ConntrackXmlSink {
   entry(entry: ConntrackDumpEntry): void;
-  error(error: ParseError): void;
+  /** The parts of a ParseError; the sink builds one only if it keeps it (see EntryDefect). */
+  error(offset: number, expected: string, what: string): void;
 }
 
 interface MetaFields {
@@ -42,8 +42,8 @@ interface OpenFlow {
   meta?: MetaFields;
   /** the leaf element whose text is being read */
   element?: string;
-  text: Buffer[];
-  textBytes: number;
+  /** its bytes so far, one character per byte (latin1), decoded as UTF-8 when the element ends */
+  text: string;
 }
 
 export class ConntrackXmlReader {
@@ -68,7 +68,8 @@ export class ConntrackXmlReader {
       if (!this.inTag) {
         const lt = chunk.indexOf(LT, i);
         const end = lt < 0 ? n : lt;
-        if (this.flow?.element !== undefined && end > i) this.appendText(this.flow, chunk.subarray(i, end));
+        const flow = this.flow;
+        if (flow?.element !== undefined && end > i && flow.text.length < MAX_TEXT_BYTES) flow.text += chunk.toString('latin1', i, Math.min(end, i + MAX_TEXT_BYTES - flow.text.length));
         if (lt < 0) break;
         this.openTag(this.consumed + lt);
         i = lt + 1;
@@ -98,9 +99,9 @@ export class ConntrackXmlReader {
   end(): void {
     if (this.inTag && !this.tagBroken) this.breakTag("'>' closing the tag before the end of the input");
     this.inTag = false;
-    if (this.flow) this.sink.error(new ParseError(this.flow.offset, '</flow> before the end of the input', WHAT_FLOW));
+    if (this.flow) this.sink.error(this.flow.offset, '</flow> before the end of the input', WHAT_FLOW);
     this.flow = undefined;
-    if (!this.sawDocument && !this.sawFlow) this.sink.error(new ParseError(0, 'a <conntrack> document', WHAT));
+    if (!this.sawDocument && !this.sawFlow) this.sink.error(0, 'a <conntrack> document', WHAT);
   }
 
   private openTag(offset: number): void {
@@ -112,7 +113,7 @@ export class ConntrackXmlReader {
 
   private breakTag(expected: string): void {
     this.tagBroken = true;
-    this.sink.error(new ParseError(this.tagOffset, expected, WHAT));
+    this.sink.error(this.tagOffset, expected, WHAT);
   }
 
   private closeTag(): void {
@@ -134,15 +135,15 @@ export class ConntrackXmlReader {
     }
     if (name === 'flow') {
       this.sawFlow = true;
-      if (this.flow) this.sink.error(new ParseError(this.flow.offset, '</flow> before the next <flow>', WHAT_FLOW));
-      this.flow = selfClosing ? undefined : { offset: this.tagOffset, metas: new Map(), text: [], textBytes: 0 };
+      if (this.flow) this.sink.error(this.flow.offset, '</flow> before the next <flow>', WHAT_FLOW);
+      this.flow = selfClosing ? undefined : { offset: this.tagOffset, metas: new Map(), text: '' };
       return;
     }
     const flow = this.flow;
     if (!flow) return;
     flow.element = undefined;
     if (name === 'meta') {
-      const direction = attribute(attributes, 'direction') ?? '';
+      const direction = DIRECTION.exec(attributes)?.[1] ?? '';
       // the first <meta> of a direction counts, as conntrack writes only one
       const fresh: MetaFields = { fields: new Map(), flags: new Set() };
       if (!flow.metas.has(direction)) flow.metas.set(direction, fresh);
@@ -151,12 +152,11 @@ export class ConntrackXmlReader {
     }
     const meta = flow.meta;
     if (!meta) return;
-    if (name === 'layer4') meta.protoname ??= attribute(attributes, 'protoname');
+    if (name === 'layer4') meta.protoname ??= PROTONAME.exec(attributes)?.[1];
     else if (selfClosing) meta.flags.add(name);
     else if (name !== 'layer3' && name !== 'counters') {
       flow.element = name;
-      flow.text = [];
-      flow.textBytes = 0;
+      flow.text = '';
     }
   }
 
@@ -164,70 +164,71 @@ export class ConntrackXmlReader {
     const flow = this.flow;
     if (name === 'flow') {
       if (!flow) {
-        this.sink.error(new ParseError(this.tagOffset, '<flow> before </flow>', WHAT_FLOW));
+        this.sink.error(this.tagOffset, '<flow> before </flow>', WHAT_FLOW);
         return;
       }
       this.flow = undefined;
-      try {
-        this.sink.entry(entryOf(flow));
-      } catch (err) {
-        if (!(err instanceof ParseError)) throw err;
-        this.sink.error(err);
-      }
+      const entry = entryOf(flow);
+      if (entry instanceof EntryDefect) this.sink.error(flow.offset, entry.expected, WHAT_FLOW);
+      else this.sink.entry(entry);
       return;
     }
     if (!flow) return;
     if (name === 'meta') flow.meta = undefined;
-    else if (flow.element === name && flow.meta && !flow.meta.fields.has(name)) flow.meta.fields.set(name, Buffer.concat(flow.text).toString('utf8'));
+    else if (flow.element === name && flow.meta && !flow.meta.fields.has(name)) flow.meta.fields.set(name, utf8Of(flow.text));
     flow.element = undefined;
   }
-
-  private appendText(flow: OpenFlow, bytes: Buffer): void {
-    const room = MAX_TEXT_BYTES - flow.textBytes;
-    if (room <= 0) return;
-    const kept = bytes.subarray(0, room);
-    flow.text.push(Buffer.from(kept)); // a copy: the caller may reuse its chunk
-    flow.textBytes += kept.length;
-  }
 }
 
-function attribute(attributes: string, name: string): string | undefined {
-  return new RegExp(`(?:^|\\s)${name}\\s*=\\s*"([^"]*)"`).exec(attributes)?.[1];
+const DIRECTION = /(?:^|\s)direction\s*=\s*"([^"]*)"/;
+const PROTONAME = /(?:^|\s)protoname\s*=\s*"([^"]*)"/;
+const NON_ASCII = /[\x80-\xff]/;
+
+function utf8Of(latin1: string): string {
+  return NON_ASCII.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1;
 }
 
-function entryOf(flow: OpenFlow): ConntrackDumpEntry {
+function entryOf(flow: OpenFlow): ConntrackDumpEntry | EntryDefect {
   const tuple = (meta: MetaFields | undefined) => {
-    if (!meta) throw new ParseError(flow.offset, 'an original and a reply <meta> element', WHAT_FLOW);
+    if (!meta) return new EntryDefect('an original and a reply <meta> element');
     const f = meta.fields;
-    return tupleOf({ src: f.get('src'), dst: f.get('dst'), sport: f.get('sport'), dport: f.get('dport') }, protocolOf(meta.protoname ?? 'unknown'), flow.offset, WHAT_FLOW);
+    return tupleOf({ src: f.get('src'), dst: f.get('dst'), sport: f.get('sport'), dport: f.get('dport') }, protocolOf(meta.protoname ?? 'unknown'));
   };
-  const number = (meta: MetaFields, name: string): number | undefined => {
-    const text = meta.fields.get(name);
+  const number = (meta: MetaFields | undefined, name: string): number | undefined | EntryDefect => {
+    const text = meta?.fields.get(name);
     if (text === undefined) return undefined;
-    if (!/^\d+$/.test(text)) throw new ParseError(flow.offset, `a whole number in <${name}>, not "${text.slice(0, 40)}"`, WHAT_FLOW);
+    if (!/^\d+$/.test(text)) return new EntryDefect(`a whole number in <${name}>, not "${text.slice(0, 40)}"`);
     return Number(text);
   };
-  const counter = (meta: MetaFields) => {
+  const counter = (meta: MetaFields | undefined) => {
     const packets = number(meta, 'packets');
-    return packets === undefined ? undefined : { packets, bytes: number(meta, 'bytes') ?? 0 };
+    const bytes = number(meta, 'bytes');
+    if (packets instanceof EntryDefect) return packets;
+    if (bytes instanceof EntryDefect) return bytes;
+    return packets === undefined ? undefined : { packets, bytes: bytes ?? 0 };
   };
   const originalMeta = flow.metas.get('original');
   const replyMeta = flow.metas.get('reply');
-  const entry: ConntrackDumpEntry = { original: tuple(originalMeta), reply: tuple(replyMeta), flags: [] };
-  const independent = flow.metas.get('independent') ?? { fields: new Map<string, string>(), flags: new Set<string>() };
-  const state = independent.fields.get('state');
+  const original = tuple(originalMeta);
+  if (original instanceof EntryDefect) return original;
+  const reply = tuple(replyMeta);
+  if (reply instanceof EntryDefect) return reply;
+  const entry: ConntrackDumpEntry = { original, reply, flags: [] };
+  const independent = flow.metas.get('independent');
+  const state = independent?.fields.get('state');
   if (state) entry.state = state;
-  const timeout = number(independent, 'timeout');
-  if (timeout !== undefined) entry.timeout = timeout;
-  const mark = number(independent, 'mark');
-  if (mark !== undefined) entry.mark = mark;
-  const zone = number(independent, 'zone');
-  if (zone !== undefined) entry.zone = zone;
-  const id = independent.fields.get('id');
+  for (const name of ['timeout', 'mark', 'zone'] as const) {
+    const value = number(independent, name);
+    if (value instanceof EntryDefect) return value;
+    if (value !== undefined) entry[name] = value;
+  }
+  const id = independent?.fields.get('id');
   if (id !== undefined) entry.id = id;
-  for (const flag of ['assured', 'unreplied']) if (independent.flags.has(flag)) entry.flags.push(flag.toUpperCase());
-  const original = counter(originalMeta as MetaFields);
-  const reply = counter(replyMeta as MetaFields);
-  if (original || reply) entry.counters = { ...(original ? { original } : {}), ...(reply ? { reply } : {}) };
+  for (const flag of ['assured', 'unreplied']) if (independent?.flags.has(flag)) entry.flags.push(flag.toUpperCase());
+  const originalCounter = counter(originalMeta);
+  if (originalCounter instanceof EntryDefect) return originalCounter;
+  const replyCounter = counter(replyMeta);
+  if (replyCounter instanceof EntryDefect) return replyCounter;
+  if (originalCounter || replyCounter) entry.counters = { ...(originalCounter ? { original: originalCounter } : {}), ...(replyCounter ? { reply: replyCounter } : {}) };
   return entry;
 }
