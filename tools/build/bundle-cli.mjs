@@ -58,6 +58,8 @@ const result = await build({
     'lab-daemon': 'libs/lab/src/daemons/main.ts',
     // bin/natlens's relaunch with the agent's Node flags (apps/cli/src/launch/node-flags.ts), loaded before main.js.
     launch: 'apps/cli/src/launch/node-flags.ts',
+    // Worker threads (startModuleWorker in @natlens/agent-pcap finds them next to main.js): the conntrack dump reader.
+    'conntrack-dump-worker': 'libs/agent/pcap/src/conntrack-dump/conntrack-dump.worker.ts',
   },
   outdir,
   bundle: true,

@@ -7,6 +7,8 @@ import { AgentModule, type AgentOverrides } from './agent.module';
 import { AgentConfig, AgentFlags, loadAgentConfig } from './config/agent-config';
 import { PipelineService } from './pipeline/pipeline.service';
 import { AllExceptionsFilter } from './api/all-exceptions.filter';
+import { AgentMetrics } from './metrics/agent-metrics';
+import { installProcessGuards } from './process-guards';
 
 export { loadAgentConfig, ConfigError } from './config/agent-config';
 export type { AgentConfig, AgentFlags } from './config/agent-config';
@@ -40,7 +42,10 @@ export async function startAgent(config: AgentConfig, log: Logger = pino({ level
 export async function runAgentCommand(flags: AgentFlags): Promise<void> {
   const config = loadAgentConfig(flags, process.env, (path) => readFileSync(path, 'utf8'));
   const log = pino({ level: config.logLevel });
+  let metrics: AgentMetrics | undefined;
+  installProcessGuards(process, log, () => metrics);
   const agent = await startAgent(config, log);
+  metrics = agent.app.get(AgentMetrics);
   const stop = async (signal: string) => {
     log.info({ signal }, 'stopping: flushing records to the spool');
     await agent.close();

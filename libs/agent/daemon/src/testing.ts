@@ -16,6 +16,10 @@ export class IngestReceiver {
   readonly nodeReports: NodeReport[] = [];
   batches = 0;
   rejected = 0;
+  /** Bodies larger than this are refused with 413, as the hub's body limit does (undefined: no limit). */
+  maxBodyBytes: number | undefined;
+  /** Requests refused with 413. */
+  tooLarge = 0;
   private server: Server | undefined;
 
   constructor(
@@ -38,6 +42,11 @@ export class IngestReceiver {
         if (this.failNext.count > 0) {
           this.failNext.count--;
           res.writeHead(503).end('{"status":503,"code":"unavailable","message":"test hub is down"}');
+          return;
+        }
+        if (this.maxBodyBytes !== undefined && Buffer.byteLength(body) > this.maxBodyBytes) {
+          this.tooLarge++;
+          res.writeHead(413).end(JSON.stringify({ status: 413, code: 'payload-too-large', message: `request entity too large (limit ${this.maxBodyBytes} bytes)` }));
           return;
         }
         if (this.token && req.headers.authorization !== `Bearer ${this.token}`) {

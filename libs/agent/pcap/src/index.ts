@@ -11,3 +11,5 @@ export * from './proxy/real-client';
 export * from './correlate/connection-tracker';
 export * from './conntrack-dump/conntrack-dump';
 export * from './capture/live-pcap-stream';
+export * from './conntrack-dump/conntrack-dump-stream';
+export * from './worker/module-worker';

@@ -47,6 +47,8 @@ export type DeliveryOutcome =
   | { kind: 'sent' }
   /** The receiver will never accept this batch: it is dropped and its records counted as lost. */
   | { kind: 'rejected'; detail: string }
+  /** The receiver refused the batch for its size (HTTP 413): smaller batches of the same records may pass. */
+  | { kind: 'too-large'; detail: string }
   /** Try again later; `reason` labels the failure metric, `hint` says what the operator can do. */
   | { kind: 'retry'; reason: string; detail: string; hint?: string };
 
@@ -70,7 +72,7 @@ export interface HubTransport {
   close(): Promise<void>;
 }
 
-/** The hub answers with a status; only some mean "this batch will never be accepted". */
+/** The hub answers with a status; only some mean "this batch will never be accepted" (413: not at this size). */
 function isPermanentRejection(status: number): boolean {
   return status === 400 || status === 413 || status === 422;
 }
@@ -95,6 +97,7 @@ export class HttpHubClient implements HubTransport {
     }
     if (res.status >= 200 && res.status < 300) return { kind: 'sent' };
     const detail = `HTTP ${res.status}: ${res.body.slice(0, 300)}`;
+    if (res.status === 413) return { kind: 'too-large', detail };
     if (isPermanentRejection(res.status)) return { kind: 'rejected', detail };
     const hint = res.status === 401 || res.status === 403 ? "the hub refused our token: set NATLENS_HUB_TOKEN or --hub-token-file to the hub's ingest token" : undefined;
     return { kind: 'retry', reason: `http-${res.status}`, detail, ...(hint ? { hint } : {}) };

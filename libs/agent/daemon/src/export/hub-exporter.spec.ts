@@ -1,11 +1,11 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { FlowBatch, FlowRecord } from '@natlens/shared-model';
 import { aFlowRecord } from '@natlens/shared-model/testing';
 import { AgentMetrics } from '../metrics/agent-metrics';
 import { IngestReceiver, makeWorkDir, waitFor } from '../testing';
-import { DiskSpool } from './disk-spool';
+import { DEAD_LETTER_DIR, DiskSpool, QUARANTINE_DIR } from './disk-spool';
 import { HubExporter } from './hub-exporter';
 
 const log = pino({ level: 'silent' });
@@ -83,7 +83,7 @@ describe('HubExporter', () => {
     await receiver.start();
   });
 
-  it('drops a batch the hub rejects as malformed instead of retrying it forever', async () => {
+  it('moves a batch the hub rejects as malformed to the dead-letter directory instead of retrying it forever', async () => {
     const { sut, metrics } = make();
     sut.start();
     const bad = batch(0, 2) as unknown as { records: Record<string, unknown>[] };
@@ -93,6 +93,52 @@ describe('HubExporter', () => {
     await waitFor(() => receiver.records.size === 1, 10_000, () => `${receiver.records.size} records`);
     expect(receiver.rejected).toBe(1);
     expect(await metricValue(metrics, 'natlens_agent_lost_records_total')).toEqual([expect.objectContaining({ value: 2, labels: { reason: 'rejected' } })]);
+    expect(await metricValue(metrics, 'natlens_agent_lost_batches_total')).toEqual([expect.objectContaining({ value: 1, labels: { reason: 'rejected' } })]);
+    const deadLetters = readdirSync(join(workDir, 'spool', DEAD_LETTER_DIR));
+    expect(deadLetters).toHaveLength(1);
+    expect((JSON.parse(readFileSync(join(workDir, 'spool', DEAD_LETTER_DIR, deadLetters[0] as string), 'utf8')) as FlowBatch).records[0]?.verdict).toBe('no-such-verdict');
+    expect((await metricValue(metrics, 'natlens_agent_spool_retained_bytes')).find((v) => v.labels['dir'] === DEAD_LETTER_DIR)?.value).toBeGreaterThan(0);
+  });
+
+  it('splits a batch the hub refuses as too large (413) until the halves pass, in order, and loses nothing', async () => {
+    const { sut, metrics } = make();
+    const one = Buffer.byteLength(JSON.stringify(batch(0, 1)));
+    receiver.maxBodyBytes = one * 3; // 8 records do not pass, 2 do
+    sut.enqueue(batch(0, 8));
+    sut.enqueue(batch(100, 1));
+    sut.start();
+    await waitFor(() => receiver.records.size === 9 && sut.pending.batches === 0, 10_000, () => `${receiver.records.size} records`);
+    expect(receiver.tooLarge).toBe(3); // 8, then each half of 4
+    expect(receiver.batches).toBe(5); // four batches of 2, then the later batch
+    expect(receiver.all().map((r) => r.original.sport)).toEqual([1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1100]);
+    expect((await metricValue(metrics, 'natlens_agent_batch_splits_total'))[0]?.value).toBe(3);
+    expect(await metricValue(metrics, 'natlens_agent_lost_records_total')).toEqual([]);
+  });
+
+  it('dead-letters a single record too large for the hub and goes on with the next batch', async () => {
+    const { sut, metrics } = make();
+    receiver.maxBodyBytes = 200;
+    sut.start();
+    sut.enqueue(batch(0, 2));
+    await waitFor(() => receiver.tooLarge === 3, 10_000, () => `${receiver.tooLarge} refused`);
+    await waitFor(() => sut.pending.batches === 0, 5000, () => `${sut.pending.batches} pending`);
+    expect(await metricValue(metrics, 'natlens_agent_lost_records_total')).toEqual([expect.objectContaining({ value: 2, labels: { reason: 'rejected' } })]);
+    expect(readdirSync(join(workDir, 'spool', DEAD_LETTER_DIR))).toHaveLength(2);
+  });
+
+  it('quarantines a spool file that is not a batch or cannot be read, counts it and delivers the rest', async () => {
+    const spoolDir = join(workDir, 'spool');
+    mkdirSync(spoolDir, { recursive: true });
+    writeFileSync(join(spoolDir, '000000000000001-1-000000000.batch.json'), '{"node":"node1","records":[{"flo'); // cut short
+    mkdirSync(join(spoolDir, '000000000000002-1-000000000.batch.json')); // read() fails with EISDIR
+    writeFileSync(join(spoolDir, '000000000000003-1-000000000.batch.json'), JSON.stringify(batch(0, 3)));
+    const { sut, metrics } = make();
+    expect(sut.pending.batches).toBe(3);
+    sut.start();
+    sut.enqueue(batch(3, 2));
+    await waitFor(() => receiver.records.size === 5 && sut.pending.batches === 0, 10_000, () => `${receiver.records.size} records`);
+    expect(readdirSync(join(spoolDir, QUARANTINE_DIR)).sort()).toEqual(['000000000000001-1-000000000.batch.json', '000000000000002-1-000000000.batch.json']);
+    expect(await metricValue(metrics, 'natlens_agent_lost_batches_total')).toEqual([expect.objectContaining({ value: 2, labels: { reason: 'unreadable' } })]);
   });
 
   it('keeps the batch while the hub refuses the token', async () => {

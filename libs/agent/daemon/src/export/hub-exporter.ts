@@ -1,14 +1,17 @@
 import type { Logger } from 'pino';
 import type { FlowBatch } from '@natlens/shared-model';
 import type { AgentMetrics } from '../metrics/agent-metrics';
-import { DiskSpool } from './disk-spool';
+import { DEAD_LETTER_DIR, DiskSpool, QUARANTINE_DIR } from './disk-spool';
 import { type HubEndpoint, HttpHubClient, type HubTransport } from '@natlens/agent-records';
 
 /*
- * Sends record batches to the hub (`POST /api/ingest`, or NATS JetStream with a NatsHubClient). Every batch is spooled to disk first and deleted only once
- * the hub accepted it, so a hub outage or an agent restart loses nothing until the spool is full; then the loss is
- * counted. Retries back off exponentially with full jitter (0.5 s doubling to 30 s) so many agents do not stampede
- * a recovering hub. Records are idempotent by (node, flowId), so a batch sent twice after a crash changes nothing.
+ * Sends record batches to the hub (`POST /api/ingest`, or NATS JetStream with a NatsHubClient). Every batch is
+ * spooled to disk first and deleted only once the hub accepted it, so a hub outage or an agent restart loses nothing
+ * until the spool is full; then the loss is counted. Nothing here stops the agent: a batch the disk refuses, a spool
+ * file that cannot be read and a batch the hub refuses for good are each counted as lost and the queue goes on (the
+ * last two are kept beside the spool, in quarantine/ and dead-letter/); a batch refused as too large (413) is split
+ * in halves and sent again. Retries back off exponentially with full jitter (0.5 s doubling to 30 s) so many agents
+ * do not stampede a recovering hub. Records are idempotent by (node, flowId), so a batch sent twice changes nothing.
  */
 export const INGEST_PATH = HttpHubClient.INGEST_PATH;
 const BACKOFF_BASE_MS = 500;
@@ -30,20 +33,27 @@ export class HubExporter {
     private readonly log: Logger,
   ) {
     this.transport = 'deliver' in endpoint ? endpoint : new HttpHubClient(endpoint);
-    metrics.spoolBytes.set(spool.bytes);
     metrics.spoolMaxBytes.set(spool.maxBytes);
+    this.updateSpoolGauges();
   }
 
   get target(): string {
     return this.transport.target;
   }
 
-  /** Queues a batch for delivery; false when the spool is full and the batch is lost. */
+  /** Queues a batch for delivery; false when it could not be spooled (full, or the disk refused it) and is lost. */
   enqueue(batch: FlowBatch): boolean {
     if (batch.records.length === 0) return true;
-    if (!this.spool.append(JSON.stringify(batch))) {
-      this.metrics.lostRecords.inc({ reason: 'spool-full' }, batch.records.length);
-      this.log.error({ spoolBytes: this.spool.bytes, maxBytes: this.spool.maxBytes, lost: batch.records.length }, 'spool full: records lost; is the hub reachable? raise --spool-max-bytes to ride out longer outages');
+    const outcome = this.spool.append(JSON.stringify(batch));
+    if (outcome.kind !== 'spooled') {
+      const reason = outcome.kind === 'full' ? 'spool-full' : 'spool-write-failed';
+      this.metrics.lostRecords.inc({ reason }, batch.records.length);
+      this.metrics.lostBatches.inc({ reason });
+      if (outcome.kind === 'full') {
+        this.log.error({ spoolBytes: this.spool.bytes, maxBytes: this.spool.maxBytes, lost: batch.records.length }, 'spool full: records lost; is the hub reachable? raise --spool-max-bytes to ride out longer outages');
+      } else {
+        this.log.error({ err: outcome.error.message, code: outcome.error.code, dir: this.spool.dir, lost: batch.records.length }, 'the spool directory refused a batch (disk full or failing?): records lost; the agent goes on');
+      }
       return false;
     }
     this.metrics.spoolBytes.set(this.spool.bytes);
@@ -86,42 +96,118 @@ export class HubExporter {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      const next = this.spool.oldest();
-      if (!next) {
-        await this.pause(60_000);
-        continue;
+      let retryLater: boolean;
+      try {
+        retryLater = await this.step();
+      } catch (err) {
+        // A bug, not a delivery failure: log it, count it and keep the queue moving after a pause.
+        this.metrics.unexpectedErrors.inc({ where: 'export-loop' });
+        this.log.error({ err }, 'unexpected error in the export loop; retrying');
+        retryLater = true;
       }
-      const outcome = await this.deliver(next.name, next.body);
-      if (outcome === 'sent' || outcome === 'rejected') {
-        this.spool.remove(next.name);
-        this.metrics.spoolBytes.set(this.spool.bytes);
+      if (retryLater) {
+        const delay = Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt++);
+        await new Promise((r) => setTimeout(r, delay));
+      } else {
         this.attempt = 0;
-        continue;
       }
-      const delay = Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.attempt++);
-      await new Promise((r) => setTimeout(r, delay));
     }
   }
 
-  private async deliver(name: string, body: string): Promise<'sent' | 'rejected' | 'retry'> {
-    const batch = JSON.parse(body) as FlowBatch;
+  /** Handles the oldest spooled batch; true when it should be tried again after a back-off. */
+  private async step(): Promise<boolean> {
+    const name = this.spool.oldestName();
+    if (!name) {
+      await this.pause(60_000);
+      return false;
+    }
+    let body: string;
+    try {
+      body = this.spool.read(name);
+    } catch (err) {
+      this.quarantine(name, `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      return false;
+    }
+    const batch = spooledBatchOf(body);
+    if (!batch) {
+      this.quarantine(name, 'not a record batch (JSON with node and records)');
+      return false;
+    }
     const records = batch.records.length;
     const outcome = await this.transport.deliver({ id: name.replace(/\.batch\.json$/, ''), node: batch.node, body });
-    if (outcome.kind === 'sent') {
-      this.metrics.exported.inc(records);
-      this.lastSuccessAt = Date.now();
-      this.lastError = undefined;
-      return 'sent';
+    switch (outcome.kind) {
+      case 'sent':
+        this.metrics.exported.inc(records);
+        this.lastSuccessAt = Date.now();
+        this.lastError = undefined;
+        this.spool.remove(name);
+        this.metrics.spoolBytes.set(this.spool.bytes);
+        return false;
+      case 'too-large':
+        this.lastError = outcome.detail;
+        if (records > 1) return this.split(name, batch, outcome.detail);
+        this.deadLetter(name, records, `${outcome.detail} (a single record)`);
+        return false;
+      case 'rejected':
+        this.lastError = outcome.detail;
+        this.deadLetter(name, records, outcome.detail);
+        return false;
+      case 'retry':
+        this.lastError = outcome.detail;
+        this.metrics.exportFailures.inc({ reason: outcome.reason });
+        if (outcome.hint) this.log.warn({ detail: outcome.detail }, `${outcome.hint}; retrying`);
+        else if (this.attempt === 0) this.log.warn({ err: outcome.detail, hub: this.transport.target }, 'hub unreachable; spooling batches to disk and retrying');
+        return true;
     }
-    this.lastError = outcome.detail;
-    if (outcome.kind === 'rejected') {
-      this.metrics.lostRecords.inc({ reason: 'rejected' }, records);
-      this.log.error({ detail: outcome.detail.slice(0, 500), records }, 'the hub rejected a batch; it is dropped (this is a bug in the agent or a version mismatch with the hub)');
-      return 'rejected';
-    }
-    this.metrics.exportFailures.inc({ reason: outcome.reason });
-    if (outcome.hint) this.log.warn({ detail: outcome.detail }, `${outcome.hint}; retrying`);
-    else if (this.attempt === 0) this.log.warn({ err: outcome.detail, hub: this.transport.target }, 'hub unreachable; spooling batches to disk and retrying');
-    return 'retry';
   }
+
+  /** HTTP 413: the same records in two halves, in the batch's place in the queue; halves are split again if needed. */
+  private split(name: string, batch: FlowBatch, detail: string): boolean {
+    const half = Math.ceil(batch.records.length / 2);
+    const parts = [batch.records.slice(0, half), batch.records.slice(half)].map((records) => JSON.stringify({ ...batch, records }));
+    try {
+      this.spool.replace(name, parts);
+    } catch (err) {
+      this.metrics.exportFailures.inc({ reason: 'split-failed' });
+      this.log.warn({ err: (err as Error).message, detail }, 'the hub refused a batch as too large and the spool could not take its halves; retrying');
+      return true;
+    }
+    this.metrics.batchSplits.inc();
+    this.log.warn({ detail: detail.slice(0, 300), records: batch.records.length }, 'the hub refused a batch as too large: sending it in halves (lower the flush interval or raise the hub\'s body limit)');
+    this.metrics.spoolBytes.set(this.spool.bytes);
+    return false;
+  }
+
+  private deadLetter(name: string, records: number, detail: string): void {
+    this.metrics.lostRecords.inc({ reason: 'rejected' }, records);
+    this.metrics.lostBatches.inc({ reason: 'rejected' });
+    this.spool.retire(name, DEAD_LETTER_DIR);
+    this.updateSpoolGauges();
+    this.log.error({ detail: detail.slice(0, 500), records, kept: `${this.spool.dir}/${DEAD_LETTER_DIR}/${name}` }, 'the hub rejected a batch for good: kept in the dead-letter directory, not retried (a bug in the agent or a version mismatch with the hub)');
+  }
+
+  private quarantine(name: string, why: string): void {
+    this.metrics.lostBatches.inc({ reason: 'unreadable' });
+    this.spool.retire(name, QUARANTINE_DIR);
+    this.updateSpoolGauges();
+    this.log.error({ file: name, why, kept: `${this.spool.dir}/${QUARANTINE_DIR}/${name}` }, 'a spool file cannot be sent: moved to quarantine, its records are lost; the agent goes on with the next');
+  }
+
+  private updateSpoolGauges(): void {
+    this.metrics.spoolBytes.set(this.spool.bytes);
+    for (const dir of [QUARANTINE_DIR, DEAD_LETTER_DIR] as const) this.metrics.spoolRetainedBytes.set({ dir }, this.spool.retiredBytes(dir));
+  }
+}
+
+/** A spooled file's text as a batch, or undefined when it is not one (damaged on disk, written by something else). */
+function spooledBatchOf(body: string): FlowBatch | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { node, records } = value as { node?: unknown; records?: unknown };
+  return typeof node === 'string' && Array.isArray(records) ? (value as FlowBatch) : undefined;
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ParseError } from '@natlens/agent-wire';
 import { FIXTURES_DIR } from '../testing';
-import { parseConntrackDump } from './conntrack-dump';
+import { ConntrackDumpReader, parseConntrackDump, type ConntrackDumpEntry } from './conntrack-dump';
+import { parseConntrackDumpWithRegex } from './regex-conntrack-dump.reference';
 
 describe('parseConntrackDump', () => {
   // Both files are one `conntrack -L` of node3's table in the np-cluster lab, taken a second apart (fixtures/README.md).
@@ -58,4 +59,56 @@ describe('parseConntrackDump', () => {
       [good.length + 'garbage here\n'.length, true],
     ]);
   });
+
+  it('counts every error and lists the first ones only', () => {
+    const dump = parseConntrackDump('garbage\n'.repeat(250), { maxErrors: 7 });
+    expect(dump.errors.map((e) => e.offset)).toEqual([0, 8, 16, 24, 32, 40, 48]);
+    expect(dump.errorCount).toBe(250);
+  });
 });
+
+// The real fixtures (fixtures/README.md says how each was taken) read to the same entries and errors by the streaming
+// reader as by the regex parser it replaced, whole and in chunks of any size.
+describe.each(['np-cluster-node3.conntrack.xml', 'np-cluster-node3.conntrack-extended.txt', 'acct-zone-lo.conntrack.xml', 'acct-zone-lo.conntrack-extended-id.txt'])('%s: the streaming reader and the regex parser', (name) => {
+  const bytes = readFileSync(`${FIXTURES_DIR}/${name}`);
+  const before = parseConntrackDumpWithRegex(bytes.toString('utf8'));
+  const plain = (errors: ParseError[]) => errors.map((e) => ({ offset: e.offset, message: e.message }));
+
+  it('agree on the whole file', () => {
+    const after = parseConntrackDump(bytes);
+    expect(after.format).toBe(before.format);
+    expect(after.entries.length).toBeGreaterThan(0);
+    expect(after.entries).toEqual(before.entries);
+    expect(plain(after.errors)).toEqual(plain(before.errors));
+    expect(after.errorCount).toBe(0);
+  });
+
+  it.each([1, 2, 7, 64, 1000])('agree when it arrives in chunks of %i bytes', (size) => {
+    const entries: ConntrackDumpEntry[] = [];
+    const reader = new ConntrackDumpReader((entry) => entries.push(entry));
+    for (let i = 0; i < bytes.length; i += size) reader.push(bytes.subarray(i, i + size));
+    const summary = reader.end();
+    expect(summary).toMatchObject({ format: before.format, errorCount: 0 });
+    expect(entries).toEqual(before.entries);
+  });
+});
+
+describe('acct-zone-lo: counters, zone and flags from a real table', () => {
+  it('reads the UDP entry in zone 3 that was never answered the same from XML and from text', () => {
+    const xml = parseConntrackDump(readFileSync(`${FIXTURES_DIR}/acct-zone-lo.conntrack.xml`));
+    const text = parseConntrackDump(readFileSync(`${FIXTURES_DIR}/acct-zone-lo.conntrack-extended-id.txt`));
+    const expected = {
+      original: { src: '198.51.100.79', sport: 45412, dst: '203.0.113.10', dport: 5353, proto: 'udp' },
+      reply: { src: '203.0.113.10', sport: 5353, dst: '198.51.100.79', dport: 45412, proto: 'udp' },
+      timeout: 29,
+      mark: 0,
+      zone: 3,
+      id: '156980282',
+      counters: { original: { packets: 1, bytes: 29 }, reply: { packets: 0, bytes: 0 } },
+      flags: ['UNREPLIED'],
+    };
+    expect(xml.entries[2]).toEqual(expected);
+    expect(text.entries[2]).toEqual(expected);
+  });
+});
+

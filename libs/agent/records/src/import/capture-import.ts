@@ -1,4 +1,4 @@
-import { CaptureReader, ConnectionTracker, decodePacket, isPcapMagic, parseConntrackDump, type CaptureVisitor } from '@natlens/agent-pcap';
+import { CaptureReader, ConnectionTracker, decodePacket, isPcapMagic, openConntrackDumpStream, type CaptureVisitor } from '@natlens/agent-pcap';
 import { ParseError } from '@natlens/agent-wire';
 import { ClusterIndex, parseInventory } from '@natlens/shared-cluster';
 import { flowRecordSchema, type FlowRecord, type ImportSummary } from '@natlens/shared-model';
@@ -44,7 +44,7 @@ export interface ImportStreamOptions {
    */
   deliver: (records: FlowRecord[]) => Promise<boolean>;
   onProgress?: (progress: ImportProgress) => void;
-  /** A conntrack dump is parsed whole: refuse one larger than this. Default 256 MiB. */
+  /** Stop reading a conntrack dump past this many bytes (what came before is delivered). Default 64 MiB. */
   maxTextBytes?: number;
 }
 
@@ -88,7 +88,11 @@ export async function importFile(options: ImportOptions): Promise<ImportSummary>
 }
 
 const PCAPNG_MAGIC = 0x0a0d0d0a;
-const DEFAULT_MAX_TEXT_BYTES = 256 * 1024 * 1024;
+/**
+ * A conntrack dump streams (in a worker thread once it passes 1 MiB), so this bounds the time an upload may hold a
+ * worker, not memory: 64 MiB is a table of some 250,000 entries as text, 90,000 as XML.
+ */
+export const DEFAULT_MAX_TEXT_BYTES = 64 * 1024 * 1024;
 
 /**
  * The import itself over any stream of bytes: the format from its first bytes (or as told), then decode → correlate
@@ -100,7 +104,7 @@ export async function importChunks(chunks: AsyncIterable<Buffer | Uint8Array | s
   const summary: ImportSummary = { file: options.name, node: options.node, format: 'unknown', bytes: 0, packets: 0, malformedPackets: 0, errors: [], errorCount: 0, connections: 0, records: 0, invalid: 0, sent: 0, byVerdict: {} };
   const sender = new BatchSender(options.batchSize ?? 1000, options.deliver, summary);
   const progress = (bytesRead: number) => options.onProgress?.({ bytesRead, bytesTotal: Math.max(bytesTotal, bytesRead), packets: summary.packets, connections: summary.connections, sent: summary.sent });
-  const noteError = (err: ParseError) => {
+  const noteError = (err: ParseError): void => {
     summary.errorCount++;
     if (summary.errors.length < MAX_ERRORS_LISTED) summary.errors.push({ offset: err.offset, message: err.message });
   };
@@ -189,21 +193,36 @@ export async function importChunks(chunks: AsyncIterable<Buffer | Uint8Array | s
     flushTracker(tracker.finish());
   } else {
     const maxTextBytes = options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES;
-    const parts: Buffer[] = [];
-    for await (const chunk of rest()) {
-      summary.bytes += chunk.length;
-      if (summary.bytes > maxTextBytes) {
-        throw new ImportTooLargeError(`${options.name}: not a pcap or pcapng capture, and as conntrack -L text it is larger than ${maxTextBytes} bytes; split it (conntrack -L output is one connection per line) or send a capture`);
-      }
-      parts.push(chunk);
-      progress(summary.bytes);
-    }
-    const dump = parseConntrackDump(Buffer.concat(parts).toString('utf8'));
-    summary.format = dump.format === 'xml' ? 'conntrack-xml' : 'conntrack-text';
-    dump.errors.forEach(noteError);
+    const dump = openConntrackDumpStream({ maxErrors: MAX_ERRORS_LISTED });
     const observedAt = Date.now();
-    summary.connections = dump.entries.length;
-    emit(dump.entries.map((entry, i) => observationOfDumpEntry(entry, i, observedAt)));
+    const emitEntries = () => {
+      const entries = dump.take();
+      if (entries.length === 0) return;
+      const first = summary.connections;
+      summary.connections += entries.length;
+      emit(entries.map((entry, i) => observationOfDumpEntry(entry, first + i, observedAt)));
+    };
+    try {
+      for await (const chunk of rest()) {
+        summary.bytes += chunk.length;
+        if (summary.bytes > maxTextBytes) {
+          throw new ImportTooLargeError(
+            `${options.name}: not a pcap or pcapng capture, and as conntrack -L output it is larger than ${maxTextBytes} bytes; the entries before that point were imported: split the file (conntrack -L output is one connection per line) or send a capture`,
+          );
+        }
+        dump.push(chunk);
+        emitEntries();
+        await sender.drained();
+        progress(summary.bytes);
+      }
+      const read = await dump.end();
+      emitEntries();
+      summary.format = read.format === 'xml' ? 'conntrack-xml' : 'conntrack-text';
+      read.errors.forEach(noteError);
+      summary.errorCount += read.errorCount - read.errors.length; // counted by the reader, not listed
+    } finally {
+      dump.close();
+    }
   }
   await sender.flush();
   progress(summary.bytes);

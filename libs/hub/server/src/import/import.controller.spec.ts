@@ -70,6 +70,33 @@ describe('POST /api/import (real hub, SQLite, the seeds lab inventory)', () => {
     expect((res.body as ImportResult).errors[0]?.offset).toBe(0);
   });
 
+  it('reads 10 MB of unclosed <flow> tags in a worker: errors listed (20) and counted, /healthz answering throughout', async () => {
+    const flows = 1_750_000; // 6 bytes each: 10.5 MB
+    const body = Buffer.from(`<?xml version="1.0" encoding="utf-8"?>\n<conntrack>\n${'<flow>'.repeat(flows)}`);
+    const started = Date.now();
+    let done = false;
+    const importing = upload(body, 'node=node3&name=unclosed.xml').finally(() => (done = true));
+    const health: number[] = [];
+    while (!done) {
+      const asked = Date.now();
+      const res = await fetch(`${sut.hub.url}/healthz`);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      health.push(Date.now() - asked);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const res = await importing;
+    const tookMs = Date.now() - started;
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ format: 'conntrack-xml', bytes: body.length, records: 0, errorCount: flows });
+    expect((res.body as ImportResult).errors).toHaveLength(20);
+    expect((res.body as ImportResult).errors[0]).toMatchObject({ offset: body.indexOf('<flow>'), message: expect.stringMatching(/<\/flow> before the next <flow>/) });
+    // the event loop stayed free: /healthz was asked again and again while the worker read, and answered quickly
+    expect(health.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...health)).toBeLessThan(2000);
+    expect(tookMs).toBeLessThan(60_000); // the regex parser needed 6.5 s for 144 KB of these, quadratically more for 10 MB
+  }, 120_000);
+
   it.each([
     ['no node', '', 'application/octet-stream', TEST_INGEST_TOKEN, 400, 'invalid-import-query'],
     ['an unknown format', 'node=node1&format=tar', 'application/octet-stream', TEST_INGEST_TOKEN, 400, 'invalid-import-query'],
