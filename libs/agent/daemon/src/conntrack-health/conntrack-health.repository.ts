@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { ConntrackReader, ConntrackStatsReader, type ConntrackStatsReading, type LeanConntrackEntry } from '@natlens/agent-conntrack';
+import { CONNTRACK_STATUS_BITS, ConntrackReader, ConntrackStatsReader, type ConntrackStatsReading, type LeanConntrackEntry } from '@natlens/agent-conntrack';
 import { parseIptablesSourceNat, parseNftSourceNat, type SourceNatRule } from './nat-port-ranges';
 
 /*
@@ -11,7 +11,7 @@ import { parseIptablesSourceNat, parseNftSourceNat, type SourceNatRule } from '.
  */
 export interface ConntrackHealthPort {
   readStats(): Promise<ConntrackStatsReading>;
-  /** Dumps the table; entries arrive in batches so the table is never held at once. Resolves with the count. */
+  /** Dumps the source-NATed entries; they arrive in batches so the table is never held at once. Resolves with the count. */
   dumpTable(onEntries: (entries: readonly LeanConntrackEntry[]) => void): Promise<number>;
   readSysctl(name: 'nf_conntrack_max' | 'nf_conntrack_buckets'): Promise<number | undefined>;
   /** The SNAT/masquerade rules, and a sentence per tool that could not be read (absent, refused). */
@@ -20,6 +20,8 @@ export interface ConntrackHealthPort {
 }
 
 const exec = promisify(execFile);
+/** enum ip_conntrack_status: IPS_SRC_NAT_BIT is 4 (nf_conntrack_common.h); set when NAT changed the source. */
+const IPS_SRC_NAT = 1 << CONNTRACK_STATUS_BITS.indexOf('SRC_NAT');
 const TOOL_TIMEOUT_MS = 10_000;
 
 export class ConntrackHealthRepository implements ConntrackHealthPort {
@@ -52,7 +54,9 @@ export class ConntrackHealthRepository implements ConntrackHealthPort {
     }
     this.onDumpEntries = onEntries;
     try {
-      return (await this.dumper.dump()).entries;
+      // Only source-NATed entries: the kernel filters (Linux 5.19+), so a big table of untranslated connections costs
+      // the agent little; SnatPortTally checks each entry itself for older kernels, which send the whole table.
+      return (await this.dumper.dump({ status: { bits: IPS_SRC_NAT, mask: IPS_SRC_NAT } })).entries;
     } finally {
       this.onDumpEntries = undefined;
     }
