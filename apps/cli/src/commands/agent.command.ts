@@ -31,7 +31,8 @@ export function agentCommand(): Command {
     .option('--health-check-interval-ms <ms>', 'probe this node\'s health checks (each Local LoadBalancer\'s healthCheckNodePort, kube-proxy /healthz) this often; 0: never (default 5000)', int)
     .option('--health-check-timeout-ms <ms>', 'give a health check this long to answer (default 1000)', int)
     .option('--proxy-healthz-port <n>', 'kube-proxy\'s /healthz port to probe; 0: none (default 10256)', int)
-    .option('--node-report-interval-ms <ms>', 'send the node report (addresses, health-check answers) to the hub this often (default 5000)', int)
+    .option('--node-report-interval-ms <ms>', 'send the node report (addresses, health-check answers, conntrack statistics, SNAT port usage) to the hub this often (default 5000)', int)
+    .option('--conntrack-sample-interval-ms <ms>', 'read conntrack statistics (ctnetlink) and SNAT port usage (a conntrack dump) this often, for /metrics and the node report; 0: never (default 5000)', int)
     .option('--node-port-addresses <list>', 'kube-proxy\'s nodePortAddresses: CIDRs and/or primary whose local addresses accept node ports (default: every local address, 127.0.0.1 included)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: Record<string, unknown>) => {

@@ -24,9 +24,12 @@ import { EbpfSource } from './sources/ebpf.source';
 import { selectSources, withSelectionNote } from './sources/ebpf-selection';
 import { findTcpdump, spawnTcpdump } from './sources/tcpdump-process';
 import type { ConnectionSource } from './sources/connection-source';
-import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, HUB_TRANSPORT, LOGGER } from './tokens';
+import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, CONNTRACK_HEALTH_PORT, HUB_EXPORTER, HUB_TRANSPORT, LOGGER } from './tokens';
+import type { ConntrackHealthPort } from './conntrack-health/conntrack-health.repository';
 import { HttpHubClient, type HubTransport } from '@natlens/agent-records';
 import { NodeReportExporter } from './export/node-report.exporter';
+import { ConntrackHealthRepository } from './conntrack-health/conntrack-health.repository';
+import { ConntrackHealthSampler } from './conntrack-health/conntrack-health.sampler';
 import { HealthCheckProber } from './health-checks/health-check-prober';
 import { HttpProbeRepository } from './health-checks/http-probe.repository';
 import { readInterfaceAddresses } from './node/interface-addresses';
@@ -34,6 +37,8 @@ import { NodeViewSource } from './node/node-view.source';
 
 export interface AgentOverrides {
   readonly sources?: ConnectionSource[];
+  /** Replaces the node's conntrack statistics, table dump and NAT rules (tests of the API). */
+  readonly conntrackHealth?: ConntrackHealthPort;
 }
 
 /** The kernel wakes the agent once 64 KiB of events wait (~580 events); its timer collects the rest every 50 ms. */
@@ -121,6 +126,8 @@ export class AgentModule {
             transport ? new HubExporter(transport, new DiskSpool(config.spoolDir ?? join('/var/lib/natlens/spool', config.node), config.spoolMaxBytes), metrics, log) : null,
           inject: [HUB_TRANSPORT],
         },
+        { provide: CONNTRACK_HEALTH_PORT, useFactory: () => overrides.conntrackHealth ?? new ConntrackHealthRepository() },
+        ConntrackHealthSampler,
         HttpProbeRepository,
         HealthCheckProber,
         NodeReportExporter,

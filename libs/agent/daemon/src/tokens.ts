@@ -5,3 +5,4 @@ export const CLUSTER_SOURCE = Symbol('CLUSTER_SOURCE');
 export const CONNECTION_SOURCES = Symbol('CONNECTION_SOURCES');
 export const HUB_EXPORTER = Symbol('HUB_EXPORTER');
 export const HUB_TRANSPORT = Symbol('HUB_TRANSPORT');
+export const CONNTRACK_HEALTH_PORT = Symbol('CONNTRACK_HEALTH_PORT');

@@ -8,6 +8,38 @@
 export const IPCTNL_MSG_CT_NEW = 0;
 export const IPCTNL_MSG_CT_GET = 1;
 export const IPCTNL_MSG_CT_DELETE = 2;
+/** A dump: one message per possible CPU (nfgenmsg res_id = the CPU) with that CPU's counters (enum ctattr_stats_cpu). */
+export const IPCTNL_MSG_CT_GET_STATS_CPU = 4;
+/** One message with the namespace's entry count and nf_conntrack_max (enum ctattr_stats_global). */
+export const IPCTNL_MSG_CT_GET_STATS = 5;
+
+/**
+ * enum ctattr_stats_cpu: each a u32 in network order (nla_put_be32 in ctnetlink_ct_stat_cpu_fill_info()), counted
+ * per CPU since the network namespace was made, so each wraps at 2^32. SEARCHED, NEW, IGNORE, DELETE and DELETE_LIST
+ * (1, 3, 5, 6, 7) are no longer sent.
+ */
+export const CTA_STATS = {
+  FOUND: 2,
+  INVALID: 4,
+  INSERT: 8,
+  INSERT_FAILED: 9,
+  DROP: 10,
+  EARLY_DROP: 11,
+  ERROR: 12,
+  SEARCH_RESTART: 13,
+  /** Linux 5.9+. */
+  CLASH_RESOLVE: 14,
+  /** Linux 5.15+. */
+  CHAIN_TOOLONG: 15,
+} as const;
+
+/** enum ctattr_stats_global: u32 in network order (ctnetlink_stat_ct_fill_info()). */
+export const CTA_STATS_GLOBAL = {
+  /** Entries in this network namespace's table (nf_conntrack_count). */
+  ENTRIES: 1,
+  /** nf_conntrack_max (Linux 4.19+). */
+  MAX_ENTRIES: 2,
+} as const;
 
 /** enum ctattr_type: top-level attributes of a conntrack message. */
 export const CTA = {

@@ -24,6 +24,13 @@ describe('formatDumpRequest', () => {
     // len 20 | type | flags | seq | pid 0 (all host order) | family, version 0, res_id 0
     expect(formatDumpRequest({ family, seq: 42 }).toString('hex')).toBe(hex);
   });
+
+  it('with a status filter: CTA_STATUS then CTA_STATUS_MASK, u32 in network order (nlmsg_len 36)', () => {
+    // IPS_SRC_NAT (bit 4): what the agent asks for to count SNAT ports
+    expect(formatDumpRequest({ family: 'any', seq: 42, status: { bits: 0x10, mask: 0x10 } }).toString('hex')).toBe(
+      '24000000' + '0101' + '0103' + '2a000000' + '00000000' + '00000000' + '0800' + '0300' + '00000010' + '0800' + '1a00' + '00000010',
+    );
+  });
 });
 
 describe('formatConntrackEntry reproduces the kernel byte for byte', () => {

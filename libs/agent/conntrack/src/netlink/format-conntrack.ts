@@ -52,13 +52,20 @@ export interface DumpRequestOptions {
   seq: number;
   /** nlmsg_pid; 0 lets the kernel address the reply to the sending socket. */
   pid?: number;
+  /**
+   * Only entries whose status bits under `mask` equal `bits` (CTA_STATUS + CTA_STATUS_MASK, honoured by Linux 5.19+
+   * ctnetlink_alloc_filter(); older kernels ignore them and send every entry, so a caller must still check).
+   */
+  status?: { bits: number; mask: number };
 }
 
-/** IPCTNL_MSG_CT_GET with NLM_F_REQUEST|NLM_F_DUMP: ask for every conntrack entry of a family. */
-export function formatDumpRequest({ family, seq, pid = 0 }: DumpRequestOptions): Buffer {
-  const out = Buffer.alloc(NLMSG_HDRLEN + NFGENMSG_LEN);
+/** IPCTNL_MSG_CT_GET with NLM_F_REQUEST|NLM_F_DUMP: ask for every conntrack entry of a family (or those of a status). */
+export function formatDumpRequest({ family, seq, pid = 0, status }: DumpRequestOptions): Buffer {
+  const filter = status === undefined ? Buffer.alloc(0) : Buffer.concat([formatU32BEAttribute(CTA.STATUS, status.bits), formatU32BEAttribute(CTA.STATUS_MASK, status.mask)]);
+  const out = Buffer.alloc(NLMSG_HDRLEN + NFGENMSG_LEN + filter.length);
   formatNetlinkHeader({ length: out.length, type: CTNETLINK_TYPE | IPCTNL_MSG_CT_GET, flags: NLM_F_REQUEST | NLM_F_DUMP, seq, pid }, out, 0);
   formatNfGenMessage(family, out, NLMSG_HDRLEN);
+  filter.copy(out, NLMSG_HDRLEN + NFGENMSG_LEN);
   return out;
 }
 

@@ -14,3 +14,4 @@ export * from './lean-conntrack-entry';
 export * from './netlink-constants';
 export * from './netlink-message';
 export * from './parse-conntrack';
+export * from './conntrack-stats';

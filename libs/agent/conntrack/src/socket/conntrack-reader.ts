@@ -182,8 +182,11 @@ export class ConntrackReader {
     dump.reject(error);
   }
 
-  /** Reads the whole table; entries arrive through onEntries(…, 'dump'). Dumps run one at a time. */
-  dump(): Promise<DumpResult> {
+  /**
+   * Reads the whole table (or, with `status`, the entries with those status bits: see DumpRequestOptions); entries
+   * arrive through onEntries(…, 'dump'). Dumps run one at a time.
+   */
+  dump(options: { status?: { bits: number; mask: number } } = {}): Promise<DumpResult> {
     const run = () =>
       new Promise<DumpResult>((resolve, reject) => {
         if (!this.dumper) return reject(new Error('dump: the reader is not started'));
@@ -191,7 +194,7 @@ export class ConntrackReader {
         const timer = setTimeout(() => this.failDump(new Error(`conntrack dump did not finish within ${DUMP_TIMEOUT_MS} ms`)), DUMP_TIMEOUT_MS);
         this.currentDump = { seq, entries: 0, startedAt: Date.now(), resolve, reject, timer };
         try {
-          this.dumper.send(formatDumpRequest({ family: 'any', seq }));
+          this.dumper.send(formatDumpRequest({ family: 'any', seq, ...(options.status ? { status: options.status } : {}) }));
         } catch (err) {
           this.failDump(err as Error);
         }

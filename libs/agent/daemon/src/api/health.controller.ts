@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { ConntrackHealthSampler } from '../conntrack-health/conntrack-health.sampler';
 import { NodeReportExporter } from '../export/node-report.exporter';
 import { HealthCheckProber } from '../health-checks/health-check-prober';
 import { PipelineService } from '../pipeline/pipeline.service';
@@ -10,12 +11,13 @@ export class HealthController {
     @Inject(PipelineService) private readonly pipeline: PipelineService,
     @Inject(HealthCheckProber) private readonly healthChecks: HealthCheckProber,
     @Inject(NodeReportExporter) private readonly nodeReports: NodeReportExporter,
+    @Inject(ConntrackHealthSampler) private readonly conntrackHealth: ConntrackHealthSampler,
   ) {}
 
   /** 200 while the agent runs; `ready` says whether it records what happens now (see /readyz). */
   @Get('healthz')
   health() {
-    return { status: 'ok', ...this.pipeline.status(), healthChecks: this.healthChecks.status(), nodeReports: this.nodeReports.status() };
+    return { status: 'ok', ...this.pipeline.status(), healthChecks: this.healthChecks.status(), nodeReports: this.nodeReports.status(), conntrackSampling: this.conntrackHealth.status() };
   }
 
   /**

@@ -51,6 +51,8 @@ export const agentConfigSchema = z.strictObject({
   proxyHealthzPort: z.number().int().min(0).max(65535).default(10256),
   /** How often the node report (interface addresses, health-check answers) goes to the hub. */
   nodeReportIntervalMs: z.number().int().min(100).max(3_600_000).default(5000),
+  /** Conntrack statistics and SNAT port usage are sampled this often (0: off). */
+  conntrackSampleIntervalMs: z.number().int().min(0).max(3_600_000).refine((v) => v === 0 || v >= 500, 'expected 0 (off) or at least 500 ms').default(5000),
   /**
    * kube-proxy's nodePortAddresses: the CIDRs (and/or `primary`) whose local addresses accept node ports; empty: every
    * local address, as kube-proxy's iptables mode by default (127.0.0.1 included).
@@ -102,6 +104,7 @@ export interface AgentFlags {
   healthCheckTimeoutMs?: number;
   proxyHealthzPort?: number;
   nodeReportIntervalMs?: number;
+  conntrackSampleIntervalMs?: number;
   nodePortAddresses?: string;
 }
 
@@ -185,6 +188,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     healthCheckTimeoutMs: flags.healthCheckTimeoutMs ?? numberFrom(env['NATLENS_HEALTH_CHECK_TIMEOUT_MS']),
     proxyHealthzPort: flags.proxyHealthzPort ?? numberFrom(env['NATLENS_PROXY_HEALTHZ_PORT']),
     nodeReportIntervalMs: flags.nodeReportIntervalMs ?? numberFrom(env['NATLENS_NODE_REPORT_INTERVAL_MS']),
+    conntrackSampleIntervalMs: flags.conntrackSampleIntervalMs ?? numberFrom(env['NATLENS_CONNTRACK_SAMPLE_INTERVAL_MS']),
     nodePortAddresses: (flags.nodePortAddresses ?? env['NATLENS_NODE_PORT_ADDRESSES'])?.split(',').map((s) => s.trim()).filter(Boolean),
   };
   const result = agentConfigSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { ClusterIndex } from '@natlens/shared-cluster';
+import { nodeReportSchema, type ConntrackStats, type SnatPortUsage } from '@natlens/shared-model';
 import { agentConfigSchema } from '../config/agent-config';
 import type { HealthCheckProber } from '../health-checks/health-check-prober';
 import { AgentMetrics } from '../metrics/agent-metrics';
@@ -18,6 +19,8 @@ const interfaces = [
   { address: 'fe80::1', interface: 'eth0', internal: false },
   { address: '10.20.1.1', interface: 'cni0', internal: false },
 ];
+const conntrack: ConntrackStats = { at: 1900, counters: { insertFailed: 3, drop: 0, earlyDrop: 0, clashResolve: 2 }, entries: 120, max: 262144, buckets: 65536 };
+const snatPorts: SnatPortUsage[] = [{ snatAddress: '192.0.2.10', destination: '10.20.2.7', destinationPort: 8080, protocol: 'tcp', inUse: 60, range: { min: 40000, max: 40063 }, rangeBasis: 'nat-rule' }];
 const check = { service: { namespace: 'default', name: 'web' }, address: '192.0.2.10', port: 32122, at: 1000, latencyMs: 1.2, httpStatus: 503, localEndpoints: 0 };
 
 describe('buildNodeReport', () => {
@@ -31,6 +34,13 @@ describe('buildNodeReport', () => {
       healthChecks: [check],
     });
   });
+
+  it('carries the conntrack statistics and SNAT port usage once sampled, in the shape the hub validates', () => {
+    const report = buildNodeReport('worker-1', 2000, 5000, interfaces, { healthChecks: [] }, { conntrack, snatPorts });
+    expect(report).toMatchObject({ conntrack, snatPorts });
+    expect(nodeReportSchema.parse(JSON.parse(JSON.stringify(report)))).toMatchObject({ conntrack, snatPorts });
+    expect(buildNodeReport('worker-1', 2000, 5000, interfaces, { healthChecks: [] }, {})).not.toHaveProperty('conntrack');
+  });
 });
 
 describe('NodeReportExporter over HTTP', () => {
@@ -39,7 +49,7 @@ describe('NodeReportExporter over HTTP', () => {
   const config = agentConfigSchema.parse({ node: 'worker-1', inventory: '/unused', nodeReportIntervalMs: 60_000 });
   const cluster = { current: () => ClusterIndex.empty(), addresses: () => interfaces };
   const prober = { results: () => ({ healthChecks: [check] }) } as unknown as HealthCheckProber;
-  const exporter = (url: string, metrics: AgentMetrics) => new NodeReportExporter(config, pino({ level: 'silent' }), metrics, cluster, prober, new HttpHubClient({ url, token: 's3cret' }));
+  const exporter = (url: string, metrics: AgentMetrics) => new NodeReportExporter(config, pino({ level: 'silent' }), metrics, cluster, prober, new HttpHubClient({ url, token: 's3cret' }), { latest: () => conntrack, latestSnatPorts: () => snatPorts });
 
   beforeAll(() => receiver.start());
   afterAll(async () => {
@@ -51,7 +61,7 @@ describe('NodeReportExporter over HTTP', () => {
     const metrics = new AgentMetrics();
     const sut = exporter(`unix:${receiver.socketPath}`, metrics);
     await sut.sendNow();
-    expect(receiver.nodeReports).toEqual([expect.objectContaining({ node: 'worker-1', healthChecks: [check], addresses: [{ address: '10.20.1.1', interface: 'cni0' }, { address: '192.0.2.10', interface: 'eth0' }] })]);
+    expect(receiver.nodeReports).toEqual([expect.objectContaining({ node: 'worker-1', healthChecks: [check], conntrack, snatPorts, addresses: [{ address: '10.20.1.1', interface: 'cni0' }, { address: '192.0.2.10', interface: 'eth0' }] })]);
     expect(sut.status()).toMatchObject({ sent: 1, failed: 0, lastSentAt: expect.any(Number) });
     expect(await metrics.registry.metrics()).toMatch(/natlens_agent_node_reports_total\{outcome="sent"\} 1/);
   });

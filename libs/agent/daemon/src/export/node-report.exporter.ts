@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/agent-config';
+import { ConntrackHealthSampler } from '../conntrack-health/conntrack-health.sampler';
 import { HealthCheckProber } from '../health-checks/health-check-prober';
 import { AgentMetrics } from '../metrics/agent-metrics';
 import type { NodeViewSource } from '../node/node-view.source';
@@ -9,7 +10,7 @@ import type { HubTransport } from '@natlens/agent-records';
 import { buildNodeReport } from './node-report';
 
 /*
- * Sends this node's report (interface addresses, health-check answers) to the hub every --node-report-interval-ms,
+ * Sends this node's report (interface addresses, health-check answers, conntrack statistics, SNAT port usage) to the hub every --node-report-interval-ms,
  * over the transport the records use (HTTP POST /api/nodes/report, or NATS natlens.nodes.<node>). A report is the
  * node's state now, so it is not spooled: one that fails is superseded by the next, and records are never held up.
  */
@@ -29,6 +30,7 @@ export class NodeReportExporter implements OnApplicationBootstrap, OnModuleDestr
     @Inject(CLUSTER_SOURCE) private readonly cluster: Pick<NodeViewSource, 'current' | 'addresses'>,
     @Inject(HealthCheckProber) private readonly prober: HealthCheckProber,
     @Inject(HUB_TRANSPORT) private readonly transport: HubTransport | null,
+    @Inject(ConntrackHealthSampler) private readonly conntrackHealth: Pick<ConntrackHealthSampler, 'latest' | 'latestSnatPorts'>,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -59,7 +61,10 @@ export class NodeReportExporter implements OnApplicationBootstrap, OnModuleDestr
 
   private async send(): Promise<void> {
     if (!this.transport) return;
-    const report = buildNodeReport(this.config.node, Date.now(), this.config.nodeReportIntervalMs, this.cluster.addresses(), this.prober.results());
+    const report = buildNodeReport(this.config.node, Date.now(), this.config.nodeReportIntervalMs, this.cluster.addresses(), this.prober.results(), {
+      conntrack: this.conntrackHealth.latest(),
+      snatPorts: this.conntrackHealth.latestSnatPorts(),
+    });
     const outcome = await this.transport.sendNodeReport(report.node, report.at, JSON.stringify(report));
     if (outcome.kind === 'sent') {
       this.sent++;

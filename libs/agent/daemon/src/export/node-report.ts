@@ -1,9 +1,17 @@
-import { NODE_REPORT_VERSION, type NodeReport } from '@natlens/shared-model';
+import { type ConntrackStats, NODE_REPORT_VERSION, type NodeReport, type SnatPortUsage } from '@natlens/shared-model';
 import type { HealthCheckResults } from '../health-checks/health-check-prober';
 import { type InterfaceAddressInfo, reportableAddresses } from '../node/interface-addresses';
 
-/** This node's report at `at`: its interface addresses and the health-check answers probed last. Pure. */
-export function buildNodeReport(node: string, at: number, intervalMs: number, addresses: readonly InterfaceAddressInfo[], checks: HealthCheckResults): NodeReport {
+export interface ConntrackHealth {
+  conntrack?: ConntrackStats | undefined;
+  snatPorts?: readonly SnatPortUsage[] | undefined;
+}
+
+/**
+ * This node's report at `at`: its interface addresses, the health-check answers probed last, and the latest conntrack
+ * statistics and SNAT port usage (each left out until first read). Pure.
+ */
+export function buildNodeReport(node: string, at: number, intervalMs: number, addresses: readonly InterfaceAddressInfo[], checks: HealthCheckResults, health: ConntrackHealth = {}): NodeReport {
   return {
     version: NODE_REPORT_VERSION,
     node,
@@ -12,5 +20,7 @@ export function buildNodeReport(node: string, at: number, intervalMs: number, ad
     addresses: reportableAddresses(addresses),
     healthChecks: [...checks.healthChecks],
     ...(checks.proxyHealth ? { proxyHealth: checks.proxyHealth } : {}),
+    ...(health.conntrack ? { conntrack: health.conntrack } : {}),
+    ...(health.snatPorts ? { snatPorts: [...health.snatPorts] } : {}),
   };
 }

@@ -34,6 +34,16 @@ export class AgentMetrics {
   readonly healthCheckLocalEndpoints = new Gauge({ name: 'natlens_agent_healthcheck_local_endpoints', help: 'localEndpoints in the last answer of each Service\'s healthCheckNodePort on this node (absent when the answer had none)', labelNames: ['namespace', 'service'], registers: [this.registry] });
   readonly nodeReports = new Counter({ name: 'natlens_agent_node_reports_total', help: 'Node reports (addresses, health checks) sent to the hub, by outcome (sent, rejected, failed)', labelNames: ['outcome'], registers: [this.registry] });
 
+  // Conntrack health (conntrack-health/): ctnetlink statistics, the table's size and limit, SNAT port usage
+  readonly conntrackStat = new Counter({ name: 'natlens_agent_conntrack_stat_total', help: 'The kernel\'s conntrack statistics for this node\'s network namespace, summed over CPUs (IPCTNL_MSG_CT_GET_STATS_CPU), by counter as conntrack -S names them: insert_failed (a new entry could not be inserted: a clash the kernel could not resolve, or no free NAT tuple; the packet was dropped), drop (packets conntrack dropped: the table was full, or the entry could not be inserted), early_drop (an unassured entry evicted to make room), clash_resolve (a clash the kernel resolved, the packet kept), error, invalid, found, insert, search_restart, chaintoolong', labelNames: ['counter'], registers: [this.registry] });
+  readonly conntrackEntries = new Gauge({ name: 'natlens_agent_conntrack_entries', help: 'Entries in this node\'s conntrack table (CTA_STATS_GLOBAL_ENTRIES)', registers: [this.registry] });
+  readonly conntrackMax = new Gauge({ name: 'natlens_agent_conntrack_max', help: 'nf_conntrack_max: past it new connections are dropped (counter drop) after early_drop found nothing to evict', registers: [this.registry] });
+  readonly conntrackBuckets = new Gauge({ name: 'natlens_agent_conntrack_buckets', help: 'nf_conntrack_buckets: the conntrack hash table\'s size', registers: [this.registry] });
+  readonly conntrackSnatPortsInUse = new Gauge({ name: 'natlens_agent_conntrack_snat_ports_in_use', help: 'Translated source ports in use per SNAT address, destination, destination port and protocol, for the busiest pairs only (at most 50)', labelNames: ['snat_address', 'destination', 'destination_port', 'protocol'], registers: [this.registry] });
+  readonly conntrackSnatPortRange = new Gauge({ name: 'natlens_agent_conntrack_snat_port_range', help: 'Ports the SNAT rule can choose from for the same pairs (basis nat-rule: the rule\'s --to-ports; kernel-default: 1024-65535)', labelNames: ['snat_address', 'destination', 'destination_port', 'protocol', 'basis'], registers: [this.registry] });
+  readonly conntrackSnatPairs = new Gauge({ name: 'natlens_agent_conntrack_snat_pairs', help: 'SNAT pairs in the conntrack table at the last dump (the top 50 are reported)', registers: [this.registry] });
+  readonly conntrackSampleFailures = new Counter({ name: 'natlens_agent_conntrack_sample_failures_total', help: 'Conntrack health samples that failed, by part (stats, snat, rules)', labelNames: ['part'], registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'natlens_agent_' });
   }
