@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { EDGE_NODE_SIDE_ADDRESS, PROXY_HEALTHZ_PORT, ResolvedLab, ResolvedService, resolveLab, serviceKey } from './topology/addressing';
-import { ProxyMode, Topology } from './topology/topology.schema';
+import { parseMasqueradePortRange, ProxyMode, Topology } from './topology/topology.schema';
 import { buildInventory } from './inventory/build-inventory';
 import { renderLabNodeRules } from './kube-proxy/lab-node-rules';
 import { KUBE_PROXY_NFACCT_COUNTERS } from './kube-proxy/render-iptables';
@@ -100,7 +100,8 @@ export async function labUp(topology: Topology, options: LabUpOptions = {}): Pro
       const nfacctCounters = mode === 'iptables' && (await ensureNfacctCounters(netns, KUBE_PROXY_NFACCT_COUNTERS));
       if (mode === 'iptables' && !nfacctCounters) log?.warn({ node: node.name }, 'nfacct counters could not be created (apt-get install nfacct); rendering without them, as kube-proxy would');
       state.nfacctCounters = nfacctCounters;
-      const rules = renderLabNodeRules({ mode, node, services, endpointSlices, nfacctCounters });
+      const range = lab.kubeProxy.masqueradePortRange;
+      const rules = renderLabNodeRules({ mode, node, services, endpointSlices, nfacctCounters, ...(range ? { masqueradePorts: parseMasqueradePortRange(range) } : {}) });
       const file = rulesPath(lab.name, node.name, rules.extension);
       writeFileSync(file, rules.text);
       await applyRules(netns, file, mode, state.iptables);
