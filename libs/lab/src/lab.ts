@@ -280,6 +280,10 @@ export interface TrafficOptions {
   concurrency?: number;
   timeoutMs?: number;
   port?: string;
+  /** TCP: open all connections at once and hold them open this long (SNAT port exhaustion). */
+  holdMs?: number;
+  /** UDP: each connection is a pair of queries sent at once from one source port (the DNS race). */
+  pairs?: boolean;
 }
 
 export interface TrafficTarget {
@@ -329,14 +333,18 @@ export async function labTraffic(name: string, options: TrafficOptions): Promise
   const timeoutMs = options.timeoutMs ?? 1500;
   const concurrency = options.concurrency ?? 16;
   const config: TrafficConfig = { host: target.host, port: target.port, connections: options.connections, concurrency, timeoutMs, protocol: target.protocol };
+  if (options.holdMs !== undefined) {
+    if (target.protocol !== 'tcp') throw new Error(`${options.service}: held connections are for TCP ports; this one is UDP (try --pairs)`);
+    config.holdMs = options.holdMs;
+  }
+  if (options.pairs) {
+    if (target.protocol !== 'udp') throw new Error(`${options.service}: pairs of queries are for UDP ports; this one is TCP (try --hold-ms)`);
+    config.pairs = true;
+  }
   if (target.protocol === 'udp') config.firstSourcePort = claimUdpSourcePorts(name, options.connections);
-  return runOnce<TrafficResult>(
-    target.netns,
-    'traffic',
-    config,
-    // generous: every connection could time out, one batch of `concurrency` at a time
-    60_000 + Math.ceil(options.connections / concurrency) * timeoutMs * 2,
-  );
+  // generous: every connection could time out, one batch of `concurrency` at a time (a pair at a time; all at once)
+  const batches = options.pairs ? options.connections : options.holdMs !== undefined ? 2 : Math.ceil(options.connections / concurrency);
+  return runOnce<TrafficResult>(target.netns, 'traffic', config, 60_000 + (options.holdMs ?? 0) + batches * timeoutMs * 2);
 }
 
 /**
