@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { EDGE_NODE_SIDE_ADDRESS, PROXY_HEALTHZ_PORT, ResolvedLab, ResolvedService, resolveLab, serviceKey } from './topology/addressing';
-import { ProxyMode, Topology } from './topology/topology.schema';
+import { parseMasqueradePortRange, ProxyMode, Topology } from './topology/topology.schema';
 import { buildInventory } from './inventory/build-inventory';
 import { renderLabNodeRules } from './kube-proxy/lab-node-rules';
 import { KUBE_PROXY_NFACCT_COUNTERS } from './kube-proxy/render-iptables';
@@ -100,7 +100,8 @@ export async function labUp(topology: Topology, options: LabUpOptions = {}): Pro
       const nfacctCounters = mode === 'iptables' && (await ensureNfacctCounters(netns, KUBE_PROXY_NFACCT_COUNTERS));
       if (mode === 'iptables' && !nfacctCounters) log?.warn({ node: node.name }, 'nfacct counters could not be created (apt-get install nfacct); rendering without them, as kube-proxy would');
       state.nfacctCounters = nfacctCounters;
-      const rules = renderLabNodeRules({ mode, node, services, endpointSlices, nfacctCounters });
+      const range = lab.kubeProxy.masqueradePortRange;
+      const rules = renderLabNodeRules({ mode, node, services, endpointSlices, nfacctCounters, ...(range ? { masqueradePorts: parseMasqueradePortRange(range) } : {}) });
       const file = rulesPath(lab.name, node.name, rules.extension);
       writeFileSync(file, rules.text);
       await applyRules(netns, file, mode, state.iptables);
@@ -279,6 +280,10 @@ export interface TrafficOptions {
   concurrency?: number;
   timeoutMs?: number;
   port?: string;
+  /** TCP: open all connections at once and hold them open this long (SNAT port exhaustion). */
+  holdMs?: number;
+  /** UDP: each connection is a pair of queries sent at once from one source port (the DNS race). */
+  pairs?: boolean;
 }
 
 export interface TrafficTarget {
@@ -328,14 +333,18 @@ export async function labTraffic(name: string, options: TrafficOptions): Promise
   const timeoutMs = options.timeoutMs ?? 1500;
   const concurrency = options.concurrency ?? 16;
   const config: TrafficConfig = { host: target.host, port: target.port, connections: options.connections, concurrency, timeoutMs, protocol: target.protocol };
+  if (options.holdMs !== undefined) {
+    if (target.protocol !== 'tcp') throw new Error(`${options.service}: held connections are for TCP ports; this one is UDP (try --pairs)`);
+    config.holdMs = options.holdMs;
+  }
+  if (options.pairs) {
+    if (target.protocol !== 'udp') throw new Error(`${options.service}: pairs of queries are for UDP ports; this one is TCP (try --hold-ms)`);
+    config.pairs = true;
+  }
   if (target.protocol === 'udp') config.firstSourcePort = claimUdpSourcePorts(name, options.connections);
-  return runOnce<TrafficResult>(
-    target.netns,
-    'traffic',
-    config,
-    // generous: every connection could time out, one batch of `concurrency` at a time
-    60_000 + Math.ceil(options.connections / concurrency) * timeoutMs * 2,
-  );
+  // generous: every connection could time out, one batch of `concurrency` at a time (a pair at a time; all at once)
+  const batches = options.pairs ? options.connections : options.holdMs !== undefined ? 2 : Math.ceil(options.connections / concurrency);
+  return runOnce<TrafficResult>(target.netns, 'traffic', config, 60_000 + (options.holdMs ?? 0) + batches * timeoutMs * 2);
 }
 
 /**

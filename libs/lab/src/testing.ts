@@ -14,6 +14,7 @@ import { waitForAgentsReady } from './runtime/agent-readiness';
 import { readState } from './runtime/lab-state';
 import { listRuleset, saveRules } from './runtime/network-builder';
 import { repoRoot } from './runtime/repo-root';
+import { runIn } from './runtime/exec';
 import { parseTopology } from './topology/load-topology';
 import { PodTruth } from './truth/ground-truth';
 import type { IptablesFlavour } from './runtime/lab-state';
@@ -165,6 +166,25 @@ export async function expectGoldenRules(labName: string, example: string): Promi
   }
 }
 
+/**
+ * A node's conntrack statistics summed over its CPUs, as `conntrack -S` prints them (`cpu=0 found=0 invalid=0 …`
+ * per CPU): the same counters ctnetlink's IPCTNL_MSG_CT_GET_STATS_CPU gives the agent, read here independently.
+ */
+export async function conntrackStats(labName: string, node: string): Promise<Record<string, number>> {
+  const out = await runIn(readState(labName).netns.nodes[node] as string, ['conntrack', '-S']);
+  const sums: Record<string, number> = {};
+  for (const [, key, value] of out.matchAll(/\b(\w+)=(\d+)/g)) {
+    if (key === 'cpu') continue;
+    sums[key as string] = (sums[key as string] ?? 0) + Number(value);
+  }
+  return sums;
+}
+
+/** How much each counter grew between two conntrackStats readings. */
+export function statsDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([key, value]) => [key, value - (before[key] ?? 0)]));
+}
+
 export interface AgentProcess {
   node: string;
   apiSocket: string;
@@ -249,4 +269,4 @@ export async function waitForHealthCheckProbers(agents: AgentProcess[], timeoutM
 }
 
 export { readState };
-export { runIn } from './runtime/exec';
+export { runIn };

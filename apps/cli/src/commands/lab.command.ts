@@ -67,9 +67,11 @@ export function labCommand(): Command {
     .option('--concurrency <c>', 'at most this many at once', positiveInt, 16)
     .option('--timeout-ms <ms>', 'a connection with no answer by then has failed', positiveInt, 1500)
     .option('--port <name>', 'service port name or number (default: the first)')
+    .option('--hold-ms <ms>', 'TCP: open all N connections at once and hold them open this long (exhausts SNAT ports)', positiveInt)
+    .option('--pairs', 'UDP: each connection is two queries sent at once from one source port (the DNS race)')
     .option('--json', 'print machine-readable JSON')
     .description('make N real connections; print how many succeeded')
-    .action(async (name: string, opts: { service: string; via: string; client?: string; connections: number; concurrency: number; timeoutMs: number; port?: string; json?: boolean }) => {
+    .action(async (name: string, opts: { service: string; via: string; client?: string; connections: number; concurrency: number; timeoutMs: number; port?: string; holdMs?: number; pairs?: boolean; json?: boolean }) => {
       const { labTraffic, parseVia } = await loadLab();
       const result = await labTraffic(name, {
         service: opts.service,
@@ -79,12 +81,15 @@ export function labCommand(): Command {
         concurrency: opts.concurrency,
         timeoutMs: opts.timeoutMs,
         port: opts.port,
+        ...(opts.holdMs !== undefined ? { holdMs: opts.holdMs } : {}),
+        ...(opts.pairs ? { pairs: true } : {}),
       });
       emit(!!opts.json, result, () =>
         [
           `made ${result.made}, succeeded ${result.succeeded}, failed ${result.failed}`,
           ...Object.entries(result.servedBy).map(([pod, n]) => `  ${pod}: ${n}`),
           ...Object.entries(result.errors).map(([err, n]) => `  failed with ${err}: ${n}`),
+          ...(result.pairs ? [`pairs: ${result.pairs.sent} sent, ${result.pairs.bothAnswered} answered twice, ${result.pairs.split} answered by two pods`] : []),
         ].join('\n'),
       );
       if (result.made > 0 && result.succeeded === 0) process.exitCode = 3;

@@ -11,6 +11,8 @@
 
 /* include/uapi/linux/netfilter/nf_conntrack_common.h; bits of a uapi enum, stable across kernels. */
 #define NATLENS_IPS_CONFIRMED (1UL << 3)
+#define NATLENS_IPS_SRC_NAT_DONE (1UL << 7)
+#define NATLENS_IPS_DST_NAT_DONE (1UL << 8)
 #define NATLENS_IPS_TEMPLATE (1UL << 11)
 /* include/linux/netfilter/nf_conntrack_common.h: the low 3 bits of skb->_nfct are the ctinfo. */
 #define NATLENS_NFCT_PTRMASK (~7UL)
@@ -39,8 +41,8 @@ static __always_inline void copy_tuple(const struct nf_conntrack_tuple *t, __u8 
 	*dport = t->dst.u.all; /* ICMP: type and code bytes, read as one big-endian u16 = type << 8 | code */
 }
 
-/* Fill a NEW or END event from the connection; false when the ring buffer is full (already counted). */
-static __always_inline int emit_conn_event(struct nf_conn *ct, __u32 netns, __u8 kind, __u8 origin, unsigned long status)
+/* Fill a NEW, END or NAT_FAILURE event from the connection; false when the ring buffer is full (already counted). */
+static __always_inline int emit_conn_event_reason(struct nf_conn *ct, __u32 netns, __u8 kind, __u8 origin, unsigned long status, __u8 drop_reason)
 {
 	struct natlens_event *e = reserve_event(netns);
 	if (!e)
@@ -60,7 +62,7 @@ static __always_inline int emit_conn_event(struct nf_conn *ct, __u32 netns, __u8
 	e->family = (__u8)orig.src.l3num;
 	e->protocol = orig.dst.protonum;
 	e->tcp_state = e->protocol == IPPROTO_TCP ? BPF_CORE_READ(ct, proto.tcp.state) : 0;
-	e->drop_reason = 0;
+	e->drop_reason = drop_reason;
 	copy_tuple(&orig, e->orig_src, e->orig_dst, &e->orig_sport, &e->orig_dport);
 	copy_tuple(&reply, e->reply_src, e->reply_dst, &e->reply_sport, &e->reply_dport);
 	submit_event(e);
@@ -69,10 +71,17 @@ static __always_inline int emit_conn_event(struct nf_conn *ct, __u32 netns, __u8
 	if (c) {
 		if (kind == NATLENS_EVENT_NEW)
 			__sync_fetch_and_add(&c->connections, 1);
-		else
+		else if (kind == NATLENS_EVENT_END)
 			__sync_fetch_and_add(&c->ends, 1);
+		else
+			__sync_fetch_and_add(&c->drops, 1);
 	}
 	return 1;
+}
+
+static __always_inline int emit_conn_event(struct nf_conn *ct, __u32 netns, __u8 kind, __u8 origin, unsigned long status)
+{
+	return emit_conn_event_reason(ct, netns, kind, origin, status, 0);
 }
 
 #endif

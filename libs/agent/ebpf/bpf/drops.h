@@ -46,6 +46,22 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, enum skb_drop_reaso
 	if (netns != cfg->netns)
 		return 0;
 
+	/*
+	 * A packet whose conntrack entry is still unconfirmed but has been through both NAT hooks (IPS_SRC_NAT_DONE is
+	 * set by the last of them, at priority 100) was dropped where conntrack confirms it, at the end of POSTROUTING or
+	 * LOCAL_IN: __nf_conntrack_confirm found its tuple in use and could not resolve the clash (insert_failed). That is
+	 * what SNAT port exhaustion gives: get_unique_tuple tried its ports, kept a used one, and the insert failed. The
+	 * entry still holds both tuples, so the event carries the real translation; user space tells SNAT from not.
+	 */
+	struct nf_conn *nat_ct = (struct nf_conn *)(BPF_CORE_READ(skb, _nfct) & NATLENS_NFCT_PTRMASK);
+	if (nat_ct) {
+		unsigned long status = BPF_CORE_READ(nat_ct, status);
+		if (!(status & NATLENS_IPS_CONFIRMED) && (status & NATLENS_IPS_SRC_NAT_DONE) && (status & NATLENS_IPS_DST_NAT_DONE)) {
+			emit_conn_event_reason(nat_ct, netns, NATLENS_EVENT_NAT_FAILURE, NATLENS_ORIGIN_KFREE_SKB, status, (__u8)reason);
+			return 0;
+		}
+	}
+
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 network = BPF_CORE_READ(skb, network_header);
 	__u16 l3proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));

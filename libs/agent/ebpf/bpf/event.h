@@ -18,6 +18,7 @@
 #define NATLENS_EVENT_NEW 1  /* a connection's first packet, after NAT, before conntrack confirms it */
 #define NATLENS_EVENT_END 2  /* a TCP packet that left the connection in TIME_WAIT or CLOSE */
 #define NATLENS_EVENT_DROP 3 /* netfilter dropped a packet addressed to a Service port (kfree_skb reason NETFILTER_DROP) */
+#define NATLENS_EVENT_NAT_FAILURE 4 /* netfilter dropped a NEW connection's packet after NAT: conntrack could not insert it */
 
 /* natlens_event.origin: which program saw it */
 #define NATLENS_ORIGIN_NF_POST_ROUTING 1

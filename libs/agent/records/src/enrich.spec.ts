@@ -103,12 +103,36 @@ describe('enrichConnection', () => {
     expect(enrichConnection(observe(t('198.19.3.11', 20001, '198.18.255.10', 53), t('198.19.2.11', 5353, '198.19.3.11', 20001)), udpIndex, 'node3').verdict).toBe('not-service');
   });
 
+  it('maps a connection NAT could not translate to its Service and client: verdict dropped-nat-failure, with the reason', () => {
+    // snat-port-exhaustion: alice through node1's node port for web-1 on node2 (198.19.2.11:8080); SNAT to node1's
+    // 198.18.0.11 picked port 40007 of 40000-40063, already in use, and conntrack refused the entry
+    const exhaustIndex = ClusterIndex.fromObjects(buildInventory(resolveLab(exampleTopology('snat-port-exhaustion.yaml'))).items);
+    const natFailure = { reason: 'nat-port-exhausted' as const, kernelReason: 'SKB_DROP_REASON_NETFILTER_DROP', observed: true };
+    const failed: ObservedConnection = {
+      ...observe(t('198.51.100.79', 51234, '198.18.0.11', 30080), t('198.19.2.11', 8080, '198.18.0.11', 40007)),
+      source: 'ebpf',
+      kind: 'destroy',
+      dropped: true,
+      natFailure,
+    };
+    expect(enrichConnection(failed, exhaustIndex, 'node1')).toMatchObject({
+      verdict: 'dropped-nat-failure',
+      natFailure,
+      snat: true,
+      dnat: true,
+      service: { namespace: 'default', name: 'web', entry: 'nodePort' },
+      endpoint: { pod: 'web-1', node: 'node2' },
+      client: { kind: 'external', ip: '198.51.100.79' },
+      translated: t('198.18.0.11', 40007, '198.19.2.11', 8080),
+    });
+  });
+
   it('builds every record with the same keys (what touch() sets later included), and JSON leaves out the absent ones', () => {
     const entered = enrichConnection(observe(t('198.51.100.79', 40000, '203.0.113.10', 80), t('198.19.1.12', 8080, '198.51.100.79', 40000)), index, 'node1');
     const ended = enrichConnection({ ...observe(t('198.18.0.254', 45000, '198.18.0.13', 32122), t('198.18.0.13', 32122, '198.18.0.254', 45000)), kind: 'destroy', state: 'CLOSE', counters: { original: { packets: 6, bytes: 400 } } }, index, 'node3');
     expect(Object.keys(ended)).toEqual(Object.keys(entered));
-    expect(Object.keys(JSON.parse(JSON.stringify(entered)))).toEqual(Object.keys(entered).filter((key) => !['state', 'realClient', 'counters', 'ended'].includes(key)));
-    expect(Object.keys(JSON.parse(JSON.stringify(ended)))).toEqual(Object.keys(ended).filter((key) => !['service', 'endpoint', 'realClient', 'entryNode'].includes(key)));
+    expect(Object.keys(JSON.parse(JSON.stringify(entered)))).toEqual(Object.keys(entered).filter((key) => !['state', 'realClient', 'counters', 'ended', 'natFailure'].includes(key)));
+    expect(Object.keys(JSON.parse(JSON.stringify(ended)))).toEqual(Object.keys(ended).filter((key) => !['service', 'endpoint', 'realClient', 'entryNode', 'natFailure'].includes(key)));
   });
 });
 

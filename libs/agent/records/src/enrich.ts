@@ -79,6 +79,7 @@ export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, 
     realClient: conn.realClient !== undefined,
     // kube-proxy drops external traffic only on a Local-policy node without a local endpoint (KUBE-EXTERNAL-SERVICES).
     droppedNoLocalEndpoint: conn.dropped === true && frontend?.externalTrafficPolicy === 'Local' && index.localEndpoints(frontend, node) === 0,
+    natFailure: conn.natFailure !== undefined,
   });
 
   // One literal with every key, in the order records have always been exported in (a NEW's record, then what
@@ -106,6 +107,7 @@ export function enrichConnection(conn: ObservedConnection, index: ClusterIndex, 
     counters: conn.counters ? conn.counters : undefined,
     ended: conn.kind === 'destroy' ? true : undefined,
     zone: conn.zone ?? 0,
+    natFailure: conn.natFailure ? conn.natFailure : undefined,
   };
 }
 

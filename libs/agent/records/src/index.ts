@@ -6,3 +6,4 @@ export * from './enrich';
 export * from './hub-client';
 export * from './import/capture-observation';
 export * from './import/capture-import';
+export * from './nat-failure-estimate';

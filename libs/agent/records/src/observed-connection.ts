@@ -1,4 +1,4 @@
-import type { Tuple } from '@natlens/shared-model';
+import type { NatFailure, Tuple } from '@natlens/shared-model';
 
 /*
  * What every source (conntrack today; eBPF and pcap later) hands to the enrich stage: one observation of one
@@ -35,6 +35,11 @@ export interface ObservedConnection {
   realClient?: { ip: string; port?: number };
   /** SYNs that nothing answered (pcap), or a drop event (eBPF): the packets went no further than this node. */
   dropped?: boolean;
+  /**
+   * With `dropped`: the connection's first packet was dropped because NAT or conntrack failed (eBPF: observed, with
+   * its tuple; conntrack source: estimated from the node's counters).
+   */
+  natFailure?: NatFailure;
   /** The flowId (enrich.ts flowIdOf), when the source already built it: later stages then need not build it again. */
   flowId?: string;
 }

@@ -1,6 +1,8 @@
 import { createSocket } from 'node:dgram';
 import { request } from 'node:http';
 import { parseEchoAnswer } from './echo-answer';
+import { holdConnections } from './held-connections';
+import { runUdpPairs, type UdpPairsResult } from './udp-pairs';
 import { udpSourcePortAt, UDP_SOURCE_PORT_COUNT, UDP_SOURCE_PORT_FIRST } from './udp-source-ports';
 
 /*
@@ -20,6 +22,10 @@ export interface TrafficConfig {
   protocol?: 'tcp' | 'udp';
   /** UDP: the source port of the first datagram; the i-th uses udpSourcePortAt(firstSourcePort, i). */
   firstSourcePort?: number;
+  /** TCP: open every connection at once and hold it open this long before its request (held-connections.ts). */
+  holdMs?: number;
+  /** UDP: each connection is a pair of queries sent at once from one source port (udp-pairs.ts). */
+  pairs?: boolean;
 }
 
 export interface TrafficResult {
@@ -31,6 +37,8 @@ export interface TrafficResult {
   /** The client address each answer reported. */
   seen: Record<string, number>;
   errors: Record<string, number>;
+  /** With `pairs`: how the pairs fared. */
+  pairs?: UdpPairsResult['pairs'];
 }
 
 type Outcome = { pod: string; client: string } | { error: string };
@@ -92,25 +100,38 @@ function udpOnce(config: TrafficConfig, sourcePort: number): Promise<Outcome> {
 }
 
 export async function runTraffic(config: TrafficConfig): Promise<TrafficResult> {
-  const result: TrafficResult = { made: 0, succeeded: 0, failed: 0, servedBy: {}, seen: {}, errors: {} };
   const udp = config.protocol === 'udp';
+  if (config.pairs) {
+    if (!udp) throw new Error('pairs of queries are for UDP Services');
+    return runUdpPairs({ host: config.host, port: config.port, pairs: config.connections, timeoutMs: config.timeoutMs, ...(config.firstSourcePort !== undefined ? { firstSourcePort: config.firstSourcePort } : {}) });
+  }
+  const result: TrafficResult = { made: 0, succeeded: 0, failed: 0, servedBy: {}, seen: {}, errors: {} };
+  if (config.holdMs !== undefined) {
+    if (udp) throw new Error('held connections are for TCP Services (a UDP "connection" is one datagram)');
+    for (const outcome of await holdConnections({ host: config.host, port: config.port, connections: config.connections, timeoutMs: config.timeoutMs, holdMs: config.holdMs })) tally(result, outcome);
+    return result;
+  }
   if (udp && config.connections > UDP_SOURCE_PORT_COUNT) throw new Error(`at most ${UDP_SOURCE_PORT_COUNT} UDP datagrams per run (one source port each)`);
   let next = 0;
   const worker = async () => {
     while (next < config.connections) {
       const i = next++;
-      result.made++;
       const outcome = udp ? await udpOnce(config, udpSourcePortAt(config.firstSourcePort ?? UDP_SOURCE_PORT_FIRST, i)) : await tcpOnce(config);
-      if ('error' in outcome) {
-        result.failed++;
-        result.errors[outcome.error] = (result.errors[outcome.error] ?? 0) + 1;
-      } else {
-        result.succeeded++;
-        result.servedBy[outcome.pod] = (result.servedBy[outcome.pod] ?? 0) + 1;
-        result.seen[outcome.client] = (result.seen[outcome.client] ?? 0) + 1;
-      }
+      tally(result, outcome);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(config.concurrency, config.connections)) }, worker));
   return result;
+}
+
+function tally(result: TrafficResult, outcome: Outcome): void {
+  result.made++;
+  if ('error' in outcome) {
+    result.failed++;
+    result.errors[outcome.error] = (result.errors[outcome.error] ?? 0) + 1;
+  } else {
+    result.succeeded++;
+    result.servedBy[outcome.pod] = (result.servedBy[outcome.pod] ?? 0) + 1;
+    result.seen[outcome.client] = (result.seen[outcome.client] ?? 0) + 1;
+  }
 }

@@ -24,6 +24,11 @@ export interface KubeProxyNode {
 export interface KubeProxyRulesInput extends KubeProxyNode {
   services: KubeService[];
   endpointSlices: KubeEndpointSlice[];
+  /**
+   * The source ports the masquerade rule may pick (the lab's `kubeProxy.masqueradePortRange`); absent: kube-proxy's
+   * rule as written, which leaves the choice to the kernel (the node's ephemeral range).
+   */
+  masqueradePorts?: { min: number; max: number };
 }
 
 /** kube-proxy's default --masquerade-bit 14. */

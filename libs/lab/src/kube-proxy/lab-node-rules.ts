@@ -25,6 +25,8 @@ export interface LabNodeRulesInput {
   endpointSlices: KubeEndpointSlice[];
   /** Whether kube-proxy's nfacct counters exist in the node (iptables mode adds `-m nfacct` matches then). */
   nfacctCounters: boolean;
+  /** The topology's `kubeProxy.masqueradePortRange`, parsed. */
+  masqueradePorts?: { min: number; max: number };
 }
 
 export function labKubeProxyNode(node: ResolvedNode): KubeProxyNode {
@@ -32,7 +34,12 @@ export function labKubeProxyNode(node: ResolvedNode): KubeProxyNode {
 }
 
 export function renderLabNodeRules(input: LabNodeRulesInput): LabNodeRules {
-  const base = { ...labKubeProxyNode(input.node), services: input.services, endpointSlices: input.endpointSlices };
+  const base = {
+    ...labKubeProxyNode(input.node),
+    services: input.services,
+    endpointSlices: input.endpointSlices,
+    ...(input.masqueradePorts ? { masqueradePorts: input.masqueradePorts } : {}),
+  };
   if (input.mode === 'nftables') {
     return { mode: 'nftables', extension: 'nft', text: renderNftablesRules({ ...base, nodePortAddresses: ['primary'], serviceCidrs: [SERVICE_CIDR] }) };
   }

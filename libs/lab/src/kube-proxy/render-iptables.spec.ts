@@ -18,6 +18,32 @@ function rulesFor(example: string, nodeName: string): string[] {
 
 const grep = (lines: string[], pattern: RegExp) => lines.filter((l) => pattern.test(l));
 
+function postrouting(masqueradePorts?: { min: number; max: number }): string[] {
+  const lab = resolveLab(exampleTopology('snat-port-exhaustion.yaml'));
+  const inventory = buildInventory(lab);
+  const services = inventory.items.filter((o): o is KubeService => o.kind === 'Service');
+  const endpointSlices = inventory.items.filter((o): o is KubeEndpointSlice => o.kind === 'EndpointSlice');
+  const node = lab.nodes[0] as (typeof lab.nodes)[number];
+  const text = renderLabNodeRules({ mode: 'iptables', node, services, endpointSlices, nfacctCounters: false, ...(masqueradePorts ? { masqueradePorts } : {}) }).text;
+  return text.split('\n').filter((l) => l.includes('-j MASQUERADE'));
+}
+
+describe('renderIptablesRules: the lab\'s masqueradePortRange', () => {
+  it('limits the ports per protocol (--to-ports needs one), and masquerades the rest as kube-proxy does', () => {
+    const comment = '-m comment --comment "kubernetes service traffic requiring SNAT"';
+    expect(postrouting({ min: 40000, max: 40063 })).toEqual([
+      `-A KUBE-POSTROUTING ${comment} -p tcp -j MASQUERADE --random-fully --to-ports 40000-40063`,
+      `-A KUBE-POSTROUTING ${comment} -p udp -j MASQUERADE --random-fully --to-ports 40000-40063`,
+      `-A KUBE-POSTROUTING ${comment} -p sctp -j MASQUERADE --random-fully --to-ports 40000-40063`,
+      `-A KUBE-POSTROUTING ${comment} -j MASQUERADE --random-fully`,
+    ]);
+  });
+
+  it('is kube-proxy\'s own rule without the key', () => {
+    expect(postrouting()).toEqual(['-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully']);
+  });
+});
+
 describe('renderIptablesRules', () => {
   // The full output of every example is pinned by examples/golden/*/*.iptables-save (checked in the lab suites
   // through the kernel's own iptables-save), and kube-proxy's own expected output by reference/; these cases name

@@ -62,7 +62,16 @@ export function renderIptablesRules(input: IptablesOptions): IptablesRules {
   // Masquerade plumbing: mark now, SNAT at POSTROUTING, clear the mark so it does not leak into re-routed packets.
   nat.add('-A KUBE-POSTROUTING -m mark ! --mark', `${MASQUERADE_MARK}/${MASQUERADE_MARK}`, '-j RETURN');
   nat.add('-A KUBE-POSTROUTING -j MARK --xor-mark', MASQUERADE_MARK);
-  nat.add('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE', ...(input.randomFully === false ? [] : ['--random-fully']));
+  const masquerade = ['-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT"'];
+  const randomFully = input.randomFully === false ? [] : ['--random-fully'];
+  if (input.masqueradePorts) {
+    // --to-ports needs a protocol with ports (xt_MASQUERADE refuses it otherwise): one rule per such protocol
+    // first, then kube-proxy's own rule for the rest (ICMP).
+    for (const proto of ['tcp', 'udp', 'sctp']) {
+      nat.add(...masquerade, '-p', proto, '-j MASQUERADE', ...randomFully, '--to-ports', `${input.masqueradePorts.min}-${input.masqueradePorts.max}`);
+    }
+  }
+  nat.add(...masquerade, '-j MASQUERADE', ...randomFully);
   nat.add('-A KUBE-MARK-MASQ -j MARK --or-mark', MASQUERADE_MARK);
 
   if (localhostNodePorts) {

@@ -20,6 +20,30 @@ const grep = (lines: string[], pattern: RegExp) => lines.filter((l) => pattern.t
 const P = 'add rule ip kube-proxy';
 const E = 'add element ip kube-proxy';
 
+function masqueradeRules(masqueradePorts?: { min: number; max: number }): string[] {
+  const lab = resolveLab(exampleTopology('snat-port-exhaustion.yaml'));
+  const inventory = buildInventory(lab);
+  const services = inventory.items.filter((o): o is KubeService => o.kind === 'Service');
+  const endpointSlices = inventory.items.filter((o): o is KubeEndpointSlice => o.kind === 'EndpointSlice');
+  const node = lab.nodes[0] as (typeof lab.nodes)[number];
+  const text = renderLabNodeRules({ mode: 'nftables', node, services, endpointSlices, nfacctCounters: false, ...(masqueradePorts ? { masqueradePorts } : {}) }).text;
+  return text.split('\n').filter((l) => l.startsWith('add rule ip kube-proxy masquerading '));
+}
+
+describe('renderNftablesRules: the lab\'s masqueradePortRange', () => {
+  it('limits the ports of every protocol that has them, and masquerades the rest as kube-proxy does', () => {
+    expect(masqueradeRules({ min: 40000, max: 40063 }).slice(-2)).toEqual([
+      'add rule ip kube-proxy masquerading meta l4proto { tcp, udp, sctp } masquerade to :40000-40063 fully-random',
+      'add rule ip kube-proxy masquerading masquerade fully-random',
+    ]);
+  });
+
+  it('is kube-proxy\'s own rule without the key', () => {
+    expect(masqueradeRules().slice(-1)).toEqual(['add rule ip kube-proxy masquerading masquerade fully-random']);
+    expect(masqueradeRules().join('\n')).not.toContain(' to :');
+  });
+});
+
 describe('renderNftablesRules', () => {
   // Every example's whole ruleset is pinned by examples/golden/*/*.nft (the kernel's `nft list ruleset`), and
   // kube-proxy's own expected output by reference/; these cases name the behaviours that matter for NAT.

@@ -106,6 +106,10 @@ function setup(tx: Transaction, input: NftablesOptions): void {
   tx.rule('mark-for-masquerade', `mark set mark or ${MASQUERADE_MARK}`);
   tx.rule('masquerading', `mark and ${MASQUERADE_MARK} == 0 return`);
   tx.rule('masquerading', `mark set mark xor ${MASQUERADE_MARK}`);
+  if (input.masqueradePorts) {
+    // A port range needs a transport protocol with ports (nft refuses it otherwise); the rest falls through.
+    tx.rule('masquerading', `meta l4proto { tcp, udp, sctp } masquerade to :${input.masqueradePorts.min}-${input.masqueradePorts.max} fully-random`);
+  }
   tx.rule('masquerading', 'masquerade fully-random');
 
   tx.set('set', 'cluster-ips', `type ${ADDR}`, quoteComment('Active ClusterIPs'));

@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTopology, TopologyError } from './load-topology';
+import { parseMasqueradePortRange } from './topology.schema';
 import { EXAMPLES_DIR } from '../testing';
 
 const minimal = `
@@ -23,6 +25,27 @@ describe('parseTopology', () => {
   it('takes the kube-proxy mode', () => {
     expect(parseTopology(`${minimal}kubeProxy: {mode: nftables}`).kubeProxy).toEqual({ mode: 'nftables' });
     expect(parseTopology(`${minimal}kubeProxy: {}`).kubeProxy).toEqual({ mode: 'iptables' });
+  });
+
+  it('takes a masquerade port range for the nodes (a lab knob)', () => {
+    expect(parseTopology(`${minimal}kubeProxy: {masqueradePortRange: "40000-40063"}`).kubeProxy).toEqual({ mode: 'iptables', masqueradePortRange: '40000-40063' });
+    expect(parseMasqueradePortRange('40000-40063')).toEqual({ min: 40000, max: 40063 });
+    expect(parseTopology(`${minimal}kubeProxy: {mode: nftables, masqueradePortRange: "1024-1024"}`).kubeProxy).toEqual({ mode: 'nftables', masqueradePortRange: '1024-1024' });
+  });
+
+  it('takes any masquerade port range as a valid range or a TopologyError, never anything else (fast-check)', () => {
+    const text = fc.oneof(fc.string(), fc.tuple(fc.integer({ min: -5, max: 70000 }), fc.integer({ min: -5, max: 70000 })).map(([a, b]) => `${a}-${b}`));
+    fc.assert(
+      fc.property(text, (range) => {
+        try {
+          const { masqueradePortRange } = parseTopology(`${minimal}kubeProxy: {masqueradePortRange: ${JSON.stringify(range)}}`).kubeProxy;
+          const { min, max } = parseMasqueradePortRange(masqueradePortRange as string);
+          expect(min >= 1 && min <= max && max <= 65535).toBe(true);
+        } catch (err) {
+          expect(err).toBeInstanceOf(TopologyError);
+        }
+      }),
+    );
   });
 
   it('takes UDP ports as Kubernetes does', () => {
@@ -48,6 +71,11 @@ describe('parseTopology', () => {
       /UDP port needs loadBalancer mode forward/,
     ],
     ['an unknown proxy mode', `${minimal}kubeProxy: {mode: ipvs}`, /kubeProxy\.mode: Invalid option/],
+    ['a masquerade port range that is no range', `${minimal}kubeProxy: {masqueradePortRange: "40000"}`, /kubeProxy\.masqueradePortRange: write the range as MIN-MAX/],
+    ['a masquerade port range given as a number', `${minimal}kubeProxy: {masqueradePortRange: 40000}`, /kubeProxy\.masqueradePortRange: Invalid input/],
+    ['a masquerade port range upside down', `${minimal}kubeProxy: {masqueradePortRange: "40063-40000"}`, /kubeProxy\.masqueradePortRange: MIN and MAX are ports \(1-65535\) and MIN <= MAX/],
+    ['a masquerade port range past 65535', `${minimal}kubeProxy: {masqueradePortRange: "65000-70000"}`, /MIN and MAX are ports/],
+    ['a masquerade port range from port 0', `${minimal}kubeProxy: {masqueradePortRange: "0-100"}`, /MIN and MAX are ports/],
     ['an unknown kube-proxy knob', `${minimal}kubeProxy: {mode: nftables, masqueradeAll: true}`, /kubeProxy: Unrecognized key.*masqueradeAll/],
     ['a nodePort out of range', `${minimal}services: [{name: s, type: NodePort, selector: {a: b}, ports: [{port: 80, targetPort: 80, nodePort: 80}]}]`, /nodePort: Too small/],
     ['Local policy on ClusterIP', `${minimal}services: [{name: s, selector: {a: b}, externalTrafficPolicy: Local, ports: [{port: 80, targetPort: 80}]}]`, /externalTrafficPolicy applies only/],

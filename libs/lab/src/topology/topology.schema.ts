@@ -69,10 +69,33 @@ export const labClientSchema = z.strictObject({
 
 export const proxyModeSchema = z.enum(['iptables', 'nftables']);
 
-/** How each node's kube-proxy runs; a strict object so that later knobs (e.g. masqueradePortRange) join it. */
+/**
+ * `MIN-MAX`: the source ports the nodes' masquerade rule may pick (`MASQUERADE --to-ports`, nftables `masquerade to
+ * :MIN-MAX`). A lab knob, not a kube-proxy flag: it makes a node with few free SNAT ports, so that port exhaustion
+ * can be reproduced without touching the host's own conntrack or port-range settings.
+ */
+export const masqueradePortRangeSchema = z
+  .string()
+  .regex(/^\d{1,5}-\d{1,5}$/, 'write the range as MIN-MAX, e.g. "40000-40063"')
+  .refine(
+    (text) => {
+      const [min, max] = text.split('-').map(Number) as [number, number];
+      return min >= 1 && max <= 65535 && min <= max;
+    },
+    { message: 'MIN and MAX are ports (1-65535) and MIN <= MAX' },
+  );
+
+/** How each node's kube-proxy runs; a strict object so that a misspelt knob is an error. */
 export const kubeProxySchema = z.strictObject({
   mode: proxyModeSchema.default('iptables'),
+  masqueradePortRange: masqueradePortRangeSchema.optional(),
 });
+
+/** A validated `masqueradePortRange` as numbers. */
+export function parseMasqueradePortRange(text: string): { min: number; max: number } {
+  const [min, max] = text.split('-').map(Number) as [number, number];
+  return { min, max };
+}
 
 export const topologySchema = z.strictObject({
   name: dnsLabel.max(24, 'keep lab names to 24 characters: namespaces are named <lab>-<role>-<name>'),

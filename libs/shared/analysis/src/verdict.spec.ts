@@ -20,6 +20,7 @@ describe('classifyVerdict (DESIGN.md verdict table)', () => {
     ['node-local client masqueraded', { service: local, client: { kind: 'node' }, snat: true, hairpin: false }, 'snat-expected'],
     ['destination is no Service', { client: external, snat: true, hairpin: false }, 'not-service'],
     ['dropped on a Local node without endpoints', { service: local, client: external, snat: false, hairpin: false, droppedNoLocalEndpoint: true }, 'dropped-no-local-endpoint'],
+    ['conntrack could not insert the entry after SNAT', { service: cluster, client: external, snat: true, hairpin: false, natFailure: true }, 'dropped-nat-failure'],
     ['a proxying load balancer named the real client', { service: local, client: external, snat: false, hairpin: false, realClient: true }, 'proxied'],
   ])('%s -> %s', (_name, input, verdict) => {
     expect(classifyVerdict(input)).toBe(verdict);

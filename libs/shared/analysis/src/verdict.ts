@@ -16,9 +16,12 @@ export interface VerdictInput {
   realClient?: boolean;
   /** The packets were dropped because the Local-policy node has no endpoint (eBPF drop event, unanswered SYNs). */
   droppedNoLocalEndpoint?: boolean;
+  /** The first packet was dropped because conntrack could not insert the entry or NAT found no free tuple. */
+  natFailure?: boolean;
 }
 
 export function classifyVerdict(input: VerdictInput): Verdict {
+  if (input.natFailure) return 'dropped-nat-failure';
   if (input.droppedNoLocalEndpoint) return 'dropped-no-local-endpoint';
   if (!input.service) return 'not-service';
   if (input.realClient) return 'proxied';

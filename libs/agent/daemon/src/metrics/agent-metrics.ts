@@ -22,7 +22,7 @@ export class AgentMetrics {
   readonly unexpectedErrors = new Counter({ name: 'natlens_agent_unexpected_errors_total', help: 'Errors no stage handled (a bug), by where they surfaced (export-loop, unhandled-rejection, uncaught-exception); the agent logs each and keeps running', labelNames: ['where'], registers: [this.registry] });
   readonly kernelSetting = new Gauge({ name: 'natlens_agent_kernel_setting', help: 'Conntrack sysctls the agent depends on (1 = on)', labelNames: ['setting'], registers: [this.registry] });
   // eBPF source (libs/agent/ebpf)
-  readonly ebpfEvents = new Counter({ name: 'natlens_agent_ebpf_events_total', help: 'Ring-buffer events decoded, by kind (new, end, drop)', labelNames: ['kind'], registers: [this.registry] });
+  readonly ebpfEvents = new Counter({ name: 'natlens_agent_ebpf_events_total', help: 'Ring-buffer events decoded, by kind (new, end, drop, nat-failure)', labelNames: ['kind'], registers: [this.registry] });
   readonly ebpfBatches = new Counter({ name: 'natlens_agent_ebpf_batches_total', help: 'Ring-buffer batches handed over by the loader', registers: [this.registry] });
   readonly ebpfRingBufferDrops = new Counter({ name: 'natlens_agent_ebpf_ringbuf_drops_total', help: 'Events the BPF program could not queue because the ring buffer was full (counted in the kernel)', registers: [this.registry] });
   readonly ebpfKernelTotals = new Gauge({ name: 'natlens_agent_ebpf_kernel_totals', help: 'Per-namespace totals counted by the BPF program since it was loaded (connections, ends, drops, ringbuf_full)', labelNames: ['netns', 'counter'], registers: [this.registry] });

@@ -1,5 +1,5 @@
 import { TCP_CONNTRACK_STATES } from '@natlens/agent-conntrack';
-import type { EbpfEvent, EbpfTuple } from '@natlens/agent-ebpf';
+import { natFailureOf, type EbpfEvent, type EbpfTuple } from '@natlens/agent-ebpf';
 import type { Protocol, Tuple } from '@natlens/shared-model';
 import type { ObservedConnection } from '@natlens/agent-records';
 import { tupleKeyOf } from './conntrack-observation';
@@ -83,5 +83,34 @@ export function observationOfDrop(event: EbpfEvent, at: number, observedAt: numb
     zone: event.zone,
     mark: event.mark,
     flowId: ebpfFlowId('drop', '-', original, event.zone),
+  };
+}
+
+/**
+ * A NAT_FAILURE event: conntrack refused the entry after NAT (insert_failed). The netfilter link saw the same entry as
+ * NEW a moment before (POST_ROUTING priority 200 runs before conntrack confirms it); when the source still holds that
+ * NEW's identity, the failure ends that record, so the attempt is one record that says it failed. Each attempt is
+ * its own entry to the kernel (a retransmitted SYN fails again and counts again in insert_failed), and here too.
+ * The tuples are the entry's: the translation NAT chose, including the port that was already taken.
+ */
+export function observationOfNatFailure(event: EbpfEvent, identity: EbpfIdentity | undefined, startedAt: number | undefined, at: number, observedAt: number): ObservedConnection {
+  const { original, reply } = tuplesOf(event);
+  const natFailure = natFailureOf(event);
+  return {
+    source: 'ebpf',
+    kind: 'destroy',
+    id: identity?.id ?? 'nat-failure',
+    instance: identity?.instance ?? '-',
+    original,
+    reply,
+    observedAt,
+    startedAt: startedAt ?? at,
+    endedAt: at,
+    state: 'DROPPED',
+    dropped: true,
+    ...(natFailure ? { natFailure } : {}),
+    zone: event.zone,
+    mark: event.mark,
+    flowId: identity?.flowId ?? ebpfFlowId('nat-failure', '-', original, event.zone),
   };
 }

@@ -137,6 +137,47 @@ describe('EbpfSource', () => {
     sut.stop();
   });
 
+  it('turns a NAT failure into a dropped-nat-failure record of the attempt the NEW began, mapped to its Service', async () => {
+    const { sut, program, observed, metrics } = setup();
+    // node2 SNATs to its address, and the port it settled on (54321) is taken: conntrack refuses the entry. The
+    // netfilter link reported the entry as NEW just before; a second attempt (the retransmitted SYN) fails again.
+    const failure: EbpfEvent = { ...base, kind: 'nat-failure', origin: 'kfree-skb', dropReason: 12, ktimeNs: NOW_NS + 1000 };
+    const retry = { ...base, connCookie: 99, ktimeNs: NOW_NS + 1e9 };
+    program.deliver([base, failure, retry, { ...failure, connCookie: 99, ktimeNs: NOW_NS + 1e9 + 1000 }]);
+    expect(observed.map((o) => [o.kind, o.dropped ?? false])).toEqual([
+      ['new', false],
+      ['destroy', true],
+      ['new', false],
+      ['destroy', true],
+    ]);
+    expect(observed[1]?.flowId).toBe(observed[0]?.flowId);
+    expect(observed[3]?.flowId).toBe(observed[2]?.flowId);
+    expect(observed[3]?.flowId).not.toBe(observed[1]?.flowId);
+    const record = enrichConnection(observed[1] as ObservedConnection, index, 'node2');
+    expect(record).toMatchObject({
+      verdict: 'dropped-nat-failure',
+      natFailure: { reason: 'nat-port-exhausted', kernelReason: 'SKB_DROP_REASON_NETFILTER_DROP', observed: true },
+      service: { name: 'web', entry: 'nodePort' },
+      endpoint: { pod: 'web-1' },
+      client: { ip: '198.51.100.79', kind: 'external' },
+      ended: true,
+    });
+    // neither attempt is left live: an END or an idle sweep will not report them again
+    program.deliver([{ ...base, kind: 'end', tcpState: 7 }]);
+    expect(observed).toHaveLength(4);
+    expect(sut.status()).toMatchObject({ events: { new: 2, natFailure: 2, endWithoutNew: 1 } });
+    expect(await metrics.registry.getSingleMetricAsString('natlens_agent_ebpf_events_total')).toContain('natlens_agent_ebpf_events_total{kind="nat-failure"} 2');
+    sut.stop();
+  });
+
+  it('reports a NAT failure whose NEW it never saw under the tuple alone', () => {
+    const { sut, program, observed } = setup();
+    const failure: EbpfEvent = { ...base, kind: 'nat-failure', origin: 'kfree-skb', dropReason: 12, status: 0x1a0 /* no SNAT */ };
+    program.deliver([failure]);
+    expect(observed).toMatchObject([{ kind: 'destroy', dropped: true, natFailure: { reason: 'insert-failed', observed: true }, flowId: 'ebpf:nat-failure:-:tcp:198.51.100.79:40000>198.18.0.12:30080' }]);
+    sut.stop();
+  });
+
   it('turns a netfilter drop on a Local node without endpoints into dropped-no-local-endpoint', () => {
     const { sut, program, observed } = setup();
     const drop: EbpfEvent = {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import type { ObservedConnection } from '@natlens/agent-records';
 import type { ConnectionSink, ConnectionSource } from './connection-source';
-import { ebpfFlowId, epochMsOf, observationOfConnectionEvent, observationOfDrop, tuplesOf, type EbpfIdentity } from './ebpf-observation';
+import { ebpfFlowId, epochMsOf, observationOfConnectionEvent, observationOfDrop, observationOfNatFailure, tuplesOf, type EbpfIdentity } from './ebpf-observation';
 
 /** The part of EbpfProgram the source uses (a scripted stand-in feeds recorded batches in unit tests). */
 export interface EbpfProgramPort {
@@ -79,12 +79,12 @@ export class EbpfSource implements ConnectionSource {
   private sweepTimer: NodeJS.Timeout | undefined;
   private countersTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
-  private readonly counts = { new: 0, end: 0, drop: 0, endWithoutNew: 0, idleEnded: 0, malformed: 0, ringBufferErrors: 0 };
+  private readonly counts = { new: 0, end: 0, drop: 0, natFailure: 0, endWithoutNew: 0, idleEnded: 0, malformed: 0, ringBufferErrors: 0 };
   private kernelRingBufferFull = 0;
   private servicePorts = 0;
   private lastError: string | undefined;
   private started = false;
-  private children: { new: Counter.Internal; end: Counter.Internal; drop: Counter.Internal } | undefined;
+  private children: { new: Counter.Internal; end: Counter.Internal; drop: Counter.Internal; natFailure: Counter.Internal } | undefined;
   private readonly tcpIdleTimeoutMs: number;
   private readonly otherIdleTimeoutMs: number;
 
@@ -150,11 +150,19 @@ export class EbpfSource implements ConnectionSource {
     let news = 0;
     let ends = 0;
     let drops = 0;
+    let natFailures = 0;
     for (const event of events) {
       const at = epochMsOf(event.ktimeNs, this.clockOffsetMs);
       if (event.kind === 'drop') {
         drops++;
         out.push(observationOfDrop(event, at, now));
+        continue;
+      }
+      if (event.kind === 'nat-failure') {
+        natFailures++;
+        const attempt = this.live.get(event.connCookie);
+        this.live.delete(event.connCookie);
+        out.push(observationOfNatFailure(event, attempt?.identity, attempt?.startedAt, at, now));
         continue;
       }
       if (event.kind === 'new') {
@@ -182,7 +190,7 @@ export class EbpfSource implements ConnectionSource {
       const endedAt = Math.max(at, known.startedAt);
       out.push(observationOfConnectionEvent(event, known.identity, known.original, known.reply, known.startedAt, endedAt, endedAt));
     }
-    this.count(news, ends, drops);
+    this.count(news, ends, drops, natFailures);
     if (out.length > 0) this.sink?.observe(out);
   }
 
@@ -202,14 +210,16 @@ export class EbpfSource implements ConnectionSource {
     };
   }
 
-  private count(news: number, ends: number, drops: number): void {
+  private count(news: number, ends: number, drops: number, natFailures: number): void {
     if (!this.children) {
       const m = this.metrics.ebpfEvents;
-      this.children = { new: m.labels({ kind: 'new' }), end: m.labels({ kind: 'end' }), drop: m.labels({ kind: 'drop' }) };
+      this.children = { new: m.labels({ kind: 'new' }), end: m.labels({ kind: 'end' }), drop: m.labels({ kind: 'drop' }), natFailure: m.labels({ kind: 'nat-failure' }) };
     }
     this.counts.new += news;
     this.counts.end += ends;
     this.counts.drop += drops;
+    this.counts.natFailure += natFailures;
+    if (natFailures > 0) this.children.natFailure.inc(natFailures);
     if (news > 0) this.children.new.inc(news);
     if (ends > 0) this.children.end.inc(ends);
     if (drops > 0) this.children.drop.inc(drops);

@@ -45,7 +45,7 @@ const tupleArb = (family: 4 | 6) =>
 
 const eventArb: fc.Arbitrary<EbpfEvent> = fc.constantFrom<4 | 6>(4, 6).chain((family) =>
   fc.record({
-    kind: fc.constantFrom('new', 'end', 'drop'),
+    kind: fc.constantFrom('new', 'end', 'drop', 'nat-failure'),
     origin: fc.constantFrom('post-routing', 'local-in', 'fexit', 'kfree-skb'),
     ktimeNs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
     connCookie: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
@@ -80,7 +80,7 @@ describe('decodeEvent', () => {
   });
 
   it.each([
-    ['an unknown kind', EVENT_LAYOUT.kind, 9, EVENT_LAYOUT.kind, 'an event kind (1 new, 2 end, 3 drop)'],
+    ['an unknown kind', EVENT_LAYOUT.kind, 9, EVENT_LAYOUT.kind, 'an event kind (1 new, 2 end, 3 drop, 4 nat-failure)'],
     ['an unknown origin', EVENT_LAYOUT.origin, 0, EVENT_LAYOUT.origin, 'an event origin (1-4)'],
     ['an unknown family', EVENT_LAYOUT.family, 7, EVENT_LAYOUT.family, 'AF_INET (2) or AF_INET6 (10)'],
   ])('rejects %s with the offset of the bad byte', (_name, at, value, offset, expected) => {

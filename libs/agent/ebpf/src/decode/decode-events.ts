@@ -10,7 +10,7 @@ import { AF_INET, AF_INET6, EVENT_KIND, EVENT_LAYOUT as L, EVENT_ORIGIN, EVENT_S
  */
 
 const WHAT = 'eBPF event batch';
-const KINDS: Record<number, EbpfEventKind> = { [EVENT_KIND.NEW]: 'new', [EVENT_KIND.END]: 'end', [EVENT_KIND.DROP]: 'drop' };
+const KINDS: Record<number, EbpfEventKind> = { [EVENT_KIND.NEW]: 'new', [EVENT_KIND.END]: 'end', [EVENT_KIND.DROP]: 'drop', [EVENT_KIND.NAT_FAILURE]: 'nat-failure' };
 const ORIGINS: Record<number, EbpfEventOrigin> = {
   [EVENT_ORIGIN.NF_POST_ROUTING]: 'post-routing',
   [EVENT_ORIGIN.NF_LOCAL_IN]: 'local-in',
@@ -43,7 +43,7 @@ function tuple(buf: Buffer, base: number, src: number, dst: number, sport: numbe
 export function decodeEvent(buf: Buffer, base: number): EbpfEvent {
   if (base < 0 || base + EVENT_SIZE > buf.length) throw new ParseError(base, `${EVENT_SIZE} bytes of struct natlens_event`, WHAT);
   const kind = KINDS[buf[base + L.kind] as number];
-  if (!kind) throw new ParseError(base + L.kind, 'an event kind (1 new, 2 end, 3 drop)', WHAT);
+  if (!kind) throw new ParseError(base + L.kind, 'an event kind (1 new, 2 end, 3 drop, 4 nat-failure)', WHAT);
   const origin = ORIGINS[buf[base + L.origin] as number];
   if (!origin) throw new ParseError(base + L.origin, 'an event origin (1-4)', WHAT);
   const familyByte = buf[base + L.family];

@@ -6,7 +6,12 @@ export interface EbpfTuple {
   dport: number;
 }
 
-export type EbpfEventKind = 'new' | 'end' | 'drop';
+/**
+ * new/end: a connection began or ended; drop: netfilter dropped a packet to a Service port before NAT (no entry);
+ * nat-failure: netfilter dropped a NEW connection's packet after both NAT hooks, where conntrack confirms it (its
+ * entry could not be inserted): the tuples are the entry's, translation included.
+ */
+export type EbpfEventKind = 'new' | 'end' | 'drop' | 'nat-failure';
 export type EbpfEventOrigin = 'post-routing' | 'local-in' | 'fexit' | 'kfree-skb';
 
 export interface EbpfEvent {

@@ -32,7 +32,7 @@ export const EVENT_LAYOUT = {
 /** sizeof(struct natlens_event): 108 bytes of fields, padded to the u64 alignment. */
 export const EVENT_SIZE = 112;
 
-export const EVENT_KIND = { NEW: 1, END: 2, DROP: 3 } as const;
+export const EVENT_KIND = { NEW: 1, END: 2, DROP: 3, NAT_FAILURE: 4 } as const;
 export const EVENT_ORIGIN = { NF_POST_ROUTING: 1, NF_LOCAL_IN: 2, FEXIT_NAT: 3, KFREE_SKB: 4 } as const;
 export const AF_INET = 2;
 export const AF_INET6 = 10;

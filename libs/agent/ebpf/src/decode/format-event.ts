@@ -7,7 +7,7 @@ import { AF_INET, AF_INET6, EVENT_KIND, EVENT_LAYOUT as L, EVENT_ORIGIN, EVENT_S
  * The inverse of decodeEvent(): writes the bytes the BPF program would write. Tests use it to make batches and to
  * round-trip the decoder; the kernel is the only writer at run time.
  */
-const KIND_CODES = { new: EVENT_KIND.NEW, end: EVENT_KIND.END, drop: EVENT_KIND.DROP } as const;
+const KIND_CODES = { new: EVENT_KIND.NEW, end: EVENT_KIND.END, drop: EVENT_KIND.DROP, 'nat-failure': EVENT_KIND.NAT_FAILURE } as const;
 const ORIGIN_CODES = { 'post-routing': EVENT_ORIGIN.NF_POST_ROUTING, 'local-in': EVENT_ORIGIN.NF_LOCAL_IN, fexit: EVENT_ORIGIN.FEXIT_NAT, 'kfree-skb': EVENT_ORIGIN.KFREE_SKB } as const;
 const TWO_32 = 4294967296;
 

@@ -34,13 +34,23 @@ interface ProbeResult {
   counters?: { netns: number; connections: number; ends: number; drops: number; ringBufferFull: number }[];
 }
 
-async function probe(mode: 'netfilter' | 'fexit', connections: number): Promise<ProbeResult> {
-  const { stdout } = await exec('ip', ['netns', 'exec', netns, process.execPath, '-r', require.resolve('@swc-node/register'), PROBE_FILE, mode, String(connections)], {
+interface ExhaustionResult {
+  connected: number;
+  netns: number;
+  news: EbpfEvent[];
+  failures: EbpfEvent[];
+  counters: { netns: number; drops: number }[];
+}
+
+async function probe(mode: 'netfilter' | 'fexit', connections: number): Promise<ProbeResult>;
+async function probe(mode: 'netfilter', connections: number, scenario: 'snat-exhaustion'): Promise<ExhaustionResult>;
+async function probe(mode: 'netfilter' | 'fexit', connections: number, scenario = 'all'): Promise<ProbeResult | ExhaustionResult> {
+  const { stdout } = await exec('ip', ['netns', 'exec', netns, process.execPath, '-r', require.resolve('@swc-node/register'), PROBE_FILE, mode, String(connections), scenario], {
     cwd: ROOT,
     env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.base.json') },
     timeout: 60_000,
   });
-  return JSON.parse(stdout) as ProbeResult;
+  return JSON.parse(stdout) as ProbeResult | ExhaustionResult;
 }
 
 beforeAll(() => {
@@ -54,6 +64,9 @@ beforeAll(() => {
   sh('iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', String(PROBE.otherDroppedPort), '-j', 'DROP');
   sh('iptables', '-t', 'nat', '-A', 'OUTPUT', '-d', PROBE.service, '-p', 'udp', '--dport', String(PROBE.udpServicePort), '-j', 'DNAT', '--to-destination', `${PROBE.server}:${PROBE.udpServerPort}`);
   sh('iptables', '-A', 'INPUT', '-p', 'udp', '--dport', String(PROBE.udpDroppedPort), '-j', 'DROP');
+  const { min, max } = PROBE.exhaustSnatPorts;
+  sh('iptables', '-t', 'nat', '-A', 'OUTPUT', '-d', PROBE.service, '-p', 'tcp', '--dport', String(PROBE.exhaustPort), '-j', 'DNAT', '--to-destination', `${PROBE.server}:${PROBE.exhaustServerPort}`);
+  sh('iptables', '-t', 'nat', '-A', 'POSTROUTING', '-d', PROBE.server, '-p', 'tcp', '--dport', String(PROBE.exhaustServerPort), '-j', 'SNAT', '--to-source', `${PROBE.snat}:${min}-${max}`);
   // rules 1 and 2 of raw OUTPUT: the probe replaces them to move the zone port's traffic from zone 1 to zone 2
   sh('iptables', '-t', 'raw', '-A', 'OUTPUT', '-p', 'udp', '--dport', String(PROBE.zonePort), '-j', 'CT', '--zone', '1');
   sh('iptables', '-t', 'raw', '-A', 'OUTPUT', '-p', 'udp', '--sport', String(PROBE.zonePort), '-j', 'CT', '--zone', '1');
@@ -110,6 +123,33 @@ describe('the BPF program (real kernel)', () => {
     expect(news.map((e) => [e.zone, e.kind, e.origin])).toEqual([[1, 'new', 'post-routing'], [2, 'new', 'post-routing']]);
     expect(news[1]?.original).toEqual(news[0]?.original);
     expect(news[0]?.original).toMatchObject({ src: PROBE.client, dport: PROBE.zonePort });
+  });
+
+  it('netfilter link: SNAT out of ports: each SYN conntrack could not insert is a NAT_FAILURE with its translation', async () => {
+    const { min, max } = PROBE.exhaustSnatPorts;
+    const ports = max - min + 1;
+    const result = await probe('netfilter', ports * 2, 'snat-exhaustion');
+    // as many connections as the SNAT rule has ports; every SYN of the others (and its retransmission) failed
+    expect(result.connected).toBe(ports);
+    expect(result.failures.length).toBeGreaterThanOrEqual(ports);
+    for (const failure of result.failures) {
+      expect(failure).toMatchObject({
+        kind: 'nat-failure',
+        origin: 'kfree-skb',
+        dropReason: 12, // SKB_DROP_REASON_NETFILTER_DROP on 6.18
+        protocol: 6,
+        original: { src: PROBE.client, dst: PROBE.service, dport: PROBE.exhaustPort },
+        reply: { src: PROBE.server, sport: PROBE.exhaustServerPort, dst: PROBE.snat },
+      });
+      // SNAT and DNAT applied, both NAT hooks done, never confirmed
+      expect(failure.status & 0x1b8).toBe(0x1b0);
+      // the port SNAT settled on is one of its range, already used by a live connection
+      expect(failure.reply.dport).toBeGreaterThanOrEqual(min);
+      expect(failure.reply.dport).toBeLessThanOrEqual(max);
+      // the netfilter link saw the same entry as NEW at POST_ROUTING, before conntrack refused it
+      expect(result.news.map((e) => e.connCookie)).toContain(failure.connCookie);
+    }
+    expect(result.counters.find((c) => c.netns === result.netns)?.drops).toBe(result.failures.length);
   });
 
   it('fexit fallback: refused by this kernel with a plain reason, nothing loaded', async () => {

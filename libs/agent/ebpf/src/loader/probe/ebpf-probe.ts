@@ -3,7 +3,9 @@
  * process that makes it): loads the BPF program, makes real TCP connections through a DNAT and an SNAT rule and to a
  * port the filter table drops, UDP queries through a DNAT rule and to a dropped UDP Service port, and one UDP tuple
  * in two conntrack zones, and prints as one JSON line what the ring buffer delivered.
- *   ebpf-probe.ts <netfilter|fexit> <connections>
+ *   ebpf-probe.ts <netfilter|fexit> <connections> [all|snat-exhaustion]
+ * snat-exhaustion instead holds <connections> TCP connections open at once through an SNAT rule with fewer source
+ * ports than that, and reports the NAT_FAILURE events of the ones conntrack could not insert.
  * The namespace is prepared by the spec (addresses, rules); see there.
  */
 import { execFileSync } from 'node:child_process';
@@ -17,7 +19,7 @@ import { EbpfProgram } from '../ebpf-program';
 import { explainLoadError } from '../open-ebpf';
 import { PROBE } from './probe-network';
 
-const [modeArg = 'netfilter', connectionsArg = '20'] = process.argv.slice(2);
+const [modeArg = 'netfilter', connectionsArg = '20', scenario = 'all'] = process.argv.slice(2);
 const mode = modeArg as EbpfMode;
 const connections = Number(connectionsArg);
 
@@ -64,6 +66,54 @@ function zoneRules(zone: number): void {
   execFileSync('iptables', ['-t', 'raw', '-R', 'OUTPUT', '2', '-p', 'udp', '--sport', String(PROBE.zonePort), '-j', 'CT', '--zone', String(zone)]);
 }
 
+/** Opens `count` connections at once and keeps them open `holdMs`; how many got connected. */
+async function holdConnections(count: number, holdMs: number): Promise<number> {
+  const sockets: Socket[] = [];
+  let connected = 0;
+  for (let i = 0; i < count; i++) {
+    const socket = connect({ host: PROBE.service, port: PROBE.exhaustPort, localAddress: PROBE.client });
+    socket.on('connect', () => connected++);
+    socket.on('error', () => undefined);
+    sockets.push(socket);
+  }
+  await new Promise((r) => setTimeout(r, holdMs));
+  for (const socket of sockets) socket.destroy();
+  return connected;
+}
+
+async function snatExhaustion(program: EbpfProgram, netns: number): Promise<void> {
+  const events: EbpfEvent[] = [];
+  let raw: string | undefined;
+  program.start({
+    onEvents: (batch) => {
+      const decoded = decodeEventBatch(batch);
+      const first = decoded.events.findIndex((e) => e.kind === 'nat-failure');
+      if (raw === undefined && first >= 0) raw = batch.subarray(first * EVENT_SIZE, (first + 1) * EVENT_SIZE).toString('hex');
+      events.push(...decoded.events);
+    },
+    onError: (errno, message) => process.stderr.write(`ring buffer error ${errno}: ${message}\n`),
+  });
+  const server = createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(PROBE.exhaustServerPort, PROBE.server, resolve));
+  const connected = await holdConnections(connections, 1500);
+  await new Promise((r) => setTimeout(r, 200));
+  server.close();
+  const ours = events.filter((e) => e.original.dport === PROBE.exhaustPort);
+  process.stdout.write(
+    JSON.stringify({
+      mode,
+      loaded: true,
+      netns,
+      connected,
+      news: ours.filter((e) => e.kind === 'new'),
+      failures: ours.filter((e) => e.kind === 'nat-failure'),
+      raw,
+      counters: program.namespaceCounters(),
+    }) + '\n',
+  );
+  program.close();
+}
+
 async function main(): Promise<void> {
   const caps = probeCapabilities();
   let program: EbpfProgram;
@@ -73,6 +123,7 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({ mode, loaded: false, error: explainLoadError(err) }) + '\n');
     return;
   }
+  if (scenario === 'snat-exhaustion') return snatExhaustion(program, caps.netns);
   const events: EbpfEvent[] = [];
   let raw: string | undefined;
   let decodeErrors = 0;

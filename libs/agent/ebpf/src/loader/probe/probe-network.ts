@@ -18,4 +18,11 @@ export const PROBE = {
    */
   zonePort: 18054,
   zoneClientPort: 40011,
+  /**
+   * SNAT exhaustion: exhaustPort is DNAT'd to the server's exhaustServerPort and SNAT'd to snat with only
+   * exhaustSnatPorts source ports; the probe holds more connections than that open at once.
+   */
+  exhaustPort: 81,
+  exhaustServerPort: 18081,
+  exhaustSnatPorts: { min: 41000, max: 41003 },
 };
