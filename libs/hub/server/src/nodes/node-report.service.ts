@@ -8,6 +8,7 @@ import { HubMetrics } from '../metrics/hub-metrics';
 import { type Clock, CLOCK, HUB_CONFIG, LOGGER } from '../tokens';
 import type { NodeReportRepository, NodeReportStoreResult, ServiceRef, StoredHealthCheck } from './node-report-repository';
 import { validateNodeReport } from './node-report-validation';
+import { NodeHealthMetrics } from './node-health-metrics';
 import { NODE_REPORT_REPOSITORY } from './node-tokens';
 
 /** Where a report came from: over HTTP with a token (a node token may report only its node), or on a NATS subject. */
@@ -47,6 +48,7 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
   private readonly listeners = new Set<(services: readonly ServiceRef[]) => void>();
   private retentionTimer: NodeJS.Timeout | undefined;
   private expiring: Promise<unknown> | undefined;
+  private readonly healthMetrics: NodeHealthMetrics;
 
   constructor(
     @Inject(NODE_REPORT_REPOSITORY) private readonly repository: NodeReportRepository,
@@ -54,7 +56,9 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(CLOCK) private readonly now: Clock,
     @Inject(LOGGER) private readonly log: Logger,
-  ) {}
+  ) {
+    this.healthMetrics = new NodeHealthMetrics(metrics);
+  }
 
   onApplicationBootstrap(): void {
     // Reports and answer history are kept as long as raw records (--raw-retention-hours).
@@ -100,6 +104,7 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
       throw err;
     }
     this.metrics.nodeReports.inc({ outcome: result.stored ? 'stored' : 'outdated' });
+    if (result.stored) this.healthMetrics.observe(validation.report);
     if (result.changed.length > 0) {
       this.log.debug({ node: validation.report.node, changed: result.changed }, 'health-check answers changed');
       for (const listener of this.listeners) listener(result.changed);
