@@ -115,6 +115,7 @@ export type FindingCode =
   | 'hairpin-snat'
   | 'proxied-clients'
   | 'health-check-mismatch'
+  | 'nat-failures'
   | 'no-traffic';
 
 export interface Finding {
