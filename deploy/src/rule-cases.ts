@@ -179,4 +179,98 @@ export const RULE_CASES: RuleCase[] = [
     ],
   },
   { alert: 'NatlensHubBusDeadLetters', name: 'dead letters from an hour ago only', series: { [hub('natlens_hub_bus_dead_lettered_batches_total')]: '2x80' }, evalTime: '75m', firing: [] },
+  // Issue 20 (group natlens-nat): the nodes' conntrack and SNAT health, as the hub re-exports its agents' reports.
+  // ConntrackTableNearlyFull cannot be reproduced in the lab (nf_conntrack_max is read-only inside a non-init network
+  // namespace), so these cases are its test; the hub-side gauges are tested in libs/hub/server (conntrack-health.spec.ts).
+  {
+    alert: 'ConntrackTableNearlyFull',
+    name: 'a table 95% full for 6 minutes, exported by two hub replicas',
+    series: {
+      [hub('natlens_hub_node_conntrack_entries', ',node="node2"')]: '950x10',
+      [hub('natlens_hub_node_conntrack_max', ',node="node2"')]: '1000x10',
+      [hub('natlens_hub_node_conntrack_entries', ',node="node2"', '198.19.1.21:8470')]: '950x10',
+      [hub('natlens_hub_node_conntrack_max', ',node="node2"', '198.19.1.21:8470')]: '1000x10',
+      [hub('natlens_hub_node_conntrack_entries', ',node="node1"')]: '100x10',
+      [hub('natlens_hub_node_conntrack_max', ',node="node1"')]: '1000x10',
+    },
+    evalTime: '6m',
+    firing: [{ labels: { node: 'node2', severity: 'warning' }, summary: 'Conntrack table on node2 is 95% full', description: 'For 5 minutes node node2 has held more than 90% of nf_conntrack_max in conntrack entries. When it is full the kernel drops the first packet of every new connection ("nf_conntrack table full, dropping packet"), whatever the Service.' }],
+  },
+  {
+    alert: 'ConntrackTableNearlyFull',
+    name: 'a table 95% full for 3 minutes only (pending), another 85% full',
+    series: {
+      [hub('natlens_hub_node_conntrack_entries', ',node="node2"')]: '100 100 100 950x7',
+      [hub('natlens_hub_node_conntrack_max', ',node="node2"')]: '1000x10',
+      [hub('natlens_hub_node_conntrack_entries', ',node="node1"')]: '850x10',
+      [hub('natlens_hub_node_conntrack_max', ',node="node1"')]: '1000x10',
+    },
+    evalTime: '6m',
+    firing: [],
+  },
+  {
+    alert: 'NATInsertFailures',
+    name: 'insert_failed rising on node2: the 3 Services with the most NAT failures there are named',
+    series: {
+      [hub('natlens_hub_node_conntrack_insert_failed_total', ',node="node2"')]: '0+60x20',
+      [hub('natlens_hub_node_conntrack_insert_failed_total', ',node="node1"')]: '5x20',
+      [hub('natlens_hub_service_nat_failures', ',namespace="kube-system",service="kube-dns",node="node2",reason="insert-failed",basis="estimated"')]: '12x20',
+      [hub('natlens_hub_service_nat_failures', ',namespace="default",service="web",node="node2",reason="insert-failed",basis="observed"')]: '4x20',
+      [hub('natlens_hub_service_nat_failures', ',namespace="default",service="api",node="node2",reason="insert-failed",basis="observed"')]: '2x20',
+      [hub('natlens_hub_service_nat_failures', ',namespace="default",service="batch",node="node2",reason="insert-failed",basis="observed"')]: '1x20',
+      [hub('natlens_hub_service_nat_failures', ',namespace="default",service="web",node="node1",reason="insert-failed",basis="observed"')]: '3x20',
+    },
+    evalTime: '16m',
+    firing: [
+      ['kube-system', 'kube-dns', '12'],
+      ['default', 'web', '4'],
+      ['default', 'api', '2'],
+    ].map(([namespace, service, value]) => ({
+      labels: { node: 'node2', namespace: namespace ?? '', service: service ?? '', severity: 'warning' },
+      summary: `Conntrack insert failures on node2 hit ${namespace}/${service}`,
+      description: `For 5 minutes conntrack on node node2 has failed to insert new entries (insert_failed rising). Service ${namespace}/${service} is among the 3 with the most connections dropped by conntrack or NAT on that node: ${value} in the last 5 minutes (its evidence says which were observed and which estimated).`,
+    })),
+  },
+  {
+    alert: 'NATInsertFailures',
+    name: 'insert_failed rising with no Service attributed',
+    series: { [hub('natlens_hub_node_conntrack_insert_failed_total', ',node="node3"')]: '0+6x20' },
+    evalTime: '16m',
+    firing: [{ labels: { node: 'node3', severity: 'warning' }, summary: 'Conntrack insert failures on node3', description: 'For 5 minutes conntrack on node node3 has failed to insert new entries (insert_failed rising). No Service\'s failed connections were attributed (the conntrack source attributes only when attempts failed in the same interval).' }],
+  },
+  {
+    alert: 'NATInsertFailures',
+    name: 'insert_failed steady (old failures still in the Service gauge)',
+    series: { [hub('natlens_hub_node_conntrack_insert_failed_total', ',node="node2"')]: '0+60x5 300x15', [hub('natlens_hub_service_nat_failures', ',namespace="default",service="web",node="node2",reason="insert-failed",basis="observed"')]: '4x20' },
+    evalTime: '16m',
+    firing: [],
+  },
+  {
+    alert: 'SNATPortExhaustion',
+    name: '60 of 64 ports of a masquerade rule\'s range in use toward one pod',
+    series: {
+      [hub('natlens_hub_snat_ports_in_use', ',node="node2",snat_address="198.18.0.12",destination="198.19.1.11",destination_port="8080",protocol="tcp"')]: '60x10',
+      [hub('natlens_hub_snat_port_range_size', ',node="node2",snat_address="198.18.0.12",destination="198.19.1.11",destination_port="8080",protocol="tcp",basis="nat-rule"')]: '64x10',
+      [hub('natlens_hub_snat_ports_in_use', ',node="node2",snat_address="198.18.0.12",destination="198.19.2.11",destination_port="8080",protocol="tcp"')]: '10x10',
+      [hub('natlens_hub_snat_port_range_size', ',node="node2",snat_address="198.18.0.12",destination="198.19.2.11",destination_port="8080",protocol="tcp",basis="nat-rule"')]: '64x10',
+    },
+    evalTime: '6m',
+    firing: [
+      {
+        labels: { node: 'node2', snat_address: '198.18.0.12', destination: '198.19.1.11', destination_port: '8080', protocol: 'tcp', basis: 'nat-rule', severity: 'warning' },
+        summary: 'SNAT from node2 to 198.19.1.11:8080 uses 93.75% of its ports',
+        description: 'For 5 minutes node node2 has used more than 80% of the source ports masquerade can choose from (nat-rule) for tcp connections from 198.18.0.12 to 198.19.1.11:8080. When none is free, new connections to that destination are dropped.',
+      },
+    ],
+  },
+  {
+    alert: 'SNATPortExhaustion',
+    name: 'a pair that filled up for 2 minutes only',
+    series: {
+      [hub('natlens_hub_snat_ports_in_use', ',node="node2",snat_address="198.18.0.12",destination="198.19.1.11",destination_port="8080",protocol="tcp"')]: '10 10 10 10 60 60 10x4',
+      [hub('natlens_hub_snat_port_range_size', ',node="node2",snat_address="198.18.0.12",destination="198.19.1.11",destination_port="8080",protocol="tcp",basis="nat-rule"')]: '64x10',
+    },
+    evalTime: '6m',
+    firing: [],
+  },
 ];

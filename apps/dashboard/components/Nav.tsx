@@ -9,6 +9,7 @@ const PAGES = [
   { href: '/services', label: 'Services' },
   { href: '/live', label: 'Live' },
   { href: '/history', label: 'History' },
+  { href: '/nodes', label: 'Nodes' },
   { href: '/alerts', label: 'Alerts' },
   { href: '/import', label: 'Import' },
 ];

@@ -1,4 +1,4 @@
-import type { FlowsResponse, HubErrorBody, ServiceEvidence, ServicesResponse } from './api-types';
+import type { FlowsResponse, HubErrorBody, NodesResponse, ServiceEvidence, ServicesResponse } from './api-types';
 import { type HubConfig, hubConfigFor, HubConfigError } from './hub-config';
 import { currentSession } from './session-server';
 
@@ -68,6 +68,7 @@ export const hub = {
   evidence: (namespace: string, name: string, window: { from: number; to: number }) =>
     hubGet<ServiceEvidence>(`/api/services/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}/evidence?${windowQuery(window)}`),
   flows: (query: Record<string, string>) => hubGet<FlowsResponse>(`/api/flows?${new URLSearchParams(query).toString()}`),
+  nodes: () => hubGet<NodesResponse>('/api/nodes'),
 };
 
 export function asHubError(err: unknown): HubErrorBody {

@@ -4,3 +4,4 @@ export * from './types';
 export * from './evidence';
 export * from './alerts';
 export * from './entry';
+export * from './nodes';

@@ -5,3 +5,4 @@ export * from './errors';
 export * from './rest';
 export * from './live';
 export * from './flow-stream';
+export * from './nodes';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { buildServiceEvidence, type ServiceEvidence, type TimeWindow, topologyFromRecords } from '@natlens/shared-analysis';
+import { buildServiceEvidence, natFailureEvidence, type ServiceEvidence, type TimeWindow, topologyFromRecords } from '@natlens/shared-analysis';
 import type { ServiceHeadline } from '@natlens/shared-api';
 import { ClusterTopologyRepository } from '../cluster/cluster-topology.repository';
 import { HubMetrics } from '../metrics/hub-metrics';
@@ -20,7 +20,7 @@ export class EvidenceService {
     const stopTimer = this.metrics.evidenceSeconds.startTimer();
     const fromCluster = this.cluster.topology(ref);
     const stored = fromCluster ? undefined : await this.repository.service(ref);
-    const [rolled, proxyAddresses] = await Promise.all([this.repository.evidenceCounts(ref, window), this.repository.proxyAddresses(ref, window)]);
+    const [rolled, proxyAddresses, failedRows] = await Promise.all([this.repository.evidenceCounts(ref, window), this.repository.proxyAddresses(ref, window), this.repository.natFailures(window, ref)]);
     const counts = { ...rolled, proxyAddresses };
     const topology = fromCluster ?? (stored ? topologyFromRecords({ ...ref, type: stored.type, externalTrafficPolicy: stored.externalTrafficPolicy, expectClientIP: stored.expectClientIP }, counts) : undefined);
     if (!topology) {
@@ -31,7 +31,9 @@ export class EvidenceService {
     }
     // Observed by the agents: each node's health-check answer in force at the window's end.
     const healthChecks = topology.healthCheckNodePort !== undefined ? await this.nodeReports.healthChecks(ref, window) : undefined;
-    const evidence = buildServiceEvidence(topology, window, counts, healthChecks ? { healthChecks } : {});
+    // Observed (eBPF) or estimated (conntrack counters): the connections conntrack or NAT dropped, with their reasons.
+    const natFailures = natFailureEvidence(failedRows);
+    const evidence = buildServiceEvidence(topology, window, counts, { natFailures, ...(healthChecks ? { healthChecks } : {}) });
     stopTimer();
     return evidence;
   }

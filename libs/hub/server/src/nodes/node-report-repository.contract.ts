@@ -1,4 +1,4 @@
-import type { NodeReport, ServiceHealthCheck } from '@natlens/shared-model';
+import type { ConntrackStats, NodeReport, ServiceHealthCheck, SnatPortUsage } from '@natlens/shared-model';
 import { LATEST_SCHEMA_VERSION } from '../storage/migrations';
 import type { NodeReportRepository } from './node-report-repository';
 
@@ -90,12 +90,39 @@ export function nodeReportRepositoryContract(open: () => Promise<NodeReportRepos
     await sut.store(report('node1', 1000, [answer(web, 1000, 200, 1)]), 1000);
     await sut.store(report('node1', 2000, [answer(web, 2000, 503, 0)]), 2000);
     await sut.store(report('node2', 1500, [answer(web, 1500, 200, 1)]), 1500);
-    expect(await sut.deleteExpired(1800)).toEqual({ reports: 1, history: 2 });
+    expect(await sut.deleteExpired(1800)).toEqual({ reports: 1, history: 2, samples: 0 });
     expect((await sut.nodes()).map((n) => n.node)).toEqual(['node1']);
     expect((await sut.healthCheckHistory(web, { from: 0, to: 10_000 })).map((c) => [c.node, c.at])).toEqual([['node1', 2000]]);
     // the latest streak's start survives the deletion of its history row
     await sut.store(report('node1', 3000, [answer(web, 3000, 503, 0)]), 3000);
     await sut.deleteExpired(2500);
     expect((await sut.healthChecksAt(web, 2600)).map((c) => [c.node, c.kind, c.at, c.httpStatus])).toEqual([['node1', 'history', 2000, 503]]);
+  });
+
+  it('keeps one conntrack sample per newer report with statistics or SNAT pairs, and reads them back by node and window', async () => {
+    const stats = (at: number, insertFailed: number, extra: Partial<ConntrackStats> = {}): ConntrackStats => ({
+      at,
+      entries: 120,
+      max: 262_144,
+      buckets: 65_536,
+      counters: { found: 3, invalid: 1, insert: 0, insertFailed, drop: 2, earlyDrop: 0, error: 0, searchRestart: 7, clashResolve: 4, chainTooLong: 0 },
+      ...extra,
+    });
+    const pair = (inUse: number): SnatPortUsage => ({ snatAddress: '192.0.2.11', destination: '192.0.2.50', destinationPort: 8080, protocol: 'tcp', inUse, range: { min: 40000, max: 40063 }, rangeBasis: 'nat-rule' });
+    const withStats = (node: string, at: number, conntrack?: ConntrackStats, snatPorts?: SnatPortUsage[]): NodeReport => ({ ...report(node, at, []), ...(conntrack ? { conntrack } : {}), ...(snatPorts ? { snatPorts } : {}) });
+    await sut.store(withStats('node1', 1000, stats(990, 5), [pair(16)]), 1000);
+    await sut.store(withStats('node1', 1000, stats(990, 99)), 1001); // the same report again: nothing
+    await sut.store(withStats('node1', 2000, stats(1990, 9, { max: null, buckets: null, counters: { insertFailed: 9 } })), 2000);
+    await sut.store(withStats('node1', 3000), 3000); // no statistics: no sample
+    await sut.store(withStats('node2', 1500, undefined, [pair(64)]), 1500);
+    expect(await sut.conntrackSamples({ from: 0, to: 10_000 })).toEqual([
+      { node: 'node1', at: 990, entries: 120, max: 262_144, buckets: 65_536, counters: stats(0, 5).counters, snatPeakUsage: 0.25 },
+      { node: 'node1', at: 1990, entries: 120, max: null, buckets: null, counters: { insertFailed: 9 }, snatPeakUsage: null },
+      { node: 'node2', at: 1500, entries: null, max: null, buckets: null, counters: {}, snatPeakUsage: 1 },
+    ]);
+    expect((await sut.conntrackSamples({ from: 1000, to: 10_000 }, 'node1')).map((s) => s.at)).toEqual([1990]);
+    expect((await sut.nodes())[0]?.report.conntrack).toBeUndefined(); // the newest report of node1 had none
+    expect(await sut.deleteExpired(1600)).toEqual({ reports: 1, history: 0, samples: 2 });
+    expect((await sut.conntrackSamples({ from: 0, to: 10_000 })).map((s) => [s.node, s.at])).toEqual([['node1', 1990]]);
   });
 }

@@ -1,11 +1,12 @@
-import type { TimeWindow } from '@natlens/shared-analysis';
-import type { NodeReport, ServiceHealthCheck } from '@natlens/shared-model';
+import { type ConntrackSample, snatPeakUsage, type TimeWindow } from '@natlens/shared-analysis';
+import type { ConntrackStats, NodeReport, ServiceHealthCheck } from '@natlens/shared-model';
 
 /*
  * Node reports in the hub's database (same store URL as the flows), behind one interface with a SQLite and a
  * PostgreSQL implementation passing the same contract (node-report-repository.contract.ts): the newest report per
  * node, the latest health-check answer per (node, Service) with the time that answer began, and one history row per
- * change of answer. What to write is planned here, purely; the implementations only run the plan.
+ * change of answer, and one conntrack sample per report that carries conntrack statistics or SNAT pairs (issue 20).
+ * What to write is planned here, purely; the implementations only run the plan.
  */
 
 export interface ServiceRef {
@@ -61,8 +62,10 @@ export interface NodeReportRepository {
   healthChecksAt(service: ServiceRef, at: number): Promise<StoredHealthCheck[]>;
   /** The changes of answer of a Service's health check on every node within the window, oldest first. */
   healthCheckHistory(service: ServiceRef, window: TimeWindow): Promise<StoredHealthCheck[]>;
-  /** Deletes history rows older than `before`, and the reports and latest answers of nodes silent since then. */
-  deleteExpired(before: number): Promise<{ reports: number; history: number }>;
+  /** Every conntrack sample in the window (of one node when given), by node, oldest first. */
+  conntrackSamples(window: TimeWindow, node?: string): Promise<ConntrackSample[]>;
+  /** Deletes history rows and samples older than `before`, and the reports and latest answers of nodes silent since then. */
+  deleteExpired(before: number): Promise<{ reports: number; history: number; samples: number }>;
   close(): Promise<void>;
 }
 
@@ -103,6 +106,8 @@ export interface NodeReportPlan {
   /** Services whose latest row of this node goes: the node no longer probes them (the Service went or changed). */
   readonly removed: readonly ServiceRef[];
   readonly changed: readonly ServiceRef[];
+  /** The row of `conntrack_samples` to insert (ignoring a duplicate), in SAMPLE_COLUMNS order; absent without statistics. */
+  readonly sample?: readonly (string | number | null)[];
 }
 
 /** The answer a streak is made of: the same status and count mean the same thing to a load balancer. */
@@ -120,6 +125,7 @@ const serviceId = (ref: ServiceRef) => `${ref.namespace}/${ref.name}`;
  */
 export function planNodeReport(report: NodeReport, storedAt: number | undefined, storedLatest: readonly StoredHealthCheck[]): NodeReportPlan {
   if (storedAt !== undefined && report.at <= storedAt) return { upsertReport: false, latest: [], history: [], removed: [], changed: [] };
+  const sample = sampleRow(report);
   const previous = new Map(storedLatest.map((check) => [serviceId(check.service), check]));
   const latest: (string | number | null)[][] = [];
   const history: (string | number | null)[][] = [];
@@ -139,7 +145,51 @@ export function planNodeReport(report: NodeReport, storedAt: number | undefined,
     }
   }
   const removed = storedLatest.filter((check) => !probed.has(serviceId(check.service))).map((check) => check.service);
-  return { upsertReport: true, latest, history, removed, changed };
+  return { upsertReport: true, latest, history, removed, changed, ...(sample ? { sample } : {}) };
+}
+
+/** The counters' columns in `conntrack_samples`, in the order of the kernel's CTA_STATS_* attributes. */
+const COUNTER_COLUMNS: readonly (readonly [keyof ConntrackStats['counters'], string])[] = [
+  ['found', 'found'],
+  ['invalid', 'invalid'],
+  ['insert', 'inserted'],
+  ['insertFailed', 'insert_failed'],
+  ['drop', 'dropped'],
+  ['earlyDrop', 'early_dropped'],
+  ['error', 'errors'],
+  ['searchRestart', 'search_restart'],
+  ['clashResolve', 'clash_resolve'],
+  ['chainTooLong', 'chain_too_long'],
+];
+export const SAMPLE_COLUMNS = ['node', 'at', 'entries', 'max_entries', 'buckets', ...COUNTER_COLUMNS.map(([, column]) => column), 'snat_peak_usage'] as const;
+export type ConntrackSampleRow = Record<string, string | number | null>;
+
+/** A report's sample row: at the statistics' own time (else the report's), or nothing when it has neither section. */
+export function sampleRow(report: NodeReport): (string | number | null)[] | undefined {
+  const stats = report.conntrack;
+  const peak = snatPeakUsage(report.snatPorts);
+  if (!stats && peak === null) return undefined;
+  return [report.node, stats?.at ?? report.at, stats?.entries ?? null, stats?.max ?? null, stats?.buckets ?? null, ...COUNTER_COLUMNS.map(([key]) => stats?.counters[key] ?? null), peak];
+}
+
+const numberOrNull = (value: string | number | null | undefined) => (value === null || value === undefined ? null : Number(value));
+
+/** A stored sample (BIGINT columns come back as strings from pg). */
+export function toConntrackSample(row: ConntrackSampleRow): ConntrackSample {
+  const counters: Record<string, number> = {};
+  for (const [key, column] of COUNTER_COLUMNS) {
+    const value = numberOrNull(row[column]);
+    if (value !== null) counters[key] = value;
+  }
+  return {
+    node: String(row.node),
+    at: Number(row.at),
+    entries: numberOrNull(row.entries),
+    max: numberOrNull(row.max_entries),
+    buckets: numberOrNull(row.buckets),
+    counters,
+    snatPeakUsage: numberOrNull(row.snat_peak_usage),
+  };
 }
 
 function latestRow(report: NodeReport, check: ServiceHealthCheck, since: number): (string | number | null)[] {

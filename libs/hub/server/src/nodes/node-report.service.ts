@@ -1,5 +1,6 @@
 import { BadRequestException, ForbiddenException, Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
-import type { ObservedHealthCheck, TimeWindow } from '@natlens/shared-analysis';
+import { busiestSnatPairs, type ConntrackSample, conntrackSeries, nodeConntrackHealth, type ObservedHealthCheck, type TimeWindow } from '@natlens/shared-analysis';
+import type { ConntrackHistoryResponse, NodeSummary } from '@natlens/shared-api';
 import { type NodeBindingProblem, nodeWriteProblem, type Principal, reportSubjectProblem } from '@natlens/shared-auth';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/hub-config';
@@ -7,10 +8,16 @@ import { HubMetrics } from '../metrics/hub-metrics';
 import { type Clock, CLOCK, HUB_CONFIG, LOGGER } from '../tokens';
 import type { NodeReportRepository, NodeReportStoreResult, ServiceRef, StoredHealthCheck } from './node-report-repository';
 import { validateNodeReport } from './node-report-validation';
+import { NodeHealthMetrics } from './node-health-metrics';
 import { NODE_REPORT_REPOSITORY } from './node-tokens';
 
 /** Where a report came from: over HTTP with a token (a node token may report only its node), or on a NATS subject. */
 export type ReportOrigin = { readonly via: 'http'; readonly principal: Principal } | { readonly via: 'bus'; readonly subject: string };
+
+/** The span `GET /api/nodes` rates the conntrack failure counters over: the `for` of the issue's alerting rules. */
+export const CONNTRACK_RATE_WINDOW_MS = 5 * 60_000;
+/** Points per node in a history answer: enough for a chart, bounded however long the window. */
+export const CONNTRACK_HISTORY_POINTS = 300;
 
 /** An agent that reports every `intervalMs` is overdue after a few intervals (plus slack for a slow hub or network). */
 export function staleAfterMs(intervalMs: number | undefined): number {
@@ -41,6 +48,7 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
   private readonly listeners = new Set<(services: readonly ServiceRef[]) => void>();
   private retentionTimer: NodeJS.Timeout | undefined;
   private expiring: Promise<unknown> | undefined;
+  private readonly healthMetrics: NodeHealthMetrics;
 
   constructor(
     @Inject(NODE_REPORT_REPOSITORY) private readonly repository: NodeReportRepository,
@@ -48,7 +56,9 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(CLOCK) private readonly now: Clock,
     @Inject(LOGGER) private readonly log: Logger,
-  ) {}
+  ) {
+    this.healthMetrics = new NodeHealthMetrics(metrics);
+  }
 
   onApplicationBootstrap(): void {
     // Reports and answer history are kept as long as raw records (--raw-retention-hours).
@@ -94,6 +104,7 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
       throw err;
     }
     this.metrics.nodeReports.inc({ outcome: result.stored ? 'stored' : 'outdated' });
+    if (result.stored) this.healthMetrics.observe(validation.report);
     if (result.changed.length > 0) {
       this.log.debug({ node: validation.report.node, changed: result.changed }, 'health-check answers changed');
       for (const listener of this.listeners) listener(result.changed);
@@ -119,9 +130,10 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
     return this.repository.healthCheckHistory(service, window);
   }
 
-  /** Every node's latest report, with whether its agent is overdue. */
-  async nodes() {
+  /** Every node's latest report, with whether its agent is overdue, its conntrack health and its busiest SNAT pairs. */
+  async nodes(): Promise<NodeSummary[]> {
     const now = this.now();
+    const samples = groupByNode(await this.repository.conntrackSamples({ from: now - CONNTRACK_RATE_WINDOW_MS, to: now + 1 }));
     return (await this.repository.nodes()).map(({ node, at, receivedAt, report }) => ({
       node,
       at,
@@ -131,7 +143,15 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
       addresses: report.addresses,
       healthChecks: report.healthChecks,
       ...(report.proxyHealth ? { proxyHealth: report.proxyHealth } : {}),
+      ...(report.conntrack ? { conntrack: nodeConntrackHealth(report.conntrack, samples.get(node) ?? []) } : {}),
+      snatPorts: busiestSnatPairs(report.snatPorts ?? []),
     }));
+  }
+
+  /** Each node's conntrack history in the window, as chart points. */
+  async conntrackHistory(window: TimeWindow, node?: string): Promise<ConntrackHistoryResponse> {
+    const byNode = groupByNode(await this.repository.conntrackSamples(window, node));
+    return { window, nodes: [...byNode].map(([name, samples]) => ({ node: name, points: conntrackSeries(samples, CONNTRACK_HISTORY_POINTS) })) };
   }
 
   private async expire(): Promise<void> {
@@ -141,6 +161,7 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
       .then((deleted) => {
         this.metrics.retentionDeleted.inc({ kind: 'node-report' }, deleted.reports);
         this.metrics.retentionDeleted.inc({ kind: 'health-check-history' }, deleted.history);
+        this.metrics.retentionDeleted.inc({ kind: 'conntrack-sample' }, deleted.samples);
       })
       .catch((err: unknown) => this.log.error({ err }, 'node-report retention failed; will retry at the next interval'))
       .finally(() => {
@@ -148,4 +169,15 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
       });
     await this.expiring;
   }
+}
+
+/** Samples (ordered by node, then time) split per node, order kept. */
+function groupByNode(samples: readonly ConntrackSample[]): Map<string, ConntrackSample[]> {
+  const byNode = new Map<string, ConntrackSample[]>();
+  for (const sample of samples) {
+    const list = byNode.get(sample.node);
+    if (list) list.push(sample);
+    else byNode.set(sample.node, [sample]);
+  }
+  return byNode;
 }

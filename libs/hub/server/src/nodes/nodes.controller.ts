@@ -6,11 +6,18 @@ import type { Principal } from '@natlens/shared-auth';
 import { AuthPrincipal, IngestTokenGuard, ReadTokenGuard } from '../auth/bearer.guard';
 import { resolveWindow } from '../evidence/time-window';
 import { type Clock, CLOCK } from '../tokens';
-import { NodeReportService } from './node-report.service';
+import { CONNTRACK_RATE_WINDOW_MS, NodeReportService } from './node-report.service';
+import type { ConntrackHistoryResponse, NodesResponse } from '@natlens/shared-api';
 
 const millis = z.coerce.number().int('must be whole milliseconds since the epoch').nonnegative();
 const historyQuerySchema = z.strictObject({
   service: z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name'),
+  from: millis.optional(),
+  to: millis.optional(),
+});
+
+const conntrackQuerySchema = z.strictObject({
+  node: z.string().min(1).max(253).optional(),
   from: millis.optional(),
   to: millis.optional(),
 });
@@ -34,11 +41,24 @@ export class NodesController {
     return this.reports.store(body, { via: 'http', principal });
   }
 
-  /** `{nodes: [{node, at, receivedAt, stale, intervalMs?, addresses, healthChecks, proxyHealth?}]}`: each node's latest report. */
+  /**
+   * NodesResponse (@natlens/shared-api): each node's latest report, its conntrack entries against max with the rates
+   * of insert_failed, drop, early_drop and clash_resolve over the last 5 minutes, and its busiest SNAT pairs.
+   */
   @Get()
   @UseGuards(ReadTokenGuard)
-  async list() {
-    return { nodes: await this.reports.nodes() };
+  async list(): Promise<NodesResponse> {
+    return { nodes: await this.reports.nodes(), rateWindowMs: CONNTRACK_RATE_WINDOW_MS };
+  }
+
+  /** ConntrackHistoryResponse: each node's table fill and failure rates over the window (default: the last hour), for charts. */
+  @Get('conntrack')
+  @UseGuards(ReadTokenGuard)
+  async conntrackHistory(@Query() query: unknown): Promise<ConntrackHistoryResponse> {
+    const q = parseQuery(conntrackQuerySchema, query);
+    const window = resolveWindow(q, this.now());
+    if (typeof window === 'string') throw new BadRequestException({ code: 'invalid-window', message: window });
+    return this.reports.conntrackHistory(window, q.node);
   }
 
   /** `{window, changes: [...]}`: each change of answer of a Service's health check on any node within the window. */

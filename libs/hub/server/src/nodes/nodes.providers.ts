@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import type { HubConfig } from '../config/hub-config';
+import { NatFailureMetricsService } from './nat-failure-metrics.service';
 import { NodeReportService } from './node-report.service';
 import { NODE_REPORT_REPOSITORY } from './node-tokens';
 import { NodesController } from './nodes.controller';
@@ -9,5 +10,5 @@ import { openNodeReportRepository } from './open-node-report-repository';
 export const NODE_CONTROLLERS = [NodesController];
 
 export function nodeProviders(config: HubConfig): Provider[] {
-  return [{ provide: NODE_REPORT_REPOSITORY, useFactory: () => openNodeReportRepository(config.store) }, NodeReportService];
+  return [{ provide: NODE_REPORT_REPOSITORY, useFactory: () => openNodeReportRepository(config.store) }, NodeReportService, NatFailureMetricsService];
 }

@@ -1,9 +1,12 @@
 import { Pool } from 'pg';
-import type { TimeWindow } from '@natlens/shared-analysis';
+import type { ConntrackSample, TimeWindow } from '@natlens/shared-analysis';
 import { type NodeReport, nodeReportSchema } from '@natlens/shared-model';
 import { inTransaction, migratePostgres } from '../storage/schema-migration';
 import {
   answersAt,
+  type ConntrackSampleRow,
+  SAMPLE_COLUMNS,
+  toConntrackSample,
   HEALTH_CHECK_COLUMNS,
   HISTORY_AT_SQL,
   type HealthCheckRow,
@@ -55,6 +58,7 @@ export class PostgresNodeReportRepository implements NodeReportRepository {
         await client.query(`INSERT INTO health_check_history (${HISTORY_COLUMNS.join(', ')}) VALUES (${placeholders(HISTORY_COLUMNS.length)}) ON CONFLICT DO NOTHING`, row);
       }
       for (const service of plan.removed) await client.query('DELETE FROM health_checks WHERE node = $1 AND namespace = $2 AND name = $3', [report.node, service.namespace, service.name]);
+      if (plan.sample) await client.query(`INSERT INTO conntrack_samples (${SAMPLE_COLUMNS.join(', ')}) VALUES (${placeholders(SAMPLE_COLUMNS.length)}) ON CONFLICT DO NOTHING`, [...plan.sample]);
       return { stored: true, changed: plan.changed };
     });
   }
@@ -75,12 +79,22 @@ export class PostgresNodeReportRepository implements NodeReportRepository {
     return rows.map((r) => toStoredHealthCheck(r, 'history'));
   }
 
-  async deleteExpired(before: number): Promise<{ reports: number; history: number }> {
+  async conntrackSamples(window: TimeWindow, node?: string): Promise<ConntrackSample[]> {
+    const rows = (
+      node === undefined
+        ? await this.pool.query<ConntrackSampleRow>('SELECT * FROM conntrack_samples WHERE at >= $1 AND at < $2 ORDER BY node, at', [window.from, window.to])
+        : await this.pool.query<ConntrackSampleRow>('SELECT * FROM conntrack_samples WHERE node = $1 AND at >= $2 AND at < $3 ORDER BY at', [node, window.from, window.to])
+    ).rows;
+    return rows.map(toConntrackSample);
+  }
+
+  async deleteExpired(before: number): Promise<{ reports: number; history: number; samples: number }> {
     return inTransaction(this.pool, async (client) => {
       const history = (await client.query('DELETE FROM health_check_history WHERE at < $1', [before])).rowCount ?? 0;
+      const samples = (await client.query('DELETE FROM conntrack_samples WHERE at < $1', [before])).rowCount ?? 0;
       await client.query('DELETE FROM health_checks WHERE at < $1', [before]);
       const reports = (await client.query('DELETE FROM node_reports WHERE at < $1', [before])).rowCount ?? 0;
-      return { reports, history };
+      return { reports, history, samples };
     });
   }
 

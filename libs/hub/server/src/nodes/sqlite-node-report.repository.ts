@@ -1,10 +1,13 @@
 import type Database from 'better-sqlite3';
-import type { TimeWindow } from '@natlens/shared-analysis';
+import type { ConntrackSample, TimeWindow } from '@natlens/shared-analysis';
 import { type NodeReport, nodeReportSchema } from '@natlens/shared-model';
 import { migrateSqlite } from '../storage/schema-migration';
 import { openSqliteDatabase } from '../storage/sqlite-flow.repository';
 import {
   answersAt,
+  type ConntrackSampleRow,
+  SAMPLE_COLUMNS,
+  toConntrackSample,
   HEALTH_CHECK_COLUMNS,
   HISTORY_AT_SQL,
   type HealthCheckRow,
@@ -48,6 +51,7 @@ export class SqliteNodeReportRepository implements NodeReportRepository {
       for (const row of plan.history) history.run(...row);
       const remove = this.db.prepare('DELETE FROM health_checks WHERE node = ? AND namespace = ? AND name = ?');
       for (const service of plan.removed) remove.run(report.node, service.namespace, service.name);
+      if (plan.sample) this.db.prepare(`INSERT INTO conntrack_samples (${SAMPLE_COLUMNS.join(', ')}) VALUES (${SAMPLE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`).run(...plan.sample);
       return { stored: true, changed: plan.changed };
     })();
   }
@@ -68,12 +72,22 @@ export class SqliteNodeReportRepository implements NodeReportRepository {
     return rows.map((r) => toStoredHealthCheck(r, 'history'));
   }
 
-  async deleteExpired(before: number): Promise<{ reports: number; history: number }> {
+  async conntrackSamples(window: TimeWindow, node?: string): Promise<ConntrackSample[]> {
+    const rows = (
+      node === undefined
+        ? this.db.prepare('SELECT * FROM conntrack_samples WHERE at >= ? AND at < ? ORDER BY node, at').all(window.from, window.to)
+        : this.db.prepare('SELECT * FROM conntrack_samples WHERE node = ? AND at >= ? AND at < ? ORDER BY at').all(node, window.from, window.to)
+    ) as ConntrackSampleRow[];
+    return rows.map(toConntrackSample);
+  }
+
+  async deleteExpired(before: number): Promise<{ reports: number; history: number; samples: number }> {
     return this.db.transaction(() => {
       const history = this.db.prepare('DELETE FROM health_check_history WHERE at < ?').run(before).changes;
+      const samples = this.db.prepare('DELETE FROM conntrack_samples WHERE at < ?').run(before).changes;
       this.db.prepare('DELETE FROM health_checks WHERE at < ?').run(before);
       const reports = this.db.prepare('DELETE FROM node_reports WHERE at < ?').run(before).changes;
-      return { reports, history };
+      return { reports, history, samples };
     })();
   }
 

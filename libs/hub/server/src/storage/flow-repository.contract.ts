@@ -87,6 +87,35 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     expect(await sut.proxyAddresses(web, { from: 0, to: T0 })).toEqual([]);
   });
 
+  it('gives back the NAT failures of the window with their reasons, per Service or all, re-sent ones once', async () => {
+    const failed = (node: string, firstSeen: number, natFailure?: FlowRecord['natFailure'], name = 'web'): FlowRecord => ({
+      ...flowRecord({ node, firstSeen }),
+      verdict: 'dropped-nat-failure',
+      service: { ...(flowRecord().service as NonNullable<FlowRecord['service']>), name },
+      ...(natFailure ? { natFailure } : {}),
+    });
+    const batch = [
+      failed('node1', T0, { reason: 'nat-port-exhausted', kernelReason: 'NETFILTER_DROP', observed: true }),
+      failed('node1', T0 + 10, { reason: 'insert-failed', observed: false }),
+      failed('node2', T0 + 20),
+      failed('node1', T0 + 30, { reason: 'insert-failed', observed: true }, 'api'),
+      flowRecord({ firstSeen: T0 + 40 }),
+      failed('node1', T0 + 120_000, { reason: 'table-full', observed: true }),
+    ];
+    await sut.ingest(batch);
+    await sut.ingest(batch);
+    const window = { from: T0, to: T0 + 1000 };
+    const rows = (list: Awaited<ReturnType<FlowRepository['natFailures']>>) => list.map((r) => [r.service.name, r.node, r.natFailure?.reason, r.natFailure?.observed]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    expect(rows(await sut.natFailures(window, web))).toEqual([
+      ['web', 'node1', 'insert-failed', false],
+      ['web', 'node1', 'nat-port-exhausted', true],
+      ['web', 'node2', undefined, undefined],
+    ]);
+    expect(rows(await sut.natFailures(window))).toEqual([['api', 'node1', 'insert-failed', true], ...rows(await sut.natFailures(window, web))]);
+    expect((await sut.natFailures(ALL, web)).find((r) => r.natFailure?.reason === 'nat-port-exhausted')?.natFailure).toEqual({ reason: 'nat-port-exhausted', kernelReason: 'NETFILTER_DROP', observed: true });
+    expect((await sut.evidenceCounts(web, window, 'raw')).rows.filter((r) => r.verdict === 'dropped-nat-failure').reduce((n, r) => n + r.connections, 0)).toBe(3);
+  });
+
   it('a re-sent batch changes nothing', async () => {
     const batch = workload();
     await sut.ingest(batch);

@@ -1,5 +1,6 @@
 import type { EvidenceCounts, ServiceTypeName, TimeWindow, TrafficPolicyName } from '@natlens/shared-analysis';
 import type { FlowRecord, Verdict } from '@natlens/shared-model';
+import type { ServiceNatFailureRow } from './nat-failure-sql';
 
 /*
  * Everything the hub stores, behind one interface with a SQLite and a PostgreSQL implementation that pass the same
@@ -81,6 +82,8 @@ export interface FlowRepository {
   evidenceCounts(service: ServiceKey, window: TimeWindow, source?: EvidenceSource): Promise<EvidenceCounts>;
   /** Observed: the addresses the pods saw for the window's proxied connections (flow-sql.ts proxyAddressesQuery). */
   proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]>;
+  /** Observed or estimated: the raw records with verdict dropped-nat-failure in the window, of one Service or all (nat-failure-sql.ts). */
+  natFailures(window: TimeWindow, service?: ServiceKey): Promise<ServiceNatFailureRow[]>;
   services(): Promise<StoredService[]>;
   service(key: ServiceKey): Promise<StoredService | undefined>;
   serviceCounts(window: TimeWindow): Promise<ServiceCounts[]>;

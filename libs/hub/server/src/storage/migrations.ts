@@ -210,6 +210,35 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX health_check_history_at ON health_check_history (at)',
     ],
   },
+  {
+    version: 8,
+    description: 'conntrack samples: each node report\'s conntrack statistics and fullest SNAT pair, for rates and fill over time',
+    statements: [
+      // One row per stored report that carried conntrack statistics or SNAT pairs (so per node every few seconds, kept
+      // as long as raw records). The counters as the kernel gave them (NULL when it did not send one); rates are derived
+      // on reading. The SNAT pairs themselves stay in the latest report only: the peak here is what the history charts.
+      `CREATE TABLE conntrack_samples (
+        node TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        entries BIGINT,
+        max_entries BIGINT,
+        buckets BIGINT,
+        found BIGINT,
+        invalid BIGINT,
+        inserted BIGINT,
+        insert_failed BIGINT,
+        dropped BIGINT,
+        early_dropped BIGINT,
+        errors BIGINT,
+        search_restart BIGINT,
+        clash_resolve BIGINT,
+        chain_too_long BIGINT,
+        snat_peak_usage DOUBLE PRECISION,
+        PRIMARY KEY (node, at)
+      )`,
+      'CREATE INDEX conntrack_samples_at ON conntrack_samples (at)',
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

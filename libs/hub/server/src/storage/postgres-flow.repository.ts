@@ -8,6 +8,7 @@ import { type FlowDims, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf,
 import { FLOW_COLUMNS } from './migrations';
 import { inTransaction, migratePostgres } from './schema-migration';
 import type { RecordColumns } from './record-codec';
+import { natFailuresQuery, type ServiceNatFailureRow, toNatFailureRows } from './nat-failure-sql';
 
 /** PostgreSQL types of FLOW_COLUMNS. */
 const FLOW_COLUMN_TYPES: Record<(typeof FLOW_COLUMNS)[number], string> = {
@@ -135,6 +136,11 @@ export class PostgresFlowRepository implements FlowRepository {
   async proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]> {
     const query = proxyAddressesQuery('postgres', service, window);
     return (await this.pool.query<{ seen_ip: string }>(query.text, query.params)).rows.map((row) => row.seen_ip);
+  }
+
+  async natFailures(window: TimeWindow, service?: ServiceKey): Promise<ServiceNatFailureRow[]> {
+    const query = natFailuresQuery('postgres', window, service);
+    return toNatFailureRows((await this.pool.query<{ node: string; service_key: string; record: string }>(query.text, query.params)).rows);
   }
 
   async services(): Promise<StoredService[]> {

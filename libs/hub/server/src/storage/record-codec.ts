@@ -1,4 +1,4 @@
-import type { FlowClient, FlowEndpoint, FlowRecord, FlowService, Tuple } from '@natlens/shared-model';
+import type { FlowClient, FlowEndpoint, FlowRecord, FlowService, NatFailure, Tuple } from '@natlens/shared-model';
 
 /*
  * How a raw record is kept in the `record` column: a positional JSON array holding only what the other columns of
@@ -124,3 +124,10 @@ export function decodeRecord(row: RecordColumns): FlowRecord {
   return record as FlowRecord;
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** The natFailure of an encoded record without decoding the rest (format 1 keeps it last, at index 15). */
+export function natFailureOfEncoded(record: string): NatFailure | undefined {
+  const a = JSON.parse(record) as unknown[];
+  const failure = a[15];
+  return failure === undefined || failure === null ? undefined : (failure as NatFailure);
+}

@@ -11,6 +11,7 @@ import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { FLOW_COLUMNS } from './migrations';
 import { migrateSqlite } from './schema-migration';
 import type { RecordColumns } from './record-codec';
+import { natFailuresQuery, type ServiceNatFailureRow, toNatFailureRows } from './nat-failure-sql';
 
 export interface SqliteStoreOptions {
   /** Run WAL checkpoints on a worker thread (sqlite-checkpointer.ts) instead of inside ingest commits. Default true. */
@@ -143,6 +144,11 @@ export class SqliteFlowRepository implements FlowRepository {
   async proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]> {
     const query = proxyAddressesQuery('sqlite', service, window);
     return (this.db.prepare(query.text).all(...query.params) as { seen_ip: string }[]).map((row) => row.seen_ip);
+  }
+
+  async natFailures(window: TimeWindow, service?: ServiceKey): Promise<ServiceNatFailureRow[]> {
+    const query = natFailuresQuery('sqlite', window, service);
+    return toNatFailureRows(this.db.prepare(query.text).all(...query.params) as { node: string; service_key: string; record: string }[]);
   }
 
   async services(): Promise<StoredService[]> {

@@ -1,3 +1,4 @@
+import type { NatFailureEvidence } from '@natlens/shared-api';
 import type { ServiceEntry, Verdict } from '@natlens/shared-model';
 import type { ClientKind } from '../types';
 import type { LbModel } from './lb-distribution';
@@ -114,6 +115,7 @@ export type FindingCode =
   | 'hairpin-snat'
   | 'proxied-clients'
   | 'health-check-mismatch'
+  | 'nat-failures'
   | 'no-traffic';
 
 export interface Finding {
@@ -160,6 +162,8 @@ export interface ObservedHealthCheck {
 export interface EvidenceObservations {
   /** The health-check answer per node in force at the end of the window. */
   readonly healthChecks?: ReadonlyMap<string, ObservedHealthCheck>;
+  /** The window's connections with verdict dropped-nat-failure and why (from raw records: reasons are not rolled up). */
+  readonly natFailures?: NatFailureEvidence;
 }
 
 export interface EndpointEvidence {
@@ -262,5 +266,11 @@ export interface ServiceEvidence {
    * a model).
    */
   readonly provenance: Readonly<Partial<Record<EvidenceFigure, FigureSource>>>;
+  /**
+   * Issue 20: connections the kernel dropped because conntrack could not insert them or NAT found no free port,
+   * observed one by one (eBPF) or estimated from the node's counters (conntrack source), never mixed. Present when the
+   * hub looked (it always does); counted in byVerdict['dropped-nat-failure'] and nowhere else (they reached no pod).
+   */
+  readonly natFailures?: NatFailureEvidence;
   readonly findings: readonly Finding[];
 }

@@ -1,6 +1,7 @@
 import type { Finding, ServiceEvidence, ServiceTopology } from './evidence-types';
 import { describePredicted, localPolicyImbalance, percent } from './imbalance-finding';
 import { healthCheckDisagreement } from './health-check-agreement';
+import { natFailureFinding } from '../nodes/nat-failures';
 
 export { IMBALANCE_MAX_OVER_MEAN } from './imbalance-finding';
 
@@ -27,6 +28,9 @@ export function serviceFindings(evidence: EvidenceNumbers, topology: ServiceTopo
         `Check kube-proxy on ${disagreeing.length === 1 ? 'that node' : 'those nodes'} (is it running, and do its logs show errors syncing this Service?) and anything that blocks or answers that port in its place (a host firewall, another process); the load balancer routes by these answers, not by the endpoints.`,
     });
   }
+
+  const natFailures = evidence.natFailures ? natFailureFinding(ref, evidence.natFailures) : undefined;
+  if (natFailures) findings.push(natFailures);
 
   if (evidence.connections === 0) {
     findings.push({ severity: 'info', code: 'no-traffic', message: `No connections to ${ref} were recorded in this window; widen the window or check that agents run on the nodes that receive its traffic.` });

@@ -168,6 +168,7 @@ export function remedyFor(code: FindingCode, evidence: RemedyInput): Remedy | un
       };
     }
     case 'hairpin-snat':
+    case 'nat-failures': // its remedies depend on the reason: the finding's message names them per reason
     case 'no-traffic':
       return undefined;
   }

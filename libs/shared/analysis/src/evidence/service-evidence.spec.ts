@@ -160,6 +160,22 @@ describe('buildServiceEvidence', () => {
 });
 
 describe('topologyFromRecords', () => {
+  it('counts NAT failures by verdict and in natFailures only (they reached no pod), with their finding', () => {
+    const failed: EvidenceRow = { node: 'node2', entry: 'clusterIP', verdict: 'dropped-nat-failure', clientKind: 'pod', snat: false, connections: 5 };
+    const served: EvidenceRow = { node: 'node2', entry: 'clusterIP', verdict: 'preserved', clientKind: 'pod', snat: false, endpoint: { namespace: 'default', pod: 'web-1', node: 'node1' }, connections: 2 };
+    const natFailures = { observed: 5, estimated: 0, byReason: [{ reason: 'nat-port-exhausted' as const, node: 'node2', observed: true, connections: 5 }] };
+    const sut = buildServiceEvidence(clusterNodePort, window, counts([failed, served]), { natFailures });
+    expect({ connections: sut.connections, byVerdict: sut.byVerdict, node2: sut.nodes.find((n) => n.node === 'node2')?.received, web1: sut.endpoints[0]?.connections, natFailures: sut.natFailures }).toEqual({
+      connections: 7,
+      byVerdict: { 'dropped-nat-failure': 5, preserved: 2 },
+      node2: 2,
+      web1: 2,
+      natFailures,
+    });
+    expect(sut.findings[0]).toEqual({ severity: 'critical', code: 'nat-failures', message: expect.stringContaining('5 nat-port-exhausted on node2') });
+    expect(buildServiceEvidence(clusterNodePort, window, counts([served])).natFailures).toBeUndefined();
+  });
+
   it('takes endpoints and nodes from what served traffic', () => {
     const sut = topologyFromRecords({ namespace: 'default', name: 'web', type: 'NodePort', externalTrafficPolicy: 'Cluster' }, counts([snatOnNode3('web-1', 'node1', 1), snatOnNode3('web-2', 'node2', 1)]));
     expect(sut).toEqual({ ...clusterNodePort, source: 'records' });

@@ -47,6 +47,8 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
       add(dropped, row.node, row.connections);
       continue;
     }
+    // Dropped by conntrack or NAT before any pod: counted by verdict and in natFailures, not as received traffic.
+    if (row.verdict === 'dropped-nat-failure') continue;
     add(received, row.node, row.connections);
     if (row.entry === 'loadBalancer') add(loadBalanced, row.node, row.connections);
     if (row.endpoint) {
@@ -139,6 +141,7 @@ export function buildServiceEvidence(topology: ServiceTopology, window: TimeWind
       proxyAddresses: [...(counts.proxyAddresses ?? [])].sort(),
     },
     provenance: provenanceOf(topology, model),
+    ...(observations.natFailures ? { natFailures: observations.natFailures } : {}),
   };
   return { ...evidenceWithoutFindings, findings: serviceFindings(evidenceWithoutFindings, topology) };
 }

@@ -8,7 +8,7 @@ import { currentSession, unauthenticated } from '../../../../lib/session-server'
  */
 export const dynamic = 'force-dynamic';
 
-const ALLOWED = [/^services$/, /^services\/[^/]+\/[^/]+\/evidence$/, /^flows$/];
+const ALLOWED = [/^services$/, /^services\/[^/]+\/[^/]+\/evidence$/, /^flows$/, /^nodes\/conntrack$/];
 
 export async function GET(request: Request, context: { params: Promise<{ path: string[] }> }): Promise<Response> {
   const session = await currentSession();
@@ -16,7 +16,7 @@ export async function GET(request: Request, context: { params: Promise<{ path: s
   const { path } = await context.params;
   const joined = path.map((p) => encodeURIComponent(p)).join('/');
   if (!ALLOWED.some((re) => re.test(joined))) {
-    return Response.json({ status: 404, code: 'not-proxied', message: `the dashboard proxies only services, services/<ns>/<name>/evidence and flows, not "${joined}"` }, { status: 404 });
+    return Response.json({ status: 404, code: 'not-proxied', message: `the dashboard proxies only services, services/<ns>/<name>/evidence, flows and nodes/conntrack, not "${joined}"` }, { status: 404 });
   }
   const search = new URL(request.url).search;
   try {

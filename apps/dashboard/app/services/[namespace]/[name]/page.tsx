@@ -2,6 +2,7 @@ import Link from 'next/link';
 import { ConnectionPath } from '../../../../components/ConnectionPath';
 import { EmptyState, HubErrorBox, Verdict } from '../../../../components/Feedback';
 import { Findings } from '../../../../components/Findings';
+import { NatFailures } from '../../../../components/NatFailures';
 import { NodeHealthCheck } from '../../../../components/NodeHealthCheck';
 import { OverTimeChart } from '../../../../components/OverTimeChart';
 import { Provenance } from '../../../../components/Provenance';
@@ -158,6 +159,8 @@ function Evidence({ evidence, example, flowsError, range }: { evidence: ServiceE
         <h2>Findings</h2>
         <Findings evidence={evidence} />
       </div>
+
+      {evidence.natFailures && evidence.natFailures.observed + evidence.natFailures.estimated > 0 && <NatFailures failures={evidence.natFailures} />}
 
       <div className="grid2">
         <div className="panel">

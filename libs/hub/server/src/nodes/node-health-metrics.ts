@@ -1,0 +1,64 @@
+import { busiestSnatPairs } from '@natlens/shared-analysis';
+import type { ConntrackStats, NodeReport } from '@natlens/shared-model';
+import type { Counter } from 'prom-client';
+import type { HubMetrics } from '../metrics/hub-metrics';
+
+type RatedCounter = 'insertFailed' | 'drop' | 'earlyDrop' | 'clashResolve';
+
+/**
+ * A node's conntrack statistics and SNAT pairs onto the hub's gauges and counters, report by report. Counters go up by
+ * the increase since the node's previous report (a counter that went down restarted: it goes up by its new value); the
+ * first report of a node after the hub started only creates its series, at 0, so a restart does not look like a burst.
+ * The SNAT series of a node are replaced on each report (the busiest pairs change; old ones must not linger).
+ */
+export class NodeHealthMetrics {
+  private readonly previous = new Map<string, ConntrackStats['counters']>();
+  private readonly snatSeries = new Map<string, { pairs: Record<string, string>[]; ranges: Record<string, string>[] }>();
+  private readonly counters: readonly (readonly [RatedCounter, Counter<'node'>])[];
+
+  constructor(private readonly metrics: HubMetrics) {
+    this.counters = [
+      ['insertFailed', metrics.conntrackInsertFailed],
+      ['drop', metrics.conntrackDrop],
+      ['earlyDrop', metrics.conntrackEarlyDrop],
+      ['clashResolve', metrics.conntrackClashResolve],
+    ];
+  }
+
+  /** A newly stored report (never an outdated one: its counters would run backwards). */
+  observe(report: NodeReport): void {
+    const node = report.node;
+    if (report.conntrack) {
+      const stats = report.conntrack;
+      this.metrics.conntrackEntries.set({ node }, stats.entries);
+      if (stats.max !== null) this.metrics.conntrackMax.set({ node }, stats.max);
+      else this.metrics.conntrackMax.remove({ node });
+      const before = this.previous.get(node);
+      for (const [name, counter] of this.counters) {
+        const now = stats.counters[name];
+        if (now === undefined) continue;
+        const then = before?.[name];
+        counter.inc({ node }, then === undefined ? 0 : now >= then ? now - then : now);
+      }
+      this.previous.set(node, stats.counters);
+    }
+    if (report.snatPorts !== undefined) this.replaceSnat(node, report);
+  }
+
+  private replaceSnat(node: string, report: NodeReport): void {
+    const old = this.snatSeries.get(node);
+    for (const labels of old?.pairs ?? []) this.metrics.snatPortsInUse.remove(labels);
+    for (const labels of old?.ranges ?? []) this.metrics.snatPortRange.remove(labels);
+    const pairs: Record<string, string>[] = [];
+    const ranges: Record<string, string>[] = [];
+    for (const pair of busiestSnatPairs(report.snatPorts ?? [])) {
+      const labels = { node, snat_address: pair.snatAddress, destination: pair.destination, destination_port: String(pair.destinationPort), protocol: pair.protocol };
+      const rangeLabels = { ...labels, basis: pair.rangeBasis };
+      this.metrics.snatPortsInUse.set(labels, pair.inUse);
+      this.metrics.snatPortRange.set(rangeLabels, pair.rangeSize);
+      pairs.push(labels);
+      ranges.push(rangeLabels);
+    }
+    this.snatSeries.set(node, { pairs, ranges });
+  }
+}

@@ -1,0 +1,2 @@
+export * from './conntrack-health';
+export * from './nat-failures';
