@@ -137,6 +137,32 @@ describe('a batch that always fails: max_deliver, then the dead-letter stream', 
     expect(await hub.hub.repository.countFlows()).toBe(3);
   }, 90_000);
 
+  it('dead-letters a batch whose dead letter was refused at its last delivery, from the max-deliveries advisory', async () => {
+    const admin = await open({ user: 'admin', password: ADMIN_PASSWORD });
+    const jsm = await admin.jetstreamManager();
+    const failedBefore = (await metric('natlens_hub_bus_failed_batches_total')) ?? 0;
+    // The dead-letter stream is full and refuses new messages while the batch has its last delivery.
+    const deadLetterConfig = (await jsm.streams.info('NATLENS_DEADLETTER')).config;
+    await jsm.streams.update('NATLENS_DEADLETTER', { ...deadLetterConfig, max_msgs: 1, discard: 'new' as never });
+    const poison = batchOf('poison', 1);
+    const published = await (await agent('poison')).jetstream().publish('natlens.flows.poison', new TextEncoder().encode(JSON.stringify(poison)));
+    await waitFor(async () => (await metric('natlens_hub_bus_failed_batches_total')) === failedBefore + MAX_DELIVER, 30_000, async () => `${await metric('natlens_hub_bus_failed_batches_total')} failed`);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await metric('natlens_hub_bus_dead_lettered_batches_total')).toBe(1);
+    // The operator makes room; the server gives up on the batch (max_deliver) and a hub replica hears it.
+    await jsm.streams.update('NATLENS_DEADLETTER', deadLetterConfig);
+    await waitFor(async () => (await metric('natlens_hub_bus_dead_lettered_batches_total')) === 2, 30_000, async () => (await metrics()).split('\n').filter((l) => /dead_letter|failed/.test(l)).join('\n'));
+    const letter = await jsm.streams.getMessage('NATLENS_DEADLETTER', { last_by_subj: 'natlens-deadletter.poison' });
+    expect(new TextDecoder().decode(letter.data)).toBe(JSON.stringify(poison));
+    expect({ sequence: letter.header.get('Natlens-Stream-Sequence'), deliveries: letter.header.get('Natlens-Deliveries'), problem: letter.header.get('Natlens-Problem') }).toEqual({
+      sequence: String(published.seq),
+      deliveries: String(MAX_DELIVER),
+      problem: expect.stringMatching(/not acknowledged in 3 deliveries/),
+    });
+    expect((await jsm.streams.info('NATLENS_DEADLETTER')).state.messages).toBe(2);
+    expect(await metric('natlens_hub_bus_consumed_batches_total')).toBe(2 * MAX_DELIVER + 1);
+  }, 90_000);
+
   it("exports the stream's fill against its limits on /metrics", async () => {
     const admin = await open({ user: 'admin', password: ADMIN_PASSWORD });
     const stream = await (await admin.jetstreamManager()).streams.info('NATLENS_FLOWS');
