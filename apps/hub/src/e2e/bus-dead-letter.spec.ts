@@ -57,6 +57,12 @@ describe('a batch that always fails: max_deliver, then the dead-letter stream', 
     const withAdmin = authorization.replace(/\n {2}\]\n\}\n$/, `\n    { user: "admin", password: "${ADMIN_PASSWORD}" }\n  ]\n}\n`);
     expect(withAdmin).toContain('user: "admin"');
     nats = await startTestNatsServer({ config: withAdmin });
+    // The stream and consumer as a hub before max_deliver left them (deliveries unlimited): the hub updates them.
+    const admin = await open({ user: 'admin', password: ADMIN_PASSWORD });
+    const jsm = await admin.jetstreamManager();
+    await jsm.streams.add({ name: 'NATLENS_FLOWS', subjects: ['natlens.flows.>', 'natlens.nodes.>'], max_bytes: STREAM_MAX_BYTES });
+    await jsm.consumers.add('NATLENS_FLOWS', { durable_name: 'natlens-hub', ack_policy: 'explicit' as never, filter_subject: 'natlens.flows.>' });
+    expect((await jsm.consumers.info('NATLENS_FLOWS', 'natlens-hub')).config.max_deliver).toBe(-1);
     pg = startTestPostgres();
     hub = await startTestHub({
       store: pg.url,
