@@ -169,6 +169,24 @@ describe('a batch that always fails: max_deliver, then the dead-letter stream', 
     expect(await metric('natlens_hub_bus_consumed_batches_total')).toBe(2 * MAX_DELIVER + 1);
   }, 90_000);
 
+  it('keeps a batch through a database restart without spending its deliveries: nothing dead-lettered', async () => {
+    const before = { stored: await hub.hub.repository.countFlows(), consumed: (await metric('natlens_hub_bus_consumed_batches_total')) ?? 0, failed: (await metric('natlens_hub_bus_failed_batches_total')) ?? 0 };
+    const deadLettered = await metric('natlens_hub_bus_dead_lettered_batches_total');
+    pg.shutDown();
+    try {
+      await (await agent('node1')).jetstream().publish('natlens.flows.node1', new TextEncoder().encode(JSON.stringify(batchOf('node1', 2))));
+      // longer than max_deliver deliveries 5 s apart would take (3 × 5 s), the store away all along
+      await waitFor(async () => ((await metric('natlens_hub_bus_failed_batches_total')) ?? 0) >= before.failed + 4, 30_000, async () => `${await metric('natlens_hub_bus_failed_batches_total')} failed`);
+      await new Promise((r) => setTimeout(r, 5000));
+    } finally {
+      pg.startUp();
+    }
+    await waitFor(async () => (await hub.hub.repository.countFlows().catch(() => 0)) === before.stored + 2, 30_000, async () => `${await hub.hub.repository.countFlows().catch((e: Error) => e.message)} stored`);
+    expect(await metric('natlens_hub_bus_dead_lettered_batches_total')).toBe(deadLettered);
+    // one delivery, retried in place
+    expect(await metric('natlens_hub_bus_consumed_batches_total')).toBe(before.consumed + 1);
+  }, 90_000);
+
   it("exports the stream's fill against its limits on /metrics", async () => {
     const admin = await open({ user: 'admin', password: ADMIN_PASSWORD });
     const stream = await (await admin.jetstreamManager()).streams.info('NATLENS_FLOWS');

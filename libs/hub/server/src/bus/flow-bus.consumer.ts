@@ -6,6 +6,7 @@ import { connect, type Consumer, type ConsumerMessages, type JetStreamManager, t
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/hub-config';
 import { IngestService } from '../ingest/ingest.service';
+import { isStoreUnavailable } from '../storage/store-unavailable';
 import { HUB_CONFIG, LOGGER } from '../tokens';
 import { BusMetrics } from './bus-metrics';
 import { type DeadLetter, headerValue, maxDeliveriesAdvisorySubject, parseMaxDeliveriesAdvisory, publishDeadLetter } from './dead-letters';
@@ -38,8 +39,10 @@ export interface BusStatus {
 const FETCH_EXPIRES_MS = 2000;
 const LAG_POLL_MS = 2000;
 const RETRY_DELAY_MS = 1000;
-/** A batch whose storing failed (database away) comes back after this long, not at once. */
+/** A batch whose storing failed comes back after this long, not at once. */
 const NAK_DELAY_MS = 5000;
+/** While the store is away, a batch is retried in place this often at most (doubling from 1 s). */
+const STORE_RETRY_MAX_MS = 10_000;
 
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/,]*@/g, '//***@');
@@ -202,7 +205,7 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     // Storing can outlast the ack wait under load: tell the server we are still on it, so it is not redelivered.
     const keepAlive = setInterval(() => message.working(), Math.max(1000, this.config.busAckWaitMs / 3));
     try {
-      await this.ingest.ingest(body, { via: 'bus', subject: message.subject });
+      await this.storeRetryingWhileAway(body, message);
       message.ack();
       this.metrics.acked.inc();
       this.lastAckAt = Date.now();
@@ -215,7 +218,8 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
       }
       this.metrics.failed.inc();
       this.lastError = (err as Error).message;
-      if (deliveries >= this.config.busMaxDeliver) {
+      // A store that is away (the hub is stopping mid-outage) is no reason to give up on the batch.
+      if (deliveries >= this.config.busMaxDeliver && !isStoreUnavailable(err)) {
         await this.deadLetter(message, this.lastError, deliveries);
         return;
       }
@@ -223,6 +227,28 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
       this.log.warn({ err: this.lastError, subject: message.subject, streamSequence: message.seq }, `storing a batch from the bus failed; it is handed back and will be redelivered in ${NAK_DELAY_MS / 1000} s`);
     } finally {
       clearInterval(keepAlive);
+    }
+  }
+
+  /**
+   * Stores the batch. While the store is away (restarting, unreachable, full: isStoreUnavailable) it retries in place
+   * and keeps the delivery alive, so an outage spends none of the batch's max_deliver deliveries and a database restart
+   * sends nothing to the dead-letter stream. Throws a store's refusal of the batch, or the outage when the hub stops.
+   */
+  private async storeRetryingWhileAway(body: unknown, message: JsMsg): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.ingest.ingest(body, { via: 'bus', subject: message.subject });
+        return;
+      } catch (err) {
+        if (!isStoreUnavailable(err) || !this.running) throw err;
+        this.metrics.failed.inc();
+        this.lastError = (err as Error).message;
+        if (attempt === 0) this.log.warn({ err: this.lastError, subject: message.subject, streamSequence: message.seq }, 'the store is unavailable; the batch is kept and retried until it is back (its deliveries are not spent)');
+        // in short steps: a hub stopping meanwhile hands the batch back at once
+        const until = Date.now() + Math.min(STORE_RETRY_MAX_MS, 1000 * 2 ** attempt);
+        while (this.running && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+      }
     }
   }
 
