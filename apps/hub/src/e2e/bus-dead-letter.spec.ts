@@ -57,6 +57,12 @@ describe('a batch that always fails: max_deliver, then the dead-letter stream', 
     const withAdmin = authorization.replace(/\n {2}\]\n\}\n$/, `\n    { user: "admin", password: "${ADMIN_PASSWORD}" }\n  ]\n}\n`);
     expect(withAdmin).toContain('user: "admin"');
     nats = await startTestNatsServer({ config: withAdmin });
+    // The stream and consumer as a hub before max_deliver left them (deliveries unlimited): the hub updates them.
+    const admin = await open({ user: 'admin', password: ADMIN_PASSWORD });
+    const jsm = await admin.jetstreamManager();
+    await jsm.streams.add({ name: 'NATLENS_FLOWS', subjects: ['natlens.flows.>', 'natlens.nodes.>'], max_bytes: STREAM_MAX_BYTES });
+    await jsm.consumers.add('NATLENS_FLOWS', { durable_name: 'natlens-hub', ack_policy: 'explicit' as never, filter_subject: 'natlens.flows.>' });
+    expect((await jsm.consumers.info('NATLENS_FLOWS', 'natlens-hub')).config.max_deliver).toBe(-1);
     pg = startTestPostgres();
     hub = await startTestHub({
       store: pg.url,
@@ -135,6 +141,50 @@ describe('a batch that always fails: max_deliver, then the dead-letter stream', 
     await waitFor(async () => (await metric('natlens_hub_bus_backlog_messages')) === 0, 10_000, async () => `${await metric('natlens_hub_bus_backlog_messages')} in the backlog`);
     expect(await metric('natlens_hub_bus_backlog_oldest_age_seconds')).toBe(0);
     expect(await hub.hub.repository.countFlows()).toBe(3);
+  }, 90_000);
+
+  it('dead-letters a batch whose dead letter was refused at its last delivery, from the max-deliveries advisory', async () => {
+    const admin = await open({ user: 'admin', password: ADMIN_PASSWORD });
+    const jsm = await admin.jetstreamManager();
+    const failedBefore = (await metric('natlens_hub_bus_failed_batches_total')) ?? 0;
+    // The dead-letter stream is full and refuses new messages while the batch has its last delivery.
+    const deadLetterConfig = (await jsm.streams.info('NATLENS_DEADLETTER')).config;
+    await jsm.streams.update('NATLENS_DEADLETTER', { ...deadLetterConfig, max_msgs: 1, discard: 'new' as never });
+    const poison = batchOf('poison', 1);
+    const published = await (await agent('poison')).jetstream().publish('natlens.flows.poison', new TextEncoder().encode(JSON.stringify(poison)));
+    await waitFor(async () => (await metric('natlens_hub_bus_failed_batches_total')) === failedBefore + MAX_DELIVER, 30_000, async () => `${await metric('natlens_hub_bus_failed_batches_total')} failed`);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await metric('natlens_hub_bus_dead_lettered_batches_total')).toBe(1);
+    // The operator makes room; the server gives up on the batch (max_deliver) and a hub replica hears it.
+    await jsm.streams.update('NATLENS_DEADLETTER', deadLetterConfig);
+    await waitFor(async () => (await metric('natlens_hub_bus_dead_lettered_batches_total')) === 2, 30_000, async () => (await metrics()).split('\n').filter((l) => /dead_letter|failed/.test(l)).join('\n'));
+    const letter = await jsm.streams.getMessage('NATLENS_DEADLETTER', { last_by_subj: 'natlens-deadletter.poison' });
+    expect(new TextDecoder().decode(letter.data)).toBe(JSON.stringify(poison));
+    expect({ sequence: letter.header.get('Natlens-Stream-Sequence'), deliveries: letter.header.get('Natlens-Deliveries'), problem: letter.header.get('Natlens-Problem') }).toEqual({
+      sequence: String(published.seq),
+      deliveries: String(MAX_DELIVER),
+      problem: expect.stringMatching(/not acknowledged in 3 deliveries/),
+    });
+    expect((await jsm.streams.info('NATLENS_DEADLETTER')).state.messages).toBe(2);
+    expect(await metric('natlens_hub_bus_consumed_batches_total')).toBe(2 * MAX_DELIVER + 1);
+  }, 90_000);
+
+  it('keeps a batch through a database restart without spending its deliveries: nothing dead-lettered', async () => {
+    const before = { stored: await hub.hub.repository.countFlows(), consumed: (await metric('natlens_hub_bus_consumed_batches_total')) ?? 0, failed: (await metric('natlens_hub_bus_failed_batches_total')) ?? 0 };
+    const deadLettered = await metric('natlens_hub_bus_dead_lettered_batches_total');
+    pg.shutDown();
+    try {
+      await (await agent('node1')).jetstream().publish('natlens.flows.node1', new TextEncoder().encode(JSON.stringify(batchOf('node1', 2))));
+      // longer than max_deliver deliveries 5 s apart would take (3 × 5 s), the store away all along
+      await waitFor(async () => ((await metric('natlens_hub_bus_failed_batches_total')) ?? 0) >= before.failed + 4, 30_000, async () => `${await metric('natlens_hub_bus_failed_batches_total')} failed`);
+      await new Promise((r) => setTimeout(r, 5000));
+    } finally {
+      pg.startUp();
+    }
+    await waitFor(async () => (await hub.hub.repository.countFlows().catch(() => 0)) === before.stored + 2, 30_000, async () => `${await hub.hub.repository.countFlows().catch((e: Error) => e.message)} stored`);
+    expect(await metric('natlens_hub_bus_dead_lettered_batches_total')).toBe(deadLettered);
+    // one delivery, retried in place
+    expect(await metric('natlens_hub_bus_consumed_batches_total')).toBe(before.consumed + 1);
   }, 90_000);
 
   it("exports the stream's fill against its limits on /metrics", async () => {

@@ -29,6 +29,9 @@ export class PostgresAlertRepository implements AlertRepository {
 
   constructor(connectionString: string) {
     this.pool = new Pool({ connectionString, max: 2 });
+    // An idle connection broken by a database restart is emitted as 'error': without a listener that kills the
+    // process. The pool drops it; the next query connects again.
+    this.pool.on('error', () => undefined);
   }
 
   private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {

@@ -1,15 +1,18 @@
 import { hostname } from 'node:os';
 import { BadRequestException, Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { DEAD_LETTER_HEADERS, deadLetterSubjectOf } from '@natlens/shared-api';
+import { FLOW_MESSAGE_ID_HEADER } from '@natlens/shared-api';
 import { HUB_INBOX_PREFIX, natsClientOptions } from '@natlens/shared-auth';
-import { connect, type Consumer, type ConsumerMessages, headers as natsHeaders, type JetStreamManager, type JsMsg, millis, type NatsConnection } from 'nats';
+import { connect, type Consumer, type ConsumerMessages, type JetStreamManager, type JsMsg, millis, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/hub-config';
 import { IngestService } from '../ingest/ingest.service';
+import { isStoreUnavailable } from '../storage/store-unavailable';
 import { HUB_CONFIG, LOGGER } from '../tokens';
 import { BusMetrics } from './bus-metrics';
+import { type DeadLetter, headerValue, maxDeliveriesAdvisorySubject, parseMaxDeliveriesAdvisory, publishDeadLetter } from './dead-letters';
 import { NodeReportService } from '../nodes/node-report.service';
-import { ensureDeadLetterStream, ensureFlowConsumer, ensureFlowStream, FLOW_STREAM, FLOW_SUBJECTS, NODE_REPORT_SUBJECTS, nodeReportConsumerName } from './flow-stream';
+import { ensureDeadLetterStream, ensureFlowConsumer, ensureFlowStream, FLOW_STREAM, NODE_REPORT_SUBJECTS, nodeReportConsumerName } from './flow-stream';
+import { observeStreamBacklog } from './stream-backlog';
 
 /*
  * Every hub replica pulls record batches from one shared durable consumer: any replica can take any batch, and a
@@ -36,13 +39,10 @@ export interface BusStatus {
 const FETCH_EXPIRES_MS = 2000;
 const LAG_POLL_MS = 2000;
 const RETRY_DELAY_MS = 1000;
-/** A batch whose storing failed (database away) comes back after this long, not at once. */
+/** A batch whose storing failed comes back after this long, not at once. */
 const NAK_DELAY_MS = 5000;
-
-/** A header value carries no line break (NATS headers are lines) and stays short. */
-function headerValue(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').slice(0, 500);
-}
+/** While the store is away, a batch is retried in place this often at most (doubling from 1 s). */
+const STORE_RETRY_MAX_MS = 10_000;
 
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/,]*@/g, '//***@');
@@ -64,6 +64,8 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
   /** The node-report loop of the current connection, and its pull (stopped when the record loop ends). */
   private reportFetch: ConsumerMessages | undefined;
   private reportsLoop: Promise<void> | undefined;
+  /** The max-deliveries advisories of the current connection (one replica of the queue group hears each). */
+  private advisories: Subscription | undefined;
 
   constructor(
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
@@ -129,9 +131,12 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
         this.watchBacklog(jsm, consumer);
         const session = { active: true };
         this.reportsLoop = this.consumeNodeReports(reports, session);
+        const advisories = this.deadLetterAbandoned(nc, jsm);
         try {
           await this.consume(consumer);
         } finally {
+          this.advisories?.unsubscribe();
+          await advisories;
           session.active = false;
           this.reportFetch?.stop();
           await this.reportsLoop;
@@ -200,7 +205,7 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
     // Storing can outlast the ack wait under load: tell the server we are still on it, so it is not redelivered.
     const keepAlive = setInterval(() => message.working(), Math.max(1000, this.config.busAckWaitMs / 3));
     try {
-      await this.ingest.ingest(body, { via: 'bus', subject: message.subject });
+      await this.storeRetryingWhileAway(body, message);
       message.ack();
       this.metrics.acked.inc();
       this.lastAckAt = Date.now();
@@ -213,7 +218,8 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
       }
       this.metrics.failed.inc();
       this.lastError = (err as Error).message;
-      if (deliveries >= this.config.busMaxDeliver) {
+      // A store that is away (the hub is stopping mid-outage) is no reason to give up on the batch.
+      if (deliveries >= this.config.busMaxDeliver && !isStoreUnavailable(err)) {
         await this.deadLetter(message, this.lastError, deliveries);
         return;
       }
@@ -221,6 +227,28 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
       this.log.warn({ err: this.lastError, subject: message.subject, streamSequence: message.seq }, `storing a batch from the bus failed; it is handed back and will be redelivered in ${NAK_DELAY_MS / 1000} s`);
     } finally {
       clearInterval(keepAlive);
+    }
+  }
+
+  /**
+   * Stores the batch. While the store is away (restarting, unreachable, full: isStoreUnavailable) it retries in place
+   * and keeps the delivery alive, so an outage spends none of the batch's max_deliver deliveries and a database restart
+   * sends nothing to the dead-letter stream. Throws a store's refusal of the batch, or the outage when the hub stops.
+   */
+  private async storeRetryingWhileAway(body: unknown, message: JsMsg): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.ingest.ingest(body, { via: 'bus', subject: message.subject });
+        return;
+      } catch (err) {
+        if (!isStoreUnavailable(err) || !this.running) throw err;
+        this.metrics.failed.inc();
+        this.lastError = (err as Error).message;
+        if (attempt === 0) this.log.warn({ err: this.lastError, subject: message.subject, streamSequence: message.seq }, 'the store is unavailable; the batch is kept and retried until it is back (its deliveries are not spent)');
+        // in short steps: a hub stopping meanwhile hands the batch back at once
+        const until = Date.now() + Math.min(STORE_RETRY_MAX_MS, 1000 * 2 ** attempt);
+        while (this.running && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+      }
     }
   }
 
@@ -276,28 +304,59 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
    * here. If the dead-letter stream does not take it, it is handed back instead (never dropped).
    */
   private async deadLetter(message: JsMsg, problem: string, deliveries: number): Promise<void> {
-    const subject = deadLetterSubjectOf(message.subject);
-    const headers = natsHeaders();
-    headers.set(DEAD_LETTER_HEADERS.subject, message.subject);
-    headers.set(DEAD_LETTER_HEADERS.streamSequence, String(message.seq));
-    headers.set(DEAD_LETTER_HEADERS.deliveries, String(deliveries));
-    headers.set(DEAD_LETTER_HEADERS.problem, headerValue(problem));
-    const originalId = message.headers?.get('Nats-Msg-Id');
-    if (originalId) headers.set(DEAD_LETTER_HEADERS.messageId, headerValue(originalId));
+    const messageId = message.headers?.get(FLOW_MESSAGE_ID_HEADER);
+    const letter: DeadLetter = { subject: message.subject, streamSequence: message.seq, data: message.data, deliveries, problem, ...(messageId ? { messageId } : {}) };
+    let subject: string;
     try {
       if (!this.nc) throw new Error('not connected to NATS');
-      await this.nc.jetstream().publish(subject, message.data, { headers, msgID: `${FLOW_STREAM}:${message.seq}` });
+      subject = (await publishDeadLetter(this.nc.jetstream(), FLOW_STREAM, letter)).subject;
     } catch (err) {
+      // max_deliver is reached, so the server will not deliver it again: its advisory brings it back (deadLetterAbandoned).
       message.nak(NAK_DELAY_MS);
-      this.log.error({ err: (err as Error).message, subject: message.subject, streamSequence: message.seq, deliveries }, `a batch failed at its last delivery and could not be dead-lettered to ${subject}; handed back (the server delivers it no more once max_deliver is reached: it stays in the stream until its limits discard it)`);
+      this.log.error({ err: (err as Error).message, subject: message.subject, streamSequence: message.seq, deliveries }, 'a batch failed at its last delivery and the dead-letter stream did not take it; handed back (the max-deliveries advisory tries again)');
       return;
     }
     message.term(headerValue(`dead-lettered to ${subject}: ${problem}`).slice(0, 200));
+    this.deadLettered(letter, subject);
+  }
+
+  private deadLettered(letter: DeadLetter, subject: string): void {
     this.metrics.deadLettered.inc();
     this.log.error(
-      { subject: message.subject, streamSequence: message.seq, deliveries, deadLetterSubject: subject, problem },
-      `storing a batch failed at each of its ${deliveries} deliveries: it was published to ${subject} (stream NATLENS_DEADLETTER) and will not be delivered again; fix the cause, then replay it (README, "Dead letters")`,
+      { subject: letter.subject, streamSequence: letter.streamSequence, deliveries: letter.deliveries, deadLetterSubject: subject, problem: letter.problem },
+      `storing a batch failed at each of its ${letter.deliveries} deliveries: it was published to ${subject} (stream NATLENS_DEADLETTER) and will not be delivered again; fix the cause, then replay it (README, "Dead letters")`,
     );
+  }
+
+  /**
+   * A batch whose last delivery ended without an answer (the replica storing it died, or the dead-letter stream
+   * refused it then): the server gives up on it with a max-deliveries advisory. One replica of the queue group reads
+   * the batch back from the stream and dead-letters it; the same message id makes a second copy harmless.
+   */
+  private async deadLetterAbandoned(nc: NatsConnection, jsm: JetStreamManager): Promise<void> {
+    const durable = this.config.busConsumer;
+    const subscription = nc.subscribe(maxDeliveriesAdvisorySubject(FLOW_STREAM, durable), { queue: `${durable}-dead-letters` });
+    this.advisories = subscription;
+    for await (const advisory of subscription) {
+      const given = parseMaxDeliveriesAdvisory(advisory.data);
+      if (!given) continue;
+      try {
+        const stored = await jsm.streams.getMessage(FLOW_STREAM, { seq: given.streamSequence });
+        const messageId = stored.header?.get(FLOW_MESSAGE_ID_HEADER);
+        const letter: DeadLetter = {
+          subject: stored.subject,
+          streamSequence: stored.seq,
+          data: stored.data,
+          deliveries: given.deliveries,
+          problem: `not acknowledged in ${given.deliveries} deliveries: the replica storing its last delivery stopped, or could not publish its dead letter (see that replica's log)`,
+          ...(messageId ? { messageId } : {}),
+        };
+        const published = await publishDeadLetter(nc.jetstream(), FLOW_STREAM, letter);
+        if (!published.duplicate) this.deadLettered(letter, published.subject);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, streamSequence: given.streamSequence }, 'a batch given up after max_deliver could not be dead-lettered; it stays in NATLENS_FLOWS until the stream\'s limits discard it');
+      }
+    }
   }
 
   private terminate(message: JsMsg, problem: string, what = 'batch'): void {
@@ -315,21 +374,7 @@ export class FlowBusConsumer implements OnApplicationBootstrap, OnModuleDestroy 
         this.lag = { pending: info.num_pending, ackPending: info.num_ack_pending };
         this.metrics.pending.set(info.num_pending);
         this.metrics.ackPending.set(info.num_ack_pending);
-        const stream = await jsm.streams.info(FLOW_STREAM);
-        const backlog = info.num_pending + info.num_ack_pending;
-        this.metrics.streamBytes.set(stream.state.bytes);
-        this.metrics.streamMessages.set(stream.state.messages);
-        this.metrics.streamMaxBytes.set(stream.config.max_bytes);
-        this.metrics.streamMaxAgeSeconds.set(stream.config.max_age / 1e9);
-        this.metrics.backlogMessages.set(backlog);
-        this.metrics.backlogBytes.set(stream.state.messages > 0 ? Math.round((stream.state.bytes * Math.min(backlog, stream.state.messages)) / stream.state.messages) : 0);
-        if (backlog === 0) {
-          this.metrics.backlogOldestAgeSeconds.set(0);
-        } else {
-          // The first record batch after the ack floor: everything before it is acknowledged (or discarded).
-          const oldest = await jsm.streams.getMessage(FLOW_STREAM, { seq: info.ack_floor.stream_seq + 1, next_by_subj: FLOW_SUBJECTS } as unknown as { seq: number });
-          this.metrics.backlogOldestAgeSeconds.set(Math.max(0, Date.now() - oldest.time.getTime()) / 1000);
-        }
+        await observeStreamBacklog(jsm, info, this.metrics);
       } catch {
         // NATS away: the consume loop notices and reports it
       }

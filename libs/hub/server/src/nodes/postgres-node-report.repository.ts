@@ -31,6 +31,9 @@ export class PostgresNodeReportRepository implements NodeReportRepository {
 
   constructor(connectionString: string) {
     this.pool = new Pool({ connectionString, max: 2 });
+    // An idle connection broken by a database restart is emitted as 'error': without a listener that kills the
+    // process. The pool drops it; the next query connects again.
+    this.pool.on('error', () => undefined);
   }
 
   async migrate(): Promise<number> {

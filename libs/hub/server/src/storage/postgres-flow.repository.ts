@@ -79,6 +79,9 @@ export class PostgresFlowRepository implements FlowRepository {
 
   constructor(connectionString: string, poolSize = 4) {
     this.pool = new Pool({ connectionString, max: poolSize });
+    // An idle connection broken by a database restart is emitted as 'error': without a listener that kills the
+    // process. The pool drops it; the next query connects again.
+    this.pool.on('error', () => undefined);
   }
 
   private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
