@@ -4,6 +4,7 @@ import { ParseError } from '@natlens/agent-wire';
 import { startModuleWorker } from '../worker/module-worker';
 import { ConntrackDumpReader, type ConntrackDumpReaderOptions, type ConntrackDumpReadSummary } from './conntrack-dump-reader';
 import type { ConntrackDumpEntry } from './conntrack-entry';
+import type { WorkerReply, WorkerRequest } from './conntrack-dump-worker-protocol';
 
 /*
  * A conntrack dump read as its bytes arrive, off the caller's thread once it is large: the first MiB is read in
@@ -30,14 +31,6 @@ export interface ConntrackDumpStream {
   /** Stops reading (the import was refused or failed): ends the worker if there is one. */
   close(): void;
 }
-
-/** @internal the messages between conntrack-dump-stream.ts and conntrack-dump.worker.ts */
-export interface WorkerRequest {
-  chunk?: Uint8Array;
-  end?: true;
-}
-/** @internal */
-export type WorkerReply = { entries: ConntrackDumpEntry[]; done?: undefined } | { done: { format: 'text' | 'xml'; errorCount: number; errors: { offset: number; expected: string; what: string }[] }; entries?: undefined };
 
 const WORKER_ENTRY = { source: join(__dirname, 'conntrack-dump.worker.ts'), bundled: 'conntrack-dump-worker.js' };
 
