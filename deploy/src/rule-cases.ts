@@ -49,6 +49,21 @@ export const RULE_CASES: RuleCase[] = [
     evalTime: '5m',
     firing: [{ labels: { ...AGENT, reason: 'spool-full', severity: 'critical' }, summary: 'natlens agent 198.18.0.11:9465 lost records (spool-full)', description: 'The agent at 198.18.0.11:9465 lost 30 flow records for good in the last 10 minutes (reason spool-full); evidence for that node is incomplete.' }],
   },
+  {
+    alert: 'NatlensAgentLostRecords',
+    name: 'records the disk refused',
+    series: { [agent('natlens_agent_lost_records_total', ',reason="spool-write-failed"')]: '0 0 0 12x5' },
+    evalTime: '5m',
+    firing: [{ labels: { ...AGENT, reason: 'spool-write-failed', severity: 'critical' }, summary: 'natlens agent 198.18.0.11:9465 lost records (spool-write-failed)', description: 'The agent at 198.18.0.11:9465 lost 12 flow records for good in the last 10 minutes (reason spool-write-failed); evidence for that node is incomplete.' }],
+  },
+  {
+    alert: 'NatlensAgentSpoolFileUnreadable',
+    name: 'two spool files quarantined',
+    series: { [agent('natlens_agent_lost_batches_total', ',reason="unreadable"')]: '0 0 1 2x5', [agent('natlens_agent_lost_batches_total', ',reason="spool-full"')]: '0 0 0 9x5' },
+    evalTime: '5m',
+    firing: [{ labels: { ...AGENT, severity: 'warning' }, summary: 'natlens agent 198.18.0.11:9465 moved unreadable spool files to quarantine', description: 'The agent at 198.18.0.11:9465 found 2 spool files in the last 10 minutes that it could not read or that were no record batch; their records are lost and the files are in the spool\'s quarantine/ directory.' }],
+  },
+  { alert: 'NatlensAgentSpoolFileUnreadable', name: 'only batches lost to a full spool', series: { [agent('natlens_agent_lost_batches_total', ',reason="spool-full"')]: '0 0 0 9x5' }, evalTime: '5m', firing: [] },
   { alert: 'NatlensAgentLostRecords', name: 'losses older than 10 minutes', series: { [agent('natlens_agent_lost_records_total', ',reason="spool-full"')]: '0 30x20' }, evalTime: '20m', firing: [] },
   {
     alert: 'NatlensAgentDroppingItems',

@@ -42,8 +42,9 @@ export function importCommand(): Command {
     .option('--inventory <file>', 'cluster metadata (kubectl get nodes,pods,services,endpointslices -A -o json) to map records to Services and pods')
     .option('--dry-run', 'decode, correlate and enrich, but send nothing')
     .option('--batch-size <n>', 'records per ingest request', int, 1000)
+    .option('--max-dump-bytes <n>', 'stop reading conntrack -L output (text or XML) past this many bytes (default 64 MiB; captures have no limit)', int)
     .option('--json', 'print the summary as JSON')
-    .action(async (file: string, flags: { node: string; hub?: string; inventory?: string; dryRun?: boolean; batchSize: number; json?: boolean }) => {
+    .action(async (file: string, flags: { node: string; hub?: string; inventory?: string; dryRun?: boolean; batchSize: number; maxDumpBytes?: number; json?: boolean }) => {
       // The decoders, the correlation and the enrich stage are the agent's (@natlens/agent-records), loaded when used.
       const importer = await import('@natlens/agent-records');
       const url = flags.hub ?? process.env['NATLENS_HUB'] ?? 'http://127.0.0.1:8470';
@@ -55,6 +56,7 @@ export function importCommand(): Command {
         ...(flags.dryRun ? {} : { hub: { url, ...(token ? { token } : {}) } }),
         ...(flags.inventory ? { inventory: flags.inventory } : {}),
         batchSize: flags.batchSize,
+        ...(flags.maxDumpBytes !== undefined ? { maxTextBytes: flags.maxDumpBytes } : {}),
         onProgress: progressBar(process.stderr),
       });
       if (process.stderr.isTTY) process.stderr.write('\n');

@@ -176,3 +176,23 @@ describe('natlens demo', () => {
     expect(await namespaces(name)).toEqual([]);
   });
 });
+
+describe('natlens import (the compiled build)', () => {
+  it('reads a conntrack XML dump past 1 MiB in its worker thread: every flow, and the unclosed tail counted', async () => {
+    // A real table (libs/agent/pcap/src/fixtures/README.md) repeated past the worker threshold, then ten unclosed <flow>.
+    const fixture = readFileSync(join(ROOT, 'libs', 'agent', 'pcap', 'src', 'fixtures', 'acct-zone-lo.conntrack.xml'), 'utf8');
+    const flows = fixture.slice(fixture.indexOf('<flow>'), fixture.lastIndexOf('</conntrack>'));
+    const dir = mkdtempSync(join(tmpdir(), 'natlens-import-'));
+    try {
+      const file = join(dir, 'node3.conntrack.xml');
+      writeFileSync(file, `<?xml version="1.0" encoding="utf-8"?>\n<conntrack>\n${flows.repeat(1000)}${'<flow>'.repeat(10)}`);
+      const summary = (await natlens('import', file, '--node', 'node3', '--dry-run', '--json')) as Record<string, unknown>;
+      expect(summary).toMatchObject({ format: 'conntrack-xml', connections: 3000, records: 3000, invalid: 0, errorCount: 10 });
+      expect(summary['bytes']).toBeGreaterThan(1 << 20);
+      expect((summary['errors'] as { message: string }[]).at(-1)?.message).toMatch(/<\/flow> before the end of the input/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+

@@ -42,10 +42,11 @@ export async function startAgent(config: AgentConfig, log: Logger = pino({ level
 export async function runAgentCommand(flags: AgentFlags): Promise<void> {
   const config = loadAgentConfig(flags, process.env, (path) => readFileSync(path, 'utf8'));
   const log = pino({ level: config.logLevel });
-  let metrics: AgentMetrics | undefined;
-  installProcessGuards(process, log, () => metrics);
+  // Guarded from the start; counted once the agent's metrics exist.
+  const booted: { metrics?: AgentMetrics } = {};
+  installProcessGuards(process, log, () => booted.metrics);
   const agent = await startAgent(config, log);
-  metrics = agent.app.get(AgentMetrics);
+  booted.metrics = agent.app.get(AgentMetrics);
   const stop = async (signal: string) => {
     log.info({ signal }, 'stopping: flushing records to the spool');
     await agent.close();

@@ -153,7 +153,12 @@ export class DiskSpool {
       tryUnlink(tmp); // what ENOSPC left behind would only take space
       throw err;
     }
-    fsyncDirectory(this.dir);
+    try {
+      fsyncDirectory(this.dir);
+    } catch {
+      // The batch is whole under its name and will be sent; only its surviving a power cut is in doubt, and
+      // counting it lost would be wrong.
+    }
   }
 
   private prune(dir: string, maxBytes: number): void {

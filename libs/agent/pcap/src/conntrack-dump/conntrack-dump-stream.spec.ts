@@ -35,6 +35,12 @@ describe('openConntrackDumpStream', () => {
     expect(summary).toEqual({ format: 'xml', errors: [], errorCount: 0 });
   });
 
+  it('moves to the worker when the dump passes the threshold, handing out each entry once, in order', async () => {
+    const result = await readAll(xml, 100, 1500);
+    expect(result.threaded).toBe(true);
+    expect(result.entries).toEqual(parseConntrackDump(xml).entries);
+  });
+
   it('brings the worker\'s errors back as ParseErrors with their offsets, capped and counted', async () => {
     const bytes = Buffer.from(`<conntrack>\n${'<flow>'.repeat(1000)}`);
     const { summary, threaded } = await readAll(bytes, 100, 0);

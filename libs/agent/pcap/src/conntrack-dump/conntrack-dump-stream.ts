@@ -4,12 +4,14 @@ import { ParseError } from '@natlens/agent-wire';
 import { startModuleWorker } from '../worker/module-worker';
 import { ConntrackDumpReader, type ConntrackDumpReaderOptions, type ConntrackDumpReadSummary } from './conntrack-dump-reader';
 import type { ConntrackDumpEntry } from './conntrack-entry';
+import type { WorkerReply, WorkerRequest } from './conntrack-dump-worker-protocol';
 
 /*
- * A conntrack dump read as its bytes arrive, off the caller's thread once it is large: the first MiB is held, and a
- * dump that grows past it is read in a worker thread (conntrack-dump.worker.ts), so a hub that imports an upload
- * keeps answering /healthz, ingest and the dashboard meanwhile; a small one is read in place, where starting a
- * thread would cost more than reading. Entries come back as they are read, in order.
+ * A conntrack dump read as its bytes arrive, off the caller's thread once it is large: the first MiB is read in
+ * place (starting a thread would cost more than reading it), and a dump that grows past it is read in a worker
+ * thread (conntrack-dump.worker.ts), so a hub that imports an upload keeps answering /healthz, ingest and the
+ * dashboard meanwhile. The worker reads from the first byte again (the first MiB is kept for it) and the entries
+ * already handed out are skipped, so the entries come back once each, in order, wherever they were read.
  */
 export const WORKER_THRESHOLD_BYTES = 1 << 20;
 
@@ -30,14 +32,6 @@ export interface ConntrackDumpStream {
   close(): void;
 }
 
-/** @internal the messages between conntrack-dump-stream.ts and conntrack-dump.worker.ts */
-export interface WorkerRequest {
-  chunk?: Uint8Array;
-  end?: true;
-}
-/** @internal */
-export type WorkerReply = { entries: ConntrackDumpEntry[]; done?: undefined } | { done: { format: 'text' | 'xml'; errorCount: number; errors: { offset: number; expected: string; what: string }[] }; entries?: undefined };
-
 const WORKER_ENTRY = { source: join(__dirname, 'conntrack-dump.worker.ts'), bundled: 'conntrack-dump-worker.js' };
 
 export function openConntrackDumpStream(options: ConntrackDumpStreamOptions = {}): ConntrackDumpStream {
@@ -48,6 +42,9 @@ class ThreadedDumpStream implements ConntrackDumpStream {
   private entries: ConntrackDumpEntry[] = [];
   private held: Buffer[] = [];
   private heldBytes = 0;
+  private inPlace: ConntrackDumpReader | undefined;
+  /** entries the in-place reader handed out: the worker's first ones, skipped */
+  private readInPlace = 0;
   private worker: Worker | undefined;
   private finished: Promise<ConntrackDumpReadSummary> | undefined;
   private failure: Error | undefined;
@@ -58,6 +55,10 @@ class ThreadedDumpStream implements ConntrackDumpStream {
     const { workerThresholdBytes, ...readerOptions } = options;
     this.threshold = workerThresholdBytes ?? WORKER_THRESHOLD_BYTES;
     this.readerOptions = readerOptions;
+    this.inPlace = new ConntrackDumpReader((entry) => {
+      this.readInPlace++;
+      this.entries.push(entry);
+    }, readerOptions);
   }
 
   get threaded(): boolean {
@@ -70,6 +71,7 @@ class ThreadedDumpStream implements ConntrackDumpStream {
     this.held.push(chunk);
     this.heldBytes += chunk.length;
     if (this.heldBytes >= this.threshold && this.heldBytes > 0) this.startWorker();
+    else this.inPlace?.push(chunk);
   }
 
   take(): ConntrackDumpEntry[] {
@@ -81,8 +83,7 @@ class ThreadedDumpStream implements ConntrackDumpStream {
   end(): Promise<ConntrackDumpReadSummary> {
     if (this.finished) return this.finished;
     if (!this.worker) {
-      const reader = new ConntrackDumpReader((entry) => this.entries.push(entry), this.readerOptions);
-      for (const chunk of this.held) reader.push(chunk);
+      const reader = this.inPlace ?? new ConntrackDumpReader((entry) => this.entries.push(entry), this.readerOptions);
       this.held = [];
       this.finished = Promise.resolve(reader.end());
       return this.finished;
@@ -102,14 +103,21 @@ class ThreadedDumpStream implements ConntrackDumpStream {
 
   close(): void {
     this.held = [];
+    this.inPlace = undefined;
     void this.worker?.terminate();
     this.worker = undefined;
   }
 
   private startWorker(): void {
+    this.inPlace = undefined;
+    let skip = this.readInPlace;
     const worker = startModuleWorker(WORKER_ENTRY, { workerData: this.readerOptions });
     worker.on('message', (reply: WorkerReply) => {
-      if (reply.entries) for (const entry of reply.entries) this.entries.push(entry);
+      if (!reply.entries) return;
+      for (const entry of reply.entries) {
+        if (skip > 0) skip--;
+        else this.entries.push(entry);
+      }
     });
     worker.on('error', (err) => (this.failure = err));
     this.worker = worker;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { ParseError } from '@natlens/agent-wire';
 import { FIXTURES_DIR } from '../testing';
 import { ConntrackDumpReader, parseConntrackDump, type ConntrackDumpEntry } from './conntrack-dump';
@@ -109,6 +110,35 @@ describe('acct-zone-lo: counters, zone and flags from a real table', () => {
     };
     expect(xml.entries[2]).toEqual(expected);
     expect(text.entries[2]).toEqual(expected);
+  });
+});
+
+describe('the streaming text reader, property', () => {
+  const good = fc
+    .tuple(fc.ipV4(), fc.ipV4(), fc.integer({ min: 0, max: 70000 }), fc.integer({ min: 0, max: 65535 }), fc.constantFrom('tcp      6 104 TIME_WAIT', 'udp      17 29', 'ipv4     2 tcp      6 431999 ESTABLISHED', 'unknown  2 599'))
+    .map(([a, b, sport, dport, head]) => `${head} src=${a} dst=${b} sport=${sport} dport=${dport} packets=1 bytes=60 src=${b} dst=${a} sport=${dport} dport=${sport} [ASSURED] mark=0 zone=2 use=1 id=7`);
+  const junk = fc.string({ unit: fc.constantFrom(...'ab =[]\t\r0189.:', 'é', '→', '🙂'), maxLength: 60 });
+  const chunked = (bytes: Buffer, cuts: number[]) => {
+    const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((x, y) => x - y);
+    return [...points, bytes.length].map((point, i, all) => bytes.subarray(i === 0 ? 0 : (all[i - 1] as number), point));
+  };
+
+  it('reads any text, in any chunks, to the entries and byte offsets of the regex parser it replaced', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(good, junk), { maxLength: 40 }), fc.boolean(), fc.array(fc.nat(), { maxLength: 10 }), (lines, trailingNewline, cuts) => {
+        const text = lines.join('\n') + (trailingNewline ? '\n' : '');
+        const before = parseConntrackDumpWithRegex(text);
+        const entries: ConntrackDumpEntry[] = [];
+        const reader = new ConntrackDumpReader((entry) => entries.push(entry), { maxErrors: 1000 });
+        for (const chunk of chunked(Buffer.from(text), cuts)) reader.push(chunk);
+        const after = reader.end();
+        expect(after.format).toBe('text');
+        expect(entries).toEqual(before.entries);
+        expect(after.errors.map((e) => [e.offset, e.message])).toEqual(before.errors.map((e) => [e.offset, e.message]));
+        expect(after.errorCount).toBe(before.errors.length);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConntrackDumpReader, type ConntrackDumpReaderOptions } from './conntrack-dump-reader';
 import type { ConntrackDumpEntry } from './conntrack-entry';
-import type { WorkerReply, WorkerRequest } from './conntrack-dump-stream';
+import type { WorkerReply, WorkerRequest } from './conntrack-dump-worker-protocol';
 
 /*
  * The worker side of conntrack-dump-stream.ts: chunks in, entries out after each chunk, the summary at the end.

@@ -3,7 +3,9 @@ import { flowBatchSchema, type FlowRecord } from '@natlens/shared-model';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { importFile, type ImportProgress } from './capture-import';
+import { importChunks, importFile, ImportTooLargeError, type ImportProgress } from './capture-import';
+import { ClusterIndex } from '@natlens/shared-cluster';
+import { readFileSync } from 'node:fs';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'pcap', 'src', 'fixtures');
 
@@ -73,4 +75,17 @@ describe('importFile', () => {
     status = 400;
     await expect(importFile({ file: join(FIXTURES, 'lb-proxy-protocol-node1-any.pcap'), node: 'node1', hub: { url } })).rejects.toThrow(/refused a batch of 1 records \(HTTP 400\).*verdict/);
   });
+
+  it('stops a conntrack dump past maxTextBytes with ImportTooLargeError, after delivering the entries before it', async () => {
+    const line = readFileSync(join(FIXTURES, 'np-cluster-node3.conntrack-extended.txt'), 'utf8').split('\n')[0] as string;
+    async function* chunks() {
+      for (let i = 0; i < 50; i++) yield Buffer.from(`${line.replace(/sport=58504/, `sport=${40000 + i}`)}\n`);
+    }
+    const delivered: FlowRecord[] = [];
+    const options = { name: 'big.txt', node: 'node3', index: ClusterIndex.empty(), bytesTotal: 0, batchSize: 5, maxTextBytes: (line.length + 1) * 20, deliver: async (records: FlowRecord[]) => (delivered.push(...records), true) };
+    await expect(importChunks(chunks(), options)).rejects.toThrow(ImportTooLargeError);
+    expect(delivered).toHaveLength(20);
+    expect(new Set(delivered.map((r) => r.original.sport)).size).toBe(20);
+  });
 });
+

@@ -23,6 +23,8 @@ export interface ImportOptions {
   /** Cluster metadata (a Kubernetes List, as `natlens agent --inventory` reads); without it every record is not-service. */
   inventory?: string;
   batchSize?: number;
+  /** See ImportStreamOptions.maxTextBytes. */
+  maxTextBytes?: number;
   onProgress?: (progress: ImportProgress) => void;
   onRecords?: (records: FlowRecord[]) => void;
 }
@@ -73,6 +75,7 @@ export async function importFile(options: ImportOptions): Promise<ImportSummary>
     index,
     bytesTotal,
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    ...(options.maxTextBytes !== undefined ? { maxTextBytes: options.maxTextBytes } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     deliver: async (records) => {
       options.onRecords?.(records);

@@ -11,9 +11,10 @@ export class ImportController {
 
   /**
    * `POST /api/import?node=<node>&format=auto|pcap|pcapng|conntrack&name=<file name>` with the file as the raw body
-   * (any content type but JSON). Decoded while it streams in, so a capture of any size takes constant memory (a
-   * conntrack dump is parsed whole, up to 256 MiB). Damaged parts are listed with their byte offsets in the answer,
-   * and everything readable is still imported. Writes records: needs an ingest token.
+   * (any content type but JSON). Decoded while it streams in, so a capture of any size takes constant memory; a
+   * conntrack dump streams too, in a worker thread past 1 MiB, up to 64 MiB (413 past that). Damaged parts are listed
+   * with their byte offsets in the answer, and everything readable is still imported. Writes records: needs an ingest
+   * token.
    */
   @Post('import')
   @HttpCode(200)
