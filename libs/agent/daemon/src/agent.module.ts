@@ -24,7 +24,8 @@ import { EbpfSource } from './sources/ebpf.source';
 import { selectSources, withSelectionNote } from './sources/ebpf-selection';
 import { findTcpdump, spawnTcpdump } from './sources/tcpdump-process';
 import type { ConnectionSource } from './sources/connection-source';
-import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, HUB_EXPORTER, HUB_TRANSPORT, LOGGER } from './tokens';
+import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, CONNTRACK_STATS_READER, HUB_EXPORTER, HUB_TRANSPORT, LOGGER } from './tokens';
+import { NatFailureEstimateService, type ConntrackStatsReader } from './pipeline/nat-failure-estimator';
 import { HttpHubClient, type HubTransport } from '@natlens/agent-records';
 import { NodeReportExporter } from './export/node-report.exporter';
 import { HealthCheckProber } from './health-checks/health-check-prober';
@@ -34,6 +35,8 @@ import { NodeViewSource } from './node/node-view.source';
 
 export interface AgentOverrides {
   readonly sources?: ConnectionSource[];
+  /** The node's conntrack statistics, for the NAT failure estimate of the conntrack source. */
+  readonly conntrackStats?: ConntrackStatsReader;
 }
 
 /** The kernel wakes the agent once 64 KiB of events wait (~580 events); its timer collects the rest every 50 ms. */
@@ -125,6 +128,8 @@ export class AgentModule {
         HealthCheckProber,
         NodeReportExporter,
         PipelineService,
+        { provide: CONNTRACK_STATS_READER, useValue: overrides.conntrackStats ?? null },
+        NatFailureEstimateService,
         ReadAccess,
         ReadTokenGuard,
         FlowsGateway,

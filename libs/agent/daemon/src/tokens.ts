@@ -5,3 +5,5 @@ export const CLUSTER_SOURCE = Symbol('CLUSTER_SOURCE');
 export const CONNECTION_SOURCES = Symbol('CONNECTION_SOURCES');
 export const HUB_EXPORTER = Symbol('HUB_EXPORTER');
 export const HUB_TRANSPORT = Symbol('HUB_TRANSPORT');
+/** The node's conntrack statistics as last read (nat-failure-estimator.ts ConntrackStatsReader), or null. */
+export const CONNTRACK_STATS_READER = Symbol('CONNTRACK_STATS_READER');
