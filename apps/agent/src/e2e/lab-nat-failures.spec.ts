@@ -63,7 +63,10 @@ describe.each(PROXY_MODES)('NAT failures, kube-proxy %s mode (real kernel)', (pr
       expect(failuresOf(CONNTRACK, since)).toEqual([]);
       const attempts = (sets[CONNTRACK]?.receiver.all() ?? []).filter((r: FlowRecord) => r.node === 'node1' && r.firstSeen >= since - 1000);
       expect(attempts.filter((r) => r.service?.name === 'web')).toHaveLength(64);
-      const snatPairs = [{ snatAddress: '198.18.0.11', destination: '198.19.2.11', destinationPort: 8080, protocol: 'tcp' as const, inUse: 64, range: { min: 40000, max: 40063 }, rangeBasis: 'nat-rule' as const }];
+      // the pair's ports in use, from the conntrack agent's own records; its range from the example's masqueradePortRange
+      const onPair = attempts.filter((r) => r.snat && r.translated.src === '198.18.0.11' && r.translated.dst === '198.19.2.11' && r.translated.dport === 8080);
+      const snatPairs = [{ snatAddress: '198.18.0.11', destination: '198.19.2.11', destinationPort: 8080, protocol: 'tcp' as const, inUse: new Set(onPair.map((r) => r.translated.sport)).size, range: { min: 40000, max: 40063 }, rangeBasis: 'nat-rule' as const }];
+      expect(snatPairs[0]?.inUse).toBe(64);
       const estimate = estimateNatFailures({ node: 'node1', previous: sampleOf(since, before), current: sampleOf(until, after), attempts, snatPairs });
       expect(estimate).toMatchObject({ reason: 'nat-port-exhausted', failures: insertFailed });
       expect(count(estimate?.records ?? [], (r) => `${r.service?.namespace}/${r.service?.name} ${r.natFailure?.observed}`)).toEqual({ 'default/web false': Math.min(insertFailed, 50) });

@@ -49,10 +49,16 @@ describe('natlens lab --json', () => {
 
     const traffic = await natlens('lab', 'traffic', name, '--service', 'default/web', '--via', 'node2', '--client', 'alice', '--connections', '40', '--json');
     expect(traffic).toMatchObject({ made: 40, succeeded: 40, failed: 0 });
+    // all at once, held open before their requests (what exhausts SNAT ports where a node has few)
+    const held = await natlens('lab', 'traffic', name, '--service', 'default/web', '--via', 'node2', '--client', 'alice', '--connections', '20', '--hold-ms', '500', '--json');
+    expect(held).toMatchObject({ made: 20, succeeded: 20, failed: 0 });
+    await expect(exec(process.execPath, [BIN, 'lab', 'traffic', name, '--service', 'default/web', '--via', 'node2', '--connections', '2', '--pairs'], { cwd: ROOT })).rejects.toMatchObject({
+      stderr: expect.stringContaining('pairs of queries are for UDP ports; this one is TCP (try --hold-ms)'),
+    });
 
     const truth = (await natlens('lab', 'truth', name, '--json')) as { pod: string; seen: Record<string, number> }[];
     expect(truth.map((p) => p.pod)).toEqual(['web-1', 'web-2']);
-    expect(truth.reduce((sum, p) => sum + (p.seen['198.18.0.12'] ?? 0) + (p.seen['198.19.2.1'] ?? 0), 0)).toBe(40);
+    expect(truth.reduce((sum, p) => sum + (p.seen['198.18.0.12'] ?? 0) + (p.seen['198.19.2.1'] ?? 0), 0)).toBe(60);
 
     expect(await natlens('lab', 'down', name, '--json')).toMatchObject({ removed: expect.arrayContaining([`${name}-edge`]) });
     expect(await namespaces(name)).toEqual([]);

@@ -24,8 +24,9 @@ import { EbpfSource } from './sources/ebpf.source';
 import { selectSources, withSelectionNote } from './sources/ebpf-selection';
 import { findTcpdump, spawnTcpdump } from './sources/tcpdump-process';
 import type { ConnectionSource } from './sources/connection-source';
-import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, CONNTRACK_HEALTH_PORT, HUB_EXPORTER, HUB_TRANSPORT, LOGGER } from './tokens';
+import { AGENT_CONFIG, CLUSTER_SOURCE, CONNECTION_SOURCES, CONNTRACK_HEALTH_PORT, CONNTRACK_STATS_READER, HUB_EXPORTER, HUB_TRANSPORT, LOGGER } from './tokens';
 import type { ConntrackHealthPort } from './conntrack-health/conntrack-health.repository';
+import { NatFailureEstimateService, type ConntrackStatsReader } from './pipeline/nat-failure-estimator';
 import { HttpHubClient, type HubTransport } from '@natlens/agent-records';
 import { NodeReportExporter } from './export/node-report.exporter';
 import { ConntrackHealthRepository } from './conntrack-health/conntrack-health.repository';
@@ -39,6 +40,8 @@ export interface AgentOverrides {
   readonly sources?: ConnectionSource[];
   /** Replaces the node's conntrack statistics, table dump and NAT rules (tests of the API). */
   readonly conntrackHealth?: ConntrackHealthPort;
+  /** The node's conntrack statistics, for the NAT failure estimate of the conntrack source. */
+  readonly conntrackStats?: ConntrackStatsReader;
 }
 
 /** The kernel wakes the agent once 64 KiB of events wait (~580 events); its timer collects the rest every 50 ms. */
@@ -132,6 +135,14 @@ export class AgentModule {
         HealthCheckProber,
         NodeReportExporter,
         PipelineService,
+        {
+          // the NAT failure estimate (conntrack source) reads the health sampler's latest ctnetlink statistics
+          provide: CONNTRACK_STATS_READER,
+          useFactory: (sampler: ConntrackHealthSampler): ConntrackStatsReader =>
+            overrides.conntrackStats ?? { latest: () => sampler.latest(), snatPorts: () => sampler.latestSnatPorts() ?? [] },
+          inject: [ConntrackHealthSampler],
+        },
+        NatFailureEstimateService,
         ReadAccess,
         ReadTokenGuard,
         FlowsGateway,

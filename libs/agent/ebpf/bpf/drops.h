@@ -3,7 +3,8 @@
  * Netfilter drops of packets addressed to Service ports, from the skb:kfree_skb tracepoint (its drop reason exists
  * since 5.17). This is how a Local-policy node without a local endpoint shows up: kube-proxy's filter-table
  * KUBE-EXTERNAL-SERVICES rule drops the SYN before conntrack confirms anything, so no NEW event ever comes.
- * The tracepoint fires in every namespace; only the configured one is reported.
+ * The tracepoint fires in every namespace; only the configured one is reported. A drop of a NEW connection's packet
+ * after NAT, where conntrack inserts its entry, is reported apart (NAT_FAILURE, with the entry's tuples), whatever port.
  */
 #ifndef NATLENS_DROPS_H
 #define NATLENS_DROPS_H

@@ -38,7 +38,7 @@ struct natlens_event {
 	__u8 family;         /* AF_INET (2) or AF_INET6 (10) */
 	__u8 protocol;       /* IPPROTO_* */
 	__u8 tcp_state;      /* enum tcp_conntrack; for drops: the TCP flags byte */
-	__u8 drop_reason;    /* enum skb_drop_reason (drops only) */
+	__u8 drop_reason;    /* enum skb_drop_reason (drops and NAT failures only) */
 	/* ORIGINAL tuple; for ICMP, sport is the echo id and dport is type << 8 | code (conntrack's own stand-ins) */
 	__u8 orig_src[16];
 	__u8 orig_dst[16];

@@ -49,7 +49,11 @@ const gate = new Int32Array(workerData.gate);
 let socket;
 parentPort.on('message', (msg) => {
   if (msg.type === 'close') {
-    if (socket) socket.close();
+    try {
+      if (socket) socket.close();
+    } catch (err) {
+      // closed already (after an error): nothing to release
+    }
     socket = undefined;
     parentPort.postMessage({ type: 'closed' });
     return;
@@ -79,11 +83,13 @@ export async function runUdpPairs(config: UdpPairsConfig): Promise<UdpPairsResul
   const result: UdpPairsResult = { made: 0, succeeded: 0, failed: 0, servedBy: {}, seen: {}, errors: {}, pairs: { sent: 0, bothAnswered: 0, split: 0 } };
   let listener: ((msg: WorkerMessage) => void) | undefined;
   for (const worker of workers) worker.on('message', (msg: WorkerMessage) => listener?.(msg));
+  // A worker whose socket failed (bind, connect) says so instead of ready: the pair goes on without its query.
   const waitFor = (count: number, type: WorkerMessage['type']) =>
     new Promise<void>((resolve) => {
       let seen = 0;
       listener = (msg) => {
-        if (msg.type === type && ++seen === count) resolve();
+        if (msg.type === 'error') result.errors[msg.code] = (result.errors[msg.code] ?? 0) + 1;
+        if ((msg.type === type || (type === 'ready' && msg.type === 'error')) && ++seen === count) resolve();
       };
     });
   try {

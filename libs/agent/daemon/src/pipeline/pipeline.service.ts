@@ -192,6 +192,11 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   flush(): FlowRecord[] {
     const records = this.aggregator.flush();
     this.metrics.activeFlows.set(this.aggregator.size);
+    return this.publish(records);
+  }
+
+  /** Hands records to the local API, the listeners and the hub (what flush does with the aggregator's). */
+  publish(records: FlowRecord[]): FlowRecord[] {
     if (records.length === 0) return records;
     this.recent.add(records);
     for (const listener of this.listeners) listener(records);

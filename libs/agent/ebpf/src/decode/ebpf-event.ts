@@ -21,7 +21,7 @@ export interface EbpfEvent {
   ktimeNs: number;
   /**
    * Names the connection while it lives (its nf_conn's address, bits 0-52: kernel addresses agree on bits 53-63, so
-   * the number is exact). Only for matching a connection's END to its NEW; never exported. 0 for drops.
+   * the number is exact). Only for matching a connection's END (or NAT failure) to its NEW; never exported. 0 for drops.
    */
   connCookie: number;
   netns: number;
