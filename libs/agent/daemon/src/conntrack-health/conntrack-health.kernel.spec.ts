@@ -46,7 +46,8 @@ const children: ChildProcess[] = [];
 async function python(ns: string, code: string): Promise<{ child: ChildProcess; firstLine: string }> {
   const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-u', '-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  if (!child.stdout) throw new Error('spawn gave no stdout');
+  const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
   return { child, firstLine: chunk.toString().trim() };
 }
 

@@ -7,7 +7,7 @@ import { AGENT_CONFIG, CONNTRACK_HEALTH_PORT, LOGGER } from '../tokens';
 import type { ConntrackHealthPort } from './conntrack-health.repository';
 import { ConntrackCounterMirror } from './counter-mirror';
 import type { SourceNatRule } from './nat-port-ranges';
-import { SNAT_TOP_PAIRS, SnatPortTally } from './snat-port-usage';
+import { SNAT_TOP_PAIRS, SnatPortTally, snatPortShare } from './snat-port-usage';
 
 /** The NAT rules change with Services, not by the second: read them again this often. */
 const RULES_REFRESH_MS = 30_000;
@@ -113,9 +113,10 @@ export class ConntrackHealthSampler implements OnApplicationBootstrap, OnModuleD
       const top = tally.top(rules, SNAT_TOP_PAIRS);
       this.snatPorts = top;
       this.metrics.conntrackSnatPairs.set(tally.pairs);
+      this.metrics.conntrackSnatBusiestShare.set(top[0] ? snatPortShare(top[0]) : 0);
       this.metrics.conntrackSnatPortsInUse.reset();
       this.metrics.conntrackSnatPortRange.reset();
-      for (const pair of top) {
+      for (const pair of this.config.snatPairMetrics ? top : []) {
         const labels = { snat_address: pair.snatAddress, destination: pair.destination, destination_port: String(pair.destinationPort), protocol: pair.protocol };
         this.metrics.conntrackSnatPortsInUse.set(labels, pair.inUse);
         this.metrics.conntrackSnatPortRange.set({ ...labels, basis: pair.rangeBasis }, pair.range.max - pair.range.min + 1);

@@ -39,7 +39,7 @@ function portRange(text: string | undefined): PortRange | undefined {
 /** `a.b.c.d`, `a.b.c.d-e.f.g.h`, either followed by `:ports`; IPv6 as `[addr]:ports` or a bare address. */
 function toSource(text: string): Pick<SourceNatRule, 'addresses' | 'ports'> | undefined {
   const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(.+))?$/.exec(text);
-  if (bracketed) return withPorts({ first: bracketed[1]!, last: bracketed[1]! }, bracketed[2]);
+  if (bracketed?.[1] !== undefined) return withPorts({ first: bracketed[1], last: bracketed[1] }, bracketed[2]);
   if (text.startsWith(':')) return withPorts(undefined, text.slice(1));
   if (text.split(':').length > 2) return { addresses: { first: text, last: text } }; // a bare IPv6 address
   const [addresses, ports] = text.split(':') as [string, string | undefined];
@@ -92,8 +92,8 @@ export function parseNftSourceNat(text: string): SourceNatRule[] {
       continue;
     }
     const snat = /(?:^|\s)snat(?:\s+(?:ip|ip6))?\s+to\s+(\S+)/.exec(line);
-    if (snat) {
-      const parsed = toSource(snat[1]!);
+    if (snat?.[1] !== undefined) {
+      const parsed = toSource(snat[1]);
       if (parsed) rules.push({ target: 'snat', ...parsed, origin: 'nftables' });
     }
   }
