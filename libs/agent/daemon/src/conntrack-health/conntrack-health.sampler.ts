@@ -63,12 +63,12 @@ export class ConntrackHealthSampler implements OnApplicationBootstrap, OnModuleD
     return this.sampling;
   }
 
-  /** The latest statistics (counters summed over CPUs); undefined until the first read succeeds. */
+  /** The latest statistics (counters summed over CPUs); undefined until a read succeeds, and after one fails. */
   latest(): ConntrackStats | undefined {
     return this.conntrack;
   }
 
-  /** The busiest SNAT pairs of the latest dump; undefined until the first dump succeeds. */
+  /** The busiest SNAT pairs of the latest dump; undefined until a dump succeeds, and after one fails. */
   latestSnatPorts(): SnatPortUsage[] | undefined {
     return this.snatPorts;
   }
@@ -101,6 +101,7 @@ export class ConntrackHealthSampler implements OnApplicationBootstrap, OnModuleD
       if (reading.parseErrors.length > 0) this.metrics.dropped.inc({ stage: 'conntrack-stats', reason: 'parse-error' }, reading.parseErrors.length);
       this.recovered('stats');
     } catch (err) {
+      this.conntrack = undefined; // the report carries only figures read now, never an old sample as if it were new
       this.failed('stats', err as Error, 'the conntrack statistics could not be read; the node report goes without them');
     }
   }
@@ -123,6 +124,7 @@ export class ConntrackHealthSampler implements OnApplicationBootstrap, OnModuleD
       }
       this.recovered('snat');
     } catch (err) {
+      this.snatPorts = undefined;
       this.failed('snat', err as Error, 'the conntrack table could not be dumped for SNAT port usage; the node report goes without it');
     }
   }
