@@ -10,7 +10,7 @@ import type { SourceNatRule } from './nat-port-ranges';
 class ScriptedNode implements ConntrackHealthPort {
   reading: ConntrackStatsReading | Error = { counters: { insertFailed: 0, drop: 0, earlyDrop: 0, clashResolve: 0 }, cpus: 2, entries: 10, maxEntries: 262144, parseErrors: [] };
   table: LeanConntrackEntry[] | Error = [];
-  rules: SourceNatRule[] = [{ target: 'masquerade', ports: { min: 40000, max: 40063 }, origin: 'nftables' }];
+  rules: SourceNatRule[] = [{ target: 'masquerade', ports: { min: 40000, max: 40063 }, origin: 'nftables', family: 'ipv4' }];
   ruleProblems: string[] = [];
   sysctls: Record<string, number | undefined> = { nf_conntrack_max: 131072, nf_conntrack_buckets: 65536 };
   closed = false;

@@ -9,7 +9,7 @@ function entry(proto: 'tcp' | 'udp' | 'icmp', original: [string, number, string,
   return e;
 }
 
-const MASQUERADE_40000_40063 = [{ target: 'masquerade' as const, ports: { min: 40000, max: 40063 }, origin: 'iptables' as const }];
+const MASQUERADE_40000_40063 = [{ target: 'masquerade' as const, ports: { min: 40000, max: 40063 }, origin: 'iptables' as const, family: 'ipv4' as const }];
 
 describe('SnatPortTally', () => {
   it('counts distinct translated ports per (SNAT address, destination after DNAT, port, protocol)', () => {
