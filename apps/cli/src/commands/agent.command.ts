@@ -33,11 +33,14 @@ export function agentCommand(): Command {
     .option('--proxy-healthz-port <n>', 'kube-proxy\'s /healthz port to probe; 0: none (default 10256)', int)
     .option('--node-report-interval-ms <ms>', 'send the node report (addresses, health-check answers, conntrack statistics, SNAT port usage) to the hub this often (default 5000)', int)
     .option('--conntrack-sample-interval-ms <ms>', 'read conntrack statistics (ctnetlink) and SNAT port usage (a conntrack dump) this often, for /metrics and the node report; 0: never (default 5000)', int)
+    .option('--no-snat-pair-metrics', 'leave the busiest SNAT pairs\' addresses off /metrics (it is open on the node\'s network); the unlabelled busiest share stays (or NATLENS_SNAT_PAIR_METRICS=false)')
     .option('--node-port-addresses <list>', 'kube-proxy\'s nodePortAddresses: CIDRs and/or primary whose local addresses accept node ports (default: every local address, 127.0.0.1 included)')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: Record<string, unknown>) => {
       // The agent (@natlens/agent-daemon) is loaded only now, so the commands that do not need NestJS do not pay for it.
       const agent = await import('@natlens/agent-daemon');
-      await agent.runAgentCommand({ ...flags, hubTokenFile: flags['hubTokenFile'] as string | undefined });
+      // commander sets a --no- option's value to true when it is absent; only its presence may override NATLENS_SNAT_PAIR_METRICS.
+      const { snatPairMetrics, ...rest } = flags;
+      await agent.runAgentCommand({ ...rest, ...(snatPairMetrics === false ? { snatPairMetrics: false } : {}), hubTokenFile: flags['hubTokenFile'] as string | undefined });
     });
 }

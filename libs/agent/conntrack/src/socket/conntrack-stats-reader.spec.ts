@@ -73,7 +73,7 @@ describe('ConntrackStatsReader (real kernel)', () => {
     expect(after.entries - before.entries).toBeGreaterThanOrEqual(20);
     // The same counters, summed over the CPUs conntrack -S lists one by one.
     const toolSum: Record<string, number> = {};
-    for (const field of toolPerCpu.matchAll(/(\w+)=(\d+)/g)) if (field[1] !== 'cpu') toolSum[field[1]!] = (toolSum[field[1]!] ?? 0) + Number(field[2]);
+    for (const [, name = '', value] of toolPerCpu.matchAll(/(\w+)=(\d+)/g)) if (name !== 'cpu') toolSum[name] = (toolSum[name] ?? 0) + Number(value);
     expect(after.counters).toEqual({
       found: toolSum['found'],
       invalid: toolSum['invalid'],

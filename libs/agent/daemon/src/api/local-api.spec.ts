@@ -8,9 +8,12 @@ import { LAB_SEEDS_INVENTORY } from '@natlens/shared-cluster/testing';
 import type { FlowRecord } from '@natlens/shared-model';
 import { agentConfigSchema } from '../config/agent-config';
 import { RunningAgent, startAgent } from '../agent-daemon';
+import { ConntrackHealthSampler } from '../conntrack-health/conntrack-health.sampler';
 import type { ObservedConnection } from '@natlens/agent-records';
 import type { ConnectionSink, ConnectionSource } from '../sources/connection-source';
 import { makeWorkDir, waitFor } from '../testing';
+import { emptyLeanEntry, emptyLeanTuple } from '@natlens/agent-conntrack';
+import type { ConntrackHealthPort } from '../conntrack-health/conntrack-health.repository';
 
 /**
  * The local API of a booted agent (Nest app, express, socket.io) over real sockets. A scripted source stands in for
@@ -44,6 +47,21 @@ const connection = (sport: number, dst: string, dport: number, replySrc: string,
   observedAt: Date.now(),
 });
 
+/** The node's conntrack as plain values: one masqueraded connection to a pod (not an address of the records below). */
+const conntrackHealth: ConntrackHealthPort = {
+  readStats: async () => ({ counters: { insertFailed: 2, drop: 2 }, cpus: 1, entries: 42, maxEntries: 262144, parseErrors: [] }),
+  dumpTable: async (onEntries) => {
+    const entry = emptyLeanEntry('dump', 'ipv4', 1, 0);
+    entry.original = { ...emptyLeanTuple(), proto: 'tcp', src: '198.19.5.5', sport: 45000, dst: '198.18.100.10', dport: 443 };
+    entry.reply = { ...emptyLeanTuple(), proto: 'tcp', src: '198.19.6.6', sport: 8443, dst: '198.18.0.12', dport: 41000 };
+    onEntries([entry]);
+    return 1;
+  },
+  readSysctl: async () => 65536,
+  readSourceNatRules: async () => ({ rules: [], problems: [] }),
+  close: () => undefined,
+};
+
 const READ_TOKEN = 'agent-read-token-0123456789abc';
 const auth = { Authorization: `Bearer ${READ_TOKEN}` };
 
@@ -56,7 +74,7 @@ describe('agent local API', () => {
 
   beforeAll(async () => {
     const config = agentConfigSchema.parse({ node: 'node1', inventory: LAB_SEEDS_INVENTORY, apiPort: 0, apiHost: '127.0.0.1', flushIntervalMs: 100, spoolDir: join(workDir, 'spool'), healthCheckIntervalMs: 0, readTokens: [READ_TOKEN] });
-    agent = await startAgent(config, pino({ level: 'silent' }), { sources: [source] });
+    agent = await startAgent(config, pino({ level: 'silent' }), { sources: [source], conntrackHealth });
     base = `http://127.0.0.1:${(agent.app.getHttpServer().address() as AddressInfo).port}`;
   });
   afterAll(async () => {
@@ -125,14 +143,20 @@ describe('agent local API', () => {
   });
 
   it('reports health, readiness and Prometheus metrics without a token, and without any record in them', async () => {
+    await waitFor(() => agent.app.get(ConntrackHealthSampler).latest() !== undefined, 5000, () => 'the first conntrack sample');
     const health = await (await fetch(`${base}/healthz`)).text();
-    expect(JSON.parse(health)).toMatchObject({ status: 'ok', ready: true, node: 'node1', cluster: { ready: true }, sources: { conntrack: { scripted: true } }, healthChecks: { enabled: false }, nodeReports: null });
+    expect(JSON.parse(health)).toMatchObject({ status: 'ok', ready: true, node: 'node1', cluster: { ready: true }, sources: { conntrack: { scripted: true } }, healthChecks: { enabled: false }, nodeReports: null, conntrackSampling: { intervalMs: 5000, samples: expect.any(Number) } });
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
     const readiness = await ready.text();
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/natlens_agent_records_total\{verdict="snat-expected"\} 1/);
     expect(metrics).toMatch(/natlens_agent_queue_depth\{queue="observed"\} 0/);
+    expect(metrics).toMatch(/natlens_agent_conntrack_entries 42/);
+    expect(metrics).toMatch(/natlens_agent_conntrack_stat_total\{counter="insert_failed"\} 2/);
+    // the busiest SNAT pair: the node's SNAT address and the destination, never the client behind it
+    expect(metrics).toMatch(/natlens_agent_conntrack_snat_ports_in_use\{snat_address="198.18.0.12",destination="198.19.6.6",destination_port="8443",protocol="tcp"\} 1/);
+    expect(metrics).not.toContain('198.19.5.5');
     // the records above: client, node address, pod addresses and ports: none of them in health or metrics
     for (const text of [health, readiness, metrics]) {
       for (const value of ['198.51.100.79', '203.0.113.10', '198.18.0.11', '198.19.1.11', '198.19.1.13', '40000', '40001', '51000', 'web-1', 'api-1']) expect(text).not.toContain(value);

@@ -62,6 +62,13 @@ describe('loadAgentConfig', () => {
     expect(sut).toMatchObject({ healthCheckIntervalMs: 0, nodeReportIntervalMs: 1000, proxyHealthzPort: 0, nodePortAddresses: ['10.0.0.0/8', 'primary'] });
   });
 
+  it('takes the conntrack sampling settings: every 5 s with SNAT pairs on /metrics by default, from flags or the environment', () => {
+    expect(loadAgentConfig({ node: 'n', inventory: '/i.json' }, {}, noFile)).toMatchObject({ conntrackSampleIntervalMs: 5000, snatPairMetrics: true });
+    expect(loadAgentConfig({ node: 'n', inventory: '/i.json' }, { NATLENS_CONNTRACK_SAMPLE_INTERVAL_MS: '0', NATLENS_SNAT_PAIR_METRICS: 'false' }, noFile)).toMatchObject({ conntrackSampleIntervalMs: 0, snatPairMetrics: false });
+    expect(loadAgentConfig({ node: 'n', inventory: '/i.json', conntrackSampleIntervalMs: 1000, snatPairMetrics: false }, { NATLENS_SNAT_PAIR_METRICS: 'true' }, noFile)).toMatchObject({ conntrackSampleIntervalMs: 1000, snatPairMetrics: false });
+    expect(() => loadAgentConfig({ node: 'n', inventory: '/i.json', conntrackSampleIntervalMs: 50 }, {}, noFile)).toThrow(/conntrackSampleIntervalMs: expected 0 \(off\) or at least 500 ms/);
+  });
+
   it('refuses a node-port address that is neither a CIDR nor primary, and a probe interval under 100 ms', () => {
     const problems = (() => {
       try {

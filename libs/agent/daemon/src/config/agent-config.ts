@@ -52,6 +52,11 @@ export const agentConfigSchema = z.strictObject({
   /** How often the node report (interface addresses, health-check answers) goes to the hub. */
   nodeReportIntervalMs: z.number().int().min(100).max(3_600_000).default(5000),
   /** Conntrack statistics and SNAT port usage are sampled this often (0: off). */
+  /**
+   * Label the SNAT gauges on /metrics with each busiest pair (SNAT address, destination address and port): /metrics
+   * is open on the node's network, so this says which destinations the node talks to. Off: only the unlabelled share.
+   */
+  snatPairMetrics: z.boolean().default(true),
   conntrackSampleIntervalMs: z.number().int().min(0).max(3_600_000).refine((v) => v === 0 || v >= 500, 'expected 0 (off) or at least 500 ms').default(5000),
   /**
    * kube-proxy's nodePortAddresses: the CIDRs (and/or `primary`) whose local addresses accept node ports; empty: every
@@ -105,6 +110,7 @@ export interface AgentFlags {
   proxyHealthzPort?: number;
   nodeReportIntervalMs?: number;
   conntrackSampleIntervalMs?: number;
+  snatPairMetrics?: boolean;
   nodePortAddresses?: string;
 }
 
@@ -189,6 +195,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv = proc
     proxyHealthzPort: flags.proxyHealthzPort ?? numberFrom(env['NATLENS_PROXY_HEALTHZ_PORT']),
     nodeReportIntervalMs: flags.nodeReportIntervalMs ?? numberFrom(env['NATLENS_NODE_REPORT_INTERVAL_MS']),
     conntrackSampleIntervalMs: flags.conntrackSampleIntervalMs ?? numberFrom(env['NATLENS_CONNTRACK_SAMPLE_INTERVAL_MS']),
+    snatPairMetrics: flags.snatPairMetrics ?? (env['NATLENS_SNAT_PAIR_METRICS'] === undefined || env['NATLENS_SNAT_PAIR_METRICS'] === '' ? undefined : env['NATLENS_SNAT_PAIR_METRICS'] !== 'false'),
     nodePortAddresses: (flags.nodePortAddresses ?? env['NATLENS_NODE_PORT_ADDRESSES'])?.split(',').map((s) => s.trim()).filter(Boolean),
   };
   const result = agentConfigSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));

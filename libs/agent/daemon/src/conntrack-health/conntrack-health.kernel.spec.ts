@@ -46,17 +46,33 @@ const children: ChildProcess[] = [];
 async function python(ns: string, code: string): Promise<{ child: ChildProcess; firstLine: string }> {
   const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-u', '-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  if (!child.stdout) throw new Error('spawn gave no stdout');
+  const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
   return { child, firstLine: chunk.toString().trim() };
 }
 
+/** Accepts and holds connections on 8080 (behind the 8-port rule) and 8081 (behind a rule without ports). */
 const SERVER = `
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("${POD}", 8080)); s.listen(256)
+import select, socket
+listeners = []
+for port in (8080, 8081):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("${POD}", port)); s.listen(256); listeners.append(s)
 print("listening")
 held = []
 while True:
-    c, _ = s.accept(); held.append(c)
+    ready, _, _ = select.select(listeners, [], [])
+    for s in ready:
+        c, _ = s.accept(); held.append(c)
+`;
+
+/** Twenty connections to 8081, held; prints "ok" once all are up. */
+const CLIENTS_8081 = `
+import socket, time
+held = []
+for _ in range(20):
+    s = socket.socket(); s.bind(("${CLIENT}", 0)); s.connect(("${POD}", 8081)); held.append(s)
+print("ok")
+time.sleep(600)
 `;
 
 /** Twelve connections at once (non-blocking), each given 2 s; prints how many got through, then holds them. */
@@ -85,6 +101,7 @@ beforeAll(async () => {
     ip('-n', ns, 'link', 'set', dev, 'up');
   }
   ip('-n', nodeNs, 'addr', 'add', `${CLIENT}/32`, 'dev', 'lo');
+  inNs(nodeNs, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'veth0', '-p', 'tcp', '--dport', '8081', '-j', 'MASQUERADE', '--random-fully');
   inNs(nodeNs, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'veth0', '-p', 'tcp', '-j', 'MASQUERADE', '--random-fully', '--to-ports', '40000-40007');
   await python(podNs, SERVER);
 });
@@ -109,7 +126,7 @@ describe('ConntrackHealthSampler (real kernel)', () => {
     expect([connected, failed]).toEqual([8, 4]);
     const after = await sample();
 
-    expect(after.snatPorts).toEqual([{ snatAddress: NODE, destination: POD, destinationPort: 8080, protocol: 'tcp', inUse: 8, range: { min: 40000, max: 40007 }, rangeBasis: 'nat-rule' }]);
+    expect(after.snatPorts.filter((pair) => pair.destinationPort === 8080)).toEqual([{ snatAddress: NODE, destination: POD, destinationPort: 8080, protocol: 'tcp', inUse: 8, range: { min: 40000, max: 40007 }, rangeBasis: 'nat-rule' }]);
     expect(after.conntrack.entries - before.conntrack.entries).toBeGreaterThanOrEqual(8);
     expect(after.conntrack.max).toBe(Number(inNs(nodeNs, 'cat', '/proc/sys/net/netfilter/nf_conntrack_max').trim()));
     expect(after.conntrack.buckets).toBe(Number(inNs(nodeNs, 'cat', '/proc/sys/net/netfilter/nf_conntrack_buckets').trim()));
@@ -124,5 +141,18 @@ describe('ConntrackHealthSampler (real kernel)', () => {
         `natlens_agent_conntrack_entries ${after.conntrack.entries}`,
       ]),
     );
+  });
+
+  it('without --to-ports the kernel picks from 1024-65535 (not ip_local_port_range): the pair says kernel-default', async () => {
+    expect((await python(nodeNs, CLIENTS_8081)).firstLine).toBe('ok');
+    const { snatPorts } = await sample();
+    expect(snatPorts.find((pair) => pair.destinationPort === 8081)).toEqual({ snatAddress: NODE, destination: POD, destinationPort: 8081, protocol: 'tcp', inUse: 20, range: { min: 1024, max: 65535 }, rangeBasis: 'kernel-default' });
+    // What the default stands on: --random-fully without ports draws from 1024-65535 (nf_nat_l4proto_unique_tuple()),
+    // so twenty ports all inside the ephemeral range (32768-60999 by default) would be a 1-in-10^7 chance.
+    const [low = 0, high = 0] = inNs(nodeNs, 'cat', '/proc/sys/net/ipv4/ip_local_port_range').trim().split(/\s+/).map(Number);
+    const translated = [...inNs(nodeNs, 'conntrack', '-L', '-p', 'tcp', '--orig-port-dst', '8081').matchAll(/dport=(\d+) \[/g)].map((m) => Number(m[1]));
+    expect(translated).toHaveLength(20);
+    expect(translated.every((port) => port >= 1024 && port <= 65535)).toBe(true);
+    expect(translated.some((port) => port < low || port > high)).toBe(true);
   });
 });

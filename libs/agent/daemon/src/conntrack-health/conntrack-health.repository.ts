@@ -6,8 +6,8 @@ import { parseIptablesSourceNat, parseNftSourceNat, type SourceNatRule } from '.
 
 /*
  * Everything the conntrack health sampler reads from the node, all in the agent's own network namespace (the node's,
- * with hostNetwork): ctnetlink statistics, a conntrack dump, the two sysctls, and the NAT rules as iptables-save and
- * nft print them. The sampler only sees this interface, so its tests can hand it plain values.
+ * with hostNetwork): ctnetlink statistics, a conntrack dump, the two sysctls, and the NAT rules as iptables-save,
+ * ip6tables-save and nft print them. The sampler only sees this interface, so its tests can hand it plain values.
  */
 export interface ConntrackHealthPort {
   readStats(): Promise<ConntrackStatsReading>;
@@ -82,8 +82,12 @@ export class ConntrackHealthRepository implements ConntrackHealthPort {
         return [];
       }
     };
-    const [iptables, nft] = await Promise.all([run('iptables-save', ['-t', 'nat'], parseIptablesSourceNat), run('nft', ['list', 'ruleset'], parseNftSourceNat)]);
-    return { rules: [...iptables, ...nft], problems };
+    const [iptables, ip6tables, nft] = await Promise.all([
+      run('iptables-save', ['-t', 'nat'], (text) => parseIptablesSourceNat(text, 'ipv4')),
+      run('ip6tables-save', ['-t', 'nat'], (text) => parseIptablesSourceNat(text, 'ipv6')),
+      run('nft', ['list', 'ruleset'], parseNftSourceNat),
+    ]);
+    return { rules: [...iptables, ...ip6tables, ...nft], problems };
   }
 
   close(): void {

@@ -10,7 +10,7 @@ import type { SourceNatRule } from './nat-port-ranges';
 class ScriptedNode implements ConntrackHealthPort {
   reading: ConntrackStatsReading | Error = { counters: { insertFailed: 0, drop: 0, earlyDrop: 0, clashResolve: 0 }, cpus: 2, entries: 10, maxEntries: 262144, parseErrors: [] };
   table: LeanConntrackEntry[] | Error = [];
-  rules: SourceNatRule[] = [{ target: 'masquerade', ports: { min: 40000, max: 40063 }, origin: 'nftables' }];
+  rules: SourceNatRule[] = [{ target: 'masquerade', ports: { min: 40000, max: 40063 }, origin: 'nftables', family: 'ipv4' }];
   ruleProblems: string[] = [];
   sysctls: Record<string, number | undefined> = { nf_conntrack_max: 131072, nf_conntrack_buckets: 65536 };
   closed = false;
@@ -67,6 +67,20 @@ describe('ConntrackHealthSampler', () => {
     expect(text).toMatch(/natlens_agent_conntrack_buckets 65536/);
     expect(text).toMatch(/natlens_agent_conntrack_snat_ports_in_use\{snat_address="198.18.1.1",destination="198.18.2.7",destination_port="8080",protocol="tcp"\} 3/);
     expect(text).toMatch(/natlens_agent_conntrack_snat_port_range\{snat_address="198.18.1.1",destination="198.18.2.7",destination_port="8080",protocol="tcp",basis="nat-rule"\} 64/);
+    expect(text).toMatch(/natlens_agent_conntrack_snat_busiest_share 0.046875/);
+  });
+
+  it('with --no-snat-pair-metrics: no pair labels on /metrics, only the busiest share (the node report keeps the pairs)', async () => {
+    const node = new ScriptedNode();
+    const metrics = new AgentMetrics();
+    const sut = new ConntrackHealthSampler(agentConfigSchema.parse({ node: 'w', inventory: '/unused', snatPairMetrics: false }), pino({ level: 'silent' }), metrics, node);
+    node.table = [masqueraded(0), masqueraded(1), masqueraded(2), masqueraded(3)];
+    await sut.sampleNow();
+    const text = await metrics.registry.metrics();
+    expect(text).not.toMatch(/natlens_agent_conntrack_snat_ports_in_use\{/);
+    expect(text).not.toContain('198.18.2.7');
+    expect(text).toMatch(/natlens_agent_conntrack_snat_busiest_share 0.0625/);
+    expect(sut.latestSnatPorts()).toHaveLength(1);
   });
 
   it('mirrors the kernel\'s counters: a counter that went down is a reset and adds its new value', async () => {
@@ -103,7 +117,7 @@ describe('ConntrackHealthSampler', () => {
     node.table = new Error('dump refused');
     await sut.sampleNow();
     expect(sut.latest()).toMatchObject({ entries: 1 });
-    expect(sut.latestSnatPorts()).toHaveLength(1); // the last good dump stays until a new one succeeds
+    expect(sut.latestSnatPorts()).toBeUndefined(); // not the last good dump passed off as now
     expect(sut.status()).toMatchObject({ samples: 2, problems: { snat: 'dump refused' } });
     expect(sut.status()?.problems).not.toHaveProperty('stats');
     const text = await metrics.registry.metrics();

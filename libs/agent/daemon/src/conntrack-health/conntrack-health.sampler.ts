@@ -7,7 +7,7 @@ import { AGENT_CONFIG, CONNTRACK_HEALTH_PORT, LOGGER } from '../tokens';
 import type { ConntrackHealthPort } from './conntrack-health.repository';
 import { ConntrackCounterMirror } from './counter-mirror';
 import type { SourceNatRule } from './nat-port-ranges';
-import { SNAT_TOP_PAIRS, SnatPortTally } from './snat-port-usage';
+import { SNAT_TOP_PAIRS, SnatPortTally, snatPortShare } from './snat-port-usage';
 
 /** The NAT rules change with Services, not by the second: read them again this often. */
 const RULES_REFRESH_MS = 30_000;
@@ -63,12 +63,12 @@ export class ConntrackHealthSampler implements OnApplicationBootstrap, OnModuleD
     return this.sampling;
   }
 
-  /** The latest statistics (counters summed over CPUs); undefined until the first read succeeds. */
+  /** The latest statistics (counters summed over CPUs); undefined until a read succeeds, and after one fails. */
   latest(): ConntrackStats | undefined {
     return this.conntrack;
   }
 
-  /** The busiest SNAT pairs of the latest dump; undefined until the first dump succeeds. */
+  /** The busiest SNAT pairs of the latest dump; undefined until a dump succeeds, and after one fails. */
   latestSnatPorts(): SnatPortUsage[] | undefined {
     return this.snatPorts;
   }
@@ -101,6 +101,7 @@ export class ConntrackHealthSampler implements OnApplicationBootstrap, OnModuleD
       if (reading.parseErrors.length > 0) this.metrics.dropped.inc({ stage: 'conntrack-stats', reason: 'parse-error' }, reading.parseErrors.length);
       this.recovered('stats');
     } catch (err) {
+      this.conntrack = undefined; // the report carries only figures read now, never an old sample as if it were new
       this.failed('stats', err as Error, 'the conntrack statistics could not be read; the node report goes without them');
     }
   }
@@ -113,15 +114,17 @@ export class ConntrackHealthSampler implements OnApplicationBootstrap, OnModuleD
       const top = tally.top(rules, SNAT_TOP_PAIRS);
       this.snatPorts = top;
       this.metrics.conntrackSnatPairs.set(tally.pairs);
+      this.metrics.conntrackSnatBusiestShare.set(top[0] ? snatPortShare(top[0]) : 0);
       this.metrics.conntrackSnatPortsInUse.reset();
       this.metrics.conntrackSnatPortRange.reset();
-      for (const pair of top) {
+      for (const pair of this.config.snatPairMetrics ? top : []) {
         const labels = { snat_address: pair.snatAddress, destination: pair.destination, destination_port: String(pair.destinationPort), protocol: pair.protocol };
         this.metrics.conntrackSnatPortsInUse.set(labels, pair.inUse);
         this.metrics.conntrackSnatPortRange.set({ ...labels, basis: pair.rangeBasis }, pair.range.max - pair.range.min + 1);
       }
       this.recovered('snat');
     } catch (err) {
+      this.snatPorts = undefined;
       this.failed('snat', err as Error, 'the conntrack table could not be dumped for SNAT port usage; the node report goes without it');
     }
   }

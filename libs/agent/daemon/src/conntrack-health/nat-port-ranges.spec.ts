@@ -39,10 +39,10 @@ const NFT_RULESET = `table ip kube-proxy {
 describe('parseIptablesSourceNat', () => {
   it('reads MASQUERADE with and without --to-ports, SNAT with an address range and ports, and skips the rest', () => {
     expect(parseIptablesSourceNat(IPTABLES_SAVE)).toEqual([
-      { target: 'masquerade', ports: { min: 40000, max: 40063 }, origin: 'iptables' },
-      { target: 'masquerade', origin: 'iptables' },
-      { target: 'snat', addresses: { first: '203.0.113.7', last: '203.0.113.9' }, ports: { min: 1024, max: 2047 }, origin: 'iptables' },
-      { target: 'snat', addresses: { first: '203.0.113.20', last: '203.0.113.20' }, origin: 'iptables' },
+      { target: 'masquerade', ports: { min: 40000, max: 40063 }, origin: 'iptables', family: 'ipv4' },
+      { target: 'masquerade', origin: 'iptables', family: 'ipv4' },
+      { target: 'snat', addresses: { first: '203.0.113.7', last: '203.0.113.9' }, ports: { min: 1024, max: 2047 }, origin: 'iptables', family: 'ipv4' },
+      { target: 'snat', addresses: { first: '203.0.113.20', last: '203.0.113.20' }, origin: 'iptables', family: 'ipv4' },
       // --to-ports 70000-80000 is not a port range: the line is skipped rather than read as something it is not
     ]);
   });
@@ -51,15 +51,15 @@ describe('parseIptablesSourceNat', () => {
 describe('parseNftSourceNat', () => {
   it('reads masquerade with and without `to :ports`, and snat to an address with or without ports', () => {
     expect(parseNftSourceNat(NFT_RULESET)).toEqual([
-      { target: 'masquerade', ports: { min: 40000, max: 40063 }, origin: 'nftables' },
-      { target: 'snat', addresses: { first: '203.0.113.30', last: '203.0.113.30' }, ports: { min: 5000, max: 5099 }, origin: 'nftables' },
-      { target: 'masquerade', origin: 'nftables' },
-      { target: 'snat', addresses: { first: '203.0.113.31', last: '203.0.113.31' }, origin: 'nftables' },
+      { target: 'masquerade', ports: { min: 40000, max: 40063 }, origin: 'nftables', family: 'ipv4' },
+      { target: 'snat', addresses: { first: '203.0.113.30', last: '203.0.113.30' }, ports: { min: 5000, max: 5099 }, origin: 'nftables', family: 'ipv4' },
+      { target: 'masquerade', origin: 'nftables', family: 'ipv4' },
+      { target: 'snat', addresses: { first: '203.0.113.31', last: '203.0.113.31' }, origin: 'nftables', family: 'ipv4' },
     ]);
   });
 
   it('reads a single port', () => {
-    expect(parseNftSourceNat('masquerade to :40000')).toEqual([{ target: 'masquerade', ports: { min: 40000, max: 40000 }, origin: 'nftables' }]);
+    expect(parseNftSourceNat('masquerade to :40000')).toEqual([{ target: 'masquerade', ports: { min: 40000, max: 40000 }, origin: 'nftables', family: 'any' }]);
   });
 });
 
@@ -73,6 +73,19 @@ describe('resolveSnatRange', () => {
     ['an address no SNAT rule names, ports in the masquerade range', '203.0.113.99', [40001], { range: { min: 40000, max: 40063 }, rangeBasis: 'nat-rule' }],
   ] as const)('%s', (_name, address, ports, expected) => {
     expect(resolveSnatRange(address, ports, rules)).toEqual(expected);
+  });
+
+  it('a rule applies to its own family only: an IPv6 pair is not held to an IPv4 masquerade range', () => {
+    const dualStack = [
+      ...parseIptablesSourceNat('-A P -p tcp -j MASQUERADE --to-ports 40000-40063', 'ipv4'),
+      ...parseIptablesSourceNat('-A P -p tcp -j MASQUERADE --to-ports 50000-50999', 'ipv6'),
+      ...parseNftSourceNat('table ip6 t {\n\tchain c {\n\t\tmasquerade to :40000-40009\n\t}\n}\ntable inet u {\n\tchain c {\n\t\tmasquerade to :40000-49999\n\t}\n}'),
+    ];
+    expect(dualStack.map((rule) => rule.family)).toEqual(['ipv4', 'ipv6', 'ipv6', 'any']);
+    expect(resolveSnatRange('198.18.0.1', [40001], dualStack)).toEqual({ range: { min: 40000, max: 40063 }, rangeBasis: 'nat-rule' });
+    expect(resolveSnatRange('2001:2::1', [40001], dualStack)).toEqual({ range: { min: 40000, max: 40009 }, rangeBasis: 'nat-rule' });
+    expect(resolveSnatRange('2001:2::1', [50001], dualStack)).toEqual({ range: { min: 50000, max: 50999 }, rangeBasis: 'nat-rule' });
+    expect(resolveSnatRange('2001:2::1', [60001], dualStack)).toEqual({ range: { min: 1024, max: 65535 }, rangeBasis: 'kernel-default' });
   });
 
   it('without rules: the kernel default, 1024-65535', () => {
@@ -102,7 +115,7 @@ describe('properties', () => {
 
   it('the resolved range always holds every port in use, or is the kernel default', () => {
     const range = fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 1, max: 65535 })).map(([a, b]) => ({ min: Math.min(a, b), max: Math.max(a, b) }));
-    const rule = fc.record({ target: fc.constant('masquerade' as const), ports: range, origin: fc.constant('iptables' as const) });
+    const rule = fc.record({ target: fc.constant('masquerade' as const), ports: range, origin: fc.constant('iptables' as const), family: fc.constantFrom('ipv4' as const, 'any' as const) });
     fc.assert(
       fc.property(fc.array(rule, { maxLength: 5 }), fc.array(fc.integer({ min: 1, max: 65535 }), { maxLength: 10 }), (rules, ports) => {
         const { range: resolved, rangeBasis } = resolveSnatRange('198.18.0.1', ports, rules);

@@ -1,6 +1,6 @@
 /*
- * The source-port ranges the node's SNAT rules may choose from, read from `iptables-save -t nat` and
- * `nft list ruleset` output. Pure: text in, rules out; a line it does not understand is skipped (the rulesets hold
+ * The source-port ranges the node's SNAT rules may choose from, read from `iptables-save -t nat`,
+ * `ip6tables-save -t nat` and `nft list ruleset` output. Pure: text in, rules out; a line it does not understand is skipped (the rulesets hold
  * much more than NAT).
  *
  * Without a port range the kernel keeps the connection's own source port when the translated tuple is free, and
@@ -21,6 +21,8 @@ export interface SourceNatRule {
   ports?: PortRange;
   /** Where the rule came from. */
   origin: 'iptables' | 'nftables';
+  /** The addresses it translates: iptables-save's are IPv4, ip6tables-save's IPv6, nft's its table's family. */
+  family: 'ipv4' | 'ipv6' | 'any';
 }
 
 /** The range the kernel picks source ports from when a rule names none (for original ports >= 1024). */
@@ -39,7 +41,7 @@ function portRange(text: string | undefined): PortRange | undefined {
 /** `a.b.c.d`, `a.b.c.d-e.f.g.h`, either followed by `:ports`; IPv6 as `[addr]:ports` or a bare address. */
 function toSource(text: string): Pick<SourceNatRule, 'addresses' | 'ports'> | undefined {
   const bracketed = /^\[([0-9a-fA-F:.]+)\](?::(.+))?$/.exec(text);
-  if (bracketed) return withPorts({ first: bracketed[1]!, last: bracketed[1]! }, bracketed[2]);
+  if (bracketed?.[1] !== undefined) return withPorts({ first: bracketed[1], last: bracketed[1] }, bracketed[2]);
   if (text.startsWith(':')) return withPorts(undefined, text.slice(1));
   if (text.split(':').length > 2) return { addresses: { first: text, last: text } }; // a bare IPv6 address
   const [addresses, ports] = text.split(':') as [string, string | undefined];
@@ -54,8 +56,8 @@ function withPorts(addresses: SourceNatRule['addresses'], ports: string | undefi
   return { ...(addresses ? { addresses } : {}), ...(range ? { ports: range } : {}) };
 }
 
-/** `-A CHAIN … -j MASQUERADE [--to-ports a-b]` and `-j SNAT --to-source addr[:a-b]` lines of iptables-save. */
-export function parseIptablesSourceNat(text: string): SourceNatRule[] {
+/** `-A CHAIN … -j MASQUERADE [--to-ports a-b]` and `-j SNAT --to-source addr[:a-b]` lines of iptables-save (or ip6tables-save). */
+export function parseIptablesSourceNat(text: string, family: 'ipv4' | 'ipv6' = 'ipv4'): SourceNatRule[] {
   const rules: SourceNatRule[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('-A ')) continue;
@@ -70,11 +72,11 @@ export function parseIptablesSourceNat(text: string): SourceNatRule[] {
       const ports = option('--to-ports');
       const range = portRange(ports);
       if (ports !== undefined && range === undefined) continue;
-      rules.push({ target: 'masquerade', ...(range ? { ports: range } : {}), origin: 'iptables' });
+      rules.push({ target: 'masquerade', ...(range ? { ports: range } : {}), origin: 'iptables', family });
     } else if (target === 'SNAT') {
       const source = option('--to-source');
       const parsed = source === undefined ? undefined : toSource(source);
-      if (parsed) rules.push({ target: 'snat', ...parsed, origin: 'iptables' });
+      if (parsed) rules.push({ target: 'snat', ...parsed, origin: 'iptables', family });
     }
   }
   return rules;
@@ -83,18 +85,24 @@ export function parseIptablesSourceNat(text: string): SourceNatRule[] {
 /** `masquerade [to :a-b] [fully-random]` and `snat [ip|ip6] to addr[:a-b]` statements of `nft list ruleset`. */
 export function parseNftSourceNat(text: string): SourceNatRule[] {
   const rules: SourceNatRule[] = [];
+  let family: SourceNatRule['family'] = 'any';
   for (const line of text.split('\n')) {
+    const table = /^table\s+(\S+)\s/.exec(line);
+    if (table) {
+      family = table[1] === 'ip' ? 'ipv4' : table[1] === 'ip6' ? 'ipv6' : 'any'; // inet: both
+      continue;
+    }
     const masquerade = /(?:^|\s)masquerade(?:\s+to\s+:(\S+))?(?:\s|$)/.exec(line);
     if (masquerade) {
       const range = portRange(masquerade[1]);
       if (masquerade[1] !== undefined && range === undefined) continue;
-      rules.push({ target: 'masquerade', ...(range ? { ports: range } : {}), origin: 'nftables' });
+      rules.push({ target: 'masquerade', ...(range ? { ports: range } : {}), origin: 'nftables', family });
       continue;
     }
     const snat = /(?:^|\s)snat(?:\s+(?:ip|ip6))?\s+to\s+(\S+)/.exec(line);
-    if (snat) {
-      const parsed = toSource(snat[1]!);
-      if (parsed) rules.push({ target: 'snat', ...parsed, origin: 'nftables' });
+    if (snat?.[1] !== undefined) {
+      const parsed = toSource(snat[1]);
+      if (parsed) rules.push({ target: 'snat', ...parsed, origin: 'nftables', family });
     }
   }
   return rules;
@@ -119,15 +127,17 @@ export interface ResolvedRange {
 
 /**
  * The range a pair's translated ports come from. The agent cannot tell which rule matched a connection, so it
- * takes the narrowest range a rule names (an SNAT rule for this address, or a masquerade rule) that holds every port
+ * takes the narrowest range a rule of the address's family names (an SNAT rule for this address, or a masquerade
+ * rule) that holds every port
  * the pair uses; a port outside a rule's range proves that rule did not translate it. No such rule: the kernel's
  * default.
  */
 export function resolveSnatRange(snatAddress: string, portsInUse: Iterable<number>, rules: readonly SourceNatRule[]): ResolvedRange {
   const used = [...portsInUse];
+  const family = snatAddress.includes(':') ? 'ipv6' : 'ipv4';
   let best: PortRange | undefined;
   for (const rule of rules) {
-    if (!rule.ports) continue;
+    if (!rule.ports || (rule.family !== 'any' && rule.family !== family)) continue;
     if (rule.target === 'snat' && !(rule.addresses && addressIn(snatAddress, rule.addresses))) continue;
     const { min, max } = rule.ports;
     if (!used.every((port) => port >= min && port <= max)) continue;

@@ -9,7 +9,7 @@ export interface ConntrackHealth {
 
 /**
  * This node's report at `at`: its interface addresses, the health-check answers probed last, and the latest conntrack
- * statistics and SNAT port usage (each left out until first read). Pure.
+ * statistics and SNAT port usage (each left out when the last sample could not read it). Pure.
  */
 export function buildNodeReport(node: string, at: number, intervalMs: number, addresses: readonly InterfaceAddressInfo[], checks: HealthCheckResults, health: ConntrackHealth = {}): NodeReport {
   return {
