@@ -1,0 +1,57 @@
+import pino from 'pino';
+import type { ConntrackStats, FlowRecord, NodeReport } from '@natlens/shared-model';
+import type { HubConfig } from '../config/hub-config';
+import { HubMetrics } from '../metrics/hub-metrics';
+import { openFlowRepository } from '../storage/open-flow-repository';
+import { flowRecord } from '../testing';
+import { NatFailureMetricsService } from './nat-failure-metrics.service';
+import { NodeHealthMetrics } from './node-health-metrics';
+
+const value = async (metrics: HubMetrics, name: string, labels: Record<string, string>) => {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  return (metric?.values as { labels: Record<string, string>; value: number }[] | undefined)?.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+};
+const stats = (insertFailed: number, extra: Partial<ConntrackStats> = {}): ConntrackStats => ({ at: 1, entries: 10, max: 100, counters: { insertFailed, drop: 0 }, ...extra });
+const report = (conntrack?: ConntrackStats): NodeReport => ({ version: 1, node: 'node1', at: 1, addresses: [], healthChecks: [], ...(conntrack ? { conntrack } : {}) });
+
+describe('NodeHealthMetrics', () => {
+  it('adds each counter\'s increase, counts a restarted counter from 0, and starts a node\'s series at 0', async () => {
+    const metrics = new HubMetrics();
+    const sut = new NodeHealthMetrics(metrics);
+    const insertFailed = () => value(metrics, 'natlens_hub_node_conntrack_insert_failed_total', { node: 'node1' });
+    sut.observe(report(stats(500)));
+    expect(await insertFailed()).toBe(0); // what happened before this hub saw the node is not a burst now
+    sut.observe(report(stats(510)));
+    expect(await insertFailed()).toBe(10);
+    sut.observe(report(stats(3))); // the node's namespace was made again: its counters restarted
+    expect(await insertFailed()).toBe(13);
+    sut.observe(report()); // a report without statistics changes nothing
+    expect(await insertFailed()).toBe(13);
+    expect(await value(metrics, 'natlens_hub_node_conntrack_entries', { node: 'node1' })).toBe(10);
+    sut.observe(report(stats(3, { max: null })));
+    expect(await value(metrics, 'natlens_hub_node_conntrack_max', { node: 'node1' })).toBeUndefined(); // unknown, not a stale number
+  });
+});
+
+describe('NatFailureMetricsService (real SQLite)', () => {
+  it('shows each Service\'s NAT failures of the last 5 minutes and removes the series once they leave it', async () => {
+    const flows = await openFlowRepository('sqlite::memory:');
+    const metrics = new HubMetrics();
+    const t0 = 1_700_000_000_000;
+    let now = t0 + 1000;
+    const sut = new NatFailureMetricsService(flows, metrics, { alertIntervalMs: 60_000 } as HubConfig, () => now, pino({ level: 'silent' }));
+    try {
+      const failed = (i: number): FlowRecord => ({ ...flowRecord({ node: 'node2', firstSeen: t0 + i }), verdict: 'dropped-nat-failure', natFailure: { reason: 'insert-failed', observed: false } });
+      await flows.ingest([failed(0), failed(1)]);
+      await sut.refresh();
+      const labels = { namespace: 'default', service: 'web', node: 'node2', reason: 'insert-failed', basis: 'estimated' };
+      expect(await value(metrics, 'natlens_hub_service_nat_failures', labels)).toBe(2);
+      now = t0 + 6 * 60_000;
+      await sut.refresh();
+      expect(await value(metrics, 'natlens_hub_service_nat_failures', labels)).toBeUndefined();
+    } finally {
+      await sut.onModuleDestroy();
+      await flows.close();
+    }
+  });
+});
