@@ -1,4 +1,5 @@
 import pino from 'pino';
+import type { ConntrackSample } from '@natlens/shared-analysis';
 import type { ConntrackStats, FlowRecord, NodeReport } from '@natlens/shared-model';
 import type { HubConfig } from '../config/hub-config';
 import { HubMetrics } from '../metrics/hub-metrics';
@@ -15,21 +16,33 @@ const stats = (insertFailed: number, extra: Partial<ConntrackStats> = {}): Connt
 const report = (conntrack?: ConntrackStats): NodeReport => ({ version: 1, node: 'node1', at: 1, addresses: [], healthChecks: [], ...(conntrack ? { conntrack } : {}) });
 
 describe('NodeHealthMetrics', () => {
-  it('adds each counter\'s increase, counts a restarted counter from 0, and starts a node\'s series at 0', async () => {
+  const sample = (insertFailed: number): ConntrackSample => ({ node: 'node1', at: 0, entries: 10, max: 100, buckets: null, counters: { insertFailed, drop: 0 }, snatPeakUsage: null });
+  it('adds each counter\'s increase since the previous stored sample, counts a restarted counter from 0, and starts a node\'s series at 0', async () => {
     const metrics = new HubMetrics();
     const sut = new NodeHealthMetrics(metrics);
     const insertFailed = () => value(metrics, 'natlens_hub_node_conntrack_insert_failed_total', { node: 'node1' });
     sut.observe(report(stats(500)));
-    expect(await insertFailed()).toBe(0); // what happened before this hub saw the node is not a burst now
-    sut.observe(report(stats(510)));
+    expect(await insertFailed()).toBe(0); // the node's first sample: what came before is not a burst now
+    sut.observe(report(stats(510)), sample(500));
     expect(await insertFailed()).toBe(10);
-    sut.observe(report(stats(3))); // the node's namespace was made again: its counters restarted
+    sut.observe(report(stats(3)), sample(510)); // the node's namespace was made again: its counters restarted
     expect(await insertFailed()).toBe(13);
     sut.observe(report()); // a report without statistics changes nothing
     expect(await insertFailed()).toBe(13);
     expect(await value(metrics, 'natlens_hub_node_conntrack_entries', { node: 'node1' })).toBe(10);
-    sut.observe(report(stats(3, { max: null })));
+    sut.observe(report(stats(3, { max: null })), sample(3));
     expect(await value(metrics, 'natlens_hub_node_conntrack_max', { node: 'node1' })).toBeUndefined(); // unknown, not a stale number
+  });
+
+  it('sums to the node\'s increase over hub replicas that each stored every other report', async () => {
+    const [a, b] = [new HubMetrics(), new HubMetrics()];
+    const [sutA, sutB] = [new NodeHealthMetrics(a), new NodeHealthMetrics(b)];
+    sutA.observe(report(stats(100)));
+    sutB.observe(report(stats(110)), sample(100));
+    sutA.observe(report(stats(130)), sample(110));
+    sutB.observe(report(stats(160)), sample(130));
+    const total = (await value(a, 'natlens_hub_node_conntrack_insert_failed_total', { node: 'node1' }) ?? 0) + (await value(b, 'natlens_hub_node_conntrack_insert_failed_total', { node: 'node1' }) ?? 0);
+    expect(total).toBe(60);
   });
 });
 

@@ -104,7 +104,7 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
       throw err;
     }
     this.metrics.nodeReports.inc({ outcome: result.stored ? 'stored' : 'outdated' });
-    if (result.stored) this.healthMetrics.observe(validation.report);
+    if (result.stored) this.healthMetrics.observe(validation.report, result.previousSample);
     if (result.changed.length > 0) {
       this.log.debug({ node: validation.report.node, changed: result.changed }, 'health-check answers changed');
       for (const listener of this.listeners) listener(result.changed);
