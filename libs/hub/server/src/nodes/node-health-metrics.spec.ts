@@ -4,7 +4,7 @@ import type { ConntrackStats, FlowRecord, NodeReport } from '@natlens/shared-mod
 import type { HubConfig } from '../config/hub-config';
 import { HubMetrics } from '../metrics/hub-metrics';
 import { openFlowRepository } from '../storage/open-flow-repository';
-import { flowRecord } from '../testing';
+import { flowRecord, startTestHub, TEST_READ_TOKEN, waitFor } from '../testing';
 import { NatFailureMetricsService } from './nat-failure-metrics.service';
 import { NodeHealthMetrics } from './node-health-metrics';
 
@@ -32,6 +32,18 @@ describe('NodeHealthMetrics', () => {
     expect(await value(metrics, 'natlens_hub_node_conntrack_entries', { node: 'node1' })).toBe(10);
     sut.observe(report(stats(3, { max: null })), sample(3));
     expect(await value(metrics, 'natlens_hub_node_conntrack_max', { node: 'node1' })).toBeUndefined(); // unknown, not a stale number
+  });
+
+  it('forgets the series of nodes whose reports expired', async () => {
+    const metrics = new HubMetrics();
+    const sut = new NodeHealthMetrics(metrics);
+    const snat = { snatAddress: '198.18.0.12', destination: '198.19.1.11', destinationPort: 8080, protocol: 'tcp' as const, inUse: 5, range: { min: 40000, max: 40063 }, rangeBasis: 'nat-rule' as const };
+    sut.observe({ ...report(stats(1)), snatPorts: [snat] });
+    sut.observe({ ...report(stats(1)), node: 'node2' });
+    expect(sut.forgetAllBut(new Set(['node2']))).toEqual(['node1']);
+    const text = await metrics.registry.metrics();
+    expect(text).not.toContain('node="node1"');
+    expect(text).toContain('natlens_hub_node_conntrack_entries{node="node2"} 10');
   });
 
   it('sums to the node\'s increase over hub replicas that each stored every other report', async () => {
@@ -65,6 +77,25 @@ describe('NatFailureMetricsService (real SQLite)', () => {
     } finally {
       await sut.onModuleDestroy();
       await flows.close();
+    }
+  });
+});
+
+describe('node series on a real hub', () => {
+  it('leave /metrics when the node\'s last report expires with raw retention', async () => {
+    const hub = await startTestHub({ rawRetentionMs: 3600_000, retentionIntervalMs: 1000 });
+    try {
+      const at = Date.now() - 2 * 3600_000;
+      const res = await hub.request('POST', '/api/nodes/report', { body: { ...report(stats(1)), node: 'gone', at, conntrack: stats(1, { at }) } });
+      expect([res.status, res.body.stored]).toEqual([200, true]);
+      // stored and shown at once; the next retention pass deletes the report, its sample and its series
+      await waitFor('the expired node to leave /metrics', async () => {
+        const metrics = (await hub.request('GET', '/metrics', { token: TEST_READ_TOKEN })).body as string;
+        const nodes = (await hub.request('GET', '/api/nodes', { token: TEST_READ_TOKEN })).body.nodes as unknown[];
+        return nodes.length === 0 && !metrics.includes('node="gone"') ? true : undefined;
+      });
+    } finally {
+      await hub.close();
     }
   });
 });

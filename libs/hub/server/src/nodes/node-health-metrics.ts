@@ -13,6 +13,8 @@ type RatedCounter = 'insertFailed' | 'drop' | 'earlyDrop' | 'clashResolve';
  * change; old ones must not linger).
  */
 export class NodeHealthMetrics {
+  /** Nodes with series here, so those of expired nodes can be removed. */
+  private readonly nodes = new Set<string>();
   private readonly snatSeries = new Map<string, { pairs: Record<string, string>[]; ranges: Record<string, string>[] }>();
   private readonly counters: readonly (readonly [RatedCounter, Counter<'node'>])[];
 
@@ -28,6 +30,7 @@ export class NodeHealthMetrics {
   /** A newly stored report (never an outdated one) and the node's sample stored before it, if any. */
   observe(report: NodeReport, previous?: ConntrackSample): void {
     const node = report.node;
+    if (report.conntrack || report.snatPorts !== undefined) this.nodes.add(node);
     if (report.conntrack) {
       const stats = report.conntrack;
       this.metrics.conntrackEntries.set({ node }, stats.entries);
@@ -43,7 +46,21 @@ export class NodeHealthMetrics {
     if (report.snatPorts !== undefined) this.replaceSnat(node, report);
   }
 
-  private replaceSnat(node: string, report: NodeReport): void {
+  /** Removes every series of the nodes not in `kept` (their reports expired: the node is gone or silent for good). */
+  forgetAllBut(kept: ReadonlySet<string>): string[] {
+    const forgotten = [...this.nodes].filter((node) => !kept.has(node));
+    for (const node of forgotten) {
+      this.metrics.conntrackEntries.remove({ node });
+      this.metrics.conntrackMax.remove({ node });
+      for (const [, counter] of this.counters) counter.remove({ node });
+      this.replaceSnat(node, { snatPorts: [] });
+      this.snatSeries.delete(node);
+      this.nodes.delete(node);
+    }
+    return forgotten;
+  }
+
+  private replaceSnat(node: string, report: Pick<NodeReport, 'snatPorts'>): void {
     const old = this.snatSeries.get(node);
     for (const labels of old?.pairs ?? []) this.metrics.snatPortsInUse.remove(labels);
     for (const labels of old?.ranges ?? []) this.metrics.snatPortRange.remove(labels);

@@ -162,6 +162,11 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
         this.metrics.retentionDeleted.inc({ kind: 'node-report' }, deleted.reports);
         this.metrics.retentionDeleted.inc({ kind: 'health-check-history' }, deleted.history);
         this.metrics.retentionDeleted.inc({ kind: 'conntrack-sample' }, deleted.samples);
+        return deleted.reports > 0 ? this.repository.nodes() : undefined;
+      })
+      .then((remaining) => {
+        // a node whose last report expired leaves /metrics too, rather than holding its last values for ever
+        if (remaining) this.healthMetrics.forgetAllBut(new Set(remaining.map((n) => n.node)));
       })
       .catch((err: unknown) => this.log.error({ err }, 'node-report retention failed; will retry at the next interval'))
       .finally(() => {
