@@ -193,7 +193,8 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
         this.cluster.topology(ref) ?? (known ? topologyFromRecords({ ...ref, type: known.type, externalTrafficPolicy: known.externalTrafficPolicy, expectClientIP: known.expectClientIP }, counts) : undefined);
       const rules = this.rulesFor(ref);
       const healthChecks = topology?.healthCheckNodePort !== undefined ? await this.nodeReports.healthChecks(ref, window) : undefined;
-      const natFailures = topology && rules.NATInsertFailures.enabled ? natFailureEvidence(await this.flows.natFailures(window, ref)) : undefined;
+      const failed = topology && rules.NATInsertFailures.enabled && counts.rows.some((row) => row.verdict === 'dropped-nat-failure');
+      const natFailures = failed ? natFailureEvidence(await this.flows.natFailures(window, ref)) : undefined;
       const observations = { ...(healthChecks ? { healthChecks } : {}), ...(natFailures ? { natFailures } : {}) };
       const signals = topology ? alertSignals(buildServiceEvidence(topology, window, counts, observations), counts, rules) : undefined;
       for (const rule of ALERT_NAMES) {
