@@ -37,6 +37,17 @@ describe('natlens explain', () => {
     expect(sut).toMatch(/1 connection carried the client in a PROXY protocol \/ X-Forwarded-For header/);
   });
 
+  it('prints the Service\'s NAT failures, observed apart from estimated', async () => {
+    const dns = { namespace: 'kube-system', name: 'kube-dns', type: 'ClusterIP' as const, entry: 'clusterIP' as const };
+    const failed = (at: number, natFailure: NonNullable<Parameters<typeof hub.ingest>[0][number]['natFailure']>) => ({ ...flowRecord({ node: 'node2', service: dns, firstSeen: at, clientKind: 'pod', client: '198.19.2.20' }), verdict: 'dropped-nat-failure' as const, natFailure });
+    await hub.ingest([failed(1_700_000_003_000, { reason: 'insert-failed', observed: false }), failed(1_700_000_003_001, { reason: 'nat-port-exhausted', kernelReason: 'NETFILTER_DROP', observed: true })]);
+    const sut = await runExplainCommand('kube-system/kube-dns', { hub: hub.hub.url, ...window }, env);
+    expect(sut).toMatch(/NAT failures 2 connection\(s\) dropped by conntrack or NAT: 1 observed \(seen per connection\), 1 estimated/);
+    expect(sut).toMatch(/node2 +nat-port-exhausted +NETFILTER_DROP +observed +1/);
+    expect(sut).toMatch(/node2 +insert-failed +- +estimated +1/);
+    expect(sut).toMatch(/\[CRITICAL\] nat-failures: /);
+  });
+
   it('prints the JSON with --json', async () => {
     const sut = JSON.parse(await runExplainCommand('default/web', { hub: hub.hub.url, json: true, ...window }, env));
     expect(sut.connections).toBe(2);

@@ -43,6 +43,12 @@ export function renderEvidence(evidence: ServiceEvidence): string {
     lines.push('');
     lines.push(table(['NODE', 'SNAT ADDRESS', 'CONNECTIONS'], evidence.snat.byNode.map((g) => [g.node, g.snatAddress, g.connections])));
   }
+  const failures = evidence.natFailures;
+  if (failures && failures.observed + failures.estimated > 0) {
+    lines.push('');
+    lines.push(`NAT failures ${failures.observed + failures.estimated} connection(s) dropped by conntrack or NAT: ${failures.observed} observed (seen per connection), ${failures.estimated} estimated (from the node's counters)`);
+    lines.push(table(['NODE', 'REASON', 'KERNEL REASON', 'BASIS', 'CONNECTIONS'], failures.byReason.map((g) => [g.node, g.reason, g.kernelReason ?? '-', g.observed ? 'observed' : 'estimated', g.connections])));
+  }
   if (evidence.endpoints.length > 0) {
     const predicted = new Map(evidence.imbalance.predicted.map((p) => [p.pod, p.share]));
     lines.push('');

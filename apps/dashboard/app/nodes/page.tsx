@@ -81,7 +81,7 @@ export default async function NodesPage({ searchParams }: { searchParams: PageQu
                         <td className="num" data-col="earlyDrop">{ratePerSecond(ct?.rates.earlyDrop)}</td>
                         <td className="num" data-col="clashResolve">{ratePerSecond(ct?.rates.clashResolve)}</td>
                         <td className="num" data-col="snatPeak" style={fullest && fullest.usage > SNAT_USAGE_WARN ? bad : undefined}>{fullest ? percent(fullest.usage) : '–'}</td>
-                        <td data-col="problems">{problems.length > 0 ? problems.join(', ') : <span className="muted">–</span>}</td>
+                        <td data-col="problems" className="wrap">{problems.length > 0 ? problems.join(', ') : <span className="muted">–</span>}</td>
                       </tr>
                     );
                   })}

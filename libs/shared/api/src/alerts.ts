@@ -3,7 +3,7 @@
  * pending → firing → resolved (Prometheus' alerting model, so the Alertmanager shape maps onto it directly).
  */
 
-export const ALERT_NAMES = ['UnexpectedSNAT', 'LoadImbalance', 'TrafficToNodeWithoutEndpoints', 'HealthCheckMismatch'] as const;
+export const ALERT_NAMES = ['UnexpectedSNAT', 'LoadImbalance', 'TrafficToNodeWithoutEndpoints', 'HealthCheckMismatch', 'NATInsertFailures'] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;

@@ -7,6 +7,7 @@ import {
   alertSignals,
   buildServiceEvidence,
   effectiveAlertRules,
+  natFailureEvidence,
   nextAlertState,
   type ServiceTopology,
   topologyFromRecords,
@@ -192,7 +193,10 @@ export class AlertEvaluationService implements OnApplicationBootstrap, OnModuleD
         this.cluster.topology(ref) ?? (known ? topologyFromRecords({ ...ref, type: known.type, externalTrafficPolicy: known.externalTrafficPolicy, expectClientIP: known.expectClientIP }, counts) : undefined);
       const rules = this.rulesFor(ref);
       const healthChecks = topology?.healthCheckNodePort !== undefined ? await this.nodeReports.healthChecks(ref, window) : undefined;
-      const signals = topology ? alertSignals(buildServiceEvidence(topology, window, counts, healthChecks ? { healthChecks } : {}), counts, rules) : undefined;
+      const failed = topology && rules.NATInsertFailures.enabled && counts.rows.some((row) => row.verdict === 'dropped-nat-failure');
+      const natFailures = failed ? natFailureEvidence(await this.flows.natFailures(window, ref)) : undefined;
+      const observations = { ...(healthChecks ? { healthChecks } : {}), ...(natFailures ? { natFailures } : {}) };
+      const signals = topology ? alertSignals(buildServiceEvidence(topology, window, counts, observations), counts, rules) : undefined;
       for (const rule of ALERT_NAMES) {
         const key = alertKey(rule, ref);
         const before = previous.get(key);

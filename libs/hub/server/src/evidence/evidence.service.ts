@@ -20,7 +20,9 @@ export class EvidenceService {
     const stopTimer = this.metrics.evidenceSeconds.startTimer();
     const fromCluster = this.cluster.topology(ref);
     const stored = fromCluster ? undefined : await this.repository.service(ref);
-    const [rolled, proxyAddresses, failedRows] = await Promise.all([this.repository.evidenceCounts(ref, window), this.repository.proxyAddresses(ref, window), this.repository.natFailures(window, ref)]);
+    const [rolled, proxyAddresses] = await Promise.all([this.repository.evidenceCounts(ref, window), this.repository.proxyAddresses(ref, window)]);
+    // Their reasons are in the raw records only: read them when the rollups counted any.
+    const failedRows = rolled.rows.some((row) => row.verdict === 'dropped-nat-failure') ? await this.repository.natFailures(window, ref) : [];
     const counts = { ...rolled, proxyAddresses };
     const topology = fromCluster ?? (stored ? topologyFromRecords({ ...ref, type: stored.type, externalTrafficPolicy: stored.externalTrafficPolicy, expectClientIP: stored.expectClientIP }, counts) : undefined);
     if (!topology) {

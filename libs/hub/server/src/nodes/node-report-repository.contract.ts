@@ -110,9 +110,10 @@ export function nodeReportRepositoryContract(open: () => Promise<NodeReportRepos
     });
     const pair = (inUse: number): SnatPortUsage => ({ snatAddress: '192.0.2.11', destination: '192.0.2.50', destinationPort: 8080, protocol: 'tcp', inUse, range: { min: 40000, max: 40063 }, rangeBasis: 'nat-rule' });
     const withStats = (node: string, at: number, conntrack?: ConntrackStats, snatPorts?: SnatPortUsage[]): NodeReport => ({ ...report(node, at, []), ...(conntrack ? { conntrack } : {}), ...(snatPorts ? { snatPorts } : {}) });
-    await sut.store(withStats('node1', 1000, stats(990, 5), [pair(16)]), 1000);
+    expect((await sut.store(withStats('node1', 1000, stats(990, 5), [pair(16)]), 1000)).previousSample).toBeUndefined();
     await sut.store(withStats('node1', 1000, stats(990, 99)), 1001); // the same report again: nothing
-    await sut.store(withStats('node1', 2000, stats(1990, 9, { max: null, buckets: null, counters: { insertFailed: 9 } })), 2000);
+    // the sample stored before (by whichever replica), for counter increases between stored reports
+    expect((await sut.store(withStats('node1', 2000, stats(1990, 9, { max: null, buckets: null, counters: { insertFailed: 9 } })), 2000)).previousSample).toEqual({ node: 'node1', at: 990, entries: 120, max: 262_144, buckets: 65_536, counters: stats(0, 5).counters, snatPeakUsage: 0.25 });
     await sut.store(withStats('node1', 3000), 3000); // no statistics: no sample
     await sut.store(withStats('node2', 1500, undefined, [pair(64)]), 1500);
     expect(await sut.conntrackSamples({ from: 0, to: 10_000 })).toEqual([

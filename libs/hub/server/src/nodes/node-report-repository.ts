@@ -46,6 +46,12 @@ export interface NodeReportStoreResult {
   readonly stored: boolean;
   /** The Services whose answer on this node changed (or was seen for the first time). */
   readonly changed: readonly ServiceRef[];
+  /**
+   * When the report added a conntrack sample: the node's sample stored before it (by any hub replica), so counter
+   * increases are taken between consecutive stored reports and replicas' increases add up to the node's. Absent for
+   * the node's first sample.
+   */
+  readonly previousSample?: ConntrackSample;
 }
 
 export interface NodeReportRepository {

@@ -104,7 +104,7 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
       throw err;
     }
     this.metrics.nodeReports.inc({ outcome: result.stored ? 'stored' : 'outdated' });
-    if (result.stored) this.healthMetrics.observe(validation.report);
+    if (result.stored) this.healthMetrics.observe(validation.report, result.previousSample);
     if (result.changed.length > 0) {
       this.log.debug({ node: validation.report.node, changed: result.changed }, 'health-check answers changed');
       for (const listener of this.listeners) listener(result.changed);
@@ -162,6 +162,11 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
         this.metrics.retentionDeleted.inc({ kind: 'node-report' }, deleted.reports);
         this.metrics.retentionDeleted.inc({ kind: 'health-check-history' }, deleted.history);
         this.metrics.retentionDeleted.inc({ kind: 'conntrack-sample' }, deleted.samples);
+        return deleted.reports > 0 ? this.repository.nodes() : undefined;
+      })
+      .then((remaining) => {
+        // a node whose last report expired leaves /metrics too, rather than holding its last values for ever
+        if (remaining) this.healthMetrics.forgetAllBut(new Set(remaining.map((n) => n.node)));
       })
       .catch((err: unknown) => this.log.error({ err }, 'node-report retention failed; will retry at the next interval'))
       .finally(() => {

@@ -61,8 +61,14 @@ export class PostgresNodeReportRepository implements NodeReportRepository {
         await client.query(`INSERT INTO health_check_history (${HISTORY_COLUMNS.join(', ')}) VALUES (${placeholders(HISTORY_COLUMNS.length)}) ON CONFLICT DO NOTHING`, row);
       }
       for (const service of plan.removed) await client.query('DELETE FROM health_checks WHERE node = $1 AND namespace = $2 AND name = $3', [report.node, service.namespace, service.name]);
-      if (plan.sample) await client.query(`INSERT INTO conntrack_samples (${SAMPLE_COLUMNS.join(', ')}) VALUES (${placeholders(SAMPLE_COLUMNS.length)}) ON CONFLICT DO NOTHING`, [...plan.sample]);
-      return { stored: true, changed: plan.changed };
+      let previousSample: ConntrackSample | undefined;
+      if (plan.sample) {
+        // the node's row is locked (above): replicas storing this node's reports take turns, so "previous" is exact
+        const previous = (await client.query<ConntrackSampleRow>('SELECT * FROM conntrack_samples WHERE node = $1 AND at < $2 ORDER BY at DESC LIMIT 1', [report.node, plan.sample[1]])).rows[0];
+        previousSample = previous ? toConntrackSample(previous) : undefined;
+        await client.query(`INSERT INTO conntrack_samples (${SAMPLE_COLUMNS.join(', ')}) VALUES (${placeholders(SAMPLE_COLUMNS.length)}) ON CONFLICT DO NOTHING`, [...plan.sample]);
+      }
+      return { stored: true, changed: plan.changed, ...(previousSample ? { previousSample } : {}) };
     });
   }
 

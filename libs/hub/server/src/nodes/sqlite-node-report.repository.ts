@@ -51,8 +51,13 @@ export class SqliteNodeReportRepository implements NodeReportRepository {
       for (const row of plan.history) history.run(...row);
       const remove = this.db.prepare('DELETE FROM health_checks WHERE node = ? AND namespace = ? AND name = ?');
       for (const service of plan.removed) remove.run(report.node, service.namespace, service.name);
-      if (plan.sample) this.db.prepare(`INSERT INTO conntrack_samples (${SAMPLE_COLUMNS.join(', ')}) VALUES (${SAMPLE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`).run(...plan.sample);
-      return { stored: true, changed: plan.changed };
+      let previousSample: ConntrackSample | undefined;
+      if (plan.sample) {
+        const previous = this.db.prepare('SELECT * FROM conntrack_samples WHERE node = ? AND at < ? ORDER BY at DESC LIMIT 1').get(report.node, plan.sample[1]) as ConntrackSampleRow | undefined;
+        previousSample = previous ? toConntrackSample(previous) : undefined;
+        this.db.prepare(`INSERT INTO conntrack_samples (${SAMPLE_COLUMNS.join(', ')}) VALUES (${SAMPLE_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`).run(...plan.sample);
+      }
+      return { stored: true, changed: plan.changed, ...(previousSample ? { previousSample } : {}) };
     })();
   }
 

@@ -3,12 +3,15 @@ import { z } from 'zod';
 import { ALERT_NAMES, ALERT_SEVERITIES, type AlertName, type AlertRule, type AlertRules } from '@natlens/shared-api';
 import { parseDuration } from './duration';
 
-/** Built-in rules: DESIGN.md "Alerts". LoadImbalance is the common Prometheus rule (max/mean > 2 for 10m). */
+/** Built-in rules: DESIGN.md "Alerts" and issue 20's NATInsertFailures. LoadImbalance is the common Prometheus rule (max/mean > 2 for 10m). */
 export const DEFAULT_ALERT_RULES: AlertRules = {
   UnexpectedSNAT: { threshold: 0, forMs: 0, severity: 'critical', enabled: true, minConnections: 0 },
   LoadImbalance: { threshold: 2, forMs: 10 * 60_000, severity: 'warning', enabled: true, minConnections: 50 },
   TrafficToNodeWithoutEndpoints: { threshold: 0, forMs: 60_000, severity: 'warning', enabled: true, minConnections: 0 },
   HealthCheckMismatch: { threshold: 0, forMs: 60_000, severity: 'critical', enabled: true, minConnections: 0 },
+  // Issue 20: the Service's connections dropped by conntrack or NAT, for 5 minutes (the Prometheus rule of the same
+  // name fires per node on insert_failed and names the top Services; this one fires per Service on its own failures).
+  NATInsertFailures: { threshold: 0, forMs: 5 * 60_000, severity: 'warning', enabled: true, minConnections: 0 },
 };
 
 /** A partial rule, as a rules file or a Service's annotations give it. */

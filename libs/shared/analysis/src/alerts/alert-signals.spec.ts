@@ -35,6 +35,13 @@ describe('alertSignals', () => {
     expect(signals(t, [...rows])[rule]?.value).toBeCloseTo(value, 6);
   });
 
+  it('NATInsertFailures counts the Service\'s NAT failures, observed and estimated named apart', () => {
+    const natFailures = { observed: 3, estimated: 1, byReason: [{ reason: 'nat-port-exhausted' as const, node: 'node2', observed: true, connections: 3 }, { reason: 'insert-failed' as const, node: 'node1', observed: false, connections: 1 }] };
+    const sut = signals(topology('Cluster', [['web-1', 'node1']]), [row('node2', 'web-1', 'node1', 4, { verdict: 'dropped-nat-failure' })], DEFAULT_ALERT_RULES, { natFailures }).NATInsertFailures;
+    expect(sut).toEqual({ value: 4, summary: '4 connection(s) to default/web dropped by conntrack or NAT (3 observed, 1 estimated): 3 nat-port-exhausted on node2, 1 insert-failed on node1 (estimated)' });
+    expect(signals(topology('Cluster', [['web-1', 'node1']]), [row('node1', 'web-1', 'node1', 4)]).NATInsertFailures?.value).toBe(0);
+  });
+
   it('names where it measured', () => {
     const sut = signals(topology('Cluster', [['web-1', 'node1']]), [row('node3', 'web-1', 'node1', 40, { entry: 'nodePort' })]);
     expect(sut.TrafficToNodeWithoutEndpoints?.summary).toContain('node3: 40 forwarded');

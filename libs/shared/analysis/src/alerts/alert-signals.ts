@@ -71,6 +71,17 @@ function healthCheckMismatch(evidence: ServiceEvidence, counts: EvidenceCounts):
   return { value, summary: `${ref(evidence)}: ${parts.length > 0 ? parts.join('; ') : 'health checks agree with the endpoints'}` };
 }
 
+/**
+ * NATInsertFailures: the Service's connections dropped by conntrack or NAT in the window (verdict dropped-nat-failure),
+ * observed and estimated named apart in the summary, with their reasons and nodes.
+ */
+function natInsertFailures(evidence: ServiceEvidence): AlertSignal {
+  const failures = evidence.natFailures ?? { observed: 0, estimated: 0, byReason: [] };
+  const value = failures.observed + failures.estimated;
+  const where = failures.byReason.map((g) => `${g.connections} ${g.reason} on ${g.node}${g.observed ? '' : ' (estimated)'}`).join(', ');
+  return { value, summary: `${value} connection(s) to ${ref(evidence)} dropped by conntrack or NAT (${failures.observed} observed, ${failures.estimated} estimated)${where ? `: ${where}` : ''}` };
+}
+
 /** Each rule's signal for one Service, or `undefined` where the rule does not apply. */
 export function alertSignals(evidence: ServiceEvidence, counts: EvidenceCounts, rules: AlertRules): Record<AlertName, AlertSignal | undefined> {
   const applies = (name: AlertName) => rules[name].enabled && evidence.connections >= rules[name].minConnections;
@@ -79,5 +90,6 @@ export function alertSignals(evidence: ServiceEvidence, counts: EvidenceCounts, 
     LoadImbalance: applies('LoadImbalance') ? loadImbalance(evidence) : undefined,
     TrafficToNodeWithoutEndpoints: applies('TrafficToNodeWithoutEndpoints') ? trafficToNodeWithoutEndpoints(evidence, counts) : undefined,
     HealthCheckMismatch: applies('HealthCheckMismatch') ? healthCheckMismatch(evidence, counts) : undefined,
+    NATInsertFailures: applies('NATInsertFailures') ? natInsertFailures(evidence) : undefined,
   };
 }
