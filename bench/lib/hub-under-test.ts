@@ -1,0 +1,91 @@
+/*
+ * The compiled hub (`node bin/natlens hub`) as a benchmark runs it: started on an ephemeral port with an ingest token,
+ * optionally under V8's CPU profiler, stopped by its PID with SIGTERM (its graceful stop, which also writes the
+ * profile). Its CPU time comes from /proc; for PostgreSQL, the server's processes' CPU as well.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NATLENS, ROOT, started, stopChild, type Started, sleep } from './processes';
+import { allProcs, cmdline, cpuTicks } from './proc-stats';
+
+export interface HubUnderTest {
+  readonly pid: number;
+  readonly url: string;
+  readonly token: string;
+  /** utime + stime of the hub process (all its threads), clock ticks. */
+  cpuTicks(): number;
+  stop(): Promise<void>;
+}
+
+export interface HubOptions {
+  readonly store: string;
+  readonly token: string;
+  readonly rawRetentionHours: number;
+  readonly rollupRetentionDays: number;
+  /** Run under `node --cpu-prof --cpu-prof-dir DIR`: the profile is written when the hub stops. */
+  readonly cpuProfDir?: string;
+}
+
+export async function startHub(options: HubOptions): Promise<HubUnderTest> {
+  const nodeFlags = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
+  const args = ['hub', '--store', options.store, '--port', '0', '--host', '127.0.0.1', '--raw-retention-hours', String(options.rawRetentionHours), '--rollup-retention-days', String(options.rollupRetentionDays)];
+  const child = spawn(process.execPath, [...nodeFlags, NATLENS, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NATLENS_HUB_TOKENS: options.token, NATLENS_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const entry: Started = { name: 'natlens hub', child };
+  started.push(entry);
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+  child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+  const deadline = Date.now() + 60_000;
+  let url: string | undefined;
+  while (!url) {
+    url = /API at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    if (url) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the hub did not start: ${output.slice(-2000)}`);
+    await sleep(50);
+  }
+  const pid = child.pid as number;
+  return {
+    pid,
+    url,
+    token: options.token,
+    cpuTicks: () => cpuTicks(pid, 'the hub'),
+    stop: async () => {
+      await stopChild(entry, 60_000);
+      const i = started.indexOf(entry);
+      if (i >= 0) started.splice(i, 1);
+      if (child.exitCode !== 0 && child.signalCode !== null) throw new Error(`the hub ended with ${child.signalCode}: ${output.slice(-2000)}`);
+    },
+  };
+}
+
+/** CPU ticks of a PostgreSQL server and its backends: the postmaster whose command line names `dataDir`, and its children. */
+export function postgresTicks(dataDir: string): number {
+  const procs = allProcs();
+  const postmaster = [...procs.keys()].find((pid) => procs.get(pid)?.comm === 'postgres' && cmdline(pid).includes(dataDir));
+  if (postmaster === undefined) return NaN;
+  let ticks = 0;
+  for (const [pid, stat] of procs) if (pid === postmaster || stat.ppid === postmaster) ticks += stat.ticks;
+  return ticks;
+}
+
+/** The data directory of a test PostgreSQL from its URL (startTestPostgres: `host=<dir>`, data in `<dir>/data`). */
+export function postgresDataDir(url: string): string {
+  const host = new URL(url).searchParams.get('host');
+  if (!host) throw new Error(`no host directory in ${url}`);
+  return join(host, 'data');
+}
+
+/** The newest .cpuprofile in a directory. */
+export function newestProfile(dir: string): string | undefined {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  return files.length > 0 ? join(dir, files[files.length - 1] as string) : undefined;
+}
+
+export function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
