@@ -33,7 +33,7 @@ import { AgentBatchStream, clusterShape, NAMESPACE, SERVICE_COUNT } from './lib/
 import { onCleanup, runBench } from './lib/cleanup';
 import { type CpuProfile, type ProfileSummary, summariseProfile } from './lib/cpu-profile';
 import { differences, EvidenceExpectation, figuresOfEvidence, type Window } from './lib/evidence-expectation';
-import { type HubUnderTest, newestProfile, postgresDataDir, postgresTicks, readJson, startHub } from './lib/hub-under-test';
+import { type HubUnderTest, postgresDataDir, profilesOf, postgresTicks, readJson, startHub } from './lib/hub-under-test';
 import { log, sleep } from './lib/processes';
 import { CLK_TCK } from './lib/proc-stats';
 import { spread, type Spread } from './lib/stats';
@@ -88,6 +88,8 @@ interface IngestFigures {
   batchP99Ms: number;
   retries: number;
   cpuPressureAvg10: [number, number];
+  /** The ingest's start and end on the monotonic clock (µs), to cut the hub's CPU profile to it. */
+  window: { fromUs: number; toUs: number };
 }
 
 /** The senders, each one agent sending its batches one after the other, until every connection has been sent. */
@@ -103,6 +105,7 @@ async function ingest(hub: HubUnderTest, stream: AgentBatchStream, nodes: readon
   const pg0 = pgData ? postgresTicks(pgData) : NaN;
   const bench0 = process.cpuUsage();
   const started = Date.now();
+  const startedUs = Number(process.hrtime.bigint() / 1000n);
   let lastReport = { at: started, records: 0, hubTicks: hub0 };
   const progress = setInterval(() => {
     const now = Date.now();
@@ -140,6 +143,7 @@ async function ingest(hub: HubUnderTest, stream: AgentBatchStream, nodes: readon
     clearInterval(progress);
   }
   const seconds = (Date.now() - started) / 1000;
+  const window = { fromUs: startedUs, toUs: Number(process.hrtime.bigint() / 1000n) };
   const bench = process.cpuUsage(bench0);
   const per1k = recordsSent / 1000;
   const hubMs = ((hub.cpuTicks() - hub0) * 1000) / CLK_TCK;
@@ -159,6 +163,7 @@ async function ingest(hub: HubUnderTest, stream: AgentBatchStream, nodes: readon
     batchP99Ms: percentile(latencies, 0.99),
     retries,
     cpuPressureAvg10: [pressure0, cpuPressure()],
+    window,
   };
 }
 
@@ -220,11 +225,13 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
   const stored = ((await getJson(hub, '/healthz')).body as { flows: number }).flows;
   await hub.stop();
   let profile: ProfileSummary | undefined;
+  let workerProfiles: ProfileSummary[] = [];
   if (cpuProfDir) {
-    const file = newestProfile(cpuProfDir);
-    if (!file) throw new Error(`no .cpuprofile in ${cpuProfDir}`);
-    profile = summariseProfile(readJson<CpuProfile>(file));
-    say(`hub CPU profile: ${file}`);
+    const files = profilesOf(cpuProfDir, hub.pid);
+    if (!files.main) throw new Error(`no .cpuprofile of the hub (pid ${hub.pid}) in ${cpuProfDir}`);
+    profile = summariseProfile(readJson<CpuProfile>(files.main), 25, measured.window);
+    workerProfiles = files.workers.map((f) => summariseProfile(readJson<CpuProfile>(f), 5, measured.window));
+    say(`hub CPU profiles: ${[files.main, ...files.workers].join(', ')}`);
   }
 
   const start = () => startHub(hubOptions);
@@ -263,10 +270,11 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
   }
   line(`evidence of all ${SERVICE_COUNT} Services, both windows, equals the records`, mismatches.length === 0 ? 'yes' : `NO (${mismatches.length} differences)`);
   if (profile) {
-    console.log(`  hub main thread (V8 CPU profile, ${fmt(profile.totalMs / 1000, 1)} s, ${fmt(profile.busyShare * 100)} % busy): self time by package`);
+    console.log(`  hub main thread (V8 CPU profile, ${profile.windowed ? 'the ingest only' : 'whole run'}: ${fmt(profile.totalMs / 1000, 1)} s, ${fmt(profile.busyShare * 100)} % busy): self time by package`);
     for (const p of profile.packages.slice(0, 12)) console.log(`    ${fmt(p.share * 100, 1).padStart(5)} %  ${p.name}`);
     console.log('  top functions');
     for (const f of profile.functions.slice(0, 20)) console.log(`    ${fmt(f.share * 100, 1).padStart(5)} %  ${f.name}`);
+    for (const w of workerProfiles) console.log(`  worker thread: ${fmt(w.totalMs / 1000, 1)} s, ${fmt(w.busyShare * 100)} % busy; top: ${w.functions.slice(0, 3).map((f) => `${f.name} ${fmt(f.share * 100)} %`).join(', ')}`);
   }
   return {
     store: kind,
@@ -279,7 +287,7 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
     evidence: { service: `${NAMESPACE}/svc-0`, lastHour: lastHour.figures, days30: days30.figures },
     evidenceEqualsRecords: mismatches.length === 0,
     mismatches: mismatches.slice(0, 20),
-    ...(profile ? { profile: { ...profile, functions: profile.functions.slice(0, 20), packages: profile.packages.slice(0, 12) } } : {}),
+    ...(profile ? { profile: { ...profile, functions: profile.functions.slice(0, 20), packages: profile.packages.slice(0, 12) }, workerProfiles } : {}),
   };
 }
 

@@ -25,6 +25,8 @@ export interface ProfileEntry {
 }
 
 export interface ProfileSummary {
+  /** Whether only the samples inside the window asked for were counted (false: the window missed the profile). */
+  readonly windowed: boolean;
   readonly totalMs: number;
   /** Share of samples that were not idle (the profiler samples the main thread, busy or not). */
   readonly busyShare: number;
@@ -42,11 +44,19 @@ export function packageOf(url: string, functionName: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-export function summariseProfile(profile: CpuProfile, top = 25): ProfileSummary {
+/**
+ * `window`: only samples taken in it, in µs of the monotonic clock V8 stamps samples with (on Linux the same
+ * CLOCK_MONOTONIC as process.hrtime in any process), e.g. a bench's ingest phase without the hub's start-up.
+ */
+export function summariseProfile(profile: CpuProfile, top = 25, window?: { fromUs: number; toUs: number }): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const windowed = window !== undefined && window.fromUs < profile.endTime && window.toUs > profile.startTime;
   const self = new Map<number, number>();
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i] as number;
+    at += profile.timeDeltas[i] ?? 0;
+    if (windowed && (at < window.fromUs || at >= window.toUs)) continue;
     // timeDeltas[i] is the time before sample i; the sample's own duration is the next delta.
     const us = profile.timeDeltas[i + 1] ?? 0;
     self.set(id, (self.get(id) ?? 0) + us);
@@ -73,5 +83,5 @@ export function summariseProfile(profile: CpuProfile, top = 25): ProfileSummary 
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, selfMs: Math.round(us / 100) / 10, share: busy > 0 ? Math.round((us / busy) * 1000) / 1000 : 0 }));
-  return { totalMs: Math.round(total / 1000), busyShare: total > 0 ? busy / total : 0, functions: rank(functions), packages: rank(packages) };
+  return { windowed, totalMs: Math.round(total / 1000), busyShare: total > 0 ? busy / total : 0, functions: rank(functions), packages: rank(packages) };
 }

@@ -80,10 +80,19 @@ export function postgresDataDir(url: string): string {
   return join(host, 'data');
 }
 
-/** The newest .cpuprofile in a directory. */
-export function newestProfile(dir: string): string | undefined {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
-  return files.length > 0 ? join(dir, files[files.length - 1] as string) : undefined;
+/**
+ * The profiles one process wrote into a directory, by thread: `node --cpu-prof` names them
+ * CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile, thread 0 being the main thread.
+ */
+export function profilesOf(dir: string, pid: number): { main?: string; workers: string[] } {
+  const out: { main?: string; workers: string[] } = { workers: [] };
+  for (const f of readdirSync(dir).sort()) {
+    const m = /^CPU\.\d+\.\d+\.(\d+)\.(\d+)\.\d+\.cpuprofile$/.exec(f);
+    if (!m || Number(m[1]) !== pid) continue;
+    if (m[2] === '0') out.main = join(dir, f);
+    else out.workers.push(join(dir, f));
+  }
+  return out;
 }
 
 export function readJson<T>(file: string): T {
