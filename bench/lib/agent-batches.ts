@@ -36,6 +36,9 @@ export interface ClusterShape {
   readonly pods: readonly Pod[];
   /** Pods serving Service k. */
   readonly endpoints: readonly (readonly Pod[])[];
+  /** node → Service k → its pods on that node (computed once: records are built by the million). */
+  readonly localEndpoints: ReadonlyMap<string, readonly (readonly Pod[])[]>;
+  readonly addresses: ReadonlyMap<string, string>;
 }
 
 export function clusterShape(nodeCount: number): ClusterShape {
@@ -45,10 +48,12 @@ export function clusterShape(nodeCount: number): ClusterShape {
     return { pod: `web-${p + 1}`, node: nodes[node] as string, ip: `198.19.${node + 1}.${11 + p}` };
   });
   const endpoints = Array.from({ length: SERVICE_COUNT }, (_, k) => pods.filter((_, p) => (p + k) % 3 !== 0));
-  return { nodes, pods, endpoints };
+  const localEndpoints = new Map(nodes.map((node) => [node, endpoints.map((serving) => serving.filter((p) => p.node === node))]));
+  const addresses = new Map(nodes.map((node, i) => [node, `198.18.0.${11 + i}`]));
+  return { nodes, pods, endpoints, localEndpoints, addresses };
 }
 
-export const nodeAddress = (shape: ClusterShape, node: string) => `198.18.0.${11 + shape.nodes.indexOf(node)}`;
+export const nodeAddress = (shape: ClusterShape, node: string) => shape.addresses.get(node) as string;
 const externalClient = (j: number) => `198.18.${128 + (j >> 8)}.${j & 255}`;
 
 /**
@@ -60,7 +65,7 @@ export function connectionRecord(shape: ClusterShape, node: string, c: number, f
   const k = h % SERVICE_COUNT;
   const r = (h >>> 20) % 100;
   const kind = k % 4;
-  const local = (shape.endpoints[k] ?? []).filter((p) => p.node === node);
+  const local = shape.localEndpoints.get(node)?.[k] ?? [];
   const all = shape.endpoints[k] ?? [];
   const pick = (pods: readonly Pod[]) => pods[(h >>> 5) % pods.length] as Pod;
   const client = externalClient((h >>> 8) % CLIENTS);
