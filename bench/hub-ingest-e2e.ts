@@ -33,7 +33,7 @@ import { AgentBatchStream, clusterShape, NAMESPACE, SERVICE_COUNT } from './lib/
 import { onCleanup, runBench } from './lib/cleanup';
 import { type CpuProfile, type ProfileSummary, summariseProfile } from './lib/cpu-profile';
 import { differences, EvidenceExpectation, figuresOfEvidence, type Window } from './lib/evidence-expectation';
-import { type HubUnderTest, postgresDataDir, profilesOf, postgresTicks, readJson, startHub } from './lib/hub-under-test';
+import { type HubUnderTest, postgresDataDir, profilesOf, postgresTicks, readJson, startHub, storeShape } from './lib/hub-under-test';
 import { log, sleep } from './lib/processes';
 import { CLK_TCK } from './lib/proc-stats';
 import { spread, type Spread } from './lib/stats';
@@ -263,6 +263,7 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
   }
   if (stored !== measured.connections) mismatches.push(`the store holds ${stored} records; ${measured.connections} connections were sent`);
   await hub.stop();
+  const storeFigures = await storeShape(store, `${NAMESPACE}/svc-0`);
   say(mismatches.length === 0 ? 'evidence equals the records' : `${mismatches.length} differences: ${mismatches.slice(0, 5).join('; ')}`);
 
   const target = kind === 'sqlite' ? TARGETS.sqliteRecordsPerS : TARGETS.postgresRecordsPerS;
@@ -273,6 +274,7 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
   line('  CPU per 1,000 records: hub / PostgreSQL / this bench', `${fmt(measured.hubCpuMsPer1k, 1)} / ${measured.postgresCpuMsPer1k === undefined ? '-' : fmt(measured.postgresCpuMsPer1k, 1)} / ${fmt(measured.benchCpuMsPer1k, 1)} ms`);
   line('  CPU pressure (some avg10) before / after', `${measured.cpuPressureAvg10[0]} / ${measured.cpuPressureAvg10[1]} %`);
   line('stored records (GET /healthz)', fmt(stored));
+  line('store size; svc-0 rollup rows (flow_minute / client_minute)', `${fmt(storeFigures.storeBytes / 2 ** 30, 2)} GiB; ${fmt(storeFigures.flowMinuteRows)} / ${fmt(storeFigures.clientMinuteRows)}`);
   for (const [label, f] of [['last hour', lastHour.figures], ['30 days', days30.figures]] as const) {
     line(`evidence svc-0, ${label} (${fmt(f.connections)} connections): cold / warm median`, `${fmt(f.coldMs, 1)} / ${fmt(f.warm.median, 1)} ms (warm ${fmt(f.warm.min, 1)}–${fmt(f.warm.max, 1)})`);
   }
@@ -291,6 +293,7 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
     spanDays,
     ingest: measured,
     stored,
+    ...storeFigures,
     hubCounters: counters,
     evidence: { service: `${NAMESPACE}/svc-0`, lastHour: lastHour.figures, days30: days30.figures },
     evidenceEqualsRecords: mismatches.length === 0,

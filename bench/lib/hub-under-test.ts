@@ -4,7 +4,7 @@
  * profile). Its CPU time comes from /proc; for PostgreSQL, the server's processes' CPU as well.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NATLENS, ROOT, started, stopChild, type Started, sleep } from './processes';
 import { allProcs, cmdline, cpuTicks } from './proc-stats';
@@ -97,4 +97,45 @@ export function profilesOf(dir: string, pid: number): { main?: string; workers: 
 
 export function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+export interface StoreShape {
+  /** Rollup rows of one Service (all minutes): what its long-window evidence reads. */
+  flowMinuteRows: number;
+  clientMinuteRows: number;
+  /** SQLite: the database file and its WAL; PostgreSQL: pg_database_size. */
+  storeBytes: number;
+}
+
+/** Read after the hub has stopped: how big the store and one Service's rollups grew. */
+export async function storeShape(store: string, serviceKey: string): Promise<StoreShape> {
+  const count = `SELECT (SELECT COUNT(*) FROM flow_minute WHERE service_key = $1) AS f, (SELECT COUNT(*) FROM client_minute WHERE service_key = $1) AS c`;
+  if (store.startsWith('sqlite://')) {
+    const path = store.slice('sqlite://'.length);
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path, { readonly: true });
+    try {
+      const row = db.prepare(count.replaceAll('$1', '@key')).get({ key: serviceKey }) as { f: number; c: number };
+      const size = (file: string) => {
+        try {
+          return statSync(file).size;
+        } catch {
+          return 0;
+        }
+      };
+      return { flowMinuteRows: row.f, clientMinuteRows: row.c, storeBytes: size(path) + size(`${path}-wal`) };
+    } finally {
+      db.close();
+    }
+  }
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: store });
+  await client.connect();
+  try {
+    const row = (await client.query<{ f: string; c: string }>(count, [serviceKey])).rows[0];
+    const size = (await client.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n')).rows[0];
+    return { flowMinuteRows: Number(row?.f), clientMinuteRows: Number(row?.c), storeBytes: Number(size?.n) };
+  } finally {
+    await client.end();
+  }
 }
