@@ -13,6 +13,9 @@
  * conntrack id, so the (node, flowId) key grows at its end; `random` is the agent's earlier shape
  * (`conntrack:<id>:<tuple>`), which lands at random places in the primary-key index; `sequential` is `bench:<i>`.
  * Prints a table and one JSON line (last line of stdout); writes bench/results/hub-ingest-<store>.json.
+ *
+ * `--mode e2e` is the end-to-end mode instead (bench/hub-ingest-e2e.ts, its own options): agents' batches POSTed over
+ * HTTP to the compiled hub, and the evidence latency cold and warm. This default mode times the repository alone.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
@@ -28,6 +31,7 @@ import { migrateSqlite } from '../libs/hub/server/src/storage/schema-migration';
 import { openSqliteDatabase, prepareSqliteIngest, startBackgroundCheckpoints } from '../libs/hub/server/src/storage/sqlite-flow.repository';
 import { flowRecord, startTestPostgres } from '../libs/hub/server/src/testing';
 import { timeOrderedInstance } from '../libs/agent/daemon/src/sources/conntrack.source';
+import { runBench } from './lib/cleanup';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {
@@ -356,7 +360,14 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ machine, args, results }));
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (option('mode', 'repository') === 'e2e') {
+  runBench('hub-ingest e2e', () => import('./hub-ingest-e2e').then((e2e) => e2e.main()));
+} else if (option('mode', 'repository') !== 'repository') {
+  console.error(`--mode must be repository (the default) or e2e, not ${option('mode', '')}`);
+  process.exit(2);
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
