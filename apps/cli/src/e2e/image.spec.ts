@@ -108,6 +108,7 @@ describe('deploy/docker/Dockerfile', () => {
     const packages = aptPackages(runtime);
     expect(packages.filter((p) => COMPILERS.includes(p) || p.endsWith('-dev'))).toEqual([]);
     expect(packages).toContain('tcpdump'); // the agent's pcap source runs it
+    expect(packages).toEqual(expect.arrayContaining(['iptables', 'nftables'])); // the SNAT port ranges of the node's masquerade rules
     const removed = runtime.filter((i) => i.getKeyword() === 'RUN').map(runText).join(' ');
     for (const path of ['/usr/local/lib/node_modules', '/usr/local/bin/npm', '/usr/local/bin/npx', '/usr/local/bin/corepack', '/opt/yarn-*']) expect(removed).toContain(path);
   });
