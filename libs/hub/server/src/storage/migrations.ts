@@ -210,6 +210,17 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX health_check_history_at ON health_check_history (at)',
     ],
   },
+  {
+    version: 7,
+    description: 'index the client filter of /api/flows: the client as sent and the real client a proxy named, each with first_seen',
+    statements: [
+      // `/api/flows?client=` matches `client_ip = ? OR real_client_ip = ?` (flow-sql.ts flowsPageQuery): with both
+      // columns indexed, SQLite (multi-index OR) and PostgreSQL (BitmapOr) read only that client's rows instead of
+      // scanning the table. first_seen follows so a window narrows the range and the newest rows come first.
+      'CREATE INDEX flows_client_first_seen ON flows (client_ip, first_seen)',
+      'CREATE INDEX flows_real_client_first_seen ON flows (real_client_ip, first_seen)',
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
