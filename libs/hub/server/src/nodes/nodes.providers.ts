@@ -9,5 +9,5 @@ import { openNodeReportRepository } from './open-node-report-repository';
 export const NODE_CONTROLLERS = [NodesController];
 
 export function nodeProviders(config: HubConfig): Provider[] {
-  return [{ provide: NODE_REPORT_REPOSITORY, useFactory: () => openNodeReportRepository(config.store) }, NodeReportService];
+  return [{ provide: NODE_REPORT_REPOSITORY, useFactory: () => openNodeReportRepository(config.store, { statementTimeoutMs: config.storeStatementTimeoutMs }) }, NodeReportService];
 }
