@@ -45,7 +45,7 @@ function clusterSource(config: HubConfig, log: Logger): ClusterMetadataSource | 
 /** Boots the hub: validated config in, store migrated, REST + socket.io on TCP (and REST on a Unix socket) out. */
 export async function startHub(config: HubConfig, options: StartHubOptions = {}): Promise<RunningHub> {
   const log = options.log ?? pino({ level: config.logLevel });
-  const repository = await openFlowRepository(config.store);
+  const repository = await openFlowRepository(config.store, { statementTimeoutMs: config.storeStatementTimeoutMs });
   const cluster = clusterSource(config, log);
   let socketServer: Server | undefined;
   try {

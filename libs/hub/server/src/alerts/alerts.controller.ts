@@ -8,8 +8,8 @@ import { alertKey, type AlertRepository } from './alert-repository';
 import { ALERT_REPOSITORY } from './alert-tokens';
 
 const alertsQuerySchema = z.strictObject({
-  service: z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name').optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  service: z.string().max(127, 'at most 127 characters (namespace/name)').regex(/^[^/]+\/[^/]+$/, 'expected namespace/name').optional(),
+  limit: z.coerce.number().int().min(1).max(1000, 'at most 1000 per page; follow nextBefore for more').default(100),
   before: z.coerce.number().int().min(1).optional(),
 });
 

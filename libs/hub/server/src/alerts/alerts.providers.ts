@@ -10,5 +10,5 @@ import { openAlertRepository } from './open-alert-repository';
 export const ALERT_CONTROLLERS = [AlertsController];
 
 export function alertProviders(config: HubConfig): Provider[] {
-  return [{ provide: ALERT_REPOSITORY, useFactory: () => openAlertRepository(config.store) }, AlertDeliveryService, AlertEvaluationService];
+  return [{ provide: ALERT_REPOSITORY, useFactory: () => openAlertRepository(config.store, { statementTimeoutMs: config.storeStatementTimeoutMs }) }, AlertDeliveryService, AlertEvaluationService];
 }

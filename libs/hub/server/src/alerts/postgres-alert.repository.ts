@@ -1,5 +1,6 @@
 import { Pool, type PoolClient } from 'pg';
 import type { AlertState } from '@natlens/shared-analysis';
+import { postgresPoolConfig } from '../storage/postgres-flow.repository';
 import { inTransaction, migratePostgres } from '../storage/schema-migration';
 import {
   ALERT_STATE_COLUMNS,
@@ -27,8 +28,9 @@ const ALERT_APPLY_LOCK_ID = 0x6e616c61;
 export class PostgresAlertRepository implements AlertRepository {
   private readonly pool: Pool;
 
-  constructor(connectionString: string) {
-    this.pool = new Pool({ connectionString, max: 2 });
+  /** `statementTimeoutMs`: PostgreSQL's statement_timeout on each connection, as the flow store's (0 or absent: none). */
+  constructor(connectionString: string, statementTimeoutMs = 0) {
+    this.pool = new Pool(postgresPoolConfig(connectionString, { poolSize: 2, statementTimeoutMs }));
     // An idle connection broken by a database restart is emitted as 'error': without a listener that kills the
     // process. The pool drops it; the next query connects again.
     this.pool.on('error', () => undefined);

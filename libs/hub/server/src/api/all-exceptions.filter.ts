@@ -1,6 +1,7 @@
 import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, PayloadTooLargeException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ApiError } from '@natlens/shared-api';
+import { SqliteReadTimeoutError } from '../storage/sqlite-reader';
 import type { Logger } from 'pino';
 
 export type { ApiError };
@@ -31,6 +32,11 @@ export function bodyParserHttpError(err: unknown, limitSetting: string): HttpExc
   return new HttpException({ code: err.type.replace(/\./g, '-'), message: `the request body could not be read (${err.type}); send JSON with Content-Type: application/json` }, err.status);
 }
 
+/** A read the store abandoned at its timeout: SQLite's reader thread, or PostgreSQL's query_canceled (57014). */
+function isQueryTimeout(exception: unknown): boolean {
+  return exception instanceof SqliteReadTimeoutError || (typeof exception === 'object' && exception !== null && (exception as { code?: unknown }).code === '57014');
+}
+
 /** Turns any error into {status, code, message}: a status, a machine code and a sentence that says what to fix. */
 export function toApiError(exception: unknown): ApiError {
   if (exception instanceof HttpException) {
@@ -42,6 +48,9 @@ export function toApiError(exception: unknown): ApiError {
       code: typeof detail['code'] === 'string' ? detail['code'] : HttpStatus[status]?.toLowerCase().replace(/_/g, '-') ?? 'error',
       message: Array.isArray(detail['message']) ? detail['message'].join('; ') : String(detail['message'] ?? exception.message),
     };
+  }
+  if (isQueryTimeout(exception)) {
+    return { status: 503, code: 'query-timeout', message: `the store gave up on this query: ${(exception as Error).message}; ask for a shorter window or a narrower filter, or raise NATLENS_STORE_STATEMENT_TIMEOUT on the hub` };
   }
   return { status: 500, code: 'internal', message: `unexpected error: ${(exception as Error)?.message ?? String(exception)}; see the hub log` };
 }

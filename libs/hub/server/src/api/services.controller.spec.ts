@@ -127,11 +127,27 @@ describe('evidence API', () => {
     ['GET', `/api/services/default/api/evidence?from=${T0}&to=${T0}`, 400, 'invalid-window'],
     ['GET', '/api/services/default/api/evidence?from=yesterday', 400, 'invalid-query'],
     ['GET', '/api/flows?limit=5000', 400, 'invalid-query'],
+    ['GET', `/api/services/default/api/evidence?from=${T0}&to=${T0 + 40 * 24 * 3600_000}`, 400, 'invalid-window'],
+    ['GET', `/api/services?from=${T0}&to=${T0 + 33 * 24 * 3600_000}`, 400, 'invalid-window'],
+    ['GET', `/api/flows?from=${T0}&to=${T0 + 33 * 24 * 3600_000}`, 400, 'invalid-window'],
+    ['GET', `/api/flows?from=${T0}`, 400, 'invalid-window'],
+    ['GET', `/api/nodes/health-checks?service=default/api&from=${T0}&to=${T0 + 33 * 24 * 3600_000}`, 400, 'invalid-window'],
+    ['GET', `/api/flows?node=${'n'.repeat(300)}`, 400, 'invalid-query'],
+    ['GET', '/api/alerts?limit=5000', 400, 'invalid-query'],
     ['GET', '/api/flows?colour=red', 400, 'invalid-query'],
     ['GET', '/api/flows?cursor=xyz', 400, 'invalid-cursor'],
   ])('%s %s → %i %s', async (method, path, status, code) => {
     const res = await sut.request(method as 'GET', path);
     expect(res.body).toEqual({ status, code, message: expect.any(String) });
+  });
+
+  it.each([
+    ['/api/flows?limit=5000', /limit: at most 1000 per page; follow nextCursor/],
+    ['/api/alerts?limit=5000', /limit: at most 1000 per page; follow nextBefore/],
+    [`/api/services/default/api/evidence?from=${T0}&to=${T0 + 40 * 24 * 3600_000}`, /is 40d wide; at most 32d \(NATLENS_HUB_MAX_QUERY_WINDOW/],
+    [`/api/flows?from=${T0}`, /wide; at most 32d \(NATLENS_HUB_MAX_QUERY_WINDOW/],
+  ])('%s: the message says the cap', async (path, message) => {
+    expect((await sut.request('GET', path)).body.message).toMatch(message);
   });
 
   it('requires a token to read', async () => {

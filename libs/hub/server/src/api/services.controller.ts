@@ -2,7 +2,8 @@ import { BadRequestException, Controller, Get, Inject, Param, Query, UseGuards }
 import { ReadTokenGuard } from '../auth/bearer.guard';
 import { EvidenceService } from '../evidence/evidence.service';
 import { resolveWindow, windowQuerySchema } from '../evidence/time-window';
-import { type Clock, CLOCK } from '../tokens';
+import type { HubConfig } from '../config/hub-config';
+import { type Clock, CLOCK, HUB_CONFIG } from '../tokens';
 import { parseQuery } from './query-validation';
 
 @Controller('api/services')
@@ -11,6 +12,7 @@ export class ServicesController {
   constructor(
     @Inject(EvidenceService) private readonly evidenceService: EvidenceService,
     @Inject(CLOCK) private readonly now: Clock,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
 
   /** `{window, services: [{namespace, name, type, externalTrafficPolicy, connections, external, snatted, snatRatio, byVerdict, lastSeen?}]}` */
@@ -27,7 +29,7 @@ export class ServicesController {
   }
 
   private window(query: unknown) {
-    const window = resolveWindow(parseQuery(windowQuerySchema, query), this.now());
+    const window = resolveWindow(parseQuery(windowQuerySchema, query), this.now(), this.config.maxQueryWindowMs);
     if (typeof window === 'string') throw new BadRequestException({ code: 'invalid-window', message: window });
     return window;
   }

@@ -23,6 +23,21 @@ describe('loadHubConfig', () => {
     });
   });
 
+  it('reads the input and query bounds (issue 18), with their defaults', () => {
+    expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, {}, readFile)).toMatchObject({
+      maxBodyBytes: 16 << 20,
+      maxReportBodyBytes: 4 << 20,
+      maxClockSkewMs: 10 * 60_000,
+      maxQueryWindowMs: 32 * 24 * 3600_000,
+      storeStatementTimeoutMs: 30_000,
+    });
+    const env = { NATLENS_HUB_MAX_REPORT_BODY_BYTES: '65536', NATLENS_HUB_MAX_CLOCK_SKEW: '2m', NATLENS_HUB_MAX_QUERY_WINDOW: '90d', NATLENS_STORE_STATEMENT_TIMEOUT: '0' };
+    expect(loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, env, readFile)).toMatchObject({ maxReportBodyBytes: 65536, maxClockSkewMs: 120_000, maxQueryWindowMs: 90 * 24 * 3600_000, storeStatementTimeoutMs: 0 });
+    expect(() => loadHubConfig({ tokenFile: '/etc/natlens/tokens' }, { NATLENS_HUB_MAX_CLOCK_SKEW: 'soon', NATLENS_STORE_STATEMENT_TIMEOUT: '5x' }, readFile)).toThrow(
+      /store statement timeout: "5x" is not a duration[\s\S]*hub max clock skew: "soon" is not a duration/,
+    );
+  });
+
   it('flags win over the environment', () => {
     const sut = loadHubConfig(
       { store: 'postgres://natlens@db/natlens', port: 9000, rawRetentionHours: 2, rollupRetentionDays: 7, readTokenFile: '/etc/natlens/read' },

@@ -17,6 +17,10 @@ const webhookUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or 
 
 export const hubConfigSchema = z.strictObject({
   store: storeUrl.default('sqlite:///var/lib/natlens/natlens.db'),
+  /** No query runs longer: PostgreSQL's statement_timeout; SQLite reads on the reader thread are abandoned. 0: none. */
+  storeStatementTimeoutMs: z.number().int().min(0).default(30_000),
+  /** The widest `from`–`to` window a query may ask for (evidence, Service list, flows, health-check history). */
+  maxQueryWindowMs: duration.default(32 * 24 * 3600_000),
   port: z.number().int().min(0).max(65535).default(8470),
   host: z.string().min(1).default('0.0.0.0'),
   socket: z.string().min(1).optional(),
@@ -198,6 +202,8 @@ export function loadHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, readFile:
   const days = (d: number | undefined) => (d === undefined ? undefined : d * 24);
   const raw = {
     store: flags.store ?? env['NATLENS_STORE'],
+    storeStatementTimeoutMs: durationMs(env['NATLENS_STORE_STATEMENT_TIMEOUT'], 'store statement timeout'),
+    maxQueryWindowMs: durationMs(env['NATLENS_HUB_MAX_QUERY_WINDOW'], 'hub max query window'),
     port: flags.port ?? numberFrom(env['NATLENS_HUB_PORT']),
     host: flags.host ?? env['NATLENS_HUB_HOST'],
     socket: flags.socket ?? env['NATLENS_HUB_SOCKET'],

@@ -81,7 +81,7 @@ export class NodeReportService implements OnApplicationBootstrap, OnModuleDestro
    * subject only for the node it names (BadRequestException: the consumer terminates it).
    */
   async store(body: unknown, origin: ReportOrigin): Promise<NodeReportStoreResult> {
-    const validation = validateNodeReport(body);
+    const validation = validateNodeReport(body, this.now() + this.config.maxClockSkewMs);
     if (!validation.ok) {
       this.metrics.nodeReports.inc({ outcome: 'invalid' });
       throw new BadRequestException({ code: 'invalid-node-report', message: validation.message });

@@ -5,13 +5,14 @@ import { parseQuery } from '../api/query-validation';
 import type { Principal } from '@natlens/shared-auth';
 import { AuthPrincipal, IngestTokenGuard, ReadTokenGuard } from '../auth/bearer.guard';
 import { resolveWindow } from '../evidence/time-window';
-import { type Clock, CLOCK } from '../tokens';
+import type { HubConfig } from '../config/hub-config';
+import { type Clock, CLOCK, HUB_CONFIG } from '../tokens';
 import { CONNTRACK_RATE_WINDOW_MS, NodeReportService } from './node-report.service';
 import type { ConntrackHistoryResponse, NodesResponse } from '@natlens/shared-api';
 
 const millis = z.coerce.number().int('must be whole milliseconds since the epoch').nonnegative();
 const historyQuerySchema = z.strictObject({
-  service: z.string().regex(/^[^/]+\/[^/]+$/, 'expected namespace/name'),
+  service: z.string().max(127, 'at most 127 characters (namespace/name)').regex(/^[^/]+\/[^/]+$/, 'expected namespace/name'),
   from: millis.optional(),
   to: millis.optional(),
 });
@@ -27,6 +28,7 @@ export class NodesController {
   constructor(
     @Inject(NodeReportService) private readonly reports: NodeReportService,
     @Inject(CLOCK) private readonly now: Clock,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
 
   /**
@@ -56,7 +58,7 @@ export class NodesController {
   @UseGuards(ReadTokenGuard)
   async conntrackHistory(@Query() query: unknown): Promise<ConntrackHistoryResponse> {
     const q = parseQuery(conntrackQuerySchema, query);
-    const window = resolveWindow(q, this.now());
+    const window = resolveWindow(q, this.now(), this.config.maxQueryWindowMs);
     if (typeof window === 'string') throw new BadRequestException({ code: 'invalid-window', message: window });
     return this.reports.conntrackHistory(window, q.node);
   }
@@ -66,7 +68,7 @@ export class NodesController {
   @UseGuards(ReadTokenGuard)
   async healthCheckHistory(@Query() query: unknown) {
     const q = parseQuery(historyQuerySchema, query);
-    const window = resolveWindow(q, this.now());
+    const window = resolveWindow(q, this.now(), this.config.maxQueryWindowMs);
     if (typeof window === 'string') throw new BadRequestException({ code: 'invalid-window', message: window });
     const [namespace = '', name = ''] = q.service.split('/');
     return { window, changes: await this.reports.healthCheckHistory({ namespace, name }, window) };

@@ -10,5 +10,5 @@ import { openNodeReportRepository } from './open-node-report-repository';
 export const NODE_CONTROLLERS = [NodesController];
 
 export function nodeProviders(config: HubConfig): Provider[] {
-  return [{ provide: NODE_REPORT_REPOSITORY, useFactory: () => openNodeReportRepository(config.store) }, NodeReportService, NatFailureMetricsService];
+  return [{ provide: NODE_REPORT_REPOSITORY, useFactory: () => openNodeReportRepository(config.store, { statementTimeoutMs: config.storeStatementTimeoutMs }) }, NodeReportService, NatFailureMetricsService];
 }

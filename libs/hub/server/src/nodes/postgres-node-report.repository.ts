@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import type { ConntrackSample, TimeWindow } from '@natlens/shared-analysis';
 import { type NodeReport, nodeReportSchema } from '@natlens/shared-model';
+import { postgresPoolConfig } from '../storage/postgres-flow.repository';
 import { inTransaction, migratePostgres } from '../storage/schema-migration';
 import {
   answersAt,
@@ -29,8 +30,9 @@ const placeholders = (n: number) => Array.from({ length: n }, (_, i) => `$${i + 
 export class PostgresNodeReportRepository implements NodeReportRepository {
   private readonly pool: Pool;
 
-  constructor(connectionString: string) {
-    this.pool = new Pool({ connectionString, max: 2 });
+  /** `statementTimeoutMs`: PostgreSQL's statement_timeout on each connection, as the flow store's (0 or absent: none). */
+  constructor(connectionString: string, statementTimeoutMs = 0) {
+    this.pool = new Pool(postgresPoolConfig(connectionString, { poolSize: 2, statementTimeoutMs }));
     // An idle connection broken by a database restart is emitted as 'error': without a listener that kills the
     // process. The pool drops it; the next query connects again.
     this.pool.on('error', () => undefined);

@@ -211,6 +211,17 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 7,
+    description: 'index the client filter of /api/flows: the client as sent and the real client a proxy named, each with first_seen',
+    statements: [
+      // `/api/flows?client=` matches `client_ip = ? OR real_client_ip = ?` (flow-sql.ts flowsPageQuery): with both
+      // columns indexed, SQLite (multi-index OR) and PostgreSQL (BitmapOr) read only that client's rows instead of
+      // scanning the table. first_seen follows so a window narrows the range and the newest rows come first.
+      'CREATE INDEX flows_client_first_seen ON flows (client_ip, first_seen)',
+      'CREATE INDEX flows_real_client_first_seen ON flows (real_client_ip, first_seen)',
+    ],
+  },
+  {
     version: 8,
     description: 'conntrack samples: each node report\'s conntrack statistics and fullest SNAT pair, for rates and fill over time; an index of NAT-failure records',
     statements: [

@@ -20,10 +20,18 @@ export function parseStoreUrl(url: string): { kind: 'sqlite'; path: string } | {
   return undefined;
 }
 
-export async function openFlowRepository(url: string): Promise<FlowRepository> {
+export interface StoreOptions {
+  /** PostgreSQL: statement_timeout of every connection; SQLite: how long a read on the reader thread may run. 0: none. */
+  readonly statementTimeoutMs?: number;
+}
+
+export async function openFlowRepository(url: string, options: StoreOptions = {}): Promise<FlowRepository> {
   const store = parseStoreUrl(url);
   if (!store) throw new Error(`store ${url}: expected sqlite:///path/to/file.db or postgres://user@host/db`);
-  const repository = store.kind === 'sqlite' ? new SqliteFlowRepository(store.path) : new PostgresFlowRepository(store.url);
+  const repository =
+    store.kind === 'sqlite'
+      ? new SqliteFlowRepository(store.path, { ...(options.statementTimeoutMs ? { readTimeoutMs: options.statementTimeoutMs } : {}) })
+      : new PostgresFlowRepository(store.url, { ...(options.statementTimeoutMs ? { statementTimeoutMs: options.statementTimeoutMs } : {}) });
   try {
     await repository.migrate();
   } catch (err) {

@@ -1,4 +1,4 @@
-import { Pool, type PoolClient } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { EvidenceCounts, TimeWindow } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, ExpiredCounts, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
@@ -68,6 +68,20 @@ const STORED_DIMS = `SELECT ${STORED_DIMS_COLUMNS.split(', ').map((c) => `f.${c}
   JOIN jsonb_array_elements($1::jsonb) AS k ON f.node = k->>0 AND f.flow_id = k->>1`;
 
 
+export interface PostgresStoreOptions {
+  readonly poolSize?: number;
+  /**
+   * The server cancels any statement of these connections that runs longer (PostgreSQL's statement_timeout, set at
+   * connection start); 0 or absent: no limit. Migrations lift it for their own transaction (schema-migration.ts).
+   */
+  readonly statementTimeoutMs?: number;
+}
+
+/** The pool's settings: every connection starts with the statement timeout, so no query can hold one forever. */
+export function postgresPoolConfig(connectionString: string, options: PostgresStoreOptions = {}): PoolConfig {
+  return { connectionString, max: options.poolSize ?? 4, ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}) };
+}
+
 /**
  * The store for more than one machine. Each batch is a handful of statements whatever its size: the stored
  * dimensions of the batch's keys in one query, then one `INSERT … SELECT … ON CONFLICT` per table.
@@ -77,8 +91,8 @@ const STORED_DIMS = `SELECT ${STORED_DIMS_COLUMNS.split(', ').map((c) => `f.${c}
 export class PostgresFlowRepository implements FlowRepository {
   private readonly pool: Pool;
 
-  constructor(connectionString: string, poolSize = 4) {
-    this.pool = new Pool({ connectionString, max: poolSize });
+  constructor(connectionString: string, options: PostgresStoreOptions = {}) {
+    this.pool = new Pool(postgresPoolConfig(connectionString, options));
     // An idle connection broken by a database restart is emitted as 'error': without a listener that kills the
     // process. The pool drops it; the next query connects again.
     this.pool.on('error', () => undefined);

@@ -29,6 +29,8 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
 /** Applies the migrations above the recorded version; returns the schema version. */
 export function migratePostgres(pool: Pool): Promise<number> {
   return inTransaction(pool, async (client) => {
+    // An index built on a large table may take longer than the statement timeout queries get: not in this transaction.
+    await client.query('SET LOCAL statement_timeout = 0');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
     await client.query(SCHEMA_MIGRATIONS_DDL);
     const current = Number((await client.query<{ v: string }>('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0]?.v ?? 0);

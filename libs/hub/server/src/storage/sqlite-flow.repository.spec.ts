@@ -19,6 +19,17 @@ describe('SqliteFlowRepository', () => {
     });
   });
 
+  describe('contract (file, long reads on the reader thread)', () => {
+    let dir: string | undefined;
+    afterEach(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+    flowRepositoryContract(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'natlens-sqlite-contract-'));
+      return openFlowRepository(`sqlite://${join(dir, 'natlens.db')}`);
+    });
+  });
+
   it('keeps records in a WAL file across reopening', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'natlens-sqlite-'));
     try {

@@ -8,6 +8,7 @@ import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flows
 import { clientMinuteValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { type FlowDims, type FlowRow, flowRow, MINUTE_MS, planIngest, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
+import { type SqlRead, SqliteReader } from './sqlite-reader';
 import { FLOW_COLUMNS } from './migrations';
 import { migrateSqlite } from './schema-migration';
 import type { RecordColumns } from './record-codec';
@@ -16,6 +17,10 @@ import { natFailuresQuery, type ServiceNatFailureRow, toNatFailureRows } from '.
 export interface SqliteStoreOptions {
   /** Run WAL checkpoints on a worker thread (sqlite-checkpointer.ts) instead of inside ingest commits. Default true. */
   readonly backgroundCheckpoints?: boolean;
+  /** Run the reads that may be long (evidence, lists, pages of flows) on a reader thread (sqlite-reader.ts). Default true. */
+  readonly readerThread?: boolean;
+  /** A read on the reader thread running longer than this is abandoned (0 or absent: never). */
+  readonly readTimeoutMs?: number;
 }
 
 /** WAL pages after which the writer checkpoints itself (a safety net when checkpoints run in the background). */
@@ -79,8 +84,9 @@ export class SqliteFlowRepository implements FlowRepository {
   private readonly db: Database.Database;
   private statements?: SqliteIngestStatements;
   private checkpointer?: SqliteCheckpointer;
+  private reader?: SqliteReader;
 
-  /** `path` is a file path or `:memory:`. */
+  /** `path` is a file path or `:memory:` (an in-memory database has one connection: its reads stay on this thread). */
   constructor(
     private readonly path: string,
     private readonly options: SqliteStoreOptions = {},
@@ -94,7 +100,21 @@ export class SqliteFlowRepository implements FlowRepository {
     if (this.path !== ':memory:' && this.options.backgroundCheckpoints !== false && !this.checkpointer) {
       this.checkpointer = startBackgroundCheckpoints(this.db, this.path);
     }
+    if (this.path !== ':memory:' && this.options.readerThread !== false && !this.reader) {
+      this.reader = new SqliteReader(this.path, this.options.readTimeoutMs ?? 0);
+    }
     return version;
+  }
+
+  /** Rows of each query in one snapshot: on the reader thread when there is one, else here. */
+  private async read(queries: readonly SqlRead[]): Promise<unknown[][]> {
+    if (this.reader) return this.reader.read(queries);
+    return this.db.transaction(() => queries.map((q) => this.db.prepare(q.sql).all(...q.params)))();
+  }
+
+  private async readAll<T>(sql: string, params: readonly unknown[]): Promise<T[]> {
+    const [rows] = await this.read([{ sql, params }]);
+    return (rows ?? []) as T[];
   }
 
   private get sql() {
@@ -135,15 +155,16 @@ export class SqliteFlowRepository implements FlowRepository {
   async evidenceCounts(service: ServiceKey, window: TimeWindow, source: EvidenceSource = 'rollups'): Promise<EvidenceCounts> {
     const rows = evidenceRowsQuery('sqlite', service, window, source);
     const distinct = distinctClientsQuery('sqlite', service, window, source);
-    return toEvidenceCounts(
-      this.db.prepare(rows.text).all(...rows.params) as EvidenceRowColumns[],
-      this.db.prepare(distinct.text).all(...distinct.params) as { side: string; n: number }[],
-    );
+    const [evidenceRows, distinctRows] = await this.read([
+      { sql: rows.text, params: rows.params },
+      { sql: distinct.text, params: distinct.params },
+    ]);
+    return toEvidenceCounts((evidenceRows ?? []) as EvidenceRowColumns[], (distinctRows ?? []) as { side: string; n: number }[]);
   }
 
   async proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]> {
     const query = proxyAddressesQuery('sqlite', service, window);
-    return (this.db.prepare(query.text).all(...query.params) as { seen_ip: string }[]).map((row) => row.seen_ip);
+    return (await this.readAll<{ seen_ip: string }>(query.text, query.params)).map((row) => row.seen_ip);
   }
 
   async natFailures(window: TimeWindow, service?: ServiceKey): Promise<ServiceNatFailureRow[]> {
@@ -162,17 +183,16 @@ export class SqliteFlowRepository implements FlowRepository {
 
   async serviceCounts(window: TimeWindow): Promise<ServiceCounts[]> {
     const query = serviceCountsQuery('sqlite', window);
-    return toServiceCounts(this.db.prepare(query.text).all(...query.params) as Parameters<typeof toServiceCounts>[0]);
+    return toServiceCounts(await this.readAll<Parameters<typeof toServiceCounts>[0][number]>(query.text, query.params));
   }
 
   async flows(query: FlowQuery): Promise<FlowPage> {
     const sql = flowsPageQuery('sqlite', query);
-    const rows = this.db.prepare(sql.text).all(...sql.params) as RecordColumns[];
-    return toPage(rows, query.limit);
+    return toPage(await this.readAll<RecordColumns>(sql.text, sql.params), query.limit);
   }
 
   async countFlows(): Promise<number> {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM flows').get() as { n: number }).n;
+    return (await this.readAll<{ n: number }>('SELECT COUNT(*) AS n FROM flows', []))[0]?.n ?? 0;
   }
 
   async ping(): Promise<void> {
@@ -195,6 +215,7 @@ export class SqliteFlowRepository implements FlowRepository {
   }
 
   async close(): Promise<void> {
+    await this.reader?.close();
     await this.checkpointer?.stop();
     // The last connection to close checkpoints the rest of the WAL into the database file.
     if (this.db.open) this.db.close();
