@@ -35,10 +35,10 @@ export class DiskSpool {
     return this.files.length;
   }
 
-  /** false when the batch does not fit under maxBytes. */
-  append(body: string): boolean {
+  /** The new file's name, or undefined when the batch does not fit under maxBytes. */
+  append(body: string): string | undefined {
     const bytes = Buffer.byteLength(body);
-    if (this.bytes + bytes > this.maxBytes) return false;
+    if (this.bytes + bytes > this.maxBytes) return undefined;
     // Zero-padded time then a per-process sequence: names sort in the order batches were made, across restarts.
     const name = `${String(Date.now()).padStart(15, '0')}-${process.pid}-${String(this.sequence++).padStart(9, '0')}${SUFFIX}`;
     const tmp = join(this.dir, `${name}.tmp`);
@@ -46,7 +46,7 @@ export class DiskSpool {
     renameSync(tmp, join(this.dir, name));
     this.files.push({ name, bytes });
     this.bytes += bytes;
-    return true;
+    return name;
   }
 
   oldest(): { name: string; body: string } | undefined {

@@ -21,6 +21,13 @@ export class HubExporter {
   lastSuccessAt: number | undefined;
   lastError: string | undefined;
   private readonly transport: HubTransport;
+  /**
+   * What delivery needs to know of a batch this process spooled (its node, for the transport, and its record count,
+   * for the metrics), kept beside the spool so delivery does not parse the batch it has just serialised again: that
+   * parse was the export path's largest single cost (bench/RESULTS.md, conntrack-events with a hub). Batches spooled
+   * before a restart are not here and are parsed once.
+   */
+  private readonly spooled = new Map<string, { node: string; records: number }>();
 
   /** `endpoint`: the hub's HTTP address, or any other transport (NATS JetStream). */
   constructor(
@@ -41,11 +48,13 @@ export class HubExporter {
   /** Queues a batch for delivery; false when the spool is full and the batch is lost. */
   enqueue(batch: FlowBatch): boolean {
     if (batch.records.length === 0) return true;
-    if (!this.spool.append(JSON.stringify(batch))) {
+    const name = this.spool.append(JSON.stringify(batch));
+    if (name === undefined) {
       this.metrics.lostRecords.inc({ reason: 'spool-full' }, batch.records.length);
       this.log.error({ spoolBytes: this.spool.bytes, maxBytes: this.spool.maxBytes, lost: batch.records.length }, 'spool full: records lost; is the hub reachable? raise --spool-max-bytes to ride out longer outages');
       return false;
     }
+    this.spooled.set(name, { node: batch.node, records: batch.records.length });
     this.metrics.spoolBytes.set(this.spool.bytes);
     this.signal();
     return true;
@@ -94,6 +103,7 @@ export class HubExporter {
       const outcome = await this.deliver(next.name, next.body);
       if (outcome === 'sent' || outcome === 'rejected') {
         this.spool.remove(next.name);
+        this.spooled.delete(next.name);
         this.metrics.spoolBytes.set(this.spool.bytes);
         this.attempt = 0;
         continue;
@@ -103,10 +113,14 @@ export class HubExporter {
     }
   }
 
-  private async deliver(name: string, body: string): Promise<'sent' | 'rejected' | 'retry'> {
+  private static describe(body: string): { node: string; records: number } {
     const batch = JSON.parse(body) as FlowBatch;
-    const records = batch.records.length;
-    const outcome = await this.transport.deliver({ id: name.replace(/\.batch\.json$/, ''), node: batch.node, body });
+    return { node: batch.node, records: batch.records.length };
+  }
+
+  private async deliver(name: string, body: string): Promise<'sent' | 'rejected' | 'retry'> {
+    const { node, records } = this.spooled.get(name) ?? HubExporter.describe(body);
+    const outcome = await this.transport.deliver({ id: name.replace(/\.batch\.json$/, ''), node, body });
     if (outcome.kind === 'sent') {
       this.metrics.exported.inc(records);
       this.lastSuccessAt = Date.now();
