@@ -51,6 +51,7 @@ interface Options {
   probeConnections: number;
   configs: { procs: number; concurrency: number }[];
   out: string;
+  agentNodeOptions: string[];
 }
 
 const USAGE = `usage: node -r @swc-node/register bench/ebpf-vs-conntrack.ts [options]   (as root, SWC_NODE_PROJECT=tsconfig.base.json)
@@ -59,7 +60,8 @@ const USAGE = `usage: node -r @swc-node/register bench/ebpf-vs-conntrack.ts [opt
   --connections N        connections in the measured run (default 20000)
   --probe-connections N  connections per rate-search probe (default 3000)
   --configs LIST         traffic settings to try, PROCSxCONCURRENCY, comma-separated (default 1x64,1x128,2x128); one skips the search
-  --out FILE             JSON results (default bench/results/ebpf-vs-conntrack.json)`;
+  --out FILE             JSON results (default bench/results/ebpf-vs-conntrack.json)
+  --agent-node-options FLAGS  more Node flags for both agents, space-separated (e.g. "--cpu-prof --cpu-prof-dir=DIR")`;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -72,6 +74,7 @@ function parseOptions(argv: string[]): Options {
     probeConnections: 3000,
     configs: parseConfigs('1x64,1x128,2x128'),
     out: RESULTS_FILE,
+    agentNodeOptions: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -92,6 +95,7 @@ function parseOptions(argv: string[]): Options {
       case '--probe-connections': o.probeConnections = count(); break;
       case '--configs': o.configs = parseConfigs(value()); break;
       case '--out': o.out = path.resolve(value()); break;
+      case '--agent-node-options': o.agentNodeOptions = value().split(' ').filter(Boolean); break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
@@ -161,8 +165,8 @@ async function bench(opts: Options, workDir: string, sockets: { ebpf: string; co
   const common = ['agent', '--node', node.name, '--inventory', lab.inventory, '--flush-interval-ms', '1000', '--log-level', 'warn'];
   const ctOut = path.join(workDir, 'conntrack-events.txt');
   const observers = {
-    ebpf: spawnInNetns(node.netns, 'agent (eBPF source)', agentCommandLine([...common, '--source', 'ebpf', '--api-socket', sockets.ebpf, '--hub', `unix:${hubs.ebpf.socket}`, '--spool-dir', path.join(workDir, 'spool-ebpf')]), path.join(workDir, 'agent-ebpf.log'), path.join(workDir, 'agent-ebpf.log'), { ...process.env, NATLENS_HUB_TOKEN: hubs.ebpf.ingestToken }),
-    conntrack: spawnInNetns(node.netns, 'agent (conntrack source)', agentCommandLine([...common, '--source', 'conntrack', '--enable-accounting', '--api-socket', sockets.conntrack, '--hub', `unix:${hubs.conntrack.socket}`, '--spool-dir', path.join(workDir, 'spool-conntrack')]), path.join(workDir, 'agent-conntrack.log'), path.join(workDir, 'agent-conntrack.log'), { ...process.env, NATLENS_HUB_TOKEN: hubs.conntrack.ingestToken }),
+    ebpf: spawnInNetns(node.netns, 'agent (eBPF source)', agentCommandLine([...common, '--source', 'ebpf', '--api-socket', sockets.ebpf, '--hub', `unix:${hubs.ebpf.socket}`, '--spool-dir', path.join(workDir, 'spool-ebpf')], opts.agentNodeOptions), path.join(workDir, 'agent-ebpf.log'), path.join(workDir, 'agent-ebpf.log'), { ...process.env, NATLENS_HUB_TOKEN: hubs.ebpf.ingestToken }),
+    conntrack: spawnInNetns(node.netns, 'agent (conntrack source)', agentCommandLine([...common, '--source', 'conntrack', '--enable-accounting', '--api-socket', sockets.conntrack, '--hub', `unix:${hubs.conntrack.socket}`, '--spool-dir', path.join(workDir, 'spool-conntrack')], opts.agentNodeOptions), path.join(workDir, 'agent-conntrack.log'), path.join(workDir, 'agent-conntrack.log'), { ...process.env, NATLENS_HUB_TOKEN: hubs.conntrack.ingestToken }),
     conntrackE: spawnInNetns(node.netns, 'conntrack -E', ['conntrack', '-E', '-e', 'NEW', '-o', 'id'], ctOut, path.join(workDir, 'conntrack-events.err')),
   };
   // `ip netns exec` joins the namespace and exec()s: the PID becomes the observer's own; check that before measuring
