@@ -16,7 +16,8 @@
  * socket, bench/lib/hub-under-test.ts); the rate search without agents picks the fastest traffic setting (the lab's
  * requests from the client alice to node1's nodePort, bench/lib/tuple-traffic.ts); then for each round, in ABBA
  * order: without agents, N connections; with agents: `natlens agent` started in every node's namespace as the
- * DaemonSet starts it (its Node flags on node's command line, `--hub unix:…`), ready (GET /readyz), N connections,
+ * DaemonSet starts it (its Node flags on node's command line, `--hub unix:…`), ready (GET /readyz) and past its
+ * start-up work (no CPU used for 1 s), N connections,
  * the agents stopped (SIGTERM, by PID) after their last batch reached the hub. The rate is connections that
  * succeeded ÷ seconds from the first request to the last answer. The lab is removed at the end, also on failure and
  * Ctrl-C.
@@ -170,6 +171,19 @@ async function main(): Promise<void> {
       started.splice(started.indexOf(s), 1);
     }
   };
+  /** Past the agents' start-up work (module loading, JIT, first flush and node report): until they use no CPU. */
+  const agentsQuiet = async (agents: AgentUnderTest[]) => {
+    const total = () => agents.reduce((sum, a) => sum + cpuTicks(a.pid, 'an agent'), 0);
+    let prev = total();
+    let stable = 0;
+    for (const deadline = Date.now() + 30_000; stable < 2 && Date.now() < deadline; ) {
+      await sleep(500);
+      const now = total();
+      stable = now - prev <= agents.length ? stable + 1 : 0;
+      prev = now;
+    }
+    if (stable < 2) log('warning: the agents did not go quiet within 30 s of being ready');
+  };
   const pendingBatches = async (agents: AgentUnderTest[]) => {
     let n = 0;
     for (const a of agents) n += (await healthz<Json>(a.socket)).hub?.pending?.batches ?? 0;
@@ -179,7 +193,7 @@ async function main(): Promise<void> {
   const measure = async (roundNo: number, withAgents: boolean): Promise<Measurement> => {
     const agents = withAgents ? await startAgents() : [];
     try {
-      await sleep(2000); // past the start-up's own work (first flush, node report)
+      if (withAgents) await agentsQuiet(agents);
       const m0 = await Promise.all(agents.map((a) => readMetrics(a.socket)));
       const a0 = agents.map((a) => cpuTicks(a.pid, 'an agent'));
       const h0 = cpuTicks(hub.pid, 'the hub');
