@@ -27,7 +27,7 @@
  *      those polls; the cost of serving them is replayed afterwards and reported.
  *   7. Table on stdout, JSON on stdout's last line and in bench/results/conntrack-events.json.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -68,6 +68,8 @@ interface Options {
   extraReference: boolean;
   keepFiles: boolean;
   out: string;
+  /** node1's conntrack TIME_WAIT timeout (a lab namespace's own sysctl); undefined leaves the kernel's 120 s */
+  timeWaitSeconds?: number;
   agentNodeOptions: string[];
 }
 
@@ -83,6 +85,9 @@ const USAGE = `usage: node -r @swc-node/register bench/conntrack-events.ts [opti
   --no-resync                do not wait for and measure the agent's periodic resync
   --extra-reference          also run 'conntrack -E -e NEW,DESTROY -o id' (the agent subscribes to NEW and DESTROY)
   --keep-files               keep the work directory (agent log, conntrack -E output)
+  --time-wait-seconds N      node1's conntrack TIME_WAIT timeout for the run (default: the kernel's 120 s); a few
+                             seconds bring each connection's end (the conntrack source's DESTROY and the ended
+                             record's export) into the measured window
   --out FILE                 JSON results (default bench/results/conntrack-events.json)
   --agent-node-options FLAGS node flags for the agent's process, space-separated (e.g. --max-semi-space-size=16)`;
 
@@ -126,6 +131,12 @@ function parseOptions(argv: string[]): Options {
       case '--extra-reference': o.extraReference = true; break;
       case '--keep-files': o.keepFiles = true; break;
       case '--out': o.out = path.resolve(value()); break;
+      case '--time-wait-seconds': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new Error('--time-wait-seconds: a whole number of seconds, at least 1');
+        o.timeWaitSeconds = n;
+        break;
+      }
       case '--agent-node-options': o.agentNodeOptions = value().split(' ').filter(Boolean); break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
@@ -338,6 +349,11 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
   const nodePort = lab.services?.find((s) => s.namespace === svcNs && s.name === svcName)?.nodePorts?.[0] ?? 30080;
   const frontend = { address: node.addresses[0] ?? '198.18.0.11', port: nodePort };
   log(`lab ready: ${node.name} netns ${node.netns}, frontend ${frontend.address}:${frontend.port}, inventory ${lab.inventory}`);
+  if (opts.timeWaitSeconds !== undefined) {
+    // per network namespace: only the lab node's table ages faster; the host's own setting is untouched
+    execFileSync('ip', ['netns', 'exec', node.netns, 'sysctl', '-qw', `net.netfilter.nf_conntrack_tcp_timeout_time_wait=${opts.timeWaitSeconds}`]);
+    log(`${node.netns}: conntrack TIME_WAIT timeout ${opts.timeWaitSeconds} s`);
+  }
   const nodeNsIno = netnsInode(`/run/netns/${node.netns}`);
   const labNsInodes = new Map<number, string>();
   for (const ns of fs.readdirSync('/run/netns').filter((n) => n.startsWith(`${opts.name}-`))) {
@@ -873,7 +889,7 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
     date: new Date().toISOString(),
     command: `SWC_NODE_PROJECT=${path.join(ROOT, 'tsconfig.base.json')} node -r @swc-node/register bench/conntrack-events.ts ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { cores: os.cpus().length, cpuModel: os.cpus()[0]?.model, kernel, node: process.version, memMB: Math.round(os.totalmem() / 2 ** 20), clockTicks: CLK_TCK },
-    lab: { name: opts.name, topology: path.relative(ROOT, opts.topology), node: node.name, netns: node.netns, frontend: `${frontend.address}:${frontend.port}`, service: opts.service, via: node.name, client: opts.client },
+    lab: { name: opts.name, topology: path.relative(ROOT, opts.topology), node: node.name, netns: node.netns, frontend: `${frontend.address}:${frontend.port}`, service: opts.service, via: node.name, client: opts.client, conntrackTimeWaitSeconds: opts.timeWaitSeconds ?? 120 },
     observers: {
       agent: { command: `ip netns exec ${node.netns} ${agentShown}`, verified: agentVerified },
       conntrackE: { command: `ip netns exec ${node.netns} conntrack -E -e NEW -o id`, verified: ctVerified },

@@ -23,6 +23,7 @@
  *      by identity against each hub's GET /api/flows (bench/lib/identity-audit.ts).
  *   5. Table on stdout, JSON as stdout's last line and in bench/results/ebpf-vs-conntrack.json.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -51,6 +52,8 @@ interface Options {
   probeConnections: number;
   configs: { procs: number; concurrency: number }[];
   out: string;
+  /** node1's conntrack TIME_WAIT timeout (a lab namespace's own sysctl); undefined leaves the kernel's 120 s */
+  timeWaitSeconds?: number;
   agentNodeOptions: string[];
 }
 
@@ -60,6 +63,9 @@ const USAGE = `usage: node -r @swc-node/register bench/ebpf-vs-conntrack.ts [opt
   --connections N        connections in the measured run (default 20000)
   --probe-connections N  connections per rate-search probe (default 3000)
   --configs LIST         traffic settings to try, PROCSxCONCURRENCY, comma-separated (default 1x64,1x128,2x128); one skips the search
+  --time-wait-seconds N      node1's conntrack TIME_WAIT timeout for the run (default: the kernel's 120 s); a few
+                             seconds bring each connection's end (the conntrack source's DESTROY and the ended
+                             record's export) into the measured window
   --out FILE             JSON results (default bench/results/ebpf-vs-conntrack.json)
   --agent-node-options FLAGS  more Node flags for both agents, space-separated (e.g. "--cpu-prof --cpu-prof-dir=DIR")`;
 
@@ -95,6 +101,12 @@ function parseOptions(argv: string[]): Options {
       case '--probe-connections': o.probeConnections = count(); break;
       case '--configs': o.configs = parseConfigs(value()); break;
       case '--out': o.out = path.resolve(value()); break;
+      case '--time-wait-seconds': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new Error('--time-wait-seconds: a whole number of seconds, at least 1');
+        o.timeWaitSeconds = n;
+        break;
+      }
       case '--agent-node-options': o.agentNodeOptions = value().split(' ').filter(Boolean); break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
@@ -157,6 +169,11 @@ async function bench(opts: Options, workDir: string, sockets: { ebpf: string; co
   if (!node) throw new Error(`lab has no node ${opts.node}`);
   const [svcNs, svcName] = opts.service.split('/');
   const frontend = { address: node.addresses[0] ?? '198.18.0.11', port: lab.services?.find((s) => s.namespace === svcNs && s.name === svcName)?.nodePorts?.[0] ?? 30080 };
+  if (opts.timeWaitSeconds !== undefined) {
+    // per network namespace: only the lab node's table ages faster; the host's own setting is untouched
+    execFileSync('ip', ['netns', 'exec', node.netns, 'sysctl', '-qw', `net.netfilter.nf_conntrack_tcp_timeout_time_wait=${opts.timeWaitSeconds}`]);
+    log(`${node.netns}: conntrack TIME_WAIT timeout ${opts.timeWaitSeconds} s`);
+  }
   const nodeNsIno = netnsInode(`/run/netns/${node.netns}`);
   log(`lab ready: ${node.name} (${node.netns}), frontend ${frontend.address}:${frontend.port}`);
 
@@ -325,7 +342,7 @@ async function bench(opts: Options, workDir: string, sockets: { ebpf: string; co
     bench: 'ebpf-vs-conntrack',
     at: new Date().toISOString(),
     machine: { cores: os.cpus().length, kernel: os.release(), busyShare: round((sys1.busy - sys0.busy) / (sys1.total - sys0.total), 3) },
-    lab: { topology: path.relative(ROOT, opts.topology), node: node.name, frontend },
+    lab: { topology: path.relative(ROOT, opts.topology), node: node.name, frontend, conntrackTimeWaitSeconds: opts.timeWaitSeconds ?? 120 },
     probes,
     traffic,
     windowSeconds: round(windowSeconds, 2),
