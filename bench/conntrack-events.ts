@@ -865,7 +865,8 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
   const resyncPer10k = resyncResult?.observed ? round((resyncResult.agentCpuSeconds as number) * (10_000 / rate) / (AGENT_RESYNC_INTERVAL_MS / 1000)) : null;
 
   const targets = {
-    everyConnectionStoredAtTheHub: runA.hub.auditByIdentity.missing === 0 && runA.hub.auditByIdentity.made === runA.traffic.succeeded,
+    // audited = connections that connected (their tuples); every answered connection connected, so fewer means tuples went unrecorded
+    everyConnectionStoredAtTheHub: runA.hub.auditByIdentity.missing === 0 && runA.hub.auditByIdentity.made >= runA.traffic.succeeded,
     cpuAtMost1_2xConntrackE: runA.cpuRatio !== null ? runA.cpuRatio <= TARGET_CPU_RATIO : null,
     ...(runB ? { noConnectionMissingFromTheAgentApi: runB.agent.audit.connectionsWithOwnRecord >= runB.traffic.made } : {}),
   };
