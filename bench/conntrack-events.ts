@@ -636,6 +636,14 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
       clearInterval(watcher);
     }
     log(`${label}: traffic done: ${traffic.succeeded}/${traffic.made} succeeded in ${traffic.activeSeconds.toFixed(2)} s = ${traffic.connectionsPerSecond} conn/s; waiting for the observers to catch up`);
+    if (opts.timeWaitSeconds !== undefined) {
+      // the kernel sends a DESTROY when its garbage collector reaps the expired entry, seconds after TIME_WAIT ends:
+      // wait for the run's DESTROY events (reading /metrics, a small cost inside the window) so their work is counted
+      const destroys = async () => metric(await readMetrics(socket), 'natlens_agent_conntrack_events_total', 'kind="destroy"') - metric(mBefore, 'natlens_agent_conntrack_events_total', 'kind="destroy"');
+      let seen = 0;
+      for (const deadline = Date.now() + 120_000; (seen = await destroys()) < traffic.made && Date.now() < deadline; ) await sleep(1000);
+      log(`${label}: ${seen} DESTROY events by now (connections made ${traffic.made})`);
+    }
     const quiet = await waitQuiet(3000, audit ? 3 : 1);
     const a1 = agentTicks();
     const h1 = hubTicks();

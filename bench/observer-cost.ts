@@ -202,9 +202,12 @@ async function main(): Promise<void> {
       const s1 = systemCpu();
       const m: Measurement = { round: roundNo, agents: withAgents, traffic: run, machineBusyShare: round((s1.busy - s0.busy) / Math.max(1, s1.total - s0.total), 3) };
       if (withAgents) {
-        // the agents' cost of this traffic: until their last batch has reached the hub
-        for (const deadline = Date.now() + 60_000; (await pendingBatches(agents)) > 0 && Date.now() < deadline; ) await sleep(500);
-        await sleep(1500);
+        // the agents' cost of this traffic: until they have exported a record per connection (their flush interval is
+        // the shipped 5 s) and no batch waits for the hub
+        const exported = async () => (await Promise.all(agents.map((a) => readMetrics(a.socket)))).reduce((sum, after, i) => sum + metric(after, 'natlens_agent_exported_records_total') - metric(m0[i] ?? new Map(), 'natlens_agent_exported_records_total'), 0);
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(500)) {
+          if ((await exported()) >= run.succeeded && (await pendingBatches(agents)) === 0) break;
+        }
         m.agentsCpuSeconds = round(agents.reduce((sum, a, i) => sum + cpuTicks(a.pid, 'an agent') - (a0[i] ?? 0), 0) / CLK_TCK);
         m.hubCpuSeconds = round((cpuTicks(hub.pid, 'the hub') - h0) / CLK_TCK);
         m.agentsPeakRssMB = agents.map((a) => round((procStatusKb(a.pid, 'VmHWM') ?? 0) / 1024, 1));
