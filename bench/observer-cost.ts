@@ -149,6 +149,9 @@ async function main(): Promise<void> {
 
   let agentIndex = 0;
   const startAgents = async (): Promise<AgentUnderTest[]> => {
+    // the previous measurement's connections wait out TIME_WAIT in the nodes' tables: a conntrack source's first dump
+    // would export them as records inside this measurement
+    for (const n of lab.nodes) execFileSync('ip', ['netns', 'exec', n.netns, 'conntrack', '-F'], { stdio: 'ignore' });
     const agents = lab.nodes.map((n) =>
       startAgentInNetns({
         netns: n.netns,
