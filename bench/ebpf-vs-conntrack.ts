@@ -305,6 +305,14 @@ async function bench(opts: Options, workDir: string, sockets: { ebpf: string; co
   log(`run: ${opts.connections} connections, ${best.procs} process(es) x concurrency ${best.concurrency}`);
   const traffic = await runTraffic(best.procs, best.concurrency, opts.connections);
   log(`run: ${traffic.succeeded}/${traffic.made} succeeded in ${traffic.activeSeconds.toFixed(2)} s = ${traffic.connectionsPerSecond} conn/s; waiting for the observers to catch up`);
+  if (opts.timeWaitSeconds !== undefined) {
+    // the kernel sends a DESTROY when its conntrack garbage collector reaps the expired entry, seconds after TIME_WAIT
+    // ends: wait for the run's DESTROY events at the conntrack agent (its /metrics read once a second, inside the window)
+    const destroys = async () => metric(await readMetrics(sockets.conntrack), 'natlens_agent_conntrack_events_total', 'kind="destroy"') - metric(mBefore.conntrack, 'natlens_agent_conntrack_events_total', 'kind="destroy"');
+    let seen = 0;
+    for (const deadline = Date.now() + 120_000; (seen = await destroys()) < traffic.made && Date.now() < deadline; ) await sleep(1000);
+    log(`run: the conntrack agent has ${seen} DESTROY events (connections made ${traffic.made})`);
+  }
   const caughtUp = await waitQuiet(3000);
   const t1 = ticks();
   const sys1 = systemCpu();
