@@ -1,7 +1,7 @@
 import { ParseError } from '@natlens/agent-wire';
 import type { ConntrackEntry } from './conntrack-entry';
 import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN } from './netlink-constants';
-import { type NetlinkHeader, type NetlinkMessage, parseNetlinkDone, parseNetlinkError, parseNetlinkMessage } from './netlink-message';
+import { type NetlinkHeader, type NetlinkMessage, parseNetlinkDone, parseNetlinkDatagram, parseNetlinkError } from './netlink-message';
 import { parseConntrackMessage } from './parse-conntrack';
 
 /*
@@ -38,27 +38,7 @@ export interface ParseConntrackMessagesOptions {
 }
 
 export function parseConntrackMessages(buf: Buffer, options: ParseConntrackMessagesOptions = {}): ConntrackBatch {
-  const collect = options.mode === 'collect';
-  const batch: ConntrackBatch = { messages: [], errors: [] };
-  for (let offset = 0; offset < buf.length; ) {
-    let framed: { value: NetlinkMessage; consumed: number };
-    try {
-      framed = parseNetlinkMessage(buf, offset);
-    } catch (error) {
-      if (!collect || !(error instanceof ParseError)) throw error;
-      batch.errors.push(error);
-      break;
-    }
-    try {
-      const message = classifyConntrackMessage(buf, framed.value);
-      if (message !== undefined) batch.messages.push(message);
-    } catch (error) {
-      if (!collect || !(error instanceof ParseError)) throw error;
-      batch.errors.push(error);
-    }
-    offset += framed.consumed;
-  }
-  return batch;
+  return parseNetlinkDatagram(buf, classifyConntrackMessage, options.mode === 'collect');
 }
 
 /** One framed message by its nlmsg_type: a control message, an entry, or undefined for NLMSG_NOOP. */

@@ -18,7 +18,7 @@ import {
   NLMSG_HDRLEN,
   NLMSG_NOOP,
 } from './netlink-constants';
-import { formatNetlinkHeader, type NetlinkHeader, type NetlinkMessage, parseNetlinkDone, parseNetlinkError, parseNetlinkMessage } from './netlink-message';
+import { formatNetlinkHeader, type NetlinkHeader, type NetlinkMessage, parseNetlinkDone, parseNetlinkDatagram, parseNetlinkError } from './netlink-message';
 
 /*
  * conntrack's statistics over ctnetlink rather than /proc/net/stat/nf_conntrack (absent on kernels built without
@@ -88,27 +88,7 @@ export interface ConntrackStatsBatch {
  * message's position is only known from a trustworthy nlmsg_len). Nothing but ParseError is thrown.
  */
 export function parseConntrackStatsMessages(buf: Buffer, options: { mode?: 'strict' | 'collect' } = {}): ConntrackStatsBatch {
-  const collect = options.mode === 'collect';
-  const batch: ConntrackStatsBatch = { messages: [], errors: [] };
-  for (let offset = 0; offset < buf.length; ) {
-    let framed: { value: NetlinkMessage; consumed: number };
-    try {
-      framed = parseNetlinkMessage(buf, offset);
-    } catch (error) {
-      if (!collect || !(error instanceof ParseError)) throw error;
-      batch.errors.push(error);
-      break;
-    }
-    try {
-      const message = classifyStatsMessage(buf, framed.value);
-      if (message !== undefined) batch.messages.push(message);
-    } catch (error) {
-      if (!collect || !(error instanceof ParseError)) throw error;
-      batch.errors.push(error);
-    }
-    offset += framed.consumed; // at least NLMSG_HDRLEN: always advances
-  }
-  return batch;
+  return parseNetlinkDatagram(buf, classifyStatsMessage, options.mode === 'collect');
 }
 
 function classifyStatsMessage(buf: Buffer, message: NetlinkMessage): ConntrackStatsMessage | undefined {

@@ -104,6 +104,34 @@ export function parseNetlinkMessages(buf: Buffer): NetlinkMessage[] {
   return messages;
 }
 
+/**
+ * Every message of one datagram, each turned into a T by `classify` (undefined: skip it, e.g. NLMSG_NOOP). `collect`
+ * false throws the first ParseError; true reports a malformed message and reads on, and stops at a malformed nlmsghdr
+ * (the next message's position is only known from a trustworthy nlmsg_len). Nothing but ParseError is caught.
+ */
+export function parseNetlinkDatagram<T>(buf: Buffer, classify: (buf: Buffer, message: NetlinkMessage) => T | undefined, collect: boolean): { messages: T[]; errors: ParseError[] } {
+  const batch: { messages: T[]; errors: ParseError[] } = { messages: [], errors: [] };
+  for (let offset = 0; offset < buf.length; ) {
+    let framed: Parsed<NetlinkMessage>;
+    try {
+      framed = parseNetlinkMessage(buf, offset);
+    } catch (error) {
+      if (!collect || !(error instanceof ParseError)) throw error;
+      batch.errors.push(error);
+      break;
+    }
+    try {
+      const message = classify(buf, framed.value);
+      if (message !== undefined) batch.messages.push(message);
+    } catch (error) {
+      if (!collect || !(error instanceof ParseError)) throw error;
+      batch.errors.push(error);
+    }
+    offset += framed.consumed; // at least NLMSG_HDRLEN: always advances
+  }
+  return batch;
+}
+
 export interface NetlinkError {
   /** A positive errno (2 = ENOENT, 22 = EINVAL); 0 means the message is an ACK. The kernel sends it negated. */
   errno: number;
