@@ -10,8 +10,9 @@ import { count, useLabAgents } from './lab-agent-suite';
  * - snat-port-exhaustion: 100 connections held open at once through node1's node port for web-1 on node2, whose
  *   (node1, web-1:8080) pair has 64 SNAT ports. The eBPF agent reports every SYN conntrack refused as a
  *   dropped-nat-failure record of default/web, observed, reason nat-port-exhausted, one per insert_failed. The
- *   conntrack agent cannot see them (a refused packet is never an entry); the estimate from node1's counters and
- *   its records attributes them to default/web too, as estimated.
+ *   conntrack agent cannot see them (a refused packet is never an entry); its live estimate from node1's counters
+ *   (its health sampler) attributes them to default/web, as estimated, and so does the estimate computed here from
+ *   `conntrack -S` and its records.
  * - dns-race: pairs of queries at once from one source port to a UDP ClusterIP with two endpoints. This kernel
  *   (6.18) resolves the clashes (clash_resolve) instead of dropping (insert_failed): the eBPF agent must report
  *   exactly as many failures as conntrack counted, all of default/dns, whichever way the kernel went.
@@ -59,9 +60,15 @@ describe.each(PROXY_MODES)('NAT failures, kube-proxy %s mode (real kernel)', (pr
       const admitted = (sets[EBPF]?.receiver.all() ?? []).filter((r) => r.node === 'node1' && r.service?.name === 'web' && r.verdict === 'snat-expected' && r.firstSeen >= since - 1000);
       expect(new Set(admitted.map((r) => r.translated.sport)).size).toBe(64);
 
-      // conntrack: no record of a refused SYN (nothing was inserted); the estimate names the Service
-      expect(failuresOf(CONNTRACK, since)).toEqual([]);
-      const attempts = (sets[CONNTRACK]?.receiver.all() ?? []).filter((r: FlowRecord) => r.node === 'node1' && r.firstSeen >= since - 1000);
+      // conntrack: no observed record of a refused SYN (nothing was inserted). Whatever the agent's own estimate
+      // (from its health sampler's counters, read every few seconds) has published by now names default/web, as
+      // estimated; its reason depends on whether the sampler's dump still saw the pair full (nat-port-exhausted) or
+      // the held connections had closed (insert-failed, in proportion to new connections). When it publishes is
+      // not asserted here (the estimate computed below from `conntrack -S` checks the attribution itself).
+      const estimatedLive = failuresOf(CONNTRACK, since);
+      for (const record of estimatedLive) expect(`${record.node} ${record.service?.namespace}/${record.service?.name} observed=${record.natFailure?.observed}`).toBe('node1 default/web observed=false');
+      for (const record of estimatedLive) expect(['nat-port-exhausted', 'insert-failed']).toContain(record.natFailure?.reason);
+      const attempts = (sets[CONNTRACK]?.receiver.all() ?? []).filter((r: FlowRecord) => r.node === 'node1' && r.firstSeen >= since - 1000 && r.verdict !== 'dropped-nat-failure');
       expect(attempts.filter((r) => r.service?.name === 'web')).toHaveLength(64);
       // the pair's ports in use, from the conntrack agent's own records; its range from the example's masqueradePortRange
       const onPair = attempts.filter((r) => r.snat && r.translated.src === '198.18.0.11' && r.translated.dst === '198.19.2.11' && r.translated.dport === 8080);
