@@ -204,8 +204,9 @@ describe('hub replicas consuming from NATS JetStream', () => {
     const nc = await connect({ servers: nats.url });
     try {
       const js = nc.jetstream();
-      const good = flowRecord({ node: 'node-9', flowId: 'conntrack:node-9:good' });
-      const bad = { node: 'node-9', sentAt: Date.now(), records: [good, { ...flowRecord({ node: 'node-9' }), verdict: 'masqueraded' }] };
+      // now, not the fixture's 2023 default: the hub refuses records older than its rollup retention
+      const good = flowRecord({ node: 'node-9', flowId: 'conntrack:node-9:good', firstSeen: Date.now() - 1000 });
+      const bad = { node: 'node-9', sentAt: Date.now(), records: [good, { ...flowRecord({ node: 'node-9', firstSeen: Date.now() - 1000 }), verdict: 'masqueraded' }] };
       await js.publish('natlens.flows.node-9', JSON.stringify(bad), { msgID: 'node-9:bad' });
       await js.publish('natlens.flows.node-9', 'not json at all', { msgID: 'node-9:garbage' });
       await js.publish('natlens.flows.node-9', JSON.stringify({ node: 'node-9', sentAt: Date.now(), records: [good] }), { msgID: 'node-9:good' });
