@@ -69,3 +69,50 @@ describe('FlowAggregator with several sources', () => {
     expect(sut.get('capture-only')).toMatchObject({ source: 'pcap' });
   });
 });
+
+describe('FlowAggregator holding new flows for their end', () => {
+  const hold = 1000;
+  let sut: FlowAggregator;
+  let clock: jest.SpiedFunction<typeof Date.now>;
+  beforeEach(() => {
+    clock = jest.spyOn(Date, 'now').mockReturnValue(10_000);
+    sut = new FlowAggregator(hold);
+  });
+  afterEach(() => clock.mockRestore());
+
+  const cases: Array<{ name: string; endsAfterMs: number | undefined; flushes: number[]; exported: Array<Array<Partial<FlowRecord>>> }> = [
+    { name: 'a connection that ends within the hold is exported once, ended', endsAfterMs: 300, flushes: [250, 550], exported: [[], [{ flowId: 'a', ended: true }]] },
+    { name: 'an open connection goes out once it is as old as the hold', endsAfterMs: undefined, flushes: [250, 999, 1000], exported: [[], [], [{ flowId: 'a' }]] },
+    { name: 'a connection that outlives the hold is exported open, then ended', endsAfterMs: 1500, flushes: [1200, 1600], exported: [[{ flowId: 'a' }], [{ flowId: 'a', ended: true }]] },
+  ];
+  it.each(cases)('$name', ({ endsAfterMs, flushes, exported }) => {
+    sut.upsert(record('a'));
+    const seen: FlowRecord[][] = [];
+    let ended = false;
+    for (const at of flushes) {
+      if (endsAfterMs !== undefined && !ended && at >= endsAfterMs) {
+        sut.touch('a', 10_000 + endsAfterMs, undefined, 'CLOSE', undefined, true);
+        ended = true;
+      }
+      seen.push(sut.flush(10_000 + at));
+    }
+    expect(seen).toEqual(exported.map((batch) => batch.map((over) => expect.objectContaining(over))));
+  });
+
+  it('counts the flows it held, and a shutdown flush sends them however young', () => {
+    sut.upsert(record('a'));
+    sut.upsert(record('b'));
+    expect(sut.flush(10_100)).toEqual([]);
+    expect(sut.holding).toBe(2);
+    expect(sut.flush(10_200, true).map((r) => r.flowId)).toEqual(['a', 'b']);
+    expect(sut.holding).toBe(0);
+    expect(sut.flush(10_300)).toEqual([]);
+  });
+
+  it('does not hold a flow twice: once exported, its changes go out at the next flush', () => {
+    sut.upsert(record('a'));
+    expect(sut.flush(11_000)).toHaveLength(1);
+    sut.touch('a', 11_100, undefined, 'ESTABLISHED');
+    expect(sut.flush(11_200)).toEqual([expect.objectContaining({ flowId: 'a', state: 'ESTABLISHED' })]);
+  });
+});

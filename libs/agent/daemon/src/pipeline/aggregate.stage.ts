@@ -7,10 +7,20 @@ import type { FlowRecord } from '@natlens/shared-model';
  *
  * The flows changed since the last flush are kept apart (`dirty`, in the order they changed), so a flush visits
  * those rather than every flow held, and a held flow costs its record and nothing more.
+ *
+ * A flow not yet exported may be held back until it is `holdNewMs` old: most connections end within milliseconds, and
+ * a flush that fell between a connection's start and its end (at a high rate an ending flow triggers one every
+ * quarter second) would otherwise send it twice, once open and once ended. Held, it goes out once, ended.
  */
 export class FlowAggregator {
   private readonly flows = new Map<string, FlowRecord>();
   private readonly dirty = new Set<string>();
+  /** Flows never exported, with when they were first held (Date.now() of their first upsert). */
+  private readonly unexported = new Map<string, number>();
+  private held = 0;
+
+  /** @param holdNewMs how long a new, open flow may wait for its end before it is exported (0: not at all). */
+  constructor(private readonly holdNewMs = 0) {}
 
   get size(): number {
     return this.flows.size;
@@ -27,6 +37,7 @@ export class FlowAggregator {
     this.dirty.add(record.flowId);
     if (!before) {
       this.flows.set(record.flowId, record);
+      if (this.holdNewMs > 0) this.unexported.set(record.flowId, Date.now());
       return record.ended === true;
     }
     // Records carry every key (enrich.ts), absent ones as undefined: what the newer one lacks, the older one keeps.
@@ -84,24 +95,38 @@ export class FlowAggregator {
     return ended;
   }
 
+  /** Open flows held back from the last flush because they were younger than holdNewMs: the next flush sends them. */
+  get holding(): number {
+    return this.held;
+  }
+
   /**
    * The records that changed since the last flush. A flow still held is exported as a copy (later touches must not
    * change what was exported); an ended flow is forgotten here, so its record itself goes out: one record object
    * fewer per connection, and these live long enough (in the recent ring) for the garbage collector to copy them.
+   * `now` decides which new flows are still young enough to hold; `all` exports them too (shutdown).
    */
-  flush(): FlowRecord[] {
+  flush(now = Date.now(), all = false): FlowRecord[] {
     const out: FlowRecord[] = [];
+    const keep: string[] = [];
     for (const flowId of this.dirty) {
       const record = this.flows.get(flowId);
       if (!record) continue;
+      const heldSince = this.unexported.get(flowId);
       if (record.ended) {
         out.push(record);
         this.flows.delete(flowId);
+        if (heldSince !== undefined) this.unexported.delete(flowId);
+      } else if (heldSince !== undefined && !all && now - heldSince < this.holdNewMs) {
+        keep.push(flowId);
       } else {
         out.push({ ...record });
+        if (heldSince !== undefined) this.unexported.delete(flowId);
       }
     }
     this.dirty.clear();
+    for (const flowId of keep) this.dirty.add(flowId);
+    this.held = keep.length;
     return out;
   }
 }

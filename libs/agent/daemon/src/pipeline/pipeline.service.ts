@@ -24,6 +24,11 @@ import { SourceMerge } from './source-merge';
 const MAX_ACTIVE_FLOWS = 1_000_000;
 /** A connection's end is exported this soon rather than at the next interval. */
 const END_FLUSH_DELAY_MS = 250;
+/**
+ * A new, open connection waits up to this long for its end before it is exported (aggregate.stage.ts), so a short
+ * connection is sent once, ended, rather than open and then ended; never longer than the flush interval.
+ */
+const NEW_FLOW_HOLD_MS = 1000;
 const ENRICH_BATCH = 2048;
 /** How often first sights waiting for a better source (source-merge.ts) are checked. */
 const MERGE_EXPIRE_INTERVAL_MS = 500;
@@ -40,11 +45,12 @@ const MERGE_EXPIRE_INTERVAL_MS = 500;
 @Injectable()
 export class PipelineService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly observed: BoundedQueue<ObservedConnection>;
-  private readonly aggregator = new FlowAggregator();
+  private readonly aggregator: FlowAggregator;
   private readonly listeners = new Set<(records: FlowRecord[]) => void>();
   private consumer: { stop(): void } | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private endFlush: NodeJS.Timeout | undefined;
+  private heldFlush: NodeJS.Timeout | undefined;
   private accounting: ReturnType<typeof ensureAccounting> | undefined;
   private startedAt = Date.now();
   /** Set on every batch: the labelled child is resolved once rather than per call. */
@@ -69,6 +75,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(HUB_EXPORTER) private readonly exporter: HubExporter | null,
   ) {
     this.observed = new BoundedQueue('observed', config.queueCapacity);
+    this.aggregator = new FlowAggregator(Math.min(NEW_FLOW_HOLD_MS, config.flushIntervalMs));
     this.observedDepth = metrics.queueDepth.labels({ queue: 'observed' });
     const names = [...new Set(sources.map((source) => source.name))];
     this.merge = names.length > 1 ? new SourceMerge({ sources: names }) : undefined;
@@ -188,10 +195,17 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     }, END_FLUSH_DELAY_MS);
   }
 
-  /** Exports what changed since the last flush. */
-  flush(): FlowRecord[] {
-    const records = this.aggregator.flush();
+  /** Exports what changed since the last flush; `all`: new flows too, however young (shutdown). */
+  flush(all = false): FlowRecord[] {
+    const records = this.aggregator.flush(Date.now(), all);
     this.metrics.activeFlows.set(this.aggregator.size);
+    // Flows held back for their end go out at the latest one hold later, not a whole interval later.
+    if (this.aggregator.holding > 0 && !this.heldFlush && this.sourcesStarted) {
+      this.heldFlush = setTimeout(() => {
+        this.heldFlush = undefined;
+        this.flush();
+      }, Math.min(NEW_FLOW_HOLD_MS, this.config.flushIntervalMs));
+    }
     return this.publish(records);
   }
 
@@ -242,8 +256,9 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     clearInterval(this.flushTimer);
     clearInterval(this.mergeTimer);
     clearTimeout(this.endFlush);
+    clearTimeout(this.heldFlush);
     this.consumer?.stop();
-    this.flush();
+    this.flush(true);
     this.exporter?.stop();
     await this.cluster.stop();
   }
