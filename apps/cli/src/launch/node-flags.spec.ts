@@ -110,9 +110,21 @@ describe('natlens agent started without its Node flags (root: network namespace)
     const child = agent.children[0] as number;
     agent.parent.kill('SIGKILL');
     await agent.exit;
-    await until(async () => !existsSync(`/proc/${child}`), 15_000, () => `agent ${child} still runs after its parent was killed`);
+    // the child notices within a second and then shuts down gracefully (flush, close sockets): seconds on a loaded CI machine
+    await until(async () => !existsSync(`/proc/${child}`), 30_000, () => `agent ${child} still runs 30 s after its parent was killed (${processState(child)}); its output: ${agent.output()}`);
   }, 90_000);
 });
+
+/** State and parent of a process from /proc/<pid>/stat, to tell a running agent from an unreaped one. */
+function processState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `state ${state}, parent ${ppid}`;
+  } catch {
+    return 'gone';
+  }
+}
 
 function childrenOf(pid: number): number[] {
   const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
