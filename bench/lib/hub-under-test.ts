@@ -100,6 +100,8 @@ export function readJson<T>(file: string): T {
 }
 
 export interface StoreShape {
+  /** Rows in `flows`: one per (node, flowId) stored. */
+  flows: number;
   /** Rollup rows of one Service (all minutes): what its long-window evidence reads. */
   flowMinuteRows: number;
   clientMinuteRows: number;
@@ -109,13 +111,13 @@ export interface StoreShape {
 
 /** Read after the hub has stopped: how big the store and one Service's rollups grew. */
 export async function storeShape(store: string, serviceKey: string): Promise<StoreShape> {
-  const count = `SELECT (SELECT COUNT(*) FROM flow_minute WHERE service_key = $1) AS f, (SELECT COUNT(*) FROM client_minute WHERE service_key = $1) AS c`;
+  const count = `SELECT (SELECT COUNT(*) FROM flow_minute WHERE service_key = $1) AS f, (SELECT COUNT(*) FROM client_minute WHERE service_key = $1) AS c, (SELECT COUNT(*) FROM flows) AS n`;
   if (store.startsWith('sqlite://')) {
     const path = store.slice('sqlite://'.length);
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path, { readonly: true });
     try {
-      const row = db.prepare(count.replaceAll('$1', '@key')).get({ key: serviceKey }) as { f: number; c: number };
+      const row = db.prepare(count.replaceAll('$1', '@key')).get({ key: serviceKey }) as { f: number; c: number; n: number };
       const size = (file: string) => {
         try {
           return statSync(file).size;
@@ -123,7 +125,7 @@ export async function storeShape(store: string, serviceKey: string): Promise<Sto
           return 0;
         }
       };
-      return { flowMinuteRows: row.f, clientMinuteRows: row.c, storeBytes: size(path) + size(`${path}-wal`) };
+      return { flows: row.n, flowMinuteRows: row.f, clientMinuteRows: row.c, storeBytes: size(path) + size(`${path}-wal`) };
     } finally {
       db.close();
     }
@@ -132,9 +134,9 @@ export async function storeShape(store: string, serviceKey: string): Promise<Sto
   const client = new Client({ connectionString: store });
   await client.connect();
   try {
-    const row = (await client.query<{ f: string; c: string }>(count, [serviceKey])).rows[0];
+    const row = (await client.query<{ f: string; c: string; n: string }>(count, [serviceKey])).rows[0];
     const size = (await client.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n')).rows[0];
-    return { flowMinuteRows: Number(row?.f), clientMinuteRows: Number(row?.c), storeBytes: Number(size?.n) };
+    return { flows: Number(row?.n), flowMinuteRows: Number(row?.f), clientMinuteRows: Number(row?.c), storeBytes: Number(size?.n) };
   } finally {
     await client.end();
   }
