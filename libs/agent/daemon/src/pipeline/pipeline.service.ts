@@ -63,6 +63,8 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
   private readonly probers = new HealthCheckProbers();
   /** Set once every source's start() returned. */
   private sourcesStarted = false;
+  /** How long a new, open flow waits for its end before it is exported (the hold, capped by the flush interval). */
+  private readonly holdNewMs: number;
 
   constructor(
     @Inject(AGENT_CONFIG) private readonly config: AgentConfig,
@@ -75,7 +77,8 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(HUB_EXPORTER) private readonly exporter: HubExporter | null,
   ) {
     this.observed = new BoundedQueue('observed', config.queueCapacity);
-    this.aggregator = new FlowAggregator(Math.min(NEW_FLOW_HOLD_MS, config.flushIntervalMs));
+    this.holdNewMs = Math.min(NEW_FLOW_HOLD_MS, config.flushIntervalMs);
+    this.aggregator = new FlowAggregator(this.holdNewMs);
     this.observedDepth = metrics.queueDepth.labels({ queue: 'observed' });
     const names = [...new Set(sources.map((source) => source.name))];
     this.merge = names.length > 1 ? new SourceMerge({ sources: names }) : undefined;
@@ -204,7 +207,7 @@ export class PipelineService implements OnApplicationBootstrap, OnApplicationShu
       this.heldFlush = setTimeout(() => {
         this.heldFlush = undefined;
         this.flush();
-      }, Math.min(NEW_FLOW_HOLD_MS, this.config.flushIntervalMs));
+      }, this.holdNewMs);
     }
     return this.publish(records);
   }
