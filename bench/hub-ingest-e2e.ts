@@ -276,6 +276,7 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
   line('  CPU pressure (some avg10) before / after', `${measured.cpuPressureAvg10[0]} / ${measured.cpuPressureAvg10[1]} %`);
   line('stored records (rows in flows, read from the store)', fmt(stored));
   line('store size; svc-0 rollup rows (flow_minute / client_minute)', `${fmt(storeFigures.storeBytes / 2 ** 30, 2)} GiB; ${fmt(storeFigures.flowMinuteRows)} / ${fmt(storeFigures.clientMinuteRows)}`);
+  line('svc-0 long-window rows (flow_hour / client_latest)', `${fmt(storeFigures.flowHourRows)} / ${fmt(storeFigures.clientLatestRows)}`);
   for (const [label, f] of [['last hour', lastHour.figures], ['30 days', days30.figures]] as const) {
     line(`evidence svc-0, ${label} (${fmt(f.connections)} connections): cold / warm median`, `${fmt(f.coldMs, 1)} / ${fmt(f.warm.median, 1)} ms (warm ${fmt(f.warm.min, 1)}–${fmt(f.warm.max, 1)})`);
   }

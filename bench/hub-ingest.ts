@@ -25,8 +25,8 @@ import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceCounts } from '@natlens/shared-analysis';
 import type { FlowRepository } from '../libs/hub/server/src/storage/flow-repository';
 import { openFlowRepository } from '../libs/hub/server/src/storage/open-flow-repository';
-import { flowRow, planIngest } from '../libs/hub/server/src/storage/ingest-plan';
-import { clientMinuteValues, flowMinuteValues, flowRowValues } from '../libs/hub/server/src/storage/flow-row';
+import { clientLatestUpdates, flowRow, planIngest } from '../libs/hub/server/src/storage/ingest-plan';
+import { clientHourValues, clientMinuteValues, flowHourValues, flowMinuteValues, flowRowValues } from '../libs/hub/server/src/storage/flow-row';
 import { migrateSqlite } from '../libs/hub/server/src/storage/schema-migration';
 import { openSqliteDatabase, prepareSqliteIngest, startBackgroundCheckpoints } from '../libs/hub/server/src/storage/sqlite-flow.repository';
 import { flowRecord, startTestPostgres } from '../libs/hub/server/src/testing';
@@ -179,14 +179,23 @@ async function sqliteSteps(dir: string, count: number): Promise<StepFigures> {
       const plan = planIngest(rows, new Map());
       lap('plan');
       const flowValues = plan.upserts.map(flowRowValues);
-      const rollupValues = [...plan.flowMinuteDeltas.map(flowMinuteValues), ...plan.clientMinuteDeltas.map(clientMinuteValues)];
-      const flowMinutes = plan.flowMinuteDeltas.length;
-      rollupRows += rollupValues.length;
+      const flowMinuteRows = plan.flowMinuteDeltas.map(flowMinuteValues);
+      const flowHourRows = plan.flowHourDeltas.map(flowHourValues);
+      const clientMinuteRows = plan.clientMinuteDeltas.map(clientMinuteValues);
       t = process.hrtime.bigint();
       begin.run();
       for (const values of flowValues) sql.insertFlow.run(values);
       lap('flows');
-      for (let k = 0; k < rollupValues.length; k++) (k < flowMinutes ? sql.flowMinute : sql.clientMinute).run(rollupValues[k]);
+      // As the store does (sqlite-flow.repository.ts ingest): minutes, hours, client minutes read back, latest minutes.
+      for (const values of flowMinuteRows) sql.flowMinute.run(values);
+      for (const values of flowHourRows) sql.flowHour.run(values);
+      let k = 0;
+      const latest = clientLatestUpdates(plan.clientMinuteDeltas, () => {
+        sql.clientMinute.run(clientMinuteRows[k++]);
+        return undefined; // new records only: no delta is negative
+      });
+      for (const client of latest.active) sql.clientLatest.run(clientHourValues(client));
+      rollupRows += flowMinuteRows.length + flowHourRows.length + clientMinuteRows.length + latest.active.length;
       lap('rollups');
       commit.run();
       lap('commit');

@@ -19,7 +19,8 @@ describe('RetentionService', () => {
     const config = hubConfigSchema.parse({ ingestTokens: ['x'.repeat(16)], rawRetentionMs: 2 * hour, rollupRetentionMs: 24 * hour });
     const sut = new RetentionService(repository, config, new HubMetrics(), () => now, pino({ level: 'silent' }));
 
-    expect(await sut.runOnce()).toEqual({ raw: 2, rollups: 3, services: 0 });
+    // the 30-hour-old record's minute row, its two client-minute rows and its hour row
+    expect(await sut.runOnce()).toEqual({ raw: 2, rollups: 4, services: 0 });
     expect(await repository.countFlows()).toBe(1);
     const counts = await repository.evidenceCounts({ namespace: 'default', name: 'web' }, { from: now - 48 * hour, to: now });
     expect(counts.rows.reduce((sum, row) => sum + row.connections, 0)).toBe(2);

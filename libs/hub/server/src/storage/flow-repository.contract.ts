@@ -161,6 +161,68 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     expect(fromRaw.rows.length).toBeGreaterThan(0);
   });
 
+  describe('long windows (whole hours from flow_hour, distinct clients from their latest minute)', () => {
+    const HOUR = 3_600_000;
+    // ≈ 68 hours of records every 10m17s: 30 clients, half SNATed, four pods on two nodes
+    const spread = () =>
+      Array.from({ length: 400 }, (_, i) => {
+        const client = `198.51.100.${(i % 30) + 1}`;
+        const endpoint = { pod: `web-${(i % 4) + 1}`, node: `node${(i % 2) + 1}`, ip: `198.19.${(i % 2) + 1}.${11 + (i % 4)}` };
+        return flowRecord({ node: `node${(i % 3) + 1}`, firstSeen: T0 + i * 617_000, client, seenAs: i % 2 === 0 ? '198.18.0.11' : client, endpoint });
+      });
+    const newest = T0 + 399 * 617_000;
+    const hourStart = Math.ceil(T0 / HOUR) * HOUR;
+
+    it.each([
+      ['every hour, ending after the newest record', { from: T0 - HOUR, to: T0 + 80 * HOUR }],
+      ['hours and minutes cut at both edges', { from: T0 + 5 * HOUR + 17_000, to: T0 + 50 * HOUR + 33_000 }],
+      ['ending just after the newest record', { from: T0 + 90_000, to: newest + 1 }],
+      ['ending at the newest record (which is outside)', { from: T0 + 2 * HOUR + 1, to: newest }],
+      ['ending inside the newest minute, before its record', { from: T0, to: newest - 1 }],
+      ['a whole day of whole hours', { from: hourStart, to: hourStart + 24 * HOUR }],
+    ])('%s: evidence and the Service list equal a raw scan', async (_name, window) => {
+      await sut.ingest(spread());
+      const fromRollups = sorted(await sut.evidenceCounts(web, window, 'rollups'));
+      const fromRaw = sorted(await sut.evidenceCounts(web, window, 'raw'));
+      expect(fromRollups).toEqual(fromRaw);
+      expect(fromRaw.distinctOriginal).toBeGreaterThan(0);
+      const [listed] = await sut.serviceCounts(window);
+      expect(listed?.connections).toBe(fromRaw.rows.reduce((sum, r) => sum + r.connections, 0));
+    });
+
+    it('a re-sent record that takes a client\'s only connection of its latest hour away: counts stay exact, before and after retention recomputes that hour', async () => {
+      const early = flowRecord({ firstSeen: T0, client: '198.51.100.1' });
+      const late = flowRecord({ firstSeen: T0 + 3 * HOUR, client: '198.51.100.1' });
+      const other = flowRecord({ firstSeen: T0 + 3 * HOUR + 1000, client: '198.51.100.2' });
+      await sut.ingest([early, late, other]);
+      // the late connection re-sent as another client's (its header was read later, say): .1's latest minute empties
+      await sut.ingest([{ ...late, lastSeen: late.lastSeen + 1000, original: { ...late.original, src: '198.51.100.3' }, translated: { ...late.translated, src: '198.51.100.3' } }]);
+      const windows = [ALL, { from: T0 + HOUR, to: ALL.to }, { from: T0 - 30_000, to: T0 + 4 * HOUR }];
+      const check = async (expected: number[]) => {
+        for (const window of windows) expect(sorted(await sut.evidenceCounts(web, window, 'rollups'))).toEqual(sorted(await sut.evidenceCounts(web, window, 'raw')));
+        expect(await Promise.all(windows.map(async (w) => (await sut.evidenceCounts(web, w)).distinctOriginal))).toEqual(expected);
+      };
+      await check([3, 2, 3]);
+      await sut.deleteExpired({ rawBefore: 0, rollupsBefore: 0 });
+      await check([3, 2, 3]);
+    });
+
+    it('expiring rollups keeps the hour the cutoff falls in equal to its remaining minutes', async () => {
+      const minute5 = flowRecord({ firstSeen: hourStart + 5 * 60_000, client: '198.51.100.5' });
+      const minute50 = flowRecord({ firstSeen: hourStart + 50 * 60_000, client: '198.51.100.50' });
+      const later = flowRecord({ firstSeen: hourStart + 2 * HOUR + 60_000, client: '198.51.100.50' });
+      await sut.ingest([minute5, minute50, later]);
+      const removed = await sut.deleteExpired({ rawBefore: 0, rollupsBefore: hourStart + 30 * 60_000 });
+      // minute 5's flow_minute row and its two client_minute rows (its client's latest hour is the cutoff's own hour)
+      expect(removed.rollups).toBe(3);
+      const wholeHours = { from: hourStart, to: hourStart + 3 * HOUR };
+      const counts = await sut.evidenceCounts(web, wholeHours);
+      expect(counts.rows.reduce((sum, r) => sum + r.connections, 0)).toBe(2);
+      expect([counts.distinctOriginal, counts.distinctSeenByPods]).toEqual([1, 1]);
+      expect((await sut.serviceCounts(wholeHours))[0]?.connections).toBe(2);
+    });
+  });
+
   it('counts distinct clients as sent and as seen by pods', async () => {
     await sut.ingest(workload());
     const counts = await sut.evidenceCounts(web, ALL);

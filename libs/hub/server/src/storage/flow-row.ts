@@ -1,6 +1,6 @@
 import type { ServiceTypeName, TrafficPolicyName } from '@natlens/shared-analysis';
 import type { StoredService } from './flow-repository';
-import type { ClientMinuteDims, Delta, FlowMinuteDims, FlowRow } from './ingest-plan';
+import type { ClientHour, ClientMinuteDims, Delta, FlowHourDims, FlowMinuteDims, FlowRow } from './ingest-plan';
 
 /** A row of `flows` as bind values, in FLOW_COLUMNS order. */
 export function flowRowValues(row: FlowRow): (string | number)[] {
@@ -13,6 +13,16 @@ export function flowRowValues(row: FlowRow): (string | number)[] {
 /** A flow_minute delta as bind values: its dimensions in primary-key order, then the delta. */
 export function flowMinuteValues({ dims: d, delta }: Delta<FlowMinuteDims>): (string | number)[] {
   return [d.serviceKey, d.minute, d.node, d.entry, d.verdict, d.clientKind, d.snat ? 1 : 0, d.snatAddress, d.endpointNamespace, d.endpointPod, d.endpointNode, delta];
+}
+
+/** A flow_hour delta as bind values: its dimensions in primary-key order, then the delta. */
+export function flowHourValues({ dims: d, delta }: Delta<FlowHourDims>): (string | number)[] {
+  return [d.serviceKey, d.hour, d.node, d.entry, d.verdict, d.clientKind, d.snat ? 1 : 0, d.snatAddress, d.endpointNamespace, d.endpointPod, d.endpointNode, delta];
+}
+
+/** A client and an hour as bind values: service_key, side, address, hour. */
+export function clientHourValues(client: ClientHour): (string | number)[] {
+  return [client.serviceKey, client.side, client.address, client.hour];
 }
 
 /** A client_minute delta as bind values: service_key, minute, side, address, delta. */

@@ -15,6 +15,7 @@ import { encodeRecord } from './record-codec';
  */
 
 export const MINUTE_MS = 60_000;
+export const MINUTES_PER_HOUR = 60;
 
 export interface FlowMinuteDims {
   readonly serviceKey: string;
@@ -30,6 +31,9 @@ export interface FlowMinuteDims {
   readonly endpointPod: string;
   readonly endpointNode: string;
 }
+
+/** A flow_hour row's dimensions: flow_minute's, summed over the hour (minute / 60). */
+export type FlowHourDims = Omit<FlowMinuteDims, 'minute'> & { readonly hour: number };
 
 export type ClientSide = 'original' | 'seen';
 
@@ -85,6 +89,8 @@ export interface IngestPlan {
   readonly upserts: FlowRow[];
   readonly insertedCount: number;
   readonly flowMinuteDeltas: Delta<FlowMinuteDims>[];
+  /** The same deltas summed per hour. */
+  readonly flowHourDeltas: Delta<FlowHourDims>[];
   readonly clientMinuteDeltas: Delta<ClientMinuteDims>[];
   /** The latest record per Service (by lastSeen), to refresh its type and policy. */
   readonly services: FlowRecord[];
@@ -177,6 +183,13 @@ function countsInEvidence(row: FlowDims): boolean {
   return row.leg === 'entry' && row.serviceKey !== '' && row.verdict !== 'not-service';
 }
 
+/** Adds `sign` to the delta under `key`, creating it with `dims()` the first time. */
+function bump<D>(deltas: Map<string, Delta<D>>, key: string, sign: number, dims: () => D): void {
+  const entry = deltas.get(key);
+  if (entry) entry.delta += sign;
+  else deltas.set(key, { dims: dims(), delta: sign });
+}
+
 function nonZero<D>(entries: Map<string, Delta<D>>): Delta<D>[] {
   const out: Delta<D>[] = [];
   for (const entry of entries.values()) if (entry.delta !== 0) out.push(entry);
@@ -189,26 +202,22 @@ function nonZero<D>(entries: Map<string, Delta<D>>): Delta<D>[] {
  */
 export function planIngest(rows: readonly FlowRow[], stored: ReadonlyMap<string, FlowDims>): IngestPlan {
   const flowMinutes = new Map<string, Delta<FlowMinuteDims>>();
+  const flowHours = new Map<string, Delta<FlowHourDims>>();
   const clientMinutes = new Map<string, Delta<ClientMinuteDims>>();
-  const addClient = (key: string, serviceKey: string, minute: number, side: ClientSide, address: string, sign: number) => {
-    const entry = clientMinutes.get(key);
-    if (entry) entry.delta += sign;
-    else clientMinutes.set(key, { dims: { serviceKey, minute, side, address }, delta: sign });
-  };
+  const addClient = (key: string, serviceKey: string, minute: number, side: ClientSide, address: string, sign: number) =>
+    bump(clientMinutes, key, sign, () => ({ serviceKey, minute, side, address }));
   const contribute = (d: FlowDims, sign: 1 | -1) => {
     if (!countsInEvidence(d)) return;
     const minute = Math.floor(d.firstSeen / MINUTE_MS);
+    const hour = Math.floor(minute / MINUTES_PER_HOUR);
     const prefix = `${d.serviceKey}\u0000${minute}\u0000`;
-    const key = `${prefix}${d.node}\u0000${d.entry}\u0000${d.verdict}\u0000${d.clientKind}\u0000${d.snat ? 1 : 0}\u0000${d.snatAddress}\u0000${d.endpointNamespace}\u0000${d.endpointPod}\u0000${d.endpointNode}`;
-    const entry = flowMinutes.get(key);
-    if (entry) entry.delta += sign;
-    else {
-      const dims: FlowMinuteDims = {
-        serviceKey: d.serviceKey, minute, node: d.node, entry: d.entry, verdict: d.verdict, clientKind: d.clientKind, snat: d.snat, snatAddress: d.snatAddress,
-        endpointNamespace: d.endpointNamespace, endpointPod: d.endpointPod, endpointNode: d.endpointNode,
-      };
-      flowMinutes.set(key, { dims, delta: sign });
-    }
+    const dimsKey = `${d.node}\u0000${d.entry}\u0000${d.verdict}\u0000${d.clientKind}\u0000${d.snat ? 1 : 0}\u0000${d.snatAddress}\u0000${d.endpointNamespace}\u0000${d.endpointPod}\u0000${d.endpointNode}`;
+    const dims = () => ({
+      serviceKey: d.serviceKey, node: d.node, entry: d.entry, verdict: d.verdict, clientKind: d.clientKind, snat: d.snat, snatAddress: d.snatAddress,
+      endpointNamespace: d.endpointNamespace, endpointPod: d.endpointPod, endpointNode: d.endpointNode,
+    });
+    bump(flowMinutes, prefix + dimsKey, sign, () => ({ ...dims(), minute }));
+    bump(flowHours, `${d.serviceKey}\u0000${hour}\u0000${dimsKey}`, sign, () => ({ ...dims(), hour }));
     const sentBy = d.realClientIp !== '' ? d.realClientIp : d.clientIp;
     addClient(`${prefix}o\u0000${sentBy}`, d.serviceKey, minute, 'original', sentBy, sign);
     addClient(`${prefix}s\u0000${d.seenIp}`, d.serviceKey, minute, 'seen', d.seenIp, sign);
@@ -239,7 +248,48 @@ export function planIngest(rows: readonly FlowRow[], stored: ReadonlyMap<string,
     upserts: [...current.values()],
     insertedCount,
     flowMinuteDeltas: nonZero(flowMinutes),
+    flowHourDeltas: nonZero(flowHours),
     clientMinuteDeltas: nonZero(clientMinutes),
     services: [...services.values()],
   };
+}
+
+/** A client of a Service on one side, as client_latest keys it. */
+export interface ClientKey {
+  readonly serviceKey: string;
+  readonly side: ClientSide;
+  readonly address: string;
+}
+
+/** A client and an hour (minute / 60), as client_latest holds them. */
+export type ClientHour = ClientKey & { readonly hour: number };
+
+export interface ClientLatestUpdates {
+  /** Client hours in which the batch left a minute with no connection: where one is a client's latest, it may be stale. */
+  readonly emptied: ClientHour[];
+  /** Per client, the latest hour in which the batch left a minute with connections > 0: client_latest moves up to it. */
+  readonly active: ClientHour[];
+}
+
+/**
+ * Applies the batch's client_minute deltas through `apply` and says what they mean for client_latest. `apply` returns
+ * the row's connections afterwards, or undefined when it need not be read: a positive delta leaves a row with
+ * connections > 0, only a negative one can empty it (a store reads those back with RETURNING).
+ */
+export function clientLatestUpdates(deltas: readonly Delta<ClientMinuteDims>[], apply: (delta: Delta<ClientMinuteDims>) => number | undefined): ClientLatestUpdates {
+  const active = new Map<string, ClientHour>();
+  const emptied = new Map<string, ClientHour>();
+  for (const delta of deltas) {
+    const connections = apply(delta);
+    const dims = delta.dims;
+    const key = `${dims.serviceKey}\u0000${dims.side}\u0000${dims.address}`;
+    const client = { serviceKey: dims.serviceKey, side: dims.side, address: dims.address, hour: Math.floor(dims.minute / MINUTES_PER_HOUR) };
+    if (connections !== undefined && connections <= 0) {
+      emptied.set(`${key}\u0000${client.hour}`, client);
+      continue;
+    }
+    const known = active.get(key);
+    if (!known || known.hour < client.hour) active.set(key, client);
+  }
+  return { emptied: [...emptied.values()], active: [...active.values()] };
 }

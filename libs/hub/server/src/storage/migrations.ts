@@ -33,6 +33,11 @@ function rebuildWithoutRowid(table: string, columnsDdl: string, columns: string)
   ];
 }
 
+/** A new table, WITHOUT ROWID in SQLite (rows stored in their primary-key b-tree, as migration 2 made the rollups). */
+function createTable(table: string, columnsDdl: string): MigrationStatement[] {
+  return [{ sqlite: `CREATE TABLE ${table} (${columnsDdl}) WITHOUT ROWID` }, { postgres: `CREATE TABLE ${table} (${columnsDdl})` }];
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -253,6 +258,37 @@ export const MIGRATIONS: readonly Migration[] = [
       // Two: one for every Service's (the metrics), one for a Service's (evidence, alerts); checked with EXPLAIN QUERY PLAN.
       "CREATE INDEX flows_nat_failures ON flows (first_seen) WHERE verdict = 'dropped-nat-failure'",
       "CREATE INDEX flows_nat_failures_service ON flows (service_key, first_seen) WHERE verdict = 'dropped-nat-failure'",
+    ],
+  },
+  {
+    version: 9,
+    description: 'long windows without reading every minute: hourly flow rollups, each client\'s latest hour, an index of proxied entry legs',
+    statements: [
+      // flow_minute summed per hour: a 30-day window reads its whole hours here and only the minutes at its edges
+      // (at 10M records, 74k minute rows of one Service became ≈ 720 hours × its few dimension sets).
+      ...createTable('flow_hour', `service_key TEXT NOT NULL, hour BIGINT NOT NULL, node TEXT NOT NULL, entry TEXT NOT NULL, verdict TEXT NOT NULL,
+        client_kind TEXT NOT NULL, snat INTEGER NOT NULL, snat_address TEXT NOT NULL, ep_namespace TEXT NOT NULL, ep_pod TEXT NOT NULL, ep_node TEXT NOT NULL,
+        connections BIGINT NOT NULL, PRIMARY KEY (service_key, hour, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node)`),
+      { postgres: 'ALTER TABLE flow_hour SET (fillfactor = 70)' },
+      `INSERT INTO flow_hour (service_key, hour, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, connections)
+       SELECT service_key, minute / 60, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, SUM(connections)
+       FROM flow_minute GROUP BY service_key, minute / 60, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node
+       HAVING SUM(connections) <> 0`,
+      'CREATE INDEX flow_hour_hour ON flow_hour (hour)',
+      // The latest hour in which each client of a Service had a connection (client_minute rows with connections > 0).
+      // A window that reaches the Service's newest record counts its distinct clients here (flow-sql.ts
+      // recentClientsQuery): one row per client instead of one per client and minute of 30 days. Hours, not minutes:
+      // a client that keeps connecting rewrites its row once an hour, not once a minute. `stale` = 1: a re-sent record
+      // took a connection of that hour away and the client may have none left in it, so last_hour is only an upper
+      // bound until retention recomputes it; evidence then counts that Service from client_minute.
+      ...createTable('client_latest', `service_key TEXT NOT NULL, side TEXT NOT NULL, address TEXT NOT NULL, last_hour BIGINT NOT NULL, stale INTEGER NOT NULL,
+        PRIMARY KEY (service_key, side, address)`),
+      `INSERT INTO client_latest (service_key, side, address, last_hour, stale)
+       SELECT service_key, side, address, MAX(minute) / 60, 0 FROM client_minute WHERE connections > 0 GROUP BY service_key, side, address`,
+      "CREATE INDEX client_latest_stale ON client_latest (service_key, last_hour) WHERE stale = 1",
+      // The addresses pods saw for proxied connections (flow-sql.ts proxyAddressesQuery) read only proxied entry legs,
+      // with what the query needs in the index: no table row is read, and ordinary records never touch it.
+      "CREATE INDEX flows_proxied ON flows (service_key, first_seen, seen_ip) WHERE real_client_ip <> '' AND leg = 'entry'",
     ],
   },
 ];

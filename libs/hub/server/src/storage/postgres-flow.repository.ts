@@ -2,9 +2,10 @@ import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { EvidenceCounts, TimeWindow } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, ExpiredCounts, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
-import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
-import { clientMinuteValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
-import { type FlowDims, flowRow, MINUTE_MS, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
+import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, recentClientCounts, recentClientsQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
+import { CLIENT_LATEST_UPSERT_WHERE, rollupRetentionStatements } from './rollup-retention-sql';
+import { clientHourValues, clientMinuteValues, flowHourValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
+import { clientLatestUpdates, type FlowDims, flowRow, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { FLOW_COLUMNS } from './migrations';
 import { inTransaction, migratePostgres } from './schema-migration';
 import type { RecordColumns } from './record-codec';
@@ -35,21 +36,32 @@ const UPSERT_FLOWS = insertFromJson(
   FLOW_COLUMNS.map((c) => FLOW_COLUMN_TYPES[c]),
   `ON CONFLICT (node, flow_id) DO UPDATE SET ${FLOW_COLUMNS.filter((c) => !FLOW_KEY.includes(c)).map((c) => `${c} = excluded.${c}`).join(', ')}`,
 );
-const FLOW_MINUTE_COLUMNS = ['service_key', 'minute', 'node', 'entry', 'verdict', 'client_kind', 'snat', 'snat_address', 'ep_namespace', 'ep_pod', 'ep_node', 'connections'];
-const UPSERT_FLOW_MINUTE = insertFromJson(
-  'flow_minute',
-  FLOW_MINUTE_COLUMNS,
-  ['text', 'int8', 'text', 'text', 'text', 'text', 'int4', 'text', 'text', 'text', 'text', 'int8'],
-  `ON CONFLICT (${FLOW_MINUTE_COLUMNS.slice(0, -1).join(', ')}) DO UPDATE SET connections = flow_minute.connections + excluded.connections`,
-  true,
-);
-const UPSERT_CLIENT_MINUTE = insertFromJson(
+/** An upsert adding each row's delta to a flow rollup (flow_minute or flow_hour: `bucket` is its time column). */
+function upsertFlowRollup(table: string, bucket: string): string {
+  const columns = ['service_key', bucket, 'node', 'entry', 'verdict', 'client_kind', 'snat', 'snat_address', 'ep_namespace', 'ep_pod', 'ep_node', 'connections'];
+  const types = ['text', 'int8', 'text', 'text', 'text', 'text', 'int4', 'text', 'text', 'text', 'text', 'int8'];
+  return insertFromJson(table, columns, types, `ON CONFLICT (${columns.slice(0, -1).join(', ')}) DO UPDATE SET connections = ${table}.connections + excluded.connections`, true);
+}
+const UPSERT_FLOW_MINUTE = upsertFlowRollup('flow_minute', 'minute');
+const UPSERT_FLOW_HOUR = upsertFlowRollup('flow_hour', 'hour');
+// Gives back the rows the batch emptied (a re-send moved their only connection away): where one was a client's latest
+// hour, that latest hour may be stale (ingest-plan.ts clientLatestUpdates).
+const UPSERT_CLIENT_MINUTE = `WITH applied AS (${insertFromJson(
   'client_minute',
   ['service_key', 'minute', 'side', 'address', 'connections'],
   ['text', 'int8', 'text', 'text', 'int8'],
-  'ON CONFLICT (service_key, minute, side, address) DO UPDATE SET connections = client_minute.connections + excluded.connections',
+  'ON CONFLICT (service_key, minute, side, address) DO UPDATE SET connections = client_minute.connections + excluded.connections RETURNING service_key, minute, side, address, connections',
+  true,
+)}) SELECT service_key, minute, side, address FROM applied WHERE connections <= 0`;
+const UPSERT_CLIENT_LATEST = insertFromJson(
+  'client_latest',
+  ['service_key', 'side', 'address', 'last_hour', 'stale'],
+  ['text', 'text', 'text', 'int8', 'int4'],
+  `ON CONFLICT (service_key, side, address) DO UPDATE SET last_hour = excluded.last_hour, stale = 0 ${CLIENT_LATEST_UPSERT_WHERE}`,
   true,
 );
+const MARK_CLIENT_LATEST_STALE = `UPDATE client_latest c SET stale = 1 FROM jsonb_array_elements($1::jsonb) AS r
+  WHERE c.service_key = r->>0 AND c.side = r->>1 AND c.address = r->>2 AND c.last_hour = (r->>3)::int8`;
 const UPSERT_SERVICES = insertFromJson(
   'services',
   ['service_key', 'namespace', 'name', 'type', 'policy', 'expect_client_ip', 'last_seen'],
@@ -58,6 +70,8 @@ const UPSERT_SERVICES = insertFromJson(
    WHERE excluded.last_seen >= services.last_seen`,
   true,
 );
+const clientMinuteKey = (serviceKey: string, minute: number, side: string, address: string) => `${serviceKey}\u0000${minute}\u0000${side}\u0000${address}`;
+
 /** Rows sorted by their first `width` values (the primary key); any total order works if every transaction uses it. */
 function sortedByKey(rows: (string | number)[][], width: number): (string | number)[][] {
   const key = (row: (string | number)[]) => row.slice(0, width).join('\u0000');
@@ -125,8 +139,20 @@ export class PostgresFlowRepository implements FlowRepository {
       if (plan.flowMinuteDeltas.length > 0) {
         await client.query(UPSERT_FLOW_MINUTE, [JSON.stringify(sortedByKey(plan.flowMinuteDeltas.map(flowMinuteValues), 11))]);
       }
+      if (plan.flowHourDeltas.length > 0) {
+        await client.query(UPSERT_FLOW_HOUR, [JSON.stringify(sortedByKey(plan.flowHourDeltas.map(flowHourValues), 11))]);
+      }
       if (plan.clientMinuteDeltas.length > 0) {
-        await client.query(UPSERT_CLIENT_MINUTE, [JSON.stringify(sortedByKey(plan.clientMinuteDeltas.map(clientMinuteValues), 4))]);
+        const emptied = await client.query<{ service_key: string; minute: string; side: string; address: string }>(UPSERT_CLIENT_MINUTE, [
+          JSON.stringify(sortedByKey(plan.clientMinuteDeltas.map(clientMinuteValues), 4)),
+        ]);
+        const emptiedKeys = new Set(emptied.rows.map((row) => clientMinuteKey(row.service_key, Number(row.minute), row.side, row.address)));
+        const latest = clientLatestUpdates(plan.clientMinuteDeltas, ({ dims: d }) => (emptiedKeys.has(clientMinuteKey(d.serviceKey, d.minute, d.side, d.address)) ? 0 : undefined));
+        // Emptied first: an hour the batch also left active clears the mark again.
+        if (latest.emptied.length > 0) await client.query(MARK_CLIENT_LATEST_STALE, [JSON.stringify(sortedByKey(latest.emptied.map(clientHourValues), 4))]);
+        if (latest.active.length > 0) {
+          await client.query(UPSERT_CLIENT_LATEST, [JSON.stringify(sortedByKey(latest.active.map((c) => [...clientHourValues(c), 0]), 3))]);
+        }
       }
       if (plan.services.length > 0) {
         // A batch has one latest record per Service, so no key repeats inside the statement.
@@ -142,12 +168,16 @@ export class PostgresFlowRepository implements FlowRepository {
 
   async evidenceCounts(service: ServiceKey, window: TimeWindow, source: EvidenceSource = 'rollups'): Promise<EvidenceCounts> {
     const rows = evidenceRowsQuery('postgres', service, window, source);
+    const recent = recentClientsQuery('postgres', service, window, source);
     const distinct = distinctClientsQuery('postgres', service, window, source);
-    const [rowResult, distinctResult] = await Promise.all([
-      this.pool.query<EvidenceRowColumns>(rows.text, rows.params),
-      this.pool.query<{ side: string; n: string }>(distinct.text, distinct.params),
-    ]);
-    return toEvidenceCounts(rowResult.rows, distinctResult.rows);
+    // Distinct clients from each client's latest minute when the window reaches the newest record (checked by the
+    // same statement), else from every client minute.
+    const clients = async () => {
+      const counted = recent ? recentClientCounts((await this.pool.query<{ side: string; n: string }>(recent.text, recent.params)).rows) : undefined;
+      return counted ?? (await this.pool.query<{ side: string; n: string }>(distinct.text, distinct.params)).rows;
+    };
+    const [rowResult, distinctRows] = await Promise.all([this.pool.query<EvidenceRowColumns>(rows.text, rows.params), clients()]);
+    return toEvidenceCounts(rowResult.rows, distinctRows);
   }
 
   async proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]> {
@@ -194,8 +224,11 @@ export class PostgresFlowRepository implements FlowRepository {
       // As in the SQLite store: first_seen lets flows_first_seen find the rows (migration 2 dropped the last_seen
       // index); a record claiming lastSeen < firstSeen is kept until its firstSeen is past the cutoff too.
       const raw = (await client.query('DELETE FROM flows WHERE first_seen < $1 AND last_seen < $1', [cutoffs.rawBefore])).rowCount ?? 0;
-      const minute = Math.floor(cutoffs.rollupsBefore / MINUTE_MS);
-      const rollups = ((await client.query('DELETE FROM flow_minute WHERE minute < $1', [minute])).rowCount ?? 0) + ((await client.query('DELETE FROM client_minute WHERE minute < $1', [minute])).rowCount ?? 0);
+      let rollups = 0;
+      for (const statement of rollupRetentionStatements('postgres', cutoffs.rollupsBefore)) {
+        const { rowCount } = await client.query(statement.text, statement.params);
+        if (statement.counts) rollups += rowCount ?? 0;
+      }
       // A Service last seen before the rollups' cutoff has nothing left to show (issue 18: the table only grew).
       const services = (await client.query('DELETE FROM services WHERE last_seen < $1', [cutoffs.rollupsBefore])).rowCount ?? 0;
       return { raw, rollups, services };

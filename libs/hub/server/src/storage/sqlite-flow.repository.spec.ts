@@ -9,6 +9,7 @@ import { flowRowValues } from './flow-row';
 import { flowRow, planIngest } from './ingest-plan';
 import { FLOW_COLUMNS, LATEST_SCHEMA_VERSION, MIGRATIONS, SCHEMA_MIGRATIONS_DDL, statementsFor } from './migrations';
 import { SqliteFlowRepository } from './sqlite-flow.repository';
+import { recentClientsQuery } from './flow-sql';
 
 describe('SqliteFlowRepository', () => {
   describe('contract (in memory)', () => {
@@ -39,6 +40,37 @@ describe('SqliteFlowRepository', () => {
       await first.close();
       const sut = await openFlowRepository(url);
       expect(await sut.countFlows()).toBe(1);
+      await sut.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('counts distinct clients of a window reaching the newest record from client_latest, and from client_minute otherwise', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natlens-sqlite-'));
+    try {
+      const path = join(dir, 'natlens.db');
+      const sut = await openFlowRepository(`sqlite://${path}`);
+      const t0 = 1_700_000_040_000;
+      const web = { namespace: 'default', name: 'web' };
+      const records = Array.from({ length: 50 }, (_, i) => flowRecord({ firstSeen: t0 + i * 3_600_000, client: `198.51.100.${(i % 7) + 1}` }));
+      await sut.ingest(records);
+      const db = new Database(path, { readonly: true });
+      const run = (window: { from: number; to: number }) => {
+        const query = recentClientsQuery('sqlite', web, window, 'rollups');
+        if (!query) throw new Error('no whole minute in the window');
+        return db.prepare(query.text).all(...query.params) as { side: string; n: number }[];
+      };
+      const newest = t0 + 49 * 3_600_000;
+      // reaches the newest record: eligible, and the counts are the seven clients (as sent) and as seen
+      expect(run({ from: t0 - 1000, to: newest + 1 }).sort((a, b) => a.side.localeCompare(b.side))).toEqual([
+        { side: 'eligible', n: 1 },
+        { side: 'original', n: 7 },
+        { side: 'seen', n: 7 },
+      ]);
+      // ends before it: not eligible (the store then counts from client_minute)
+      expect(run({ from: t0 - 1000, to: newest })).toContainEqual({ side: 'eligible', n: 0 });
+      db.close();
       await sut.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

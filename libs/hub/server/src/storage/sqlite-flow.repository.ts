@@ -4,9 +4,10 @@ import { dirname } from 'node:path';
 import type { EvidenceCounts, TimeWindow } from '@natlens/shared-analysis';
 import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, ExpiredCounts, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
-import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
-import { clientMinuteValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
-import { type FlowDims, type FlowRow, flowRow, MINUTE_MS, planIngest, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
+import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, recentClientCounts, recentClientsQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
+import { CLIENT_LATEST_UPSERT_WHERE, rollupRetentionStatements } from './rollup-retention-sql';
+import { clientHourValues, clientMinuteValues, flowHourValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
+import { clientLatestUpdates, type FlowDims, type FlowRow, flowRow, planIngest, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { type SqlRead, SqliteReader } from './sqlite-reader';
 import { FLOW_COLUMNS } from './migrations';
@@ -61,10 +62,31 @@ export function prepareSqliteIngest(db: Database.Database) {
        ON CONFLICT (service_key, minute, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node)
        DO UPDATE SET connections = connections + excluded.connections`,
     ),
+    flowHour: db.prepare(
+      `INSERT INTO flow_hour (service_key, hour, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node, connections)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (service_key, hour, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node)
+       DO UPDATE SET connections = connections + excluded.connections`,
+    ),
     clientMinute: db.prepare(
       `INSERT INTO client_minute (service_key, minute, side, address, connections) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (service_key, minute, side, address) DO UPDATE SET connections = connections + excluded.connections`,
     ),
+    // A negative delta (a re-send moved a connection away) may empty the row: what it holds afterwards decides the
+    // client's latest minute (ingest-plan.ts clientLatestUpdates). RETURNING costs a temporary table per statement,
+    // so the far more common positive deltas, which cannot empty a row, go through clientMinute.
+    clientMinuteReturning: db.prepare<unknown[], { connections: number }>(
+      `INSERT INTO client_minute (service_key, minute, side, address, connections) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (service_key, minute, side, address) DO UPDATE SET connections = connections + excluded.connections
+       RETURNING connections`,
+    ),
+    // Writes only when the hour moves up (or clears a stale mark): a client that keeps connecting costs a lookup.
+    clientLatest: db.prepare(
+      `INSERT INTO client_latest (service_key, side, address, last_hour, stale) VALUES (?, ?, ?, ?, 0)
+       ON CONFLICT (service_key, side, address) DO UPDATE SET last_hour = excluded.last_hour, stale = 0
+       ${CLIENT_LATEST_UPSERT_WHERE}`,
+    ),
+    clientLatestEmptied: db.prepare('UPDATE client_latest SET stale = 1 WHERE service_key = ? AND side = ? AND address = ? AND last_hour = ?'),
     service: db.prepare(
       `INSERT INTO services (service_key, namespace, name, type, policy, expect_client_ip, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (service_key) DO UPDATE SET type = excluded.type, policy = excluded.policy, expect_client_ip = excluded.expect_client_ip, last_seen = excluded.last_seen
@@ -143,7 +165,17 @@ export class SqliteFlowRepository implements FlowRepository {
       const plan = planIngest(rows, stored);
       for (const row of plan.upserts) if (written.get(row.key) !== row) sql.upsertFlow.run(flowRowValues(row));
       for (const delta of plan.flowMinuteDeltas) sql.flowMinute.run(flowMinuteValues(delta));
-      for (const delta of plan.clientMinuteDeltas) sql.clientMinute.run(clientMinuteValues(delta));
+      for (const delta of plan.flowHourDeltas) sql.flowHour.run(flowHourValues(delta));
+      const latest = clientLatestUpdates(plan.clientMinuteDeltas, (delta) => {
+        if (delta.delta > 0) {
+          sql.clientMinute.run(clientMinuteValues(delta));
+          return undefined;
+        }
+        return (sql.clientMinuteReturning.get(clientMinuteValues(delta)) as { connections: number }).connections;
+      });
+      // Emptied first: an hour the batch also left active clears the mark again.
+      for (const client of latest.emptied) sql.clientLatestEmptied.run(clientHourValues(client));
+      for (const client of latest.active) sql.clientLatest.run(clientHourValues(client));
       for (const record of plan.services) {
         const s = record.service;
         if (s) sql.service.run(serviceKeyOf(s), s.namespace, s.name, s.type, s.externalTrafficPolicy, s.expectClientIP ? 1 : 0, record.lastSeen);
@@ -154,12 +186,18 @@ export class SqliteFlowRepository implements FlowRepository {
 
   async evidenceCounts(service: ServiceKey, window: TimeWindow, source: EvidenceSource = 'rollups'): Promise<EvidenceCounts> {
     const rows = evidenceRowsQuery('sqlite', service, window, source);
+    // Distinct clients from each client's latest minute when the window reaches the newest record, else (or when that
+    // does not hold in the snapshot read) from every client minute.
+    const recent = recentClientsQuery('sqlite', service, window, source);
     const distinct = distinctClientsQuery('sqlite', service, window, source);
+    const second = recent ?? distinct;
     const [evidenceRows, distinctRows] = await this.read([
       { sql: rows.text, params: rows.params },
-      { sql: distinct.text, params: distinct.params },
+      { sql: second.text, params: second.params },
     ]);
-    return toEvidenceCounts((evidenceRows ?? []) as EvidenceRowColumns[], (distinctRows ?? []) as { side: string; n: number }[]);
+    const counted = recent ? recentClientCounts((distinctRows ?? []) as { side: string; n: number }[]) : (distinctRows as { side: string; n: number }[] | undefined);
+    const clients = counted ?? (await this.readAll<{ side: string; n: number }>(distinct.text, distinct.params));
+    return toEvidenceCounts((evidenceRows ?? []) as EvidenceRowColumns[], clients ?? []);
   }
 
   async proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]> {
@@ -205,9 +243,11 @@ export class SqliteFlowRepository implements FlowRepository {
       // changes nothing for records whose lastSeen ≥ firstSeen, i.e. all the agent sends; a record claiming
       // lastSeen < firstSeen is kept until its firstSeen is past the cutoff too.
       const raw = this.db.prepare('DELETE FROM flows WHERE first_seen < ? AND last_seen < ?').run(cutoffs.rawBefore, cutoffs.rawBefore).changes;
-      const minute = Math.floor(cutoffs.rollupsBefore / MINUTE_MS);
-      const rollups =
-        this.db.prepare('DELETE FROM flow_minute WHERE minute < ?').run(minute).changes + this.db.prepare('DELETE FROM client_minute WHERE minute < ?').run(minute).changes;
+      let rollups = 0;
+      for (const statement of rollupRetentionStatements('sqlite', cutoffs.rollupsBefore)) {
+        const { changes } = this.db.prepare(statement.text).run(...statement.params);
+        if (statement.counts) rollups += changes;
+      }
       // A Service last seen before the rollups' cutoff has nothing left to show (issue 18: the table only grew).
       const services = this.db.prepare('DELETE FROM services WHERE last_seen < ?').run(cutoffs.rollupsBefore).changes;
       return { raw, rollups, services };

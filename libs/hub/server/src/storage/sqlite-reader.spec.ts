@@ -44,7 +44,16 @@ describe('SqliteReader', () => {
 
   it('keeps the event loop free while a long read runs; the same read on the main thread stalls it', async () => {
     const sut = new SqliteReader(path);
-    const n = 1_000_000;
+    // A read that takes ≥ 200 ms on this machine, whatever its speed: rows doubled until it does.
+    let n = 1_000_000;
+    const probe = openSqliteDatabase(path);
+    for (;;) {
+      const started = performance.now();
+      probe.prepare(slowCount(n)).get();
+      if (performance.now() - started >= 200 || n >= 64_000_000) break;
+      n *= 2;
+    }
+    probe.close();
     try {
       let readMs = 0;
       const offThread = await longestStall(async () => {
