@@ -117,7 +117,13 @@ export function distinctClientsQuery(dialect: Dialect, service: ServiceKey, wind
 const CLIENT_AS_SENT = "CASE WHEN real_client_ip <> '' THEN real_client_ip ELSE client_ip END";
 
 /**
- * Distinct clients per side for a window that reaches the Service's newest record, from each client's latest hour
+ * Windows shorter than this count distinct clients from client_minute: reading every client of the Service in
+ * client_latest costs more than a few hours of client minutes (PostgreSQL, 1M records: last hour 8 → 21 ms).
+ */
+export const RECENT_CLIENTS_MIN_WINDOW_MS = 6 * 3_600_000;
+
+/**
+ * Distinct clients per side for a window of RECENT_CLIENTS_MIN_WINDOW_MS or more that reaches the Service's newest record, from each client's latest hour
  * (client_latest): a client whose latest hour comes after the hour of the window's first whole minute was active in
  * the window; for that first hour, which the window may cut, its client minutes from the window's first minute on
  * say who was; the leading partial minute comes from raw records. One row per client and at most an hour of client
@@ -127,9 +133,10 @@ const CLIENT_AS_SENT = "CASE WHEN real_client_ip <> '' THEN real_client_ip ELSE 
  * The first row, side 'eligible', says whether that holds in this same snapshot: n = 1 when the Service has no client
  * minute after the window's last and no raw record at or after its end, and no client whose latest hour could be
  * in the window is stale (migration 9). With n = 0 the counts are not usable and the caller asks
- * distinctClientsQuery. Undefined when the window has no whole minute or raw records were asked for.
+ * distinctClientsQuery. Undefined for a shorter window, or when raw records were asked for.
  */
 export function recentClientsQuery(dialect: Dialect, service: ServiceKey, window: TimeWindow, source: EvidenceSource): SqlQuery | undefined {
+  if (window.to - window.from < RECENT_CLIENTS_MIN_WINDOW_MS) return undefined;
   const split = splitWindow(window, source);
   if (!split.minutes) return undefined;
   const [first, end] = split.minutes;
