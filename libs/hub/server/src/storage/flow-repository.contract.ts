@@ -161,7 +161,7 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
     expect(fromRaw.rows.length).toBeGreaterThan(0);
   });
 
-  describe('long windows (whole hours from flow_hour, distinct clients from their latest minute)', () => {
+  describe('long windows (whole hours from flow_hour, distinct clients from their latest hour)', () => {
     const HOUR = 3_600_000;
     // ≈ 68 hours of records every 10m17s: 30 clients, half SNATed, four pods on two nodes
     const spread = () =>
@@ -195,7 +195,7 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
       const late = flowRecord({ firstSeen: T0 + 3 * HOUR, client: '198.51.100.1' });
       const other = flowRecord({ firstSeen: T0 + 3 * HOUR + 1000, client: '198.51.100.2' });
       await sut.ingest([early, late, other]);
-      // the late connection re-sent as another client's (its header was read later, say): .1's latest minute empties
+      // the late connection re-sent as another client's (its header was read later, say): .1's latest hour empties
       await sut.ingest([{ ...late, lastSeen: late.lastSeen + 1000, original: { ...late.original, src: '198.51.100.3' }, translated: { ...late.translated, src: '198.51.100.3' } }]);
       const windows = [ALL, { from: T0 + HOUR, to: ALL.to }, { from: T0 - 30_000, to: T0 + 4 * HOUR }];
       const check = async (expected: number[]) => {

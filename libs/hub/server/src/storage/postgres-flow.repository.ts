@@ -170,7 +170,7 @@ export class PostgresFlowRepository implements FlowRepository {
     const rows = evidenceRowsQuery('postgres', service, window, source);
     const recent = recentClientsQuery('postgres', service, window, source);
     const distinct = distinctClientsQuery('postgres', service, window, source);
-    // Distinct clients from each client's latest minute when the window reaches the newest record (checked by the
+    // Distinct clients from each client's latest hour when a long window reaches the newest record (checked by the
     // same statement), else from every client minute.
     const clients = async () => {
       const counted = recent ? recentClientCounts((await this.pool.query<{ side: string; n: string }>(recent.text, recent.params)).rows) : undefined;

@@ -73,7 +73,7 @@ export function prepareSqliteIngest(db: Database.Database) {
        ON CONFLICT (service_key, minute, side, address) DO UPDATE SET connections = connections + excluded.connections`,
     ),
     // A negative delta (a re-send moved a connection away) may empty the row: what it holds afterwards decides the
-    // client's latest minute (ingest-plan.ts clientLatestUpdates). RETURNING costs a temporary table per statement,
+    // client's latest hour (ingest-plan.ts clientLatestUpdates). RETURNING costs a temporary table per statement,
     // so the far more common positive deltas, which cannot empty a row, go through clientMinute.
     clientMinuteReturning: db.prepare<unknown[], { connections: number }>(
       `INSERT INTO client_minute (service_key, minute, side, address, connections) VALUES (?, ?, ?, ?, ?)
@@ -186,7 +186,7 @@ export class SqliteFlowRepository implements FlowRepository {
 
   async evidenceCounts(service: ServiceKey, window: TimeWindow, source: EvidenceSource = 'rollups'): Promise<EvidenceCounts> {
     const rows = evidenceRowsQuery('sqlite', service, window, source);
-    // Distinct clients from each client's latest minute when the window reaches the newest record, else (or when that
+    // Distinct clients from each client's latest hour when a long window reaches the newest record, else (or when that
     // does not hold in the snapshot read) from every client minute.
     const recent = recentClientsQuery('sqlite', service, window, source);
     const distinct = distinctClientsQuery('sqlite', service, window, source);
