@@ -45,7 +45,7 @@ export function splitWindow(window: TimeWindow, source: EvidenceSource): { minut
  * Whole minutes [first, end) as the whole hours inside them (flow_hour) and the minutes left at either edge
  * (flow_minute): a long window reads a row per hour and dimension set instead of one per minute.
  */
-export function splitMinutes([first, end]: [number, number]): { hours?: [number, number]; minuteSpans: [number, number][] } {
+function splitMinutes([first, end]: [number, number]): { hours?: [number, number]; minuteSpans: [number, number][] } {
   const firstHour = Math.ceil(first / MINUTES_PER_HOUR);
   const endHour = Math.floor(end / MINUTES_PER_HOUR);
   if (firstHour >= endHour) return { minuteSpans: [[first, end]] };
