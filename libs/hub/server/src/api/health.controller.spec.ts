@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { flowsPageQuery } from '../storage/flow-sql';
 import { FLOW_COLUMNS } from '../storage/migrations';
 import { openSqliteDatabase } from '../storage/sqlite-flow.repository';
 import { startTestHub, type TestHub } from '../testing';
@@ -41,13 +42,25 @@ describe('GET /healthz during a long read (SQLite file store)', () => {
     dir = mkdtempSync(join(tmpdir(), 'natlens-health-'));
     const path = join(dir, 'natlens.db');
     sut = await startTestHub({ store: `sqlite://${path}` });
-    // 400,000 rows written straight into the file (no agent is that fast over HTTP): none has verdict 'proxied', so
-    // `/api/flows?verdict=proxied` walks them all.
+    // Rows written straight into the file (no agent is that fast over HTTP), none with verdict 'proxied', so
+    // `/api/flows?verdict=proxied` walks them all: 400,000, doubled until that walk takes ≥ 400 ms on this machine
+    // (a fixed count made a scan shorter than the test's 200 ms premise on a faster machine).
     const db = openSqliteDatabase(path);
-    db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
-      INSERT INTO flows (${FLOW_COLUMNS.join(', ')})
-      SELECT 'node1', 'f' || i, 'default/web', 'entry', 'preserved', 'nodePort', 'external', 0, '', 'default', 'web-1', 'node1',
-        '198.51.100.1', '198.51.100.1', 1700000000000 + i, 1700000000000 + i, '', 0, '{}' FROM n`);
+    const insert = (first: number, last: number) =>
+      db.exec(`WITH RECURSIVE n(i) AS (SELECT ${first} UNION ALL SELECT i + 1 FROM n WHERE i < ${last})
+        INSERT INTO flows (${FLOW_COLUMNS.join(', ')})
+        SELECT 'node1', 'f' || i, 'default/web', 'entry', 'preserved', 'nodePort', 'external', 0, '', 'default', 'web-1', 'node1',
+          '198.51.100.1', '198.51.100.1', 1700000000000 + i, 1700000000000 + i, '', 0, '{}' FROM n`);
+    const walk = flowsPageQuery('sqlite', { verdict: 'proxied', limit: 10 });
+    let rows = 400_000;
+    insert(1, rows);
+    for (;;) {
+      const started = performance.now();
+      db.prepare(walk.text).all(...walk.params);
+      if (performance.now() - started >= 400 || rows >= 12_800_000) break;
+      insert(rows + 1, rows * 2);
+      rows *= 2;
+    }
     db.close();
   }, 120_000);
   afterAll(async () => {
