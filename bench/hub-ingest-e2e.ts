@@ -3,7 +3,7 @@
  * its ingest token as the agents send it, the whole validation and storage path), then the evidence a user gets.
  *
  *   bash bench/run.sh hub-ingest --mode e2e [--records 10000000] [--senders 8] [--store sqlite|postgres|both]
- *     [--span-days 30] [--updates 200] [--warm-runs 7] [--dir /tmp] [--cpu-prof DIR]
+ *     [--span-days 30] [--updates 200] [--warm-runs 7] [--dir /tmp] [--cpu-prof DIR] [--keep]
  *
  * 1. Ingest: `--senders` simulated agents (one node each) send batches of 1,000 records through the agent's own
  *    HTTP client (libs/agent/records HttpHubClient, retried like the agent's exporter on a transient failure), one
@@ -20,15 +20,16 @@
  *    records must equal the connections and updates sent.
  *
  * `--cpu-prof DIR` runs the hub under V8's profiler during the ingest and prints where its main thread spent its
- * time. PostgreSQL is started like the hub's tests start it (Debian's binaries, fsync off). Progress goes to stderr;
+ * time. `--keep` leaves the filled store (and PostgreSQL running) for a closer look and prints where it is and how
+ * to remove it. PostgreSQL is started like the hub's tests start it (Debian's binaries, fsync off). Progress goes to stderr;
  * a table and then one JSON line (the last line of stdout) to stdout; also bench/results/hub-ingest-e2e-<store>.json.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HttpHubClient } from '@natlens/agent-records';
-import { startTestPostgres, type TestPostgres } from '../libs/hub/server/src/testing';
+import { postgresBinDir, startTestPostgres, type TestPostgres } from '../libs/hub/server/src/testing';
 import { AgentBatchStream, clusterShape, NAMESPACE, SERVICE_COUNT } from './lib/agent-batches';
 import { onCleanup, runBench } from './lib/cleanup';
 import { type CpuProfile, type ProfileSummary, summariseProfile } from './lib/cpu-profile';
@@ -51,6 +52,7 @@ const updatesPerBatch = Number(option('updates', '200'));
 const warmRuns = Number(option('warm-runs', '7'));
 const baseDir = option('dir', tmpdir());
 const cpuProfDir = option('cpu-prof', '');
+const keep = args.includes('--keep');
 const BATCH = 1000;
 const TOKEN = 'bench-ingest-token-0123456789';
 const TARGETS = { sqliteRecordsPerS: 100_000, postgresRecordsPerS: 50_000, evidenceMs: 100 };
@@ -206,15 +208,19 @@ async function counter(hub: HubUnderTest, kind: 'new' | 'replaced'): Promise<num
 
 async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(baseDir, 'natlens-bench-e2e-'));
-  onCleanup(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
   let pg: TestPostgres | undefined;
-  if (kind === 'postgres') {
-    pg = startTestPostgres();
-    const server = pg;
-    onCleanup('stop PostgreSQL', () => server.stop());
-  }
+  if (kind === 'postgres') pg = startTestPostgres();
   const say = (line: string) => log(`${kind}: ${line}`);
   const store = pg ? pg.url : `sqlite://${join(dir, 'natlens.db')}`;
+  if (keep) {
+    const data = pg ? postgresDataDir(pg.url) : undefined;
+    const stopServer = data ? `runuser -u postgres -- ${join(postgresBinDir() ?? '', 'pg_ctl')} -D ${data} stop; rm -rf ${dirname(data)}; ` : '';
+    onCleanup('keep the store', () => say(`kept the store ${store}; remove it with: ${stopServer}rm -rf ${dir}`));
+  } else {
+    onCleanup(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+    const server = pg;
+    if (server) onCleanup('stop PostgreSQL', () => server.stop());
+  }
   const hubOptions = { store, token: TOKEN, rawRetentionHours: spanDays * 24 + 48, rollupRetentionDays: spanDays + 2 };
   const end = Date.now();
   const windows = { lastHour: { from: end - 3600_000, to: end }, days30: { from: end - 30 * DAY_MS, to: end } };
@@ -276,7 +282,7 @@ async function bench(kind: 'sqlite' | 'postgres'): Promise<Record<string, unknow
   line('  CPU pressure (some avg10) before / after', `${measured.cpuPressureAvg10[0]} / ${measured.cpuPressureAvg10[1]} %`);
   line('stored records (rows in flows, read from the store)', fmt(stored));
   line('store size; svc-0 rollup rows (flow_minute / client_minute)', `${fmt(storeFigures.storeBytes / 2 ** 30, 2)} GiB; ${fmt(storeFigures.flowMinuteRows)} / ${fmt(storeFigures.clientMinuteRows)}`);
-  line('svc-0 long-window rows (flow_hour / client_latest)', `${fmt(storeFigures.flowHourRows)} / ${fmt(storeFigures.clientLatestRows)}`);
+  line('svc-0 long-window rows (flow_hour / client_latest / proxy_hour)', `${fmt(storeFigures.flowHourRows)} / ${fmt(storeFigures.clientLatestRows)} / ${fmt(storeFigures.proxyHourRows)}`);
   for (const [label, f] of [['last hour', lastHour.figures], ['30 days', days30.figures]] as const) {
     line(`evidence svc-0, ${label} (${fmt(f.connections)} connections): cold / warm median`, `${fmt(f.coldMs, 1)} / ${fmt(f.warm.median, 1)} ms (warm ${fmt(f.warm.min, 1)}–${fmt(f.warm.max, 1)})`);
   }

@@ -26,7 +26,7 @@ import type { EvidenceCounts } from '@natlens/shared-analysis';
 import type { FlowRepository } from '../libs/hub/server/src/storage/flow-repository';
 import { openFlowRepository } from '../libs/hub/server/src/storage/open-flow-repository';
 import { clientLatestUpdates, flowRow, planIngest } from '../libs/hub/server/src/storage/ingest-plan';
-import { clientHourValues, clientMinuteValues, flowHourValues, flowMinuteValues, flowRowValues } from '../libs/hub/server/src/storage/flow-row';
+import { clientHourValues, clientMinuteValues, flowHourValues, flowMinuteValues, flowRowValues, proxyHourValues } from '../libs/hub/server/src/storage/flow-row';
 import { migrateSqlite } from '../libs/hub/server/src/storage/schema-migration';
 import { openSqliteDatabase, prepareSqliteIngest, startBackgroundCheckpoints } from '../libs/hub/server/src/storage/sqlite-flow.repository';
 import { flowRecord, startTestPostgres } from '../libs/hub/server/src/testing';
@@ -181,21 +181,23 @@ async function sqliteSteps(dir: string, count: number): Promise<StepFigures> {
       const flowValues = plan.upserts.map(flowRowValues);
       const flowMinuteRows = plan.flowMinuteDeltas.map(flowMinuteValues);
       const flowHourRows = plan.flowHourDeltas.map(flowHourValues);
+      const proxyHourRows = plan.proxyHourDeltas.map(proxyHourValues);
       const clientMinuteRows = plan.clientMinuteDeltas.map(clientMinuteValues);
       t = process.hrtime.bigint();
       begin.run();
       for (const values of flowValues) sql.insertFlow.run(values);
       lap('flows');
-      // As the store does (sqlite-flow.repository.ts ingest): minutes, hours, client minutes read back, latest minutes.
+      // As the store does (sqlite-flow.repository.ts ingest): minutes, hours, proxy hours, client minutes read back, latest hours.
       for (const values of flowMinuteRows) sql.flowMinute.run(values);
       for (const values of flowHourRows) sql.flowHour.run(values);
+      for (const values of proxyHourRows) sql.proxyHour.run(values);
       let k = 0;
       const latest = clientLatestUpdates(plan.clientMinuteDeltas, () => {
         sql.clientMinute.run(clientMinuteRows[k++]);
         return undefined; // new records only: no delta is negative
       });
       for (const client of latest.active) sql.clientLatest.run(clientHourValues(client));
-      rollupRows += flowMinuteRows.length + flowHourRows.length + clientMinuteRows.length + latest.active.length;
+      rollupRows += flowMinuteRows.length + flowHourRows.length + proxyHourRows.length + clientMinuteRows.length + latest.active.length;
       lap('rollups');
       commit.run();
       lap('commit');

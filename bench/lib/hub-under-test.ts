@@ -105,22 +105,23 @@ export interface StoreShape {
   /** Rollup rows of one Service (all minutes): what its long-window evidence reads. */
   flowMinuteRows: number;
   clientMinuteRows: number;
-  /** Its hour rollups and the clients' latest minutes (schema 9): what a long window reads instead. */
+  /** Its hour rollups and the clients' latest hours (schema 9), its proxy addresses per hour (schema 10): what a long window reads instead. */
   flowHourRows: number;
   clientLatestRows: number;
+  proxyHourRows: number;
   /** SQLite: the database file and its WAL; PostgreSQL: pg_database_size. */
   storeBytes: number;
 }
 
 /** Read after the hub has stopped: how big the store and one Service's rollups grew. */
 export async function storeShape(store: string, serviceKey: string): Promise<StoreShape> {
-  const count = `SELECT (SELECT COUNT(*) FROM flow_minute WHERE service_key = $1) AS f, (SELECT COUNT(*) FROM client_minute WHERE service_key = $1) AS c, (SELECT COUNT(*) FROM flow_hour WHERE service_key = $1) AS h, (SELECT COUNT(*) FROM client_latest WHERE service_key = $1) AS l, (SELECT COUNT(*) FROM flows) AS n`;
+  const count = `SELECT (SELECT COUNT(*) FROM flow_minute WHERE service_key = $1) AS f, (SELECT COUNT(*) FROM client_minute WHERE service_key = $1) AS c, (SELECT COUNT(*) FROM flow_hour WHERE service_key = $1) AS h, (SELECT COUNT(*) FROM client_latest WHERE service_key = $1) AS l, (SELECT COUNT(*) FROM proxy_hour WHERE service_key = $1) AS p, (SELECT COUNT(*) FROM flows) AS n`;
   if (store.startsWith('sqlite://')) {
     const path = store.slice('sqlite://'.length);
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path, { readonly: true });
     try {
-      const row = db.prepare(count.replaceAll('$1', '@key')).get({ key: serviceKey }) as { f: number; c: number; h: number; l: number; n: number };
+      const row = db.prepare(count.replaceAll('$1', '@key')).get({ key: serviceKey }) as { f: number; c: number; h: number; l: number; p: number; n: number };
       const size = (file: string) => {
         try {
           return statSync(file).size;
@@ -128,7 +129,7 @@ export async function storeShape(store: string, serviceKey: string): Promise<Sto
           return 0;
         }
       };
-      return { flows: row.n, flowMinuteRows: row.f, clientMinuteRows: row.c, flowHourRows: row.h, clientLatestRows: row.l, storeBytes: size(path) + size(`${path}-wal`) };
+      return { flows: row.n, flowMinuteRows: row.f, clientMinuteRows: row.c, flowHourRows: row.h, clientLatestRows: row.l, proxyHourRows: row.p, storeBytes: size(path) + size(`${path}-wal`) };
     } finally {
       db.close();
     }
@@ -137,9 +138,9 @@ export async function storeShape(store: string, serviceKey: string): Promise<Sto
   const client = new Client({ connectionString: store });
   await client.connect();
   try {
-    const row = (await client.query<{ f: string; c: string; h: string; l: string; n: string }>(count, [serviceKey])).rows[0];
+    const row = (await client.query<{ f: string; c: string; h: string; l: string; p: string; n: string }>(count, [serviceKey])).rows[0];
     const size = (await client.query<{ n: string }>('SELECT pg_database_size(current_database()) AS n')).rows[0];
-    return { flows: Number(row?.n), flowMinuteRows: Number(row?.f), clientMinuteRows: Number(row?.c), flowHourRows: Number(row?.h), clientLatestRows: Number(row?.l), storeBytes: Number(size?.n) };
+    return { flows: Number(row?.n), flowMinuteRows: Number(row?.f), clientMinuteRows: Number(row?.c), flowHourRows: Number(row?.h), clientLatestRows: Number(row?.l), proxyHourRows: Number(row?.p), storeBytes: Number(size?.n) };
   } finally {
     await client.end();
   }

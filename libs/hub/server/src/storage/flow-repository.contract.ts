@@ -207,6 +207,51 @@ export function flowRepositoryContract(open: () => Promise<FlowRepository>): voi
       await check([3, 2, 3]);
     });
 
+    it('proxy addresses from whole hours (proxy_hour) and raw edges equal a raw scan, through re-sends and retention', async () => {
+      // every 13 minutes for ≈ 10 hours a proxied connection through one of five proxies (changing every ~90 min),
+      // between them direct clients and forwarded legs, which name no proxy
+      const proxied = (i: number): FlowRecord => ({ ...flowRecord({ firstSeen: T0 + i * 780_000, client: `192.0.2.${10 + (Math.floor(i / 7) % 5)}` }), verdict: 'proxied', realClient: { ip: '203.0.113.77' } });
+      const records = Array.from({ length: 46 }, (_, i) => proxied(i));
+      const others = [flowRecord({ firstSeen: T0 + 100_000, client: '198.51.100.5' }), { ...flowRecord({ node: 'node2', firstSeen: T0 + 200_000, client: '198.18.0.11', clientKind: 'node', leg: 'forwarded' }), realClient: { ip: '203.0.113.77' } }];
+      // and one connection, alone in its hour, through a proxy seen nowhere else
+      const lonely = { ...flowRecord({ firstSeen: hourStart + 20 * HOUR + 600_000, client: '192.0.2.50' }), verdict: 'proxied' as const, realClient: { ip: '203.0.113.78' } };
+      await sut.ingest([...records, ...others, lonely]);
+      // re-sent: the only connection of proxy .14 in its first hour no longer proxied, and one of .10's now seen from .99
+      const first14 = records[28] as FlowRecord;
+      const moved = records[3] as FlowRecord;
+      const { realClient: _dropped, ...unproxied } = first14;
+      const { realClient: _alsoDropped, ...lonelyUnproxied } = lonely;
+      await sut.ingest([
+        { ...unproxied, verdict: 'preserved', lastSeen: first14.lastSeen + 1 },
+        { ...lonelyUnproxied, verdict: 'preserved', lastSeen: lonely.lastSeen + 1 },
+        { ...moved, lastSeen: moved.lastSeen + 1, translated: { ...moved.translated, src: '192.0.2.99' } },
+      ]);
+      const windows = [
+        ALL,
+        { from: T0 + 5_000, to: T0 + 6 * HOUR + 77_000 },
+        { from: hourStart, to: hourStart + 3 * HOUR },
+        { from: hourStart + 4 * HOUR + 1_000, to: hourStart + 4 * HOUR + 20 * 60_000 },
+        { from: T0 + 22 * 780_000, to: T0 + 29 * 780_000 },
+        { from: hourStart + 20 * HOUR, to: hourStart + 21 * HOUR },
+      ];
+      const answers = async () => Promise.all(windows.map((w) => sut.proxyAddresses(web, w)));
+      const before = await answers();
+      expect(before).toEqual(await Promise.all(windows.map((w) => sut.proxyAddresses(web, w, 'raw'))));
+      expect(before[0]).toEqual(['192.0.2.10', '192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14', '192.0.2.99']);
+      expect(before[4]).toEqual(['192.0.2.13']); // .14's first connection was re-sent unproxied
+      expect(before[5]).toEqual([]); // so was .50's only one: its hour row holds no connection
+      // raw records expire first: whole hours still know their proxies, and raw scans no longer do
+      await sut.deleteExpired({ rawBefore: hourStart + 3 * HOUR, rollupsBefore: 0 });
+      expect(await sut.proxyAddresses(web, windows[2] as { from: number; to: number })).toEqual(before[2]);
+      expect(await sut.proxyAddresses(web, windows[2] as { from: number; to: number }, 'raw')).toEqual([]);
+      // rollups expire by whole hours: the hour the cutoff falls in stays
+      const removed = await sut.deleteExpired({ rawBefore: 0, rollupsBefore: hourStart + HOUR + 30 * 60_000 });
+      expect(removed.rollups).toBeGreaterThan(0);
+      const fromCutoffHour = await sut.proxyAddresses(web, { from: hourStart + HOUR, to: hourStart + 2 * HOUR });
+      expect(fromCutoffHour.length).toBeGreaterThan(0);
+      expect(await sut.proxyAddresses(web, { from: hourStart - HOUR, to: hourStart + HOUR })).toEqual([]);
+    });
+
     it('expiring rollups keeps the hour the cutoff falls in equal to its remaining minutes', async () => {
       const minute5 = flowRecord({ firstSeen: hourStart + 5 * 60_000, client: '198.51.100.5' });
       const minute50 = flowRecord({ firstSeen: hourStart + 50 * 60_000, client: '198.51.100.50' });

@@ -80,8 +80,11 @@ export interface FlowRepository {
    */
   ingest(records: readonly FlowRecord[]): Promise<IngestResult>;
   evidenceCounts(service: ServiceKey, window: TimeWindow, source?: EvidenceSource): Promise<EvidenceCounts>;
-  /** Observed: the addresses the pods saw for the window's proxied connections (flow-sql.ts proxyAddressesQuery). */
-  proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]>;
+  /**
+   * Observed: the addresses the pods saw for the window's proxied connections (flow-sql.ts proxyAddressesQuery), from
+   * hour rollups and raw records at the edges, or (`'raw'`) from raw records alone.
+   */
+  proxyAddresses(service: ServiceKey, window: TimeWindow, source?: EvidenceSource): Promise<string[]>;
   /** Observed or estimated: the raw records with verdict dropped-nat-failure in the window, of one Service or all (nat-failure-sql.ts). */
   natFailures(window: TimeWindow, service?: ServiceKey): Promise<ServiceNatFailureRow[]>;
   services(): Promise<StoredService[]>;

@@ -1,6 +1,6 @@
 import type { ServiceTypeName, TrafficPolicyName } from '@natlens/shared-analysis';
 import type { StoredService } from './flow-repository';
-import type { ClientHour, ClientMinuteDims, Delta, FlowHourDims, FlowMinuteDims, FlowRow } from './ingest-plan';
+import type { ClientHour, ClientMinuteDims, Delta, FlowHourDims, FlowMinuteDims, FlowRow, ProxyHourDims } from './ingest-plan';
 
 /** A row of `flows` as bind values, in FLOW_COLUMNS order. */
 export function flowRowValues(row: FlowRow): (string | number)[] {
@@ -28,6 +28,11 @@ export function clientHourValues(client: ClientHour): (string | number)[] {
 /** A client_minute delta as bind values: service_key, minute, side, address, delta. */
 export function clientMinuteValues({ dims: d, delta }: Delta<ClientMinuteDims>): (string | number)[] {
   return [d.serviceKey, d.minute, d.side, d.address, delta];
+}
+
+/** A proxy_hour delta as bind values: service_key, hour, seen_ip, delta. */
+export function proxyHourValues({ dims: d, delta }: Delta<ProxyHourDims>): (string | number)[] {
+  return [d.serviceKey, d.hour, d.seenIp, delta];
 }
 
 export interface ServiceRowColumns {

@@ -168,23 +168,39 @@ export function recentClientCounts(rows: readonly { side: string; n: number | st
   return eligible && Number(eligible.n) === 1 ? rows.filter((row) => row !== eligible) : undefined;
 }
 
-/** How many of a window's latest proxied entry legs the proxy-address query looks at: its cost stays bounded on long windows. */
+/** How many of an edge span's latest proxied entry legs the proxy-address query looks at: its cost stays bounded. */
 export const PROXY_ADDRESS_SCAN = 20_000;
 /** At most this many proxy addresses are reported. */
 export const PROXY_ADDRESS_LIMIT = 64;
 
+const HOUR_MS = MINUTE_MS * MINUTES_PER_HOUR;
+
 /**
  * The addresses the pods saw for proxied connections (a header named their real client): the proxies an application
- * must trust. Read from raw records, among the window's latest PROXY_ADDRESS_SCAN proxied entry legs of the Service:
- * the partial index flows_proxied (migration 9) holds only those, with seen_ip, so neither the Service's other
- * records nor any table row is read (at 10M records, 30 days: 82 ms → see bench/RESULTS.md).
+ * must trust. Whole hours of the window come from proxy_hour (migration 10), the partial hours at its edges from raw
+ * records, among each edge's latest PROXY_ADDRESS_SCAN proxied entry legs, through the partial index flows_proxied
+ * (migration 9). `source: 'raw'` reads the whole window from raw records (what tests compare the hours with).
  */
-export function proxyAddressesQuery(dialect: Dialect, service: ServiceKey, window: TimeWindow): SqlQuery {
+export function proxyAddressesQuery(dialect: Dialect, service: ServiceKey, window: TimeWindow, source: EvidenceSource = 'rollups'): SqlQuery {
   const p = new Params(dialect);
-  // The WHERE repeats the index's own condition word for word, so both planners can use it.
-  const latest = `SELECT seen_ip FROM flows WHERE service_key = ${p.add(serviceKeyOf(service))} AND first_seen >= ${p.add(window.from)} AND first_seen < ${p.add(window.to)} AND real_client_ip <> '' AND leg = 'entry' ORDER BY first_seen DESC LIMIT ${PROXY_ADDRESS_SCAN}`;
+  const key = serviceKeyOf(service);
+  const firstHour = Math.ceil(window.from / HOUR_MS);
+  const endHour = Math.floor(window.to / HOUR_MS);
+  const wholeHours = source === 'rollups' && firstHour < endHour;
+  const rawSpans: [number, number][] = wholeHours
+    ? ([[window.from, firstHour * HOUR_MS], [endHour * HOUR_MS, window.to]] as [number, number][]).filter(([from, to]) => from < to)
+    : [[window.from, window.to]];
+  // Placeholders are numbered in the order they are added: with SQLite's `?` that must be the order in the text.
+  const parts: string[] = [];
+  if (wholeHours) parts.push(`SELECT seen_ip FROM proxy_hour WHERE service_key = ${p.add(key)} AND hour >= ${p.add(firstHour)} AND hour < ${p.add(endHour)} AND connections > 0`);
+  // The WHERE repeats flows_proxied's own condition word for word, so both planners can use it.
+  rawSpans.forEach(([from, to], i) =>
+    parts.push(
+      `SELECT seen_ip FROM (SELECT seen_ip FROM flows WHERE service_key = ${p.add(key)} AND first_seen >= ${p.add(from)} AND first_seen < ${p.add(to)} AND real_client_ip <> '' AND leg = 'entry' ORDER BY first_seen DESC LIMIT ${PROXY_ADDRESS_SCAN}) AS edge${i}`,
+    ),
+  );
   return {
-    text: `SELECT seen_ip FROM (${latest}) AS latest GROUP BY seen_ip ORDER BY seen_ip LIMIT ${PROXY_ADDRESS_LIMIT}`,
+    text: `SELECT seen_ip FROM (${parts.join(' UNION ALL ')}) AS addresses GROUP BY seen_ip ORDER BY seen_ip LIMIT ${PROXY_ADDRESS_LIMIT}`,
     params: p.values,
   };
 }

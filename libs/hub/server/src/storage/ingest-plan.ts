@@ -37,6 +37,16 @@ export type FlowHourDims = Omit<FlowMinuteDims, 'minute'> & { readonly hour: num
 
 export type ClientSide = 'original' | 'seen';
 
+/**
+ * A proxy_hour row: the address the pods saw (translated.src) for a Service's proxied entry legs (a PROXY protocol /
+ * X-Forwarded-For header named another client) in one hour of firstSeen.
+ */
+export interface ProxyHourDims {
+  readonly serviceKey: string;
+  readonly hour: number;
+  readonly seenIp: string;
+}
+
 export interface ClientMinuteDims {
   readonly serviceKey: string;
   readonly minute: number;
@@ -92,6 +102,7 @@ export interface IngestPlan {
   /** The same deltas summed per hour. */
   readonly flowHourDeltas: Delta<FlowHourDims>[];
   readonly clientMinuteDeltas: Delta<ClientMinuteDims>[];
+  readonly proxyHourDeltas: Delta<ProxyHourDims>[];
   /** The latest record per Service (by lastSeen), to refresh its type and policy. */
   readonly services: FlowRecord[];
 }
@@ -183,6 +194,11 @@ function countsInEvidence(row: FlowDims): boolean {
   return row.leg === 'entry' && row.serviceKey !== '' && row.verdict !== 'not-service';
 }
 
+/** A Service's entry leg whose client a proxy named: what the pod saw is a proxy's address (flows_proxied's condition). */
+function isProxied(row: FlowDims): boolean {
+  return row.leg === 'entry' && row.serviceKey !== '' && row.realClientIp !== '';
+}
+
 /** Adds `sign` to the delta under `key`, creating it with `dims()` the first time. */
 function bump<D>(deltas: Map<string, Delta<D>>, key: string, sign: number, dims: () => D): void {
   const entry = deltas.get(key);
@@ -204,9 +220,14 @@ export function planIngest(rows: readonly FlowRow[], stored: ReadonlyMap<string,
   const flowMinutes = new Map<string, Delta<FlowMinuteDims>>();
   const flowHours = new Map<string, Delta<FlowHourDims>>();
   const clientMinutes = new Map<string, Delta<ClientMinuteDims>>();
+  const proxyHours = new Map<string, Delta<ProxyHourDims>>();
   const addClient = (key: string, serviceKey: string, minute: number, side: ClientSide, address: string, sign: number) =>
     bump(clientMinutes, key, sign, () => ({ serviceKey, minute, side, address }));
   const contribute = (d: FlowDims, sign: 1 | -1) => {
+    if (isProxied(d)) {
+      const hour = Math.floor(d.firstSeen / (MINUTE_MS * MINUTES_PER_HOUR));
+      bump(proxyHours, `${d.serviceKey}\u0000${hour}\u0000${d.seenIp}`, sign, () => ({ serviceKey: d.serviceKey, hour, seenIp: d.seenIp }));
+    }
     if (!countsInEvidence(d)) return;
     const minute = Math.floor(d.firstSeen / MINUTE_MS);
     const hour = Math.floor(minute / MINUTES_PER_HOUR);
@@ -250,6 +271,7 @@ export function planIngest(rows: readonly FlowRow[], stored: ReadonlyMap<string,
     flowMinuteDeltas: nonZero(flowMinutes),
     flowHourDeltas: nonZero(flowHours),
     clientMinuteDeltas: nonZero(clientMinutes),
+    proxyHourDeltas: nonZero(proxyHours),
     services: [...services.values()],
   };
 }

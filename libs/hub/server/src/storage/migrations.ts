@@ -291,6 +291,28 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX flows_proxied ON flows (service_key, first_seen, seen_ip) WHERE real_client_ip <> '' AND leg = 'entry'",
     ],
   },
+  {
+    version: 10,
+    description: 'first queries of long windows: proxy addresses per hour; PostgreSQL reads a Service\'s hour rollups from their primary-key index alone',
+    statements: [
+      // SQLite keeps flow_hour in its primary-key b-tree (WITHOUT ROWID), so one Service's hours are one range of the
+      // file. A PostgreSQL heap keeps rows in the order they came, every Service's hours interleaved: a first 30-day
+      // query read ≈ 6,500 heap pages for 12k hour rows (64 ms at 10M records; 5.7 ms as an index-only scan of 183
+      // index pages). The price: updating `connections` writes index entries (no HOT update).
+      { postgres: 'ALTER TABLE flow_hour DROP CONSTRAINT flow_hour_pkey' },
+      { postgres: 'ALTER TABLE flow_hour ADD PRIMARY KEY (service_key, hour, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node) INCLUDE (connections)' },
+      // The addresses pods saw for proxied entry legs, per hour (flow-sql.ts proxyAddressesQuery reads whole hours here
+      // and raw records only at the window's edges). The partial index flows_proxied alone was not enough in
+      // PostgreSQL: its index-only scan must visit the heap for every page not yet marked all-visible, i.e. the newest
+      // records (at 10M records, 5,816 heap pages for 13k proxied legs, 58–105 ms on a first query).
+      { sqlite: 'CREATE TABLE proxy_hour (service_key TEXT NOT NULL, hour BIGINT NOT NULL, seen_ip TEXT NOT NULL, connections BIGINT NOT NULL, PRIMARY KEY (service_key, hour, seen_ip)) WITHOUT ROWID' },
+      { postgres: 'CREATE TABLE proxy_hour (service_key TEXT NOT NULL, hour BIGINT NOT NULL, seen_ip TEXT NOT NULL, connections BIGINT NOT NULL, PRIMARY KEY (service_key, hour, seen_ip) INCLUDE (connections))' },
+      `INSERT INTO proxy_hour (service_key, hour, seen_ip, connections)
+       SELECT service_key, first_seen / 3600000, seen_ip, COUNT(*) FROM flows WHERE real_client_ip <> '' AND leg = 'entry' AND service_key <> ''
+       GROUP BY service_key, first_seen / 3600000, seen_ip`,
+      'CREATE INDEX proxy_hour_hour ON proxy_hour (hour)',
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

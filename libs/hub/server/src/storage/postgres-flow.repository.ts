@@ -4,7 +4,7 @@ import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, ExpiredCounts, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
 import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, recentClientCounts, recentClientsQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
 import { CLIENT_LATEST_UPSERT_WHERE, rollupRetentionStatements } from './rollup-retention-sql';
-import { clientHourValues, clientMinuteValues, flowHourValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
+import { clientHourValues, clientMinuteValues, flowHourValues, flowMinuteValues, flowRowValues, proxyHourValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { clientLatestUpdates, type FlowDims, flowRow, planIngest, recordKey, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { FLOW_COLUMNS } from './migrations';
 import { inTransaction, migratePostgres } from './schema-migration';
@@ -44,6 +44,13 @@ function upsertFlowRollup(table: string, bucket: string): string {
 }
 const UPSERT_FLOW_MINUTE = upsertFlowRollup('flow_minute', 'minute');
 const UPSERT_FLOW_HOUR = upsertFlowRollup('flow_hour', 'hour');
+const UPSERT_PROXY_HOUR = insertFromJson(
+  'proxy_hour',
+  ['service_key', 'hour', 'seen_ip', 'connections'],
+  ['text', 'int8', 'text', 'int8'],
+  'ON CONFLICT (service_key, hour, seen_ip) DO UPDATE SET connections = proxy_hour.connections + excluded.connections',
+  true,
+);
 // Gives back the rows the batch emptied (a re-send moved their only connection away): where one was a client's latest
 // hour, that latest hour may be stale (ingest-plan.ts clientLatestUpdates).
 const UPSERT_CLIENT_MINUTE = `WITH applied AS (${insertFromJson(
@@ -142,6 +149,9 @@ export class PostgresFlowRepository implements FlowRepository {
       if (plan.flowHourDeltas.length > 0) {
         await client.query(UPSERT_FLOW_HOUR, [JSON.stringify(sortedByKey(plan.flowHourDeltas.map(flowHourValues), 11))]);
       }
+      if (plan.proxyHourDeltas.length > 0) {
+        await client.query(UPSERT_PROXY_HOUR, [JSON.stringify(sortedByKey(plan.proxyHourDeltas.map(proxyHourValues), 3))]);
+      }
       if (plan.clientMinuteDeltas.length > 0) {
         const emptied = await client.query<{ service_key: string; minute: string; side: string; address: string }>(UPSERT_CLIENT_MINUTE, [
           JSON.stringify(sortedByKey(plan.clientMinuteDeltas.map(clientMinuteValues), 4)),
@@ -180,8 +190,8 @@ export class PostgresFlowRepository implements FlowRepository {
     return toEvidenceCounts(rowResult.rows, distinctRows);
   }
 
-  async proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]> {
-    const query = proxyAddressesQuery('postgres', service, window);
+  async proxyAddresses(service: ServiceKey, window: TimeWindow, source: EvidenceSource = 'rollups'): Promise<string[]> {
+    const query = proxyAddressesQuery('postgres', service, window, source);
     return (await this.pool.query<{ seen_ip: string }>(query.text, query.params)).rows.map((row) => row.seen_ip);
   }
 
@@ -223,7 +233,12 @@ export class PostgresFlowRepository implements FlowRepository {
     return this.transaction(async (client): Promise<ExpiredCounts> => {
       // As in the SQLite store: first_seen lets flows_first_seen find the rows (migration 2 dropped the last_seen
       // index); a record claiming lastSeen < firstSeen is kept until its firstSeen is past the cutoff too.
-      const raw = (await client.query('DELETE FROM flows WHERE first_seen < $1 AND last_seen < $1', [cutoffs.rawBefore])).rowCount ?? 0;
+      // The oldest first_seen is read first (one index probe, whatever the statistics say): until a table has been
+      // analysed, PostgreSQL guesses a third of it matches `first_seen < $1` and scans it all — after a large load
+      // that was a scan of the whole store on every hub start, beside the first queries users made.
+      const oldest = (await client.query<{ oldest: string | null }>('SELECT MIN(first_seen) AS oldest FROM flows')).rows[0]?.oldest;
+      const anyExpired = oldest !== null && oldest !== undefined && Number(oldest) < cutoffs.rawBefore;
+      const raw = anyExpired ? ((await client.query('DELETE FROM flows WHERE first_seen < $1 AND last_seen < $1', [cutoffs.rawBefore])).rowCount ?? 0) : 0;
       let rollups = 0;
       for (const statement of rollupRetentionStatements('postgres', cutoffs.rollupsBefore)) {
         const { rowCount } = await client.query(statement.text, statement.params);

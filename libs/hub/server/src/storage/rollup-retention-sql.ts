@@ -5,7 +5,8 @@ import { MINUTE_MS, MINUTES_PER_HOUR } from './ingest-plan';
  * Expiring the rollups, written once for both stores (placeholders differ only). Minute rows before the cutoff go;
  * an hour row goes when its whole hour is before it, and the hour the cutoff falls in is summed again from its minutes
  * that remain, so an hour row always equals its minutes. A client's latest hour goes once that whole hour is past the
- * cutoff (a window reaching past the cutoff counts expired data either way). Then stale latest hours (migration 9)
+ * cutoff (a window reaching past the cutoff counts expired data either way); so does a proxy address's hour (it has no
+ * minutes to be summed again from: the hour the cutoff falls in is kept whole). Then stale latest hours (migration 9)
  * are recomputed from client_minute: rare (a re-sent record must take a connection out of a client's latest hour),
  * and until then evidence counts those Services the long way.
  */
@@ -30,6 +31,7 @@ export function rollupRetentionStatements(dialect: 'sqlite' | 'postgres', rollup
     { text: `DELETE FROM client_minute WHERE minute < ${$(1)}`, params: [minute], counts: true },
     { text: `DELETE FROM flow_hour WHERE hour < ${$(1)}`, params: [hour], counts: true },
     { text: `DELETE FROM client_latest WHERE last_hour < ${$(1)}`, params: [hour], counts: true },
+    { text: `DELETE FROM proxy_hour WHERE hour < ${$(1)}`, params: [hour], counts: true },
   ];
   if (minute % MINUTES_PER_HOUR !== 0) {
     statements.push(

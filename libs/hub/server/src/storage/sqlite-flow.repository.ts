@@ -6,7 +6,7 @@ import type { FlowRecord } from '@natlens/shared-model';
 import type { EvidenceSource, ExpiredCounts, FlowPage, FlowQuery, FlowRepository, IngestResult, RetentionCutoffs, ServiceCounts, ServiceKey, StoredService } from './flow-repository';
 import { distinctClientsQuery, type EvidenceRowColumns, evidenceRowsQuery, flowsPageQuery, proxyAddressesQuery, recentClientCounts, recentClientsQuery, serviceCountsQuery, toEvidenceCounts, toPage, toServiceCounts } from './flow-sql';
 import { CLIENT_LATEST_UPSERT_WHERE, rollupRetentionStatements } from './rollup-retention-sql';
-import { clientHourValues, clientMinuteValues, flowHourValues, flowMinuteValues, flowRowValues, type ServiceRowColumns, toStoredService } from './flow-row';
+import { clientHourValues, clientMinuteValues, flowHourValues, flowMinuteValues, flowRowValues, proxyHourValues, type ServiceRowColumns, toStoredService } from './flow-row';
 import { clientLatestUpdates, type FlowDims, type FlowRow, flowRow, planIngest, serviceKeyOf, STORED_DIMS_COLUMNS, type StoredDimsColumns, storedDims } from './ingest-plan';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { type SqlRead, SqliteReader } from './sqlite-reader';
@@ -67,6 +67,10 @@ export function prepareSqliteIngest(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (service_key, hour, node, entry, verdict, client_kind, snat, snat_address, ep_namespace, ep_pod, ep_node)
        DO UPDATE SET connections = connections + excluded.connections`,
+    ),
+    proxyHour: db.prepare(
+      `INSERT INTO proxy_hour (service_key, hour, seen_ip, connections) VALUES (?, ?, ?, ?)
+       ON CONFLICT (service_key, hour, seen_ip) DO UPDATE SET connections = connections + excluded.connections`,
     ),
     clientMinute: db.prepare(
       `INSERT INTO client_minute (service_key, minute, side, address, connections) VALUES (?, ?, ?, ?, ?)
@@ -166,6 +170,7 @@ export class SqliteFlowRepository implements FlowRepository {
       for (const row of plan.upserts) if (written.get(row.key) !== row) sql.upsertFlow.run(flowRowValues(row));
       for (const delta of plan.flowMinuteDeltas) sql.flowMinute.run(flowMinuteValues(delta));
       for (const delta of plan.flowHourDeltas) sql.flowHour.run(flowHourValues(delta));
+      for (const delta of plan.proxyHourDeltas) sql.proxyHour.run(proxyHourValues(delta));
       const latest = clientLatestUpdates(plan.clientMinuteDeltas, (delta) => {
         if (delta.delta > 0) {
           sql.clientMinute.run(clientMinuteValues(delta));
@@ -200,8 +205,8 @@ export class SqliteFlowRepository implements FlowRepository {
     return toEvidenceCounts((evidenceRows ?? []) as EvidenceRowColumns[], clients ?? []);
   }
 
-  async proxyAddresses(service: ServiceKey, window: TimeWindow): Promise<string[]> {
-    const query = proxyAddressesQuery('sqlite', service, window);
+  async proxyAddresses(service: ServiceKey, window: TimeWindow, source: EvidenceSource = 'rollups'): Promise<string[]> {
+    const query = proxyAddressesQuery('sqlite', service, window, source);
     return (await this.readAll<{ seen_ip: string }>(query.text, query.params)).map((row) => row.seen_ip);
   }
 
