@@ -50,6 +50,8 @@ const AGENT_RESYNC_INTERVAL_MS = 60_000;
 /** The agent's local API keeps this many records (default `recentRecords`); /api/flows caps `limit` at it too. */
 const AGENT_RING = 10_000;
 const FLUSH_INTERVAL_MS = 1000;
+/** How long the idle baseline watches the agent and the hub with nothing happening. */
+const IDLE_SECONDS = 10;
 
 // ---------------------------------------------------------------------------------------------------------------
 // options
@@ -512,12 +514,14 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
     return r;
   };
 
-  // idle baseline: the agent's own CPU use with nothing happening
+  // idle baseline: the agent's and the hub's own CPU use with nothing happening (10 s: a tick is 10 ms)
   await waitQuiet(500);
   const idleA0 = agentTicks();
-  await sleep(3000);
-  const idleCpuPerSecond = round((agentTicks() - idleA0) / CLK_TCK / 3, 4);
-  log(`agent idle CPU: ${idleCpuPerSecond} s/s`);
+  const idleH0 = hubTicks();
+  await sleep(IDLE_SECONDS * 1000);
+  const idleCpuPerSecond = round((agentTicks() - idleA0) / CLK_TCK / IDLE_SECONDS, 4);
+  const idleHubCpuPerSecond = round((hubTicks() - idleH0) / CLK_TCK / IDLE_SECONDS, 4);
+  log(`idle CPU: agent ${idleCpuPerSecond} s/s, hub ${idleHubCpuPerSecond} s/s`);
 
   // 3. rate search
   const probes: TrafficRun[] = [];
@@ -907,6 +911,7 @@ async function bench(opts: Options, workDir: string, socket: string): Promise<Js
       conntrackE: { command: `ip netns exec ${node.netns} conntrack -E -e NEW -o id`, verified: ctVerified },
     },
     idleAgentCpuPerSecond: idleCpuPerSecond,
+    idleHubCpuPerSecond,
     rateSearch: probes,
     chosen: best,
     runA,
@@ -987,7 +992,7 @@ function printTable(r: Json): void {
   }
   const kb = (x: number | undefined) => (x === undefined ? '–' : `${(x / 1024).toFixed(1)} MiB`);
   out.push(`peak RSS (VmHWM): agent ${kb(r.peak.agentVmHWMkBBeforeAudit)} before run B's polls (${kb(r.peak.agentVmHWMkBAfterRunA)} after run A; ${kb(r.peak.agentVmHWMkB)} at the end, RSS now ${kb(r.peak.agentVmRSSkB)}, at start ${kb(r.peak.agentVmRSSkBAtReady)}), conntrack -E ${kb(r.peak.conntrackVmHWMkB)}`);
-  out.push(`idle agent CPU: ${r.idleAgentCpuPerSecond} s/s; total connections made: ${r.totalConnections}`);
+  out.push(`idle CPU: agent ${r.idleAgentCpuPerSecond} s/s, hub ${r.idleHubCpuPerSecond} s/s; total connections made: ${r.totalConnections}`);
   out.push(`targets: every connection stored at the hub (audited by client tuple): ${fmtTarget(r.targets.everyConnectionStoredAtTheHub)}; agent CPU (export included) ≤ ${TARGET_CPU_RATIO}× conntrack -E: ${fmtTarget(r.targets.cpuAtMost1_2xConntrackE)} (run A ratio ${r.runA.cpuRatio})`);
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);

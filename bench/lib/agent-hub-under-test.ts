@@ -48,14 +48,17 @@ export function hubGet(socket: string, urlPath: string, token: string, timeoutMs
 }
 
 /** Starts the hub and waits for its /healthz; tracked in `started` so the bench's cleanup stops it by PID. */
-export async function startHub(o: { workDir: string; name: string; inventory: string }): Promise<HubUnderTest> {
+/** `inventory`: the cluster's objects, as agents read them; without it the hub knows the cluster from records alone. */
+export async function startHub(o: { workDir: string; name: string; inventory?: string }): Promise<HubUnderTest> {
   const socket = path.join(o.workDir, `${o.name}.sock`);
   const dbFile = path.join(o.workDir, `${o.name}.db`);
   const logFile = path.join(o.workDir, `${o.name}.log`);
   const ingestToken = randomBytes(24).toString('hex');
   const readToken = randomBytes(24).toString('hex');
   const fd = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [NATLENS, 'hub', '--store', `sqlite://${dbFile}`, '--socket', socket, '--host', '127.0.0.1', '--port', String(await freePort()), '--inventory', o.inventory, '--log-level', 'warn'], {
+  // NATLENS_BENCH_HUB_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir /tmp/prof"): where the hub's time goes in a bench run
+  const nodeOptions = (process.env['NATLENS_BENCH_HUB_NODE_OPTIONS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeOptions, NATLENS, 'hub', '--store', `sqlite://${dbFile}`, '--socket', socket, '--host', '127.0.0.1', '--port', String(await freePort()), ...(o.inventory ? ['--inventory', o.inventory] : []), '--log-level', 'warn'], {
     cwd: ROOT,
     env: { ...process.env, NATLENS_HUB_TOKENS: ingestToken, NATLENS_HUB_READ_TOKENS: readToken },
     stdio: ['ignore', fd, fd],

@@ -20,8 +20,22 @@ export interface ProcStat {
 }
 
 export function readProcStat(pid: number): ProcStat | undefined {
+  return readStatFile(`/proc/${pid}/stat`);
+}
+
+/** utime+stime of each thread of a live process, in clock ticks, by thread id (threads that ended are left out). */
+export function threadCpuTicks(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const stat = readStatFile(`/proc/${pid}/task/${tid}/stat`);
+    if (stat) out.set(Number(tid), stat.ticks);
+  }
+  return out;
+}
+
+function readStatFile(file: string): ProcStat | undefined {
   try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = fs.readFileSync(file, 'utf8');
     const close = text.lastIndexOf(')');
     const f = text.slice(close + 2).split(' ');
     // after "pid (comm) ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime

@@ -16,8 +16,8 @@ describe('DiskSpool', () => {
     sut.append('second');
     sut.append('third');
     const second = readdirSync(dir).sort()[1] as string;
-    const [a] = sut.replace(second, ['second-a', 'second-b']);
-    sut.replace(a as string, ['second-a1', 'second-a2']);
+    const [a] = sut.replace(second, [{ body: 'second-a' }, { body: 'second-b' }]);
+    sut.replace(a as string, [{ body: 'second-a1' }, { body: 'second-a2' }]);
     const order = (spool: DiskSpool) => {
       const bodies: string[] = [];
       for (let name = spool.oldestName(); name; name = spool.oldestName()) {
@@ -33,6 +33,20 @@ describe('DiskSpool', () => {
     expect(restarted.count).toBe(5);
     expect(order(sut)).toEqual(expected);
     expect(sut.bytes).toBe(0);
+  });
+
+  it('remembers what it was told of each batch it spooled (its parts too), and knows nothing of files found at start', () => {
+    const sut = new DiskSpool(dir, 1 << 20);
+    sut.append('{"node":"n1","records":[1,2,3]}', { node: 'n1', records: 3 });
+    sut.append('{"node":"n1","records":[4]}');
+    const [first, second] = readdirSync(dir).sort() as [string, string];
+    expect(sut.summaryOf(first)).toEqual({ node: 'n1', records: 3 });
+    expect(sut.summaryOf(second)).toBeUndefined();
+    const [a, b] = sut.replace(first, [{ body: '{"node":"n1","records":[1,2]}', summary: { node: 'n1', records: 2 } }, { body: '{"node":"n1","records":[3]}', summary: { node: 'n1', records: 1 } }]) as [string, string];
+    expect([sut.summaryOf(a), sut.summaryOf(b), sut.summaryOf(first)]).toEqual([{ node: 'n1', records: 2 }, { node: 'n1', records: 1 }, undefined]);
+    const restarted = new DiskSpool(dir, 1 << 20);
+    expect(restarted.count).toBe(3);
+    expect([a, b, second].map((name) => restarted.summaryOf(name))).toEqual([undefined, undefined, undefined]);
   });
 
   it('moves retired batches aside, keeping at most a quarter of the limit in each directory, oldest deleted first', () => {

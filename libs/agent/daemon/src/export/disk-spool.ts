@@ -18,8 +18,21 @@ export type RetiredDir = typeof QUARANTINE_DIR | typeof DEAD_LETTER_DIR;
 
 export type AppendOutcome = { kind: 'spooled' } | { kind: 'full' } | { kind: 'failed'; error: NodeJS.ErrnoException };
 
+/** What the sender needs to know of a batch without reading it again: whose records, how many. */
+export interface BatchSummary {
+  readonly node: string;
+  readonly records: number;
+}
+
+interface SpoolFile {
+  readonly name: string;
+  readonly bytes: number;
+  /** Known for batches this process spooled; files found at start are read to learn it. */
+  readonly summary?: BatchSummary;
+}
+
 export class DiskSpool {
-  private files: { name: string; bytes: number }[] = [];
+  private files: SpoolFile[] = [];
   private sequence = 0;
   bytes = 0;
 
@@ -51,7 +64,7 @@ export class DiskSpool {
   }
 
   /** Spools one batch: `full` when it does not fit under maxBytes, `failed` when the disk refused it (ENOSPC, EIO). */
-  append(body: string): AppendOutcome {
+  append(body: string, summary?: BatchSummary): AppendOutcome {
     const bytes = Buffer.byteLength(body);
     if (this.bytes + bytes > this.maxBytes) return { kind: 'full' };
     // Zero-padded time then a per-process sequence: names sort in the order batches were made, across restarts.
@@ -61,7 +74,7 @@ export class DiskSpool {
     } catch (err) {
       return { kind: 'failed', error: err as NodeJS.ErrnoException };
     }
-    this.files.push({ name, bytes });
+    this.files.push(summary ? { name, bytes, summary } : { name, bytes });
     this.bytes += bytes;
     return { kind: 'spooled' };
   }
@@ -69,6 +82,11 @@ export class DiskSpool {
   /** The oldest batch's name, without reading it. */
   oldestName(): string | undefined {
     return this.files[0]?.name;
+  }
+
+  /** What `append` or `replace` was told of the batch; undefined for a file an earlier process spooled. */
+  summaryOf(name: string): BatchSummary | undefined {
+    return this.files.find((f) => f.name === name)?.summary;
   }
 
   /** Throws what the file system says (EIO, ENOENT) when the file cannot be read. */
@@ -81,15 +99,16 @@ export class DiskSpool {
    * their names extend its name, so they sort where it did, before every later batch, across restarts too. Throws
    * if a part cannot be written; then the original stays and the parts written so far are removed.
    */
-  replace(name: string, parts: string[]): string[] {
+  replace(name: string, parts: readonly { body: string; summary?: BatchSummary }[]): string[] {
     const index = this.files.findIndex((f) => f.name === name);
     if (index < 0) throw new Error(`${name} is not in the spool`);
-    const written: { name: string; bytes: number }[] = [];
+    const written: SpoolFile[] = [];
     try {
-      parts.forEach((body, i) => {
+      parts.forEach(({ body, summary }, i) => {
         const partName = name.replace(SUFFIX, `-${i}${SUFFIX}`);
         this.writeDurably(partName, body);
-        written.push({ name: partName, bytes: Buffer.byteLength(body) });
+        const bytes = Buffer.byteLength(body);
+        written.push(summary ? { name: partName, bytes, summary } : { name: partName, bytes });
       });
     } catch (err) {
       for (const part of written) tryUnlink(join(this.dir, part.name));

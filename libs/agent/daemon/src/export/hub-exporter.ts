@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { FlowBatch } from '@natlens/shared-model';
 import type { AgentMetrics } from '../metrics/agent-metrics';
-import { DEAD_LETTER_DIR, DiskSpool, QUARANTINE_DIR } from './disk-spool';
+import { type BatchSummary, DEAD_LETTER_DIR, DiskSpool, QUARANTINE_DIR } from './disk-spool';
 import { type HubEndpoint, HttpHubClient, type HubTransport } from '@natlens/agent-records';
 
 /*
@@ -44,7 +44,8 @@ export class HubExporter {
   /** Queues a batch for delivery; false when it could not be spooled (full, or the disk refused it) and is lost. */
   enqueue(batch: FlowBatch): boolean {
     if (batch.records.length === 0) return true;
-    const outcome = this.spool.append(JSON.stringify(batch));
+    // The summary spares the sender parsing the batch back (JSON.parse of every record: ≈10 % of the agent's CPU).
+    const outcome = this.spool.append(JSON.stringify(batch), { node: batch.node, records: batch.records.length });
     if (outcome.kind !== 'spooled') {
       const reason = outcome.kind === 'full' ? 'spool-full' : 'spool-write-failed';
       this.metrics.lostRecords.inc({ reason }, batch.records.length);
@@ -128,13 +129,14 @@ export class HubExporter {
       this.quarantine(name, `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
       return false;
     }
-    const batch = spooledBatchOf(body);
-    if (!batch) {
+    // A batch this process spooled is known; a file left by an earlier one is read to learn what it holds.
+    const summary = this.spool.summaryOf(name) ?? summaryOf(spooledBatchOf(body));
+    if (!summary) {
       this.quarantine(name, 'not a record batch (JSON with node and records)');
       return false;
     }
-    const records = batch.records.length;
-    const outcome = await this.transport.deliver({ id: name.replace(/\.batch\.json$/, ''), node: batch.node, body });
+    const records = summary.records;
+    const outcome = await this.transport.deliver({ id: name.replace(/\.batch\.json$/, ''), node: summary.node, body });
     switch (outcome.kind) {
       case 'sent':
         this.metrics.exported.inc(records);
@@ -143,11 +145,13 @@ export class HubExporter {
         this.spool.remove(name);
         this.metrics.spoolBytes.set(this.spool.bytes);
         return false;
-      case 'too-large':
+      case 'too-large': {
         this.lastError = outcome.detail;
-        if (records > 1) return this.split(name, batch, outcome.detail);
+        const batch = spooledBatchOf(body);
+        if (batch && records > 1) return this.split(name, batch, outcome.detail);
         this.deadLetter(name, records, `${outcome.detail} (a single record)`);
         return false;
+      }
       case 'rejected':
         this.lastError = outcome.detail;
         this.deadLetter(name, records, outcome.detail);
@@ -164,7 +168,7 @@ export class HubExporter {
   /** HTTP 413: the same records in two halves, in the batch's place in the queue; halves are split again if needed. */
   private split(name: string, batch: FlowBatch, detail: string): boolean {
     const half = Math.ceil(batch.records.length / 2);
-    const parts = [batch.records.slice(0, half), batch.records.slice(half)].map((records) => JSON.stringify({ ...batch, records }));
+    const parts = [batch.records.slice(0, half), batch.records.slice(half)].map((records) => ({ body: JSON.stringify({ ...batch, records }), summary: { node: batch.node, records: records.length } }));
     try {
       this.spool.replace(name, parts);
     } catch (err) {
@@ -197,6 +201,10 @@ export class HubExporter {
     this.metrics.spoolBytes.set(this.spool.bytes);
     for (const dir of [QUARANTINE_DIR, DEAD_LETTER_DIR] as const) this.metrics.spoolRetainedBytes.set({ dir }, this.spool.retiredBytes(dir));
   }
+}
+
+function summaryOf(batch: FlowBatch | undefined): BatchSummary | undefined {
+  return batch ? { node: batch.node, records: batch.records.length } : undefined;
 }
 
 /** A spooled file's text as a batch, or undefined when it is not one (damaged on disk, written by something else). */
