@@ -44,7 +44,7 @@ export class HubExporter {
   /** Queues a batch for delivery; false when it could not be spooled (full, or the disk refused it) and is lost. */
   enqueue(batch: FlowBatch): boolean {
     if (batch.records.length === 0) return true;
-    // The summary spares the sender parsing the batch back (JSON.parse of every record: ≈10 % of the agent's CPU).
+    // The summary spares the sender parsing the batch back (JSON.parse of every record: ≈10 % of the agent's profile).
     const outcome = this.spool.append(JSON.stringify(batch), { node: batch.node, records: batch.records.length });
     if (outcome.kind !== 'spooled') {
       const reason = outcome.kind === 'full' ? 'spool-full' : 'spool-write-failed';
@@ -148,7 +148,11 @@ export class HubExporter {
       case 'too-large': {
         this.lastError = outcome.detail;
         const batch = spooledBatchOf(body);
-        if (batch && records > 1) return this.split(name, batch, outcome.detail);
+        if (!batch) {
+          this.quarantine(name, 'not a record batch (JSON with node and records)');
+          return false;
+        }
+        if (records > 1) return this.split(name, batch, outcome.detail);
         this.deadLetter(name, records, `${outcome.detail} (a single record)`);
         return false;
       }
