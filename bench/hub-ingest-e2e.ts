@@ -3,9 +3,9 @@
  * its ingest token as the agents send it, the whole validation and storage path), then the evidence a user gets.
  *
  *   bash bench/run.sh hub-ingest --mode e2e [--records 10000000] [--senders 8] [--store sqlite|postgres|both]
- *     [--span-days 30] [--updates 200] [--warm-runs 7] [--dir /tmp] [--cpu-prof DIR] [--keep]
+ *     [--span-days 30] [--updates 200] [--batch-records 1000] [--warm-runs 7] [--dir /tmp] [--cpu-prof DIR] [--keep]
  *
- * 1. Ingest: `--senders` simulated agents (one node each) send batches of 1,000 records through the agent's own
+ * 1. Ingest: `--senders` simulated agents (one node each) send batches of 1,000 records (`--batch-records`) through the agent's own
  *    HTTP client (libs/agent/records HttpHubClient, retried like the agent's exporter on a transient failure), one
  *    batch at a time each, as the exporter does. Records: bench/lib/agent-batches.ts (a realistic mix, updates of
  *    ended connections included), `--records` distinct connections spread over the last `--span-days` days. The hub
@@ -53,12 +53,12 @@ const warmRuns = Number(option('warm-runs', '7'));
 const baseDir = option('dir', tmpdir());
 const cpuProfDir = option('cpu-prof', '');
 const keep = args.includes('--keep');
-const BATCH = 1000;
+const BATCH = Number(option('batch-records', '1000'));
 const TOKEN = 'bench-ingest-token-0123456789';
 const TARGETS = { sqliteRecordsPerS: 100_000, postgresRecordsPerS: 50_000, evidenceMs: 100 };
 const DAY_MS = 24 * 3600_000;
 
-for (const [name, value] of [['records', records], ['senders', senders], ['span-days', spanDays], ['warm-runs', warmRuns]] as const) {
+for (const [name, value] of [['records', records], ['senders', senders], ['span-days', spanDays], ['warm-runs', warmRuns], ['batch-records', BATCH]] as const) {
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive whole number, not ${option(name, '')}`);
 }
 if (!Number.isInteger(updatesPerBatch) || updatesPerBatch < 0 || updatesPerBatch >= BATCH) throw new Error(`--updates must be 0–${BATCH - 1}`);

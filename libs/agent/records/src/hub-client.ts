@@ -17,9 +17,10 @@ export interface HubResponse {
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
-export function postJson(endpoint: HubEndpoint, path: string, body: string): Promise<HubResponse> {
+/** `body`: JSON text, or its UTF-8 bytes (a spooled batch: encoded once, for the disk and the socket alike). */
+export function postJson(endpoint: HubEndpoint, path: string, body: string | Buffer): Promise<HubResponse> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length };
     if (endpoint.token) headers['Authorization'] = `Bearer ${endpoint.token}`;
     let req;
     if (endpoint.url.startsWith('unix:')) {
@@ -56,7 +57,8 @@ export type DeliveryOutcome =
 export interface SpooledBatch {
   readonly id: string;
   readonly node: string;
-  readonly body: string;
+  /** The batch as JSON, in UTF-8 bytes (or text). */
+  readonly body: string | Buffer;
 }
 
 /** How batches and node reports leave the agent: HTTP to the hub, or NATS JetStream (nats-hub-client.ts). */

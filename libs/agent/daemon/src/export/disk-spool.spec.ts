@@ -21,7 +21,7 @@ describe('DiskSpool', () => {
     const order = (spool: DiskSpool) => {
       const bodies: string[] = [];
       for (let name = spool.oldestName(); name; name = spool.oldestName()) {
-        bodies.push(spool.read(name));
+        bodies.push(spool.read(name).toString());
         spool.remove(name);
       }
       return bodies;
@@ -29,7 +29,7 @@ describe('DiskSpool', () => {
     const expected = ['first', 'second-a1', 'second-a2', 'second-b', 'third'];
     // what a restart finds on disk, in the order it lists it
     const restarted = new DiskSpool(dir, 1 << 20);
-    expect(readdirSync(dir).sort().map((name) => restarted.read(name))).toEqual(expected);
+    expect(readdirSync(dir).sort().map((name) => restarted.read(name).toString())).toEqual(expected);
     expect(restarted.count).toBe(5);
     expect(order(sut)).toEqual(expected);
     expect(sut.bytes).toBe(0);
@@ -69,6 +69,45 @@ describe('DiskSpool', () => {
     const sut = new DiskSpool(dir, 1024);
     expect(sut.count).toBe(1);
     expect(existsSync(join(dir, '000000000000009-1-000000000.batch.json.tmp'))).toBe(false);
-    expect(sut.read(sut.oldestName() as string)).toBe('kept');
+    expect(sut.read(sut.oldestName() as string).toString()).toBe('kept');
+  });
+
+  it('holds batches in memory in their place in the queue, and writes only those held long enough', () => {
+    const sut = new DiskSpool(dir, 1 << 20);
+    sut.hold(Buffer.from('held-1'), { node: 'n1', records: 1 }, 1_000);
+    sut.append('on-disk');
+    sut.hold(Buffer.from('held-2'), undefined, 2_000);
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect([sut.count, sut.bytes, sut.heldBytes]).toEqual([3, 19, 12]);
+    expect(sut.persistHeld(1_500)).toEqual([]);
+    expect(readdirSync(dir)).toHaveLength(2);
+    expect(sut.heldBytes).toBe(6);
+    // a restart finds what was written, in the order it was queued; the batch still held is not there
+    expect(readdirSync(dir).sort().map((name) => new DiskSpool(dir, 1 << 20).read(name).toString())).toEqual(['held-1', 'on-disk']);
+    expect(sut.summaryOf(sut.oldestName() as string)).toEqual({ node: 'n1', records: 1 });
+    const bodies: string[] = [];
+    for (let name = sut.oldestName(); name; name = sut.oldestName()) {
+      bodies.push(sut.read(name).toString());
+      sut.remove(name);
+    }
+    expect(bodies).toEqual(['held-1', 'on-disk', 'held-2']);
+    expect([sut.count, sut.bytes, sut.heldBytes, readdirSync(dir).length]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('refuses to hold past its limit, retires a held batch to disk, and gives back what the disk refuses', () => {
+    const sut = new DiskSpool(dir, 400);
+    expect(sut.hold(Buffer.from('x'.repeat(60)))).toEqual({ kind: 'spooled' });
+    expect(sut.hold(Buffer.from('x'.repeat(360)))).toEqual({ kind: 'full' });
+    sut.retire(sut.oldestName() as string, DEAD_LETTER_DIR);
+    expect(readdirSync(join(dir, DEAD_LETTER_DIR))).toHaveLength(1);
+    expect([sut.count, sut.bytes, sut.heldBytes]).toEqual([0, 0, 0]);
+
+    sut.hold(Buffer.from('lost'), { node: 'n1', records: 4 });
+    rmSync(dir, { recursive: true });
+    writeFileSync(dir, 'a file where the spool directory was'); // every write now fails (ENOTDIR)
+    const failures = sut.persistHeld();
+    expect(failures).toEqual([expect.objectContaining({ summary: { node: 'n1', records: 4 }, outcome: expect.objectContaining({ kind: 'failed' }) })]);
+    expect([sut.count, sut.bytes, sut.heldBytes]).toEqual([0, 0, 0]);
+    rmSync(dir);
   });
 });

@@ -7,6 +7,11 @@ import { join } from 'node:path';
  * fsynced, renamed and the directory fsynced: after a crash or a power cut a batch is either whole under its name or
  * absent, never half-written under a name that would later be sent (rename alone orders nothing on disk).
  *
+ * A batch may also be held in memory first (`hold`), in its place in the queue, and written only if it is still
+ * waiting later (`persistHeld`): a batch the hub takes at once then costs no file, no fsync and no unlink (≈ 14 % of
+ * a busy agent's main-thread time when every batch went to disk, mostly blocked on the disk). It is the exporter's to
+ * say when to write them.
+ *
  * Files that must leave the queue without being delivered are moved, not deleted, so an operator can look at them:
  * `quarantine/` holds files that could not be read or are not a batch, `dead-letter/` batches the receiver refused
  * for good. Each keeps at most a quarter of the spool's limit, oldest files deleted first.
@@ -29,12 +34,23 @@ interface SpoolFile {
   readonly bytes: number;
   /** Known for batches this process spooled; files found at start are read to learn it. */
   readonly summary?: BatchSummary;
+  /** A held batch (not on disk yet): its body, and when it was held (Date.now()). */
+  readonly held?: { readonly body: Buffer; readonly since: number };
+}
+
+/** A held batch that could not be written when it had to be: it is gone, and the caller counts its records lost. */
+export interface PersistFailure {
+  readonly name: string;
+  readonly summary?: BatchSummary;
+  readonly outcome: Exclude<AppendOutcome, { kind: 'spooled' }>;
 }
 
 export class DiskSpool {
   private files: SpoolFile[] = [];
   private sequence = 0;
   bytes = 0;
+  /** Bytes of the held batches (also counted in `bytes`). */
+  heldBytes = 0;
 
   constructor(
     readonly dir: string,
@@ -64,19 +80,55 @@ export class DiskSpool {
   }
 
   /** Spools one batch: `full` when it does not fit under maxBytes, `failed` when the disk refused it (ENOSPC, EIO). */
-  append(body: string, summary?: BatchSummary): AppendOutcome {
-    const bytes = Buffer.byteLength(body);
+  append(body: string | Buffer, summary?: BatchSummary): AppendOutcome {
+    const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     if (this.bytes + bytes > this.maxBytes) return { kind: 'full' };
-    // Zero-padded time then a per-process sequence: names sort in the order batches were made, across restarts.
-    const name = `${String(Date.now()).padStart(15, '0')}-${process.pid}-${String(this.sequence++).padStart(9, '0')}${SUFFIX}`;
+    const name = this.nextName();
     try {
-      this.writeDurably(name, body);
+      this.writeDurably(this.dir, name, body);
     } catch (err) {
       return { kind: 'failed', error: err as NodeJS.ErrnoException };
     }
     this.files.push(summary ? { name, bytes, summary } : { name, bytes });
     this.bytes += bytes;
     return { kind: 'spooled' };
+  }
+
+  /** Queues one batch in memory, in order with the others; `full` as for append. persistHeld writes it. */
+  hold(body: Buffer, summary?: BatchSummary, now = Date.now()): AppendOutcome {
+    if (this.bytes + body.length > this.maxBytes) return { kind: 'full' };
+    const name = this.nextName();
+    const held = { body, since: now };
+    this.files.push(summary ? { name, bytes: body.length, summary, held } : { name, bytes: body.length, held });
+    this.bytes += body.length;
+    this.heldBytes += body.length;
+    return { kind: 'spooled' };
+  }
+
+  /**
+   * Writes the held batches held before `before` (all of them by default) to disk, oldest first. One the disk
+   * refuses leaves the queue and is returned, for the caller to count as lost, as append would have refused it.
+   */
+  persistHeld(before = Number.POSITIVE_INFINITY): PersistFailure[] {
+    const failures: PersistFailure[] = [];
+    if (this.heldBytes === 0) return failures;
+    for (const file of [...this.files]) {
+      if (!file.held || file.held.since >= before) continue;
+      try {
+        this.writeDurably(this.dir, file.name, file.held.body);
+        this.files[this.files.indexOf(file)] = file.summary ? { name: file.name, bytes: file.bytes, summary: file.summary } : { name: file.name, bytes: file.bytes };
+        this.heldBytes -= file.bytes;
+      } catch (err) {
+        this.forget(file.name);
+        failures.push({ name: file.name, ...(file.summary ? { summary: file.summary } : {}), outcome: { kind: 'failed', error: err as NodeJS.ErrnoException } });
+      }
+    }
+    return failures;
+  }
+
+  /** Zero-padded time then a per-process sequence: names sort in the order batches were made, across restarts. */
+  private nextName(): string {
+    return `${String(Date.now()).padStart(15, '0')}-${process.pid}-${String(this.sequence++).padStart(9, '0')}${SUFFIX}`;
   }
 
   /** The oldest batch's name, without reading it. */
@@ -89,9 +141,9 @@ export class DiskSpool {
     return this.files.find((f) => f.name === name)?.summary;
   }
 
-  /** Throws what the file system says (EIO, ENOENT) when the file cannot be read. */
-  read(name: string): string {
-    return readFileSync(join(this.dir, name), 'utf8');
+  /** A held batch's body, or the file's; throws what the file system says (EIO, ENOENT) when it cannot be read. */
+  read(name: string): Buffer {
+    return this.files.find((f) => f.name === name)?.held?.body ?? readFileSync(join(this.dir, name));
   }
 
   /**
@@ -99,14 +151,14 @@ export class DiskSpool {
    * their names extend its name, so they sort where it did, before every later batch, across restarts too. Throws
    * if a part cannot be written; then the original stays and the parts written so far are removed.
    */
-  replace(name: string, parts: readonly { body: string; summary?: BatchSummary }[]): string[] {
+  replace(name: string, parts: readonly { body: string | Buffer; summary?: BatchSummary }[]): string[] {
     const index = this.files.findIndex((f) => f.name === name);
     if (index < 0) throw new Error(`${name} is not in the spool`);
     const written: SpoolFile[] = [];
     try {
       parts.forEach(({ body, summary }, i) => {
         const partName = name.replace(SUFFIX, `-${i}${SUFFIX}`);
-        this.writeDurably(partName, body);
+        this.writeDurably(this.dir, partName, body);
         const bytes = Buffer.byteLength(body);
         written.push(summary ? { name: partName, bytes, summary } : { name: partName, bytes });
       });
@@ -121,7 +173,8 @@ export class DiskSpool {
   }
 
   remove(name: string): void {
-    if (!this.forget(name)) return;
+    const held = this.files.find((f) => f.name === name)?.held;
+    if (!this.forget(name) || held) return;
     tryUnlink(join(this.dir, name));
   }
 
@@ -130,10 +183,16 @@ export class DiskSpool {
    * the file is deleted, and if that fails too it is only forgotten until the next start: the queue moves on.
    */
   retire(name: string, into: RetiredDir): void {
+    const held = this.files.find((f) => f.name === name)?.held;
     if (!this.forget(name)) return;
     const target = join(this.dir, into);
     try {
       mkdirSync(target, { recursive: true });
+      if (held) {
+        this.writeDurably(target, name, held.body);
+        this.prune(target, Math.floor(this.maxBytes / 4));
+        return;
+      }
       renameSync(join(this.dir, name), join(target, name));
       fsyncDirectory(this.dir);
       fsyncDirectory(target);
@@ -154,11 +213,12 @@ export class DiskSpool {
     if (index < 0) return false;
     const [file] = this.files.splice(index, 1);
     this.bytes -= file?.bytes ?? 0;
+    if (file?.held) this.heldBytes -= file.bytes;
     return true;
   }
 
-  private writeDurably(name: string, body: string): void {
-    const tmp = join(this.dir, `${name}.tmp`);
+  private writeDurably(dir: string, name: string, body: string | Buffer): void {
+    const tmp = join(dir, `${name}.tmp`);
     try {
       const fd = openSync(tmp, 'w');
       try {
@@ -167,13 +227,13 @@ export class DiskSpool {
       } finally {
         closeSync(fd);
       }
-      renameSync(tmp, join(this.dir, name));
+      renameSync(tmp, join(dir, name));
     } catch (err) {
       tryUnlink(tmp); // what ENOSPC left behind would only take space
       throw err;
     }
     try {
-      fsyncDirectory(this.dir);
+      fsyncDirectory(dir);
     } catch {
       // The batch is whole under its name and will be sent; only its surviving a power cut is in doubt, and
       // counting it lost would be wrong.

@@ -6,7 +6,7 @@ import { aFlowRecord } from '@natlens/shared-model/testing';
 import { AgentMetrics } from '../metrics/agent-metrics';
 import { IngestReceiver, makeWorkDir, waitFor } from '../testing';
 import { DEAD_LETTER_DIR, DiskSpool, QUARANTINE_DIR } from './disk-spool';
-import { HubExporter } from './hub-exporter';
+import { HubExporter, type HubExporterOptions } from './hub-exporter';
 
 const log = pino({ level: 'silent' });
 const record = (i: number): FlowRecord =>
@@ -20,9 +20,9 @@ describe('HubExporter', () => {
   let workDir: string;
   let receiver: IngestReceiver;
   const exporters: HubExporter[] = [];
-  const make = (maxBytes = 1 << 20, token = 's3cret') => {
+  const make = (maxBytes = 1 << 20, token = 's3cret', options: HubExporterOptions = {}) => {
     const metrics = new AgentMetrics();
-    const sut = new HubExporter({ url: `unix:${receiver.socketPath}`, token }, new DiskSpool(join(workDir, 'spool'), maxBytes), metrics, log);
+    const sut = new HubExporter({ url: `unix:${receiver.socketPath}`, token }, new DiskSpool(join(workDir, 'spool'), maxBytes), metrics, log, options);
     exporters.push(sut);
     return { sut, metrics };
   };
@@ -150,5 +150,47 @@ describe('HubExporter', () => {
     await waitFor(() => sut.lastError?.startsWith('HTTP 401') ?? false, 5000, () => String(sut.lastError));
     expect(sut.pending.batches).toBe(1);
     expect(receiver.records.size).toBe(0);
+  });
+
+  const batchFiles = () => readdirSync(join(workDir, 'spool')).filter((name) => name.endsWith('.batch.json'));
+
+  it('sends a batch the hub takes at once without writing it to the spool', async () => {
+    const { sut } = make(1 << 20, 's3cret', { holdMs: 60_000 });
+    sut.start();
+    sut.enqueue(batch(0, 4));
+    expect(batchFiles()).toEqual([]);
+    expect(sut.pending.batches).toBe(1);
+    await waitFor(() => receiver.records.size === 4 && sut.pending.batches === 0, 5000, () => `${receiver.records.size} records`);
+    expect(batchFiles()).toEqual([]);
+  });
+
+  it('writes held batches to the spool once the hub fails, and sends new ones through the disk until it is back', async () => {
+    receiver.failRequests(2);
+    const { sut } = make(1 << 20, 's3cret', { holdMs: 60_000 });
+    sut.enqueue(batch(0, 2));
+    sut.enqueue(batch(2, 2));
+    expect(batchFiles()).toEqual([]);
+    sut.start();
+    await waitFor(() => sut.lastError !== undefined, 5000, () => 'no failure yet');
+    expect(batchFiles()).toHaveLength(2);
+    sut.enqueue(batch(4, 2)); // the hub is failing: straight to disk
+    expect(batchFiles()).toHaveLength(3);
+    await waitFor(() => receiver.records.size === 6 && sut.pending.batches === 0, 15_000, () => `${receiver.records.size} records`);
+    expect(receiver.all().map((r) => r.original.sport)).toEqual([1000, 1001, 1002, 1003, 1004, 1005]);
+    expect(batchFiles()).toEqual([]);
+  });
+
+  it('writes a held batch to the spool after holdMs, and what it holds when it stops', async () => {
+    await receiver.stop();
+    const { sut } = make(1 << 20, 's3cret', { holdMs: 100 });
+    sut.start();
+    sut.enqueue(batch(0, 1));
+    await waitFor(() => batchFiles().length === 1, 5000, () => `${batchFiles().length} files`);
+    const later = make(1 << 20, 's3cret', { holdMs: 60_000 });
+    later.sut.enqueue(batch(1, 1));
+    expect(batchFiles()).toHaveLength(1);
+    later.sut.stop();
+    expect(batchFiles()).toHaveLength(2);
+    await receiver.start();
   });
 });

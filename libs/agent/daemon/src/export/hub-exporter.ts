@@ -1,13 +1,17 @@
 import type { Logger } from 'pino';
 import type { FlowBatch } from '@natlens/shared-model';
 import type { AgentMetrics } from '../metrics/agent-metrics';
-import { type BatchSummary, DEAD_LETTER_DIR, DiskSpool, QUARANTINE_DIR } from './disk-spool';
+import { type AppendOutcome, type BatchSummary, DEAD_LETTER_DIR, DiskSpool, QUARANTINE_DIR } from './disk-spool';
 import { type HubEndpoint, HttpHubClient, type HubTransport } from '@natlens/agent-records';
 
 /*
- * Sends record batches to the hub (`POST /api/ingest`, or NATS JetStream with a NatsHubClient). Every batch is
- * spooled to disk first and deleted only once the hub accepted it, so a hub outage or an agent restart loses nothing
- * until the spool is full; then the loss is counted. Nothing here stops the agent: a batch the disk refuses, a spool
+ * Sends record batches to the hub (`POST /api/ingest`, or NATS JetStream with a NatsHubClient). A batch is held in
+ * memory while the hub keeps up and written to the disk spool once it has waited `holdMs`, when the hub fails, when
+ * the held batches outgrow `maxHeldBytes`, or when the agent stops; from then on it is deleted only once the hub
+ * accepted it, so a hub outage or an agent restart loses nothing until the spool is full; then the loss is counted.
+ * What a crash of the agent itself can lose is what it held in memory: the aggregator's records of the last flush
+ * interval (as before) and the batches of the last `holdMs`. A batch the hub takes at once never touches the disk.
+ * Nothing here stops the agent: a batch the disk refuses, a spool
  * file that cannot be read and a batch the hub refuses for good are each counted as lost and the queue goes on (the
  * last two are kept beside the spool, in quarantine/ and dead-letter/); a batch refused as too large (413) is split
  * in halves and sent again. Retries back off exponentially with full jitter (0.5 s doubling to 30 s) so many agents
@@ -17,6 +21,13 @@ export const INGEST_PATH = HttpHubClient.INGEST_PATH;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
+export interface HubExporterOptions {
+  /** How long a batch may wait in memory for the hub before it is written to the spool (default 1,000 ms; 0: at once). */
+  readonly holdMs?: number;
+  /** Held batches beyond this many bytes go to the spool at once (default 8 MiB). */
+  readonly maxHeldBytes?: number;
+}
+
 export class HubExporter {
   private running = false;
   private wake: (() => void) | undefined;
@@ -24,6 +35,9 @@ export class HubExporter {
   lastSuccessAt: number | undefined;
   lastError: string | undefined;
   private readonly transport: HubTransport;
+  private readonly holdMs: number;
+  private readonly maxHeldBytes: number;
+  private persistTimer: NodeJS.Timeout | undefined;
 
   /** `endpoint`: the hub's HTTP address, or any other transport (NATS JetStream). */
   constructor(
@@ -31,8 +45,11 @@ export class HubExporter {
     private readonly spool: DiskSpool,
     private readonly metrics: AgentMetrics,
     private readonly log: Logger,
+    options: HubExporterOptions = {},
   ) {
     this.transport = 'deliver' in endpoint ? endpoint : new HttpHubClient(endpoint);
+    this.holdMs = options.holdMs ?? 1_000;
+    this.maxHeldBytes = options.maxHeldBytes ?? 8 * 1024 * 1024;
     metrics.spoolMaxBytes.set(spool.maxBytes);
     this.updateSpoolGauges();
   }
@@ -44,17 +61,14 @@ export class HubExporter {
   /** Queues a batch for delivery; false when it could not be spooled (full, or the disk refused it) and is lost. */
   enqueue(batch: FlowBatch): boolean {
     if (batch.records.length === 0) return true;
-    // The summary spares the sender parsing the batch back (JSON.parse of every record: ≈10 % of the agent's profile).
-    const outcome = this.spool.append(JSON.stringify(batch), { node: batch.node, records: batch.records.length });
+    // Encoded once: the same bytes go to the disk (if they must) and to the socket. The summary spares the sender
+    // parsing the batch back (JSON.parse of every record: ≈10 % of the agent's profile).
+    const body = Buffer.from(JSON.stringify(batch));
+    const summary = { node: batch.node, records: batch.records.length };
+    const holding = this.holdMs > 0 && this.lastError === undefined && this.spool.heldBytes + body.length <= this.maxHeldBytes;
+    const outcome = holding ? this.spool.hold(body, summary) : this.spool.append(body, summary);
     if (outcome.kind !== 'spooled') {
-      const reason = outcome.kind === 'full' ? 'spool-full' : 'spool-write-failed';
-      this.metrics.lostRecords.inc({ reason }, batch.records.length);
-      this.metrics.lostBatches.inc({ reason });
-      if (outcome.kind === 'full') {
-        this.log.error({ spoolBytes: this.spool.bytes, maxBytes: this.spool.maxBytes, lost: batch.records.length }, 'spool full: records lost; is the hub reachable? raise --spool-max-bytes to ride out longer outages');
-      } else {
-        this.log.error({ err: outcome.error.message, code: outcome.error.code, dir: this.spool.dir, lost: batch.records.length }, 'the spool directory refused a batch (disk full or failing?): records lost; the agent goes on');
-      }
+      this.countLost(outcome, batch.records.length);
       return false;
     }
     this.metrics.spoolBytes.set(this.spool.bytes);
@@ -62,14 +76,40 @@ export class HubExporter {
     return true;
   }
 
+  /** Writes to the spool the held batches older than holdMs (all of them with `all`): counted lost if the disk refuses. */
+  persistHeld(all = false): void {
+    for (const failure of this.spool.persistHeld(all ? Number.POSITIVE_INFINITY : Date.now() - this.holdMs)) {
+      this.countLost(failure.outcome, failure.summary?.records ?? 0);
+    }
+    this.metrics.spoolBytes.set(this.spool.bytes);
+  }
+
+  private countLost(outcome: Exclude<AppendOutcome, { kind: 'spooled' }>, records: number): void {
+    const reason = outcome.kind === 'full' ? 'spool-full' : 'spool-write-failed';
+    this.metrics.lostRecords.inc({ reason }, records);
+    this.metrics.lostBatches.inc({ reason });
+    if (outcome.kind === 'full') {
+      this.log.error({ spoolBytes: this.spool.bytes, maxBytes: this.spool.maxBytes, lost: records }, 'spool full: records lost; is the hub reachable? raise --spool-max-bytes to ride out longer outages');
+    } else {
+      this.log.error({ err: outcome.error.message, code: outcome.error.code, dir: this.spool.dir, lost: records }, 'the spool directory refused a batch (disk full or failing?): records lost; the agent goes on');
+    }
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.holdMs > 0) {
+      this.persistTimer = setInterval(() => this.persistHeld(), Math.max(50, Math.floor(this.holdMs / 2)));
+      this.persistTimer.unref();
+    }
     void this.loop();
   }
 
+  /** Stops sending; what is held in memory goes to the spool, to be sent by the next agent. */
   stop(): void {
     this.running = false;
+    clearInterval(this.persistTimer);
+    this.persistHeld(true);
     this.signal();
     // Whatever was not delivered is on disk; the connection (if the transport keeps one) can go.
     void this.transport.close().catch(() => undefined);
@@ -122,7 +162,7 @@ export class HubExporter {
       await this.pause(60_000);
       return false;
     }
-    let body: string;
+    let body: Buffer;
     try {
       body = this.spool.read(name);
     } catch (err) {
@@ -130,7 +170,7 @@ export class HubExporter {
       return false;
     }
     // A batch this process spooled is known; a file left by an earlier one is read to learn what it holds.
-    const summary = this.spool.summaryOf(name) ?? summaryOf(spooledBatchOf(body));
+    const summary = this.spool.summaryOf(name) ?? summaryOf(spooledBatchOf(body.toString('utf8')));
     if (!summary) {
       this.quarantine(name, 'not a record batch (JSON with node and records)');
       return false;
@@ -147,7 +187,7 @@ export class HubExporter {
         return false;
       case 'too-large': {
         this.lastError = outcome.detail;
-        const batch = spooledBatchOf(body);
+        const batch = spooledBatchOf(body.toString('utf8'));
         if (!batch) {
           this.quarantine(name, 'not a record batch (JSON with node and records)');
           return false;
@@ -162,6 +202,8 @@ export class HubExporter {
         return false;
       case 'retry':
         this.lastError = outcome.detail;
+        // The hub is not taking batches now: what waits in memory goes to disk rather than wait there.
+        this.persistHeld(true);
         this.metrics.exportFailures.inc({ reason: outcome.reason });
         if (outcome.hint) this.log.warn({ detail: outcome.detail }, `${outcome.hint}; retrying`);
         else if (this.attempt === 0) this.log.warn({ err: outcome.detail, hub: this.transport.target }, 'hub unreachable; spooling batches to disk and retrying');

@@ -59,14 +59,15 @@ export class NatsHubClient implements HubTransport {
         this.streamReady = true;
       }
       const maxPayload = (nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ALLOWANCE;
-      const parts = Buffer.byteLength(batch.body) <= maxPayload ? [batch.body] : splitBatch(JSON.parse(batch.body) as FlowBatch, maxPayload);
+      const body = typeof batch.body === 'string' ? Buffer.from(batch.body) : batch.body;
+      const parts = body.length <= maxPayload ? [body] : splitBatch(JSON.parse(body.toString('utf8')) as FlowBatch, maxPayload).map((part) => Buffer.from(part));
       const js = nc.jetstream({ timeout: this.publishTimeout });
       for (const [index, part] of parts.entries()) {
         const msgID = flowMessageId(batch.node, batch.id, { index, of: parts.length });
-        if (Buffer.byteLength(part) > maxPayload) {
-          return { kind: 'rejected', detail: `a single record of ${Buffer.byteLength(part)} bytes exceeds the NATS server's max_payload (${maxPayload + HEADER_ALLOWANCE}); raise max_payload in the server's configuration` };
+        if (part.length > maxPayload) {
+          return { kind: 'rejected', detail: `a single record of ${part.length} bytes exceeds the NATS server's max_payload (${maxPayload + HEADER_ALLOWANCE}); raise max_payload in the server's configuration` };
         }
-        await js.publish(flowSubject(batch.node), Buffer.from(part), { msgID, timeout: this.publishTimeout });
+        await js.publish(flowSubject(batch.node), part, { msgID, timeout: this.publishTimeout });
       }
       return { kind: 'sent' };
     } catch (err) {

@@ -92,15 +92,29 @@ describe('agent spool faults (real tmpfs)', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
-  it('counts the records a full disk refuses, keeps answering /healthz, and sends again once there is room', async () => {
-    // fill the tmpfs: the spool's own limit (256 MiB) is far away, the disk is what says no
-    const filler = join(spoolDir, 'filler');
+  const fillDisk = (filler: string) => {
     try {
       writeFileSync(filler, Buffer.alloc(128 * 1024));
     } catch (err) {
       expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
     }
-    source.sink?.observe([connection(41001), connection(41002)]);
+  };
+
+  it('loses nothing to a full disk while the hub takes the batches: they never leave memory', async () => {
+    const filler = join(spoolDir, 'filler');
+    fillDisk(filler);
+    source.sink?.observe([connection(41001)]);
+    await waitFor(() => receiver.records.size === 2, 10_000, () => `${receiver.records.size} records`);
+    expect(await metric('natlens_agent_lost_records_total', 'reason="spool-write-failed"')).toBe(0);
+    unlinkSync(filler);
+  });
+
+  it('counts the records a full disk refuses while the hub is away, keeps answering /healthz, and sends again once there is room', async () => {
+    // fill the tmpfs: the spool's own limit (256 MiB) is far away, the disk is what says no
+    const filler = join(spoolDir, 'filler');
+    fillDisk(filler);
+    await receiver.stop();
+    source.sink?.observe([connection(41002), connection(41003)]);
     let lost = 0;
     const deadline = Date.now() + 10_000;
     while (lost < 2 && Date.now() < deadline) {
@@ -110,12 +124,13 @@ describe('agent spool faults (real tmpfs)', () => {
     expect(lost).toBe(2);
     expect(await metric('natlens_agent_lost_batches_total', 'reason="spool-write-failed"')).toBeGreaterThanOrEqual(1);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect(receiver.records.size).toBe(1);
+    expect(receiver.records.size).toBe(2);
 
     unlinkSync(filler);
-    source.sink?.observe([connection(41003)]);
-    await waitFor(() => receiver.records.size === 2, 10_000, () => `${receiver.records.size} records`);
-    expect([...receiver.records.values()].map((r) => r.original.sport)).toEqual([41000, 41003]);
+    await receiver.start();
+    source.sink?.observe([connection(41004)]);
+    await waitFor(() => receiver.records.size === 3, 30_000, () => `${receiver.records.size} records`);
+    expect([...receiver.records.values()].map((r) => r.original.sport)).toEqual([41000, 41001, 41004]);
     expect(await metric('natlens_agent_unexpected_errors_total', 'where="export-loop"')).toBe(0);
   });
 });
